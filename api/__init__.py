@@ -1,0 +1,1 @@
+"""The ways in: HTTP service, web chat page, CLI."""

@@ -1,0 +1,167 @@
+"""The `regbrief` command line. Every command takes --json for scripts; the JSON is the API's model."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+from rag.models import Filters
+
+
+def _date(s: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (use YYYY-MM-DD): {s!r}")
+
+
+def _emit(obj, as_json: bool, human) -> None:
+    if as_json:
+        if hasattr(obj, "model_dump_json"):
+            print(obj.model_dump_json(indent=2))
+        else:
+            print(json.dumps(obj, indent=2, default=str))
+    else:
+        human(obj)
+
+
+def add_filter_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--type", dest="doc_type", action="append",
+                   choices=["list_entry", "notice", "article", "regulation"], help="document type (repeatable)")
+    p.add_argument("--source", help="only documents whose source path or URL contains this")
+    p.add_argument("--jurisdiction", action="append", choices=["US", "EU", "UK", "UN"], help="repeatable")
+    p.add_argument("--since", type=_date, help="only documents dated on or after (YYYY-MM-DD)")
+    p.add_argument("--until", type=_date, help="only documents dated on or before (YYYY-MM-DD)")
+
+
+def filters_from(args) -> Filters:
+    until = args.until
+    as_of = getattr(args, "as_of", None)
+    if as_of and (until is None or as_of < until):
+        until = as_of
+    return Filters(doc_type=args.doc_type, source=args.source, jurisdiction=args.jurisdiction,
+                   since=args.since, until=until)
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+def cmd_ingest(rb, args) -> int:
+    report = rb.ingestor.ingest(args.paths, fmt=args.format, progress=not args.quiet and not args.json)
+
+    def human(r):
+        for f in r.files:
+            if f.status == "failed":
+                print(f"FAILED  {f.error}", file=sys.stderr)
+            elif not args.quiet:
+                print(f"{f.status:<9} {f.source} [{f.format}] +{f.added} ~{f.updated} -{f.removed} "
+                      f"={f.unchanged} ({f.chunks} chunks)")
+        t = r.totals()
+        print(f"{t['files']} files: {t['added']} documents added, {t['updated']} updated, {t['removed']} removed, "
+              f"{t['unchanged']} unchanged, {t['chunks']} chunks embedded, {t['failed']} failed")
+
+    _emit(report.to_dict(), args.json, lambda _: human(report))
+    return 0 if report.ok else 1
+
+
+def cmd_sources(rb, args) -> int:
+    stats = rb.store.keyword.stats()
+
+    def human(s):
+        print(f"{s['documents']} documents, {s['chunks']} chunks in {rb.store.vectors.describe()}")
+        for f in s["formats"]:
+            span = f"{f['first_date'] or '?'} .. {f['last_date'] or '?'}"
+            print(f"  {f['format']:<20} {f['doc_type']:<11} {f['documents']:>7} docs {f['chunks']:>7} chunks  {span}")
+        print("files:")
+        for f in s["files"]:
+            print(f"  {f['source']} [{f['format']}] {f['documents']} docs, ingested {f['ingested_at']}")
+
+    _emit(stats, args.json, human)
+    return 0
+
+
+def cmd_remove(rb, args) -> int:
+    if not args.doc_ids and not args.source:
+        print("remove: give document ids or --source PATH", file=sys.stderr)
+        return 2
+    res = rb.ingestor.remove(args.doc_ids, source=args.source)
+    _emit(res, args.json, lambda r: print(
+        f"removed {len(r['removed_documents'])} documents ({r['removed_chunks']} chunks)"
+        + (f"; not found: {', '.join(r['not_found'])}" if r["not_found"] else "")))
+    return 0 if res["removed_documents"] else 1
+
+
+def cmd_search(rb, args) -> int:
+    resp = rb.retriever.search(args.query, k=args.k, filters=filters_from(args), mode=args.mode)
+
+    def human(r):
+        if not r.results:
+            print("no passages found")
+        for i, x in enumerate(r.results, 1):
+            where = x.source + (f" p.{x.metadata['page']}" if "page" in x.metadata else "")
+            print(f"[{i}] {x.score:.4f}  {x.title}  ({x.date or 'undated'}, {x.doc_type})")
+            print(f"    {where}\n    chunk {x.chunk_id}")
+            print(textwrap.indent(textwrap.shorten(x.text, 400), "    "))
+
+    _emit(resp, args.json, human)
+    return 0
+
+
+def cmd_check(rb, args) -> int:
+    rb.store.recover()
+    res = rb.store.check()
+    _emit(res, args.json, lambda r: print(json.dumps(r, indent=2)))
+    return 0 if res["ok"] else 1
+
+
+# --- parser ---------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="regbrief", description="Cited answers and risk briefings from sanctions data.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def command(name, fn, help):
+        sp = sub.add_parser(name, help=help, description=help)
+        sp.add_argument("--json", action="store_true", help="print JSON (the API's model) for scripts")
+        sp.set_defaults(fn=fn)
+        return sp
+
+    sp = command("ingest", cmd_ingest, "ingest files or folders into the store")
+    sp.add_argument("paths", nargs="+")
+    sp.add_argument("--format", help="force a format (see `regbrief formats`)")
+    sp.add_argument("--quiet", "-q", action="store_true", help="no progress bars or per-file lines")
+
+    command("sources", cmd_sources, "what is in the store: documents, chunks, formats, dates")
+
+    sp = command("remove", cmd_remove, "remove documents by id, or all documents of a source file")
+    sp.add_argument("doc_ids", nargs="*")
+    sp.add_argument("--source", help="path of an ingested file")
+
+    sp = command("search", cmd_search, "ranked passages for a query")
+    sp.add_argument("query")
+    sp.add_argument("--k", type=int, default=10)
+    sp.add_argument("--mode", choices=["hybrid", "dense", "keyword"], default="hybrid")
+    add_filter_args(sp)
+
+    command("check", cmd_check, "check that the store is consistent (and finish interrupted writes)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from rag.service import Regbrief
+    from rag.store import StoreUnavailable
+
+    try:
+        return args.fn(Regbrief(), args) or 0
+    except StoreUnavailable as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,213 @@
+"""Idempotent ingest: files -> documents -> chunks -> store.
+
+- A file whose bytes have not changed since its last complete ingest is skipped without parsing.
+- A changed file is parsed whole first (a bad file writes nothing); then only documents whose content
+  hash changed are chunked and embedded, documents that disappeared from it are removed.
+- Documents are written in batches through `Store.write`, which makes each one all-or-nothing across
+  Chroma and the keyword index, and `Store.recover()` cleans up after a killed process.
+"""
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ingest.chunking import chunk_document
+from ingest.formats import FormatError, parse_with, resolve
+from rag.embeddings import Embedder
+from rag.models import Chunk, Document
+from rag.settings import Settings
+from rag.store import Store
+
+BATCH_CHUNKS = 256
+
+
+@dataclass
+class FileResult:
+    source: str
+    format: str | None = None
+    status: str = "ingested"  # ingested | unchanged | failed
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    chunks: int = 0
+    error: str | None = None
+    seconds: float = 0.0
+    # ids of documents added, changed or removed (what a watchlist needs to know); not in to_dict()
+    changed: list[str] = field(default_factory=list, repr=False)
+
+
+@dataclass
+class IngestReport:
+    files: list[FileResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(f.status != "failed" for f in self.files)
+
+    @property
+    def changed_doc_ids(self) -> list[str]:
+        return [d for f in self.files for d in f.changed]
+
+    def totals(self) -> dict[str, int]:
+        keys = ("added", "updated", "removed", "unchanged", "chunks")
+        out = {k: sum(getattr(f, k) for f in self.files) for k in keys}
+        out["files"] = len(self.files)
+        out["failed"] = sum(f.status == "failed" for f in self.files)
+        return out
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "totals": self.totals(), "files": [
+            {k: v for k, v in asdict(f).items() if k != "changed"} for f in self.files
+        ]}
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files named directly, and every file under named folders (hidden ones skipped), in a stable order."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(
+                f
+                for f in sorted(p.rglob("*"))
+                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            )
+        else:
+            out.append(p)
+    return out
+
+
+def file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def source_key(path: str | Path) -> str:
+    return str(Path(path).resolve())
+
+
+class Ingestor:
+    def __init__(self, store: Store, embedder: Embedder, settings: Settings):
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+
+    def ingest(
+        self,
+        paths: Sequence[str | Path],
+        fmt: str | None = None,
+        progress: bool = False,
+        on_progress: Callable[[int, int], None] | None = None,
+        source_name: Callable[[Path], str] = source_key,
+    ) -> IngestReport:
+        """Ingest files and folders; never raises for a bad file (it is reported in the result).
+
+        `on_progress(done, total)` is called as files finish (the HTTP service's job progress).
+        `source_name` maps a path to the source recorded for its documents.
+        """
+        self.store.recover()
+        files = expand_paths(paths)
+        report = IngestReport()
+        for n, path in enumerate(files):
+            result = self._ingest_file(path, fmt, progress, source_name(path))
+            report.files.append(result)
+            if on_progress:
+                on_progress(n + 1, len(files))
+        return report
+
+    def _ingest_file(self, path: Path, fmt: str | None, progress: bool, source: str) -> FileResult:
+        t0 = time.perf_counter()
+        result = FileResult(source=source)
+        try:
+            module = resolve(path, fmt)
+            result.format = module.NAME
+            digest = file_hash(path)
+            if self.store.keyword.file_hash(source) == (digest, module.NAME):
+                result.status = "unchanged"
+                result.unchanged = len(self.store.keyword.doc_hashes(source))
+                return result
+            docs = _unique_ids(parse_with(module, path))
+        except FormatError as e:
+            result.status, result.error = "failed", str(e)
+            return result
+        except OSError as e:
+            result.status, result.error = "failed", f"{path}: cannot read file: {e.strerror or e}"
+            return result
+
+        for d in docs:
+            d.source = source
+        existing = self.store.keyword.doc_hashes(source)
+        todo = [d for d in docs if existing.get(d.doc_id) != d.hash()]
+        result.unchanged = len(docs) - len(todo)
+        result.added = sum(d.doc_id not in existing for d in todo)
+        result.updated = len(todo) - result.added
+        gone = sorted(set(existing) - {d.doc_id for d in docs})
+        result.changed = [d.doc_id for d in todo] + gone
+
+        bar = _progress_bar(len(todo), path.name) if progress and todo else None
+        batch_docs: list[Document] = []
+        batch_chunks: list[Chunk] = []
+        for d in todo:
+            batch_docs.append(d)
+            batch_chunks.extend(chunk_document(d, self.embedder, self.settings.chunk_max_tokens,
+                                               self.settings.chunk_overlap_sentences))
+            if len(batch_chunks) >= BATCH_CHUNKS:
+                self._write(batch_docs, batch_chunks, bar)
+                result.chunks += len(batch_chunks)
+                batch_docs, batch_chunks = [], []
+        if batch_docs:
+            self._write(batch_docs, batch_chunks, bar)
+            result.chunks += len(batch_chunks)
+        if bar:
+            bar.close()
+        if gone:
+            self.store.delete(gone)
+            result.removed = len(gone)
+        self.store.keyword.record_file(source, digest, module.NAME, len(docs))
+        result.seconds = round(time.perf_counter() - t0, 3)
+        return result
+
+    def _write(self, docs: list[Document], chunks: list[Chunk], bar) -> None:
+        embeddings = self.embedder.encode([c.text for c in chunks])
+        self.store.write(docs, chunks, embeddings)
+        if bar:
+            bar.update(len(docs))
+
+    def remove(self, doc_ids: Sequence[str] = (), source: str | None = None) -> dict:
+        """Remove documents by id, or every document from one source file."""
+        self.store.recover()
+        ids = list(doc_ids)
+        if source is not None:
+            key = source if source in self.store.keyword.sources() else source_key(source)
+            ids += list(self.store.keyword.doc_hashes(key))
+            self.store.keyword.forget_file(key)
+        known = [i for i in ids if self.store.keyword.document(i) is not None]
+        chunks = self.store.delete(known) if known else 0
+        return {"removed_documents": known, "removed_chunks": chunks, "not_found": sorted(set(ids) - set(known))}
+
+
+def _unique_ids(docs: list[Document]) -> list[Document]:
+    """Ids must be unique within a file; real lists do repeat a record now and then."""
+    seen: dict[str, int] = {}
+    for d in docs:
+        if d.doc_id in seen:
+            seen[d.doc_id] += 1
+            d.doc_id = f"{d.doc_id}~{seen[d.doc_id]}"
+        else:
+            seen[d.doc_id] = 1
+    return docs
+
+
+def _progress_bar(total: int, name: str):
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=name[:30], unit="doc", leave=False)

@@ -1,0 +1,1 @@
+"""regbrief's retrieval, answering and briefing core."""

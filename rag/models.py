@@ -1,0 +1,109 @@
+"""The types that cross module lines, defined once.
+
+Document: what a parser yields (one article, one list entry, one notice, one regulatory passage).
+Chunk: a citable span of a document's text, as stored in every index.
+SearchResult / Citation / Sentence / Answer / Briefing: what retrieval and answering return; their
+field names are the public contract of the CLI's --json output and the HTTP API (see DESIGN.md).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+DocType = Literal["list_entry", "notice", "article", "regulation"]
+Jurisdiction = Literal["US", "EU", "UK", "UN"]
+Verdict = Literal["supported", "unsupported", "removed"]
+
+
+def content_hash(*parts: str) -> str:
+    """A short, stable hash of text; used for document identity and change detection."""
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()[:16]
+
+
+class Document(BaseModel):
+    """One normalised source document.
+
+    `doc_id` is stable across re-ingests of the same source (e.g. "ofac-sdn:33114" or a hash of the
+    article's path), so a changed file replaces its own documents rather than adding new ones.
+    `pages` is set for paginated sources (PDF): (page number, start offset in `text`) pairs.
+    """
+
+    doc_id: str
+    title: str
+    text: str
+    doc_type: DocType
+    format: str
+    source: str  # file path or URL the user can open
+    date: dt.date | None = None  # published date, or listing date for list entries
+    jurisdiction: Jurisdiction | None = None
+    publisher: str | None = None  # publisher for articles, authority for notices and lists
+    url: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    pages: list[tuple[int, int]] | None = None
+    # One list entry is one chunk: a parser sets this so the chunker never splits structured data.
+    single_chunk: bool = False
+
+    def hash(self) -> str:
+        return content_hash(
+            self.title,
+            self.text,
+            self.doc_type,
+            str(self.date or ""),
+            self.jurisdiction or "",
+            self.publisher or "",
+            self.url or "",
+            json.dumps(self.metadata, sort_keys=True, default=str),
+        )
+
+
+class Chunk(BaseModel):
+    chunk_id: str
+    doc_id: str
+    index: int
+    text: str
+    start: int  # character offsets of this chunk within the document text
+    end: int
+    page: int | None = None
+
+
+class SearchResult(BaseModel):
+    chunk_id: str
+    doc_id: str
+    text: str
+    score: float
+    title: str
+    source: str
+    date: dt.date | None = None
+    doc_type: DocType
+    jurisdiction: str | None = None
+    publisher: str | None = None
+    url: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    # which retrievers found it, and at what rank (1-based): {"dense": 3, "keyword": 1}
+    ranks: dict[str, int] = Field(default_factory=dict)
+
+
+class SearchResponse(BaseModel):
+    query: str
+    results: list[SearchResult]
+
+
+class Filters(BaseModel):
+    """Metadata filters, applied on both the dense and the keyword side."""
+
+    doc_type: list[DocType] | None = None
+    source: str | None = None  # substring of the source path or URL
+    jurisdiction: list[Jurisdiction] | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None  # inclusive; --as-of sets this
+
+    def is_empty(self) -> bool:
+        return not any([self.doc_type, self.source, self.jurisdiction, self.since, self.until])

@@ -1,0 +1,78 @@
+"""Hybrid retrieval: dense (Chroma) and keyword (FTS5/BM25) candidates, fused by weighted RRF.
+
+Both sides apply the same filters; results come back only for chunks the registry holds, with their
+document fields, ready to cite.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from rag.embeddings import Embedder
+from rag.models import Filters, SearchResponse, SearchResult
+from rag.settings import Settings
+from rag.store import Store
+
+Mode = Literal["hybrid", "dense", "keyword"]
+
+
+class Retriever:
+    def __init__(self, store: Store, embedder: Embedder, settings: Settings):
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+
+    def search(
+        self, query: str, k: int = 10, filters: Filters | None = None, mode: Mode = "hybrid"
+    ) -> SearchResponse:
+        filters = filters or Filters()
+        n = max(self.settings.retrieve_candidates, k)
+        # A source filter is applied after the dense search (Chroma has no substring filter on
+        # metadata), so ask it for more candidates.
+        dense_n = n * 4 if filters.source else n
+        ranked: dict[str, list[tuple[str, float]]] = {}
+        if mode in ("hybrid", "dense"):
+            vec = self.embedder.encode([query])[0]
+            ranked["dense"] = self.store.vectors.query(vec, filters, dense_n)
+        if mode in ("hybrid", "keyword"):
+            ranked["keyword"] = self.store.keyword.search(query, filters, n)
+
+        rows = self.store.keyword.chunk_rows(
+            list({cid for hits in ranked.values() for cid, _ in hits}), filters
+        )
+        weights = {"dense": self.settings.dense_weight, "keyword": self.settings.keyword_weight}
+        fused: dict[str, float] = {}
+        ranks: dict[str, dict[str, int]] = {}
+        for side, hits in ranked.items():
+            rank = 0
+            for cid, _score in hits:
+                if cid not in rows:  # filtered out, or not (yet) registered
+                    continue
+                rank += 1
+                fused[cid] = fused.get(cid, 0.0) + weights[side] / (self.settings.rrf_k + rank)
+                ranks.setdefault(cid, {})[side] = rank
+        raw = {side: dict(hits) for side, hits in ranked.items()}
+        order = sorted(fused, key=lambda c: (-fused[c], c))[:k]
+        results = []
+        for cid in order:
+            r = rows[cid]
+            score = fused[cid] if mode == "hybrid" else raw[mode][cid]
+            results.append(
+                SearchResult(
+                    chunk_id=cid,
+                    doc_id=r["doc_id"],
+                    text=r["text"],
+                    score=round(score, 6),
+                    title=r["title"],
+                    source=r["source"],
+                    date=dt.date.fromisoformat(r["date"]) if r["date"] else None,
+                    doc_type=r["doc_type"],
+                    jurisdiction=r["jurisdiction"],
+                    publisher=r["publisher"],
+                    url=r["url"],
+                    metadata={**r["metadata"], **({"page": r["page"]} if r["page"] is not None else {}),
+                              "format": r["format"], "start": r["start"], "end": r["end"]},
+                    ranks=ranks[cid],
+                )
+            )
+        return SearchResponse(query=query, results=results)

@@ -1,0 +1,61 @@
+"""All settings, read from REGBRIEF_* environment variables (and a .env file if present)."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REGBRIEF_", env_file=".env", extra="ignore")
+
+    # Where the embedded Chroma store, the SQLite keyword index/registry and the audit trail live.
+    home: Path = Field(default=Path(".regbrief"))
+    # When set (e.g. http://127.0.0.1:8001), use a Chroma server instead of the embedded store.
+    chroma_url: str | None = None
+    collection: str = "regbrief"
+
+    # A sentence-transformers model directory or name; empty means the packaged all-MiniLM-L6-v2.
+    embedding_model: str = ""
+    embedding_batch_size: int = 64
+    # Chunks stay under the embedding model's 256 word-piece window, measured with its tokenizer.
+    chunk_max_tokens: int = 200
+    chunk_overlap_sentences: int = 1
+
+    # Retrieval: how many candidates each side contributes before fusion, and the fusion weights.
+    retrieve_candidates: int = 50
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    keyword_weight: float = 1.0
+
+    # Answering backend: extractive (no model), openai (any OpenAI-compatible endpoint), llamacpp (GGUF).
+    llm: Literal["extractive", "openai", "llamacpp"] = "extractive"
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_api_key: str = "not-needed"
+    llamacpp_model_path: str | None = None
+    llm_timeout_s: float = 60.0
+    llm_max_tokens: int = 400
+
+    # HTTP service
+    api_keys: str = ""  # comma-separated; empty disables auth
+    max_upload_bytes: int = 50 * 1024 * 1024
+    max_question_chars: int = 2000
+    rate_limit_per_minute: int = 600
+    max_concurrent_jobs: int = 4
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "regbrief.sqlite3"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.home / "chroma"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,86 @@
+"""Small text utilities shared by the chunker, the answerer and the verifier."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Abbreviations that end with a period but do not end a sentence in this domain's text.
+_ABBREVIATIONS = {
+    "co", "corp", "inc", "ltd", "llc", "plc", "no", "nos", "u.s", "u.k", "e.u", "u.n", "st", "mr", "mrs",
+    "ms", "dr", "jr", "sr", "vs", "etc", "e.g", "i.e", "art", "arts", "para", "paras", "sec", "fig", "jan",
+    "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "a.k.a", "f.k.a", "n.k.a",
+    "approx", "dept", "gov", "govt", "intl", "s.a", "s.r.l", "gmbh", "c.r", "r", "reg", "p", "pp", "op",
+    "cf", "al", "ca", "v",
+}
+_BOUNDARY = re.compile(r"([.!?;])([\"'”’)\]]*)(\s+|$)|\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)]|\([a-z0-9]+\))\s)")
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Character spans of the sentences in text[start:end], whitespace trimmed.
+
+    A rule-based splitter: ends at . ! ? (and ; inside long list remarks) followed by space, at blank
+    lines, and before bulleted or numbered lines; it does not split after common abbreviations
+    (Co., Ltd., No., U.S.) or inside numbers (10.5), so cited spans stay whole.
+    """
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    cursor = start
+    for m in _BOUNDARY.finditer(text, start, end):
+        if m.group(1):
+            if m.group(1) == ";" and m.start() - cursor < 200:
+                continue  # only split very long semicolon runs (list remarks)
+            word = re.search(r"([\w.]+)$", text[cursor : m.start()])
+            if m.group(1) == "." and word:
+                w = word.group(1).lower()
+                if w in _ABBREVIATIONS or (len(w) == 1 and w.isalpha()) or re.fullmatch(r"(?:[a-z]\.)+[a-z]", w):
+                    continue
+            if m.group(1) == "." and m.end() < end and text[m.end() : m.end() + 1].islower():
+                continue  # "... Co. ltd" style or mid-sentence period
+            cut = m.end(2) if m.group(2) else m.end(1)
+        else:
+            cut = m.start()
+        _append_trimmed(text, cursor, cut, spans)
+        cursor = m.end()
+    _append_trimmed(text, cursor, end, spans)
+    return spans
+
+
+def _append_trimmed(text: str, a: int, b: int, out: list[tuple[int, int]]) -> None:
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    if b > a:
+        out.append((a, b))
+
+
+def sentences(text: str) -> list[str]:
+    return [text[a:b] for a, b in sentence_spans(text)]
+
+
+def fold(s: str) -> str:
+    """Case- and accent-folded, punctuation-free form for comparing names and facts."""
+    s = unicodedata.normalize("NFKD", s)
+    s = "".join(c for c in s if not unicodedata.combining(c))
+    s = re.sub(r"[^\w\s]", " ", s.lower())
+    return re.sub(r"\s+", " ", s).strip()
+
+
+_WORD = re.compile(r"[\w][\w\-']*", re.UNICODE)
+
+STOPWORDS = frozenset(
+    """a an and are as at be been being but by can could did do does for from had has have how i if in
+    into is it its may might must of on or our shall should so than that the their them then there these
+    they this those to under upon was we were what when where which while who whom whose why will with
+    would you your any all also about after before between both each other such""".split()
+)
+
+
+def keywords(text: str) -> list[str]:
+    """Lower-cased content words of a query, stopwords removed, order kept, no repeats."""
+    seen: dict[str, None] = {}
+    for w in _WORD.findall(text.lower()):
+        w = w.strip("-'")
+        if w and w not in STOPWORDS and w not in seen:
+            seen[w] = None
+    return list(seen)
