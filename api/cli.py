@@ -109,6 +109,87 @@ def cmd_search(rb, args) -> int:
     return 0
 
 
+def print_answer(a) -> None:
+    print(a.answer)
+    for n in a.notes:
+        print(f"  note: {n}")
+    if a.standalone_question:
+        print(f"  (read as: {a.standalone_question})")
+    for c in a.citations:
+        where = c.url or c.source
+        extra = ", ".join(x for x in [f"p. {c.page}" if c.page else "",
+                                        f"uid {c.metadata['uid']}" if c.metadata.get("uid") else ""] if x)
+        print(f"\n[{c.n}] {c.title} — {c.publisher or ''} {c.date or ''}")
+        print(textwrap.indent(textwrap.fill(f'"{c.quote}"', 100), "    "))
+        print(f"    {where}{' (' + extra + ')' if extra else ''}")
+    if a.refused and a.closest:
+        print("\nclosest passages:")
+        for r in a.closest:
+            print(f"  - {r.title} ({r.date or 'undated'}): {textwrap.shorten(r.text, 160)}")
+
+
+def cmd_ask(rb, args) -> int:
+    a = rb.ask(args.question, filters_from(args), backend=args.backend, keep_unsupported=args.keep_unsupported)
+    _emit(a, args.json, print_answer)
+    return 0
+
+
+def cmd_chat(rb, args) -> int:
+    import uuid
+
+    conversation = uuid.uuid4().hex[:12]
+    print("regbrief chat: ask a question; follow-ups work. An empty line or Ctrl-D ends.")
+    while True:
+        try:
+            q = input("\n> ").strip()
+        except EOFError:
+            break
+        if not q:
+            break
+        a = rb.ask(q, filters_from(args), conversation_id=conversation, backend=args.backend)
+        _emit(a, args.json, print_answer)
+    return 0
+
+
+def cmd_brief(rb, args) -> int:
+    from rag.briefing import render
+
+    b = rb.brief(args.entity, as_of=args.as_of, backend=args.backend)
+    text = render(b, "json" if args.json else args.format)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"briefing {b.id} on {b.entity} (rating {b.rating}) written to {args.out}")
+    else:
+        print(text)
+    return 0
+
+
+def cmd_history(rb, args) -> int:
+    rows = rb.history.list(kind=args.kind, limit=args.limit)
+    _emit(rows, args.json, lambda rs: [print(f"{r['id']}  {r['created_at'][:19]}  {r['kind']:<8} {r['backend']:<10} "
+                                             f"{r['subject']}") for r in rs])
+    return 0
+
+
+def cmd_show(rb, args) -> int:
+    rec = rb.history.get(args.id)
+    if not rec:
+        print(f"show: no answer or briefing with id {args.id!r}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(rec["result"])
+    elif rec["kind"] == "answer":
+        from rag.models import Answer
+
+        print_answer(Answer.model_validate_json(rec["result"]))
+    else:
+        from rag.briefing import render
+        from rag.models import Briefing
+
+        print(render(Briefing.model_validate_json(rec["result"]), "md"))
+    return 0
+
+
 def cmd_check(rb, args) -> int:
     rb.store.recover()
     res = rb.store.check()
@@ -144,6 +225,34 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--k", type=int, default=10)
     sp.add_argument("--mode", choices=["hybrid", "dense", "keyword"], default="hybrid")
     add_filter_args(sp)
+
+    def answer_args(sp):
+        add_filter_args(sp)
+        sp.add_argument("--as-of", type=_date, help="only documents published on or before this date")
+        sp.add_argument("--backend", choices=["extractive", "openai", "llamacpp"],
+                        help="answering backend (default: REGBRIEF_LLM or extractive)")
+
+    sp = command("ask", cmd_ask, "a cited, verified answer to a question")
+    sp.add_argument("question")
+    sp.add_argument("--keep-unsupported", action="store_true", help="keep and mark sentences the verifier rejects")
+    answer_args(sp)
+
+    sp = command("chat", cmd_chat, "a terminal conversation; follow-up questions work")
+    answer_args(sp)
+
+    sp = command("brief", cmd_brief, "a cited risk briefing on an entity")
+    sp.add_argument("entity")
+    sp.add_argument("--as-of", type=_date)
+    sp.add_argument("--format", choices=["md", "html", "json"], default="md")
+    sp.add_argument("--out", help="write to this file")
+    sp.add_argument("--backend", choices=["extractive", "openai", "llamacpp"])
+
+    sp = command("history", cmd_history, "the audit trail: past answers and briefings")
+    sp.add_argument("--kind", choices=["answer", "briefing"])
+    sp.add_argument("--limit", type=int, default=20)
+
+    sp = command("show", cmd_show, "reprint a past answer or briefing exactly")
+    sp.add_argument("id")
 
     command("check", cmd_check, "check that the store is consistent (and finish interrupted writes)")
     return p

@@ -107,3 +107,70 @@ class Filters(BaseModel):
 
     def is_empty(self) -> bool:
         return not any([self.doc_type, self.source, self.jurisdiction, self.since, self.until])
+
+
+class Citation(BaseModel):
+    n: int
+    chunk_id: str
+    doc_id: str
+    title: str
+    source: str
+    date: dt.date | None = None
+    quote: str  # the exact span of the chunk text that supports the sentence(s) citing it
+    start: int  # offsets of `quote` within the chunk text
+    end: int
+    publisher: str | None = None
+    url: str | None = None
+    page: int | None = None
+    doc_type: DocType | None = None
+    chunk_text: str = ""  # the whole passage, so a reader can see the quote in its context
+    metadata: dict[str, Any] = Field(default_factory=dict)  # uid, programs, DocumentID, PassageID ...
+
+
+class Sentence(BaseModel):
+    text: str
+    citations: list[int] = Field(default_factory=list)
+    support: float = 0.0
+    verdict: Verdict = "supported"
+    # "fact" sentences must be cited and verified; "note" sentences (refusals, statements about what
+    # the store does not hold, open questions) carry no facts from the sources and are not verified.
+    kind: Literal["fact", "note"] = "fact"
+    reason: str | None = None  # why the verifier rejected it
+
+
+class Answer(BaseModel):
+    id: str
+    question: str
+    standalone_question: str | None = None  # the follow-up rewritten with the conversation's context
+    answer: str  # the text shown to the user, with [n] markers
+    refused: bool = False
+    citations: list[Citation] = Field(default_factory=list)
+    sentences: list[Sentence] = Field(default_factory=list)
+    closest: list[SearchResult] = Field(default_factory=list)  # shown when refusing
+    backend: str
+    model: str | None = None
+    prompt_version: str
+    notes: list[str] = Field(default_factory=list)  # e.g. "LLM unavailable: fell back to extractive"
+    filters: Filters = Field(default_factory=Filters)
+    conversation_id: str | None = None
+    created_at: dt.datetime
+
+
+class BriefingSection(BaseModel):
+    title: str
+    sentences: list[Sentence] = Field(default_factory=list)
+
+
+class Briefing(BaseModel):
+    id: str
+    entity: str
+    resolved: list[str] = Field(default_factory=list)  # list entry names the entity resolved to
+    as_of: dt.date | None = None
+    rating: Literal["low", "medium", "high"]
+    sections: list[BriefingSection]
+    citations: list[Citation] = Field(default_factory=list)
+    backend: str = "extractive"
+    model: str | None = None
+    prompt_version: str = ""
+    notes: list[str] = Field(default_factory=list)  # e.g. "the LLM failed; extractive summary used"
+    created_at: dt.datetime

@@ -1,0 +1,116 @@
+"""Background jobs: uploads to ingest, briefings to build, watchlist refreshes.
+
+A bounded thread pool in the API process. Embedded Chroma allows one writer process, so every store
+write happens here, and writes are serialised by one lock (reads go on meanwhile). Submitting more
+jobs than REGBRIEF_MAX_CONCURRENT_JOBS (queued + running) is refused with 429.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import traceback
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+log = logging.getLogger("regbrief.jobs")
+
+KEEP_FINISHED = 1000
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class TooManyJobs(RuntimeError):
+    pass
+
+
+class JobState:
+    def __init__(self, kind: str):
+        self.id = uuid.uuid4().hex
+        self.kind = kind
+        self.status = "queued"
+        self.done = 0
+        self.total = 0
+        self.stage = "queued"
+        self.result: dict[str, Any] | None = None
+        self.error: str | None = None
+        self.created_at = _now()
+        self.started_at: dt.datetime | None = None
+        self.finished_at: dt.datetime | None = None
+        self.finished = threading.Event()
+
+    def progress(self, done: int, total: int, stage: str | None = None) -> None:
+        self.done, self.total = done, total
+        if stage:
+            self.stage = stage
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "kind": self.kind, "status": self.status,
+            "progress": {"done": self.done, "total": self.total, "stage": self.stage},
+            "result": self.result, "error": self.error, "created_at": self.created_at,
+            "started_at": self.started_at, "finished_at": self.finished_at,
+        }
+
+
+class JobManager:
+    def __init__(self, max_jobs: int, metrics=None):
+        self.max_jobs = max(1, max_jobs)
+        self.pool = ThreadPoolExecutor(max_workers=self.max_jobs, thread_name_prefix="regbrief-job")
+        self.write_lock = threading.RLock()  # one store writer at a time
+        self.metrics = metrics
+        self._jobs: OrderedDict[str, JobState] = OrderedDict()
+        self._lock = threading.Lock()
+        self._active = 0
+
+    def submit(self, kind: str, fn: Callable[[JobState], dict[str, Any] | None]) -> JobState:
+        job = JobState(kind)
+        with self._lock:
+            if self._active >= self.max_jobs:
+                raise TooManyJobs(f"{self._active} background jobs are queued or running (the limit is "
+                                  f"{self.max_jobs}); try again when one has finished")
+            self._active += 1
+            self._jobs[job.id] = job
+            self._trim()
+        self.pool.submit(self._run, job, fn)
+        return job
+
+    def _run(self, job: JobState, fn) -> None:
+        job.status, job.started_at, job.stage = "running", _now(), "running"
+        try:
+            job.result = fn(job) or {}
+            job.status, job.stage = "succeeded", "done"
+        except Exception as e:  # a job's failure is reported on the job, never raised into the pool
+            log.error("job %s (%s) failed: %s\n%s", job.id, job.kind, e, traceback.format_exc())
+            job.status, job.stage, job.error = "failed", "failed", f"{type(e).__name__}: {e}"
+        finally:
+            job.finished_at = _now()
+            with self._lock:
+                self._active -= 1
+            if self.metrics:
+                self.metrics.inc("regbrief_jobs_total", help="Background jobs finished, by kind and status.",
+                                 kind=job.kind, status=job.status)
+            job.finished.set()
+
+    def _trim(self) -> None:
+        finished = [k for k, j in self._jobs.items() if j.finished.is_set()]
+        for k in finished[: max(0, len(self._jobs) - KEEP_FINISHED)]:
+            del self._jobs[k]
+
+    def get(self, job_id: str) -> JobState | None:
+        return self._jobs.get(job_id)
+
+    def list(self, limit: int = 50) -> list[JobState]:
+        return list(reversed(self._jobs.values()))[:limit]
+
+    @property
+    def active(self) -> int:
+        return self._active
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)

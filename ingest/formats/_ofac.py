@@ -1,0 +1,247 @@
+"""What the OFAC formats (SDN CSV, consolidated/SDN XML, SDN change log) share: entity types,
+program lists, which OFAC list an entry is on, the Remarks mini-language, and one way to turn an
+entry into a Document."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+from ingest.formats._common import entry_text, human_date, iso, make_doc_id, uniq
+from rag.models import Document
+
+NULL = "-0-"
+PUBLISHER = "OFAC"
+
+# Program tag -> the non-SDN list it puts an entry on (OFAC's Consolidated Sanctions List).
+_PROGRAM_LISTS = {
+    "CMIC-EO13959": "NS-CMIC",
+    "UKRAINE-EO13662": "SSI",
+    "RUSSIA-EO14024": "NS-MBS",
+    "CAATSA - RUSSIA": "NS-MBS",
+    "BURMA-EO14014": "NS-MBS",
+    "ILLICIT-DRUGS-EO14059": "NS-MBS",
+    "NS-PLC": "NS-PLC",
+    "561-RELATED": "CAPTA",
+    "IFSR-CAPTA": "CAPTA",
+}
+CONSOLIDATED_DEFAULT = "non-SDN consolidated"
+
+
+def value(cell: str | None) -> str:
+    """A legacy-CSV cell with OFAC's "-0-" null mapped to ""."""
+    cell = (cell or "").strip()
+    return "" if cell == NULL else cell
+
+
+def entity_type(raw: str | None) -> str:
+    """"individual" | "entity" | "vessel" | "aircraft" (OFAC leaves entities' type null)."""
+    raw = value(raw).lower()
+    return raw if raw in ("individual", "vessel", "aircraft") else "entity"
+
+
+def split_programs(raw: str | None) -> list[str]:
+    """"SDGT] [SYRIA" (the legacy CSV's several-programs form) -> ["SDGT", "SYRIA"]."""
+    raw = value(raw)
+    return uniq(p.strip(" []") for p in re.split(r"\]\s*\[|;", raw)) if raw else []
+
+
+def program_lists(programs: list[str]) -> list[str]:
+    out = []
+    for p in programs:
+        key = p.upper()
+        lst = _PROGRAM_LISTS.get(key) or ("FSE" if key.startswith("FSE-") else None)
+        if lst:
+            out.append(lst)
+    return uniq(out)
+
+
+def is_sdn_file(path: Path, default: bool) -> bool:
+    """Which list a file holds, from its name: "cons_prim.csv", "consolidated_nonSDN_*.xml" are the
+    consolidated (non-SDN) list; "sdn*.csv", "sdn.xml" the SDN list; otherwise `default`."""
+    name = re.sub(r"[^a-z]", "", path.stem.lower())
+    if "cons" in name or "nonsdn" in name:
+        return False
+    if "sdn" in name:
+        return True
+    return default
+
+
+def list_names(path: Path, programs: list[str], default_sdn: bool) -> tuple[str, list[str]]:
+    """(primary list, all lists) for an entry: "SDN", or NS-CMIC / SSI / ... from the program."""
+    if is_sdn_file(path, default_sdn):
+        return "SDN", ["SDN"]
+    lists = program_lists(programs)
+    return (lists[0] if lists else CONSOLIDATED_DEFAULT), (lists or [CONSOLIDATED_DEFAULT])
+
+
+# ---------------------------------------------------------------- the Remarks mini-language
+
+_NAME_MARK = re.compile(r"\b(a\.k\.a\.|f\.k\.a\.|n\.k\.a\.)\s*,?\s*['\u2018\u2019]")
+
+
+def _quoted_names(remarks: str, mark: str) -> list[str]:
+    """Names after a.k.a./f.k.a.: "a.k.a. 'ABU-'UMAR'." -> ["ABU-'UMAR"] (inner quotes kept)."""
+    out = []
+    for m in _NAME_MARK.finditer(remarks):
+        if m.group(1) != mark:
+            continue
+        rest = remarks[m.end():]
+        # The name ends at the quote followed by ";", "." at the end, "," + mark, or the end.
+        end = re.search(r"['\u2018\u2019](?=\s*(?:;|\.?\s*$|\)|,?\s*[afn]\.k\.a\.))", rest)
+        name = rest[: end.start()] if end else rest.split(";")[0]
+        out.append(name.strip())
+    return uniq(out)
+
+
+def _parts(remarks: str) -> list[str]:
+    return [p.strip().strip("()").strip() for p in re.split(r";\s+", remarks.strip().rstrip(".")) if p.strip()]
+
+
+def parse_remarks(remarks: str) -> dict[str, Any]:
+    """Aliases, former names, links and a few personal facts from an OFAC Remarks field."""
+    remarks = value(remarks)
+    out: dict[str, Any] = {}
+    if not remarks:
+        return out
+    facts: dict[str, list[str]] = {"linked_to": [], "dob": [], "pob": [], "nationality": [], "citizenship": []}
+    for part in _parts(remarks):
+        if part.startswith("(") and part.endswith(")"):
+            part = part[1:-1]
+        if m := re.match(r"Linked To:\s*(.+)$", part):
+            target = m[1].strip().rstrip(".")
+            if target.count("(") < target.count(")") and target.endswith(")"):
+                target = target[:-1]
+            facts["linked_to"].append(target)
+        elif m := re.match(r"(?:alt\. )?DOB\s+(.+)$", part):
+            facts["dob"].append(m[1])
+        elif m := re.match(r"(?:alt\. )?POB\s+(.+)$", part):
+            facts["pob"].append(m[1])
+        elif m := re.match(r"(?:alt\. )?nationality\s+(.+)$", part):
+            facts["nationality"].append(m[1])
+        elif m := re.match(r"(?:alt\. )?citizen\s+(.+)$", part):
+            facts["citizenship"].append(m[1])
+        elif m := re.match(r"Gender\s+(\w+)$", part):
+            out["gender"] = m[1]
+    # "(Linked To: X)" inside a longer part (the XML's remarks put links in parentheses).
+    for m in re.finditer(r"\(Linked To:\s*([^()]*(?:\([^()]*\)[^()]*)*)\)", remarks):
+        facts["linked_to"].append(m[1].strip().rstrip("."))
+    aliases = _quoted_names(remarks, "a.k.a.")
+    former = _quoted_names(remarks, "f.k.a.")
+    now_known = _quoted_names(remarks, "n.k.a.")
+    if aliases:
+        out["aliases"] = aliases
+    if former:
+        out["former_names"] = former
+    if now_known:
+        out["now_known_as"] = now_known
+    for key, values in facts.items():
+        if values := uniq(values):
+            out[key] = values
+    return out
+
+
+# ---------------------------------------------------------------- one entry -> Document
+
+
+def program_fact(programs: list[str], list_name: str) -> str:
+    label = "program" if len(programs) == 1 else "programs"
+    progs = ", ".join(programs) if programs else "no program stated"
+    return f"{label} {progs} (OFAC {list_name} list)"
+
+
+def entry_document(
+    path: Path,
+    fmt: str,
+    *,
+    key: str,
+    name: str,
+    etype: str,
+    programs: list[str],
+    list_name: str,
+    lists: list[str],
+    aliases: list[str],
+    former_names: list[str],
+    listing: list[tuple[dt.date, str]] = (),  # (date, qualifier) pairs; qualifier "" when plain
+    effective: list[tuple[dt.date, str]] = (),
+    divestment: list[tuple[dt.date, str]] = (),
+    position: str = "",
+    vessel: dict[str, str] | None = None,
+    identifiers: list[str] = (),
+    details: list[str] = (),
+    addresses: list[str] = (),
+    remarks: str = "",
+    list_published: dt.date | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Document:
+    """The Document for one OFAC list entry (SDN CSV row or XML sdnEntry)."""
+
+    def dated(label: str, pairs: list[tuple[dt.date, str]]) -> str | None:
+        if not pairs:
+            return None
+        return ", ".join(
+            f"{label} {human_date(d)}" + (f" ({q})" if q else "") for d, q in sorted(set(pairs))
+        )
+
+    facts = [etype, program_fact(programs, list_name)]
+    if position:
+        facts.append(position)
+    if vessel:
+        facts.extend(f"{k} {v}" for k, v in vessel.items() if v)
+    facts += [dated("listed", list(listing)), dated("effective", list(effective)),
+              dated("divestment date", list(divestment))]
+    parsed = parse_remarks(remarks)
+    sections: list[tuple[str, Any]] = [
+        ("Linked to", parsed.get("linked_to", [])),
+        ("Identifiers", list(identifiers)),
+        ("Details", list(details)),
+        ("Address" if len(addresses) == 1 else "Addresses", list(addresses)),
+        ("Remarks", remarks),
+    ]
+    text = entry_text(name, aliases=aliases, former_names=former_names, facts=facts, sections=sections)
+
+    listing_date = min((d for d, _ in listing), default=None)
+    metadata: dict[str, Any] = {
+        "uid": key,
+        "name": name,
+        "aliases": [a for a in uniq(aliases) if a != name],
+        "former_names": [f for f in uniq(former_names) if f != name],
+        "entity_type": etype,
+        "programs": programs,
+        "list": list_name,
+        "lists": lists,
+        "authority": PUBLISHER,
+        "listing_date": iso(listing_date),
+        "effective_date": iso(min((d for d, _ in effective), default=None)),
+        "divestment_date": iso(min((d for d, _ in divestment), default=None)),
+        "identifiers": list(identifiers),
+        "addresses": list(addresses),
+        "remarks": remarks or None,
+        "list_published": iso(list_published),
+    }
+    for k in ("linked_to", "dob", "pob", "nationality", "citizenship", "gender", "now_known_as"):
+        if k in parsed and k not in metadata:
+            metadata[k] = parsed[k]
+    if position:
+        metadata["title"] = position
+    if details:
+        metadata["details"] = list(details)
+    if vessel:
+        metadata["vessel"] = {k: v for k, v in vessel.items() if v}
+    metadata.update(extra or {})
+    always = {"uid", "name", "aliases", "former_names", "entity_type", "programs", "list"}
+    metadata = {k: v for k, v in metadata.items() if k in always or v not in (None, [], {}, "")}
+    return Document(
+        doc_id=make_doc_id(path, key),
+        title=name,
+        text=text,
+        doc_type="list_entry",
+        format=fmt,
+        source=str(path),
+        date=listing_date or list_published,
+        jurisdiction="US",
+        publisher=PUBLISHER,
+        metadata=metadata,
+        single_chunk=True,
+    )

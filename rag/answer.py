@@ -1,0 +1,420 @@
+"""Question -> evidence -> draft -> verified, cited answer.
+
+The chain (LangChain Runnables): condense (follow-up -> standalone question) | gather evidence
+(hybrid retrieval plus the list entries the question names) | draft (extractive, or an LLM) |
+verify (every sentence against the passages it cites) | assemble (numbered citations with quotes).
+
+The extractive drafter composes list facts rendered from list metadata and the evidence sentences
+that best answer the question; its citations are right by construction. An LLM draft goes through
+the same verifier; what fails is removed (or kept and marked on request); if nothing survives, or the
+model cannot be reached, the extractive answer is returned with a note saying so.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+from langchain_core.runnables import RunnableLambda
+
+import prompts
+from rag.entities import LIST_WORDS, EntityIndex, EntityMatch, human_date, listing_sentence
+from rag.models import Answer, Citation, Filters, SearchResult, Sentence
+from rag.text import fold, keywords, sentence_spans
+from rag.verify import Verifier, strip_markers
+
+# Below this relevance no evidence sentence is good enough to state; the answer refuses.
+REFUSE_BELOW = 0.42
+MAX_SENTENCES = 4
+LISTING_WORDS = re.compile(
+    r"\b(sanction\w*|list(ed|ing)?|designat\w*|blacklist\w*|sdn|ns-cmic|cmic|added|blocked|restrict\w*)\b", re.I)
+PRONOUNS = re.compile(r"\b(it|its|they|them|their|the company|the firm|this company|that company|he|she|his|her)\b",
+                      re.I)
+
+
+@dataclass
+class Evidence:
+    """One citable span: a sentence of a retrieved chunk, or a list fact rendered from metadata."""
+
+    text: str  # the sentence as stated in the answer
+    result: SearchResult
+    start: int
+    end: int
+    score: float = 0.0
+
+
+@dataclass
+class Draft:
+    sentences: list[tuple[str, list[Evidence]]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # answer sentences that state no fact from the sources
+    backend_notes: list[str] = field(default_factory=list)  # e.g. "the model failed; extractive answer"
+    refused: bool = False
+    backend: str = "extractive"
+    model: str | None = None
+    prompt_version: str = ""
+
+
+# --- entity helpers ---------------------------------------------------------------------------------
+
+_indexes: dict[int, EntityIndex] = {}
+
+
+def entity_index(rb) -> EntityIndex:
+    key = id(rb.store)
+    if key not in _indexes:
+        _indexes[key] = EntityIndex(rb.store.keyword)
+    return _indexes[key]
+
+
+def _passes(filters: Filters, date: str | None, doc_type: str, jurisdiction: str | None) -> bool:
+    if filters.doc_type and doc_type not in filters.doc_type:
+        return False
+    if filters.jurisdiction and jurisdiction not in filters.jurisdiction:
+        return False
+    if filters.until and (not date or date > filters.until.isoformat()):
+        return False
+    if filters.since and (not date or date < filters.since.isoformat()):
+        return False
+    return True
+
+
+def named_spans(text: str) -> list[str]:
+    """Capitalised names in a question that are not list or programme words ("iFlytek", "SoftBank")."""
+    words = re.findall(r"\b[\w&.-]*[A-Z][\w&.-]*(?:\s+[A-Z][\w&.-]*)*", text)
+    out = []
+    for w in words:
+        parts = [p for p in w.split() if fold(p) not in LIST_WORDS]
+        if parts and fold(parts[0]) in {"is", "was", "were", "are", "has", "have", "did", "does", "do", "which",
+                                        "what", "when", "who", "why", "how", "where", "list", "tell", "give"}:
+            parts = parts[1:]
+        if parts:
+            out.append(" ".join(parts).strip(".,?"))
+    return [o for o in out if o]
+
+
+# --- condense ---------------------------------------------------------------------------------------
+
+def condense(rb, question: str, history: list[tuple[str, str]], backend: str) -> tuple[str, str | None]:
+    """The follow-up rewritten as a standalone question; (question, model note or None)."""
+    if not history or not PRONOUNS.search(question):
+        return question, None
+    if backend != "extractive":
+        try:
+            from rag.llm import chat_model
+
+            llm, _ = chat_model(rb.settings, backend)
+            template, _ = prompts.load("condense")
+            hist = "\n".join(f"Q: {q}\nA: {a}" for q, a in history[-3:])
+            out = llm.invoke(template.format(history=hist, question=question)).content.strip()
+            if out and len(out) < 500 and "?" in out:
+                return out.splitlines()[0], None
+        except Exception as e:  # the rule-based rewrite below still works
+            note = f"condense by LLM failed ({type(e).__name__}); used the rule-based rewrite"
+            return _rule_condense(rb, question, history), note
+    return _rule_condense(rb, question, history), None
+
+
+def _rule_condense(rb, question: str, history: list[tuple[str, str]]) -> str:
+    """Replace the pronoun with the entity the conversation was last about."""
+    index = entity_index(rb)
+    listing = bool(LISTING_WORDS.search(question))
+    for q, a in reversed(history):
+        listed = index.find_in_text(q) or index.find_in_text(a)
+        names = named_spans(q)
+        subject = None
+        if listed and (listing or not names):
+            # Name it as the user did when they can ("SenseTime"), else by its list name.
+            subject = next((n for n in names if fold(n) in fold(listed[0].matched_name)
+                            or fold(listed[0].text_span) in fold(n)), listed[0].entry.name)
+        elif names:
+            subject = names[-1] if listing and len(names) > 1 else names[0]
+        if subject:
+            return PRONOUNS.sub(lambda m: subject + ("'s" if m.group(0).lower() in ("its", "their", "his", "her")
+                                                      else ""), question, count=1)
+    return question
+
+
+# --- evidence ---------------------------------------------------------------------------------------
+
+def gather(rb, question: str, filters: Filters, k: int = 8) -> tuple[list[SearchResult], list[EntityMatch]]:
+    results = rb.retriever.search(question, k=k, filters=filters).results
+    index = entity_index(rb)
+    matches = index.find_in_text(
+        question, allowed=lambda e: _passes(filters, e.date, "list_entry", e.jurisdiction))
+    have = {r.doc_id for r in results}
+    missing = [m.entry.doc_id for m in matches[:6] if m.entry.doc_id not in have]
+    if missing:
+        rows = _chunks_of_docs(rb, missing)
+        results = results + rows
+    return results, matches
+
+
+def _chunks_of_docs(rb, doc_ids: list[str]) -> list[SearchResult]:
+    db = rb.store.keyword.conn()
+    marks = ",".join("?" * len(doc_ids))
+    ids = [r[0] for r in db.execute(f"SELECT chunk_id FROM chunks WHERE doc_id IN ({marks}) AND idx = 0", doc_ids)]
+    return [row_to_result(r, 0.0) for r in rb.store.keyword.chunk_rows(ids).values()]
+
+
+def row_to_result(r: dict, score: float) -> SearchResult:
+    return SearchResult(
+        chunk_id=r["chunk_id"], doc_id=r["doc_id"], text=r["text"], score=score, title=r["title"],
+        source=r["source"], date=dt.date.fromisoformat(r["date"]) if r["date"] else None, doc_type=r["doc_type"],
+        jurisdiction=r["jurisdiction"], publisher=r["publisher"], url=r["url"],
+        metadata={**r["metadata"], **({"page": r["page"]} if r["page"] is not None else {})},
+    )
+
+
+# --- extractive draft -------------------------------------------------------------------------------
+
+def extractive_draft(rb, question: str, results: list[SearchResult], matches: list[EntityMatch],
+                     filters: Filters) -> Draft:
+    draft = Draft(prompt_version="extractive-v1")
+    listing_q = bool(LISTING_WORDS.search(question))
+    by_doc = {r.doc_id: r for r in results}
+    stated: set[str] = set()
+
+    # 1. List facts for the entities the question names, rendered from list metadata.
+    if listing_q or matches:
+        for m in matches[:3]:
+            r = by_doc.get(m.entry.doc_id)
+            if r is None or m.entry.doc_id in stated:
+                continue
+            stated.add(m.entry.doc_id)
+            first = sentence_spans(r.text)[:1] or [(0, len(r.text))]
+            draft.sentences.append((listing_sentence(m.entry), [Evidence(listing_sentence(m.entry), r, *first[0], 1.0)]))
+
+    # 2. "Is X on the list?" for a name no list entry matches: answered from the absence.
+    if listing_q and not matches:
+        names = [n for n in named_spans(question) if len(n) > 2]
+        if names:
+            lists = entity_index(rb).lists_loaded()
+            if lists:
+                described = "; ".join(
+                    f"{x['list']}" + (f" (published {human_date(x['published'])})" if x["published"] else "")
+                    + f", {x['entries']} entries" for x in lists[:6])
+                draft.notes.append(
+                    f"{names[0]} does not appear in any sanctions list entry in the store ({described})"
+                    + (f" as of {human_date(filters.until.isoformat())}" if filters.until else "") + ".")
+
+    # 3. Evidence sentences from the passages, the best ones that answer the question.
+    picked = best_sentences(rb, question, [r for r in results if r.doc_id not in stated], matches)
+    for ev in picked[: MAX_SENTENCES - len(draft.sentences)]:
+        draft.sentences.append((ev.text, [ev]))
+
+    if not draft.sentences and not draft.notes:
+        draft.refused = True
+    return draft
+
+
+def best_sentences(rb, question: str, results: list[SearchResult], matches: list[EntityMatch]) -> list[Evidence]:
+    q_terms = [fold(t) for t in keywords(question) if fold(t) not in {"sanctioned", "listed"}]
+    if not q_terms or not results:
+        return []
+    entity_terms = {t for m in matches for t in m.text_span.split()}
+    candidates: list[Evidence] = []
+    for rank, r in enumerate(results):
+        for a, b in sentence_spans(r.text):
+            s = r.text[a:b]
+            if len(s) < 25:
+                continue
+            words = set(fold(s).split())
+            hits = sum(1 for t in q_terms if t in words or any(w.startswith(t[:6]) for w in words if len(t) >= 6))
+            if not hits:
+                continue
+            overlap = hits / len(q_terms) + (0.2 if entity_terms & words else 0.0)
+            candidates.append(Evidence(s, r, a, b, overlap - 0.01 * rank))
+    if not candidates:
+        return []
+    candidates.sort(key=lambda e: -e.score)
+    candidates = candidates[:24]
+    vecs = rb.embedder.encode([question] + [c.text for c in candidates])
+    qv, cv = vecs[0], vecs[1:]
+    sims = cv @ qv
+    for c, sim in zip(candidates, sims):
+        c.score = 0.6 * float(sim) + 0.4 * min(c.score, 1.0)
+    order = sorted(range(len(candidates)), key=lambda i: -candidates[i].score)
+    chosen: list[int] = []
+    for i in order:
+        if candidates[i].score < REFUSE_BELOW:
+            break
+        if any(float(cv[i] @ cv[j]) > 0.88 for j in chosen):
+            continue  # the same fact said twice
+        chosen.append(i)
+        if len(chosen) == MAX_SENTENCES:
+            break
+    return [candidates[i] for i in chosen]
+
+
+# --- LLM draft --------------------------------------------------------------------------------------
+
+def llm_draft(rb, question: str, results: list[SearchResult], backend: str) -> Draft:
+    from rag.llm import chat_model
+
+    llm, model = chat_model(rb.settings, backend)
+    template, version = prompts.load("answer")
+    passages = results[:6]
+    block = "\n\n".join(f"[{i}] {p.title} ({p.date or 'undated'})\n<<<\n{p.text}\n>>>" for i, p in
+                        enumerate(passages, 1))
+    raw = llm.invoke(template.format(passages=block, question=question)).content or ""
+    draft = Draft(backend=backend, model=model, prompt_version=version)
+    if raw.strip().upper().startswith("INSUFFICIENT"):
+        draft.refused = True
+        return draft
+    for a, b in sentence_spans(raw.strip()):
+        text, nums = strip_markers(raw.strip()[a:b])
+        if not text:
+            continue
+        cited = [Evidence(text, passages[n - 1], 0, len(passages[n - 1].text)) for n in dict.fromkeys(nums)
+                 if 1 <= n <= len(passages)]
+        draft.sentences.append((text, cited))
+    return draft
+
+
+# --- verify and assemble ----------------------------------------------------------------------------
+
+class Assembler:
+    """Verifies drafted sentences and numbers their citations; one per answer or briefing, so
+    citation numbers are shared across a briefing's sections."""
+
+    def __init__(self, rb, keep_unsupported: bool = False):
+        self.verifier = Verifier(rb.embedder)
+        self.keep_unsupported = keep_unsupported
+        self._citations: dict[tuple, Citation] = {}
+
+    @property
+    def citations(self) -> list[Citation]:
+        return list(self._citations.values())
+
+    def sentences(self, draft: Draft) -> list[Sentence]:
+        out: list[Sentence] = []
+        for text, evs in draft.sentences:
+            check = self.verifier.check(text, {i: ev.result.text for i, ev in enumerate(evs)})
+            verdict = "supported" if check.ok else ("unsupported" if self.keep_unsupported else "removed")
+            nums = []
+            if check.ok or self.keep_unsupported:
+                for i, ev in enumerate(evs):
+                    # Extractive evidence knows its exact span; an LLM's citation gets the best one.
+                    a, b = (ev.start, ev.end) if draft.backend == "extractive" else check.quotes.get(i, (0, len(ev.result.text)))
+                    key = (ev.result.chunk_id, a, b)
+                    if key not in self._citations:
+                        self._citations[key] = _citation(len(self._citations) + 1, ev.result, a, b)
+                    nums.append(self._citations[key].n)
+            out.append(Sentence(text=text, citations=nums, support=check.support, verdict=verdict,
+                                reason=check.reason()))
+        out += [Sentence(text=note, kind="note", support=1.0) for note in draft.notes]
+        return out
+
+
+def _citation(n: int, r: SearchResult, a: int, b: int) -> Citation:
+    return Citation(
+        n=n, chunk_id=r.chunk_id, doc_id=r.doc_id, title=r.title, source=r.source, date=r.date,
+        quote=r.text[a:b], start=a, end=b, publisher=r.publisher, url=r.url, page=r.metadata.get("page"),
+        doc_type=r.doc_type, chunk_text=r.text,
+        metadata={k: v for k, v in r.metadata.items()
+                  if k in ("uid", "programs", "list", "DocumentID", "PassageID", "document_number", "celex",
+                           "record_id", "page", "listing_date", "url")},
+    )
+
+
+def render_text(sentences: list[Sentence]) -> str:
+    parts = []
+    for s in sentences:
+        if s.verdict == "removed":
+            continue
+        marks = "".join(f"[{n}]" for n in s.citations)
+        flag = " (unsupported)" if s.verdict == "unsupported" else ""
+        parts.append(f"{s.text.rstrip()}{(' ' + marks) if marks else ''}{flag}")
+    return " ".join(parts)
+
+
+# --- the chain --------------------------------------------------------------------------------------
+
+def answer_question(rb, question: str, filters: Filters | None = None, *, conversation_id: str | None = None,
+                    backend: str | None = None, keep_unsupported: bool = False, record: bool = True) -> Answer:
+    filters = filters or Filters()
+    backend = backend or rb.settings.llm
+    history = rb.history.conversation(conversation_id) if conversation_id else []
+
+    def step_condense(state: dict) -> dict:
+        standalone, note = condense(rb, question, history, backend)
+        return {**state, "standalone": standalone, "notes": [note] if note else []}
+
+    def step_gather(state: dict) -> dict:
+        results, matches = gather(rb, state["standalone"], filters)
+        return {**state, "results": results, "matches": matches}
+
+    def step_draft(state: dict) -> dict:
+        extractive = extractive_draft(rb, state["standalone"], state["results"], state["matches"], filters)
+        if backend == "extractive":
+            return {**state, "draft": extractive}
+        try:
+            draft = llm_draft(rb, state["standalone"], state["results"], backend)
+        except Exception as e:
+            extractive.backend_notes.append(
+                f"The {backend} model could not be used ({type(e).__name__}); this is the extractive answer.")
+            return {**state, "draft": extractive, "model_error": str(e)}
+        return {**state, "draft": draft, "fallback": extractive}
+
+    def step_verify(state: dict) -> dict:
+        assembler = Assembler(rb, keep_unsupported)
+        sentences = assembler.sentences(state["draft"])
+        draft = state["draft"]
+        if draft.backend != "extractive" and not any(s.verdict == "supported" for s in sentences):
+            fallback = state["fallback"]
+            reason = "found the passages insufficient" if draft.refused else "wrote no sentence its passages support"
+            fallback.backend_notes.append(f"The {draft.backend} model {reason}; this is the extractive answer.")
+            assembler = Assembler(rb, keep_unsupported)
+            sentences = assembler.sentences(fallback)
+            fallback.backend = f"extractive (fallback from {draft.backend})"
+            fallback.model, fallback.prompt_version = draft.model, draft.prompt_version
+            draft = fallback
+        return {**state, "draft": draft, "sentences": sentences, "citations": assembler.citations}
+
+    chain = (RunnableLambda(step_condense) | RunnableLambda(step_gather) | RunnableLambda(step_draft)
+             | RunnableLambda(step_verify))
+    state = chain.invoke({})
+    draft: Draft = state["draft"]
+    sentences: list[Sentence] = state["sentences"]
+    facts = [s for s in sentences if s.kind == "fact" and s.verdict != "removed"]
+    notes = [s for s in sentences if s.kind == "note"]
+    refused = not facts and not notes
+    if refused:
+        sentences = sentences + [Sentence(
+            text="The sources in the store do not say; the closest passages are listed below.", kind="note",
+            support=0.0)]
+    answer = Answer(
+        id=uuid.uuid4().hex[:12],
+        question=question,
+        standalone_question=state["standalone"] if state["standalone"] != question else None,
+        answer=render_text(sentences),
+        refused=refused,
+        citations=state["citations"] if not refused else [],
+        sentences=sentences,
+        closest=state["results"][:3] if refused else [],
+        backend=draft.backend,
+        model=draft.model or (rb.embedder.name if draft.backend == "extractive" else None),
+        prompt_version=draft.prompt_version,
+        notes=state["notes"] + draft.backend_notes,
+        filters=filters,
+        conversation_id=conversation_id,
+        created_at=dt.datetime.now(dt.timezone.utc),
+    )
+    if record:
+        rb.history.record(
+            "answer", answer.id, question, answer.model_dump_json(),
+            filters=filters.model_dump(mode="json"),
+            evidence=[{"chunk_id": r.chunk_id, "hash": _hash(r.text)} for r in state["results"]],
+            backend=answer.backend, model=answer.model,
+            prompt_versions={"answer": answer.prompt_version, "condense": prompts.version("condense")},
+            conversation_id=conversation_id, created_at=answer.created_at,
+        )
+    return answer
+
+
+def _hash(text: str) -> str:
+    from rag.history import text_hash
+
+    return text_hash(text)

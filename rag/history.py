@@ -1,0 +1,110 @@
+"""The audit trail: every answer and briefing, what it was based on, and conversations.
+
+Stored in SQLite beside the store (REGBRIEF_HOME/history.sqlite3). Each record keeps the exact JSON
+that was returned, so `regbrief show ID` reprints it exactly, and the retrieved chunk ids with their
+content hashes, so a reviewer can tell whether the evidence has changed since.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS history (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,              -- answer | briefing
+    subject TEXT NOT NULL,           -- the question or the entity
+    filters TEXT NOT NULL,
+    evidence TEXT NOT NULL,          -- [{chunk_id, hash}] retrieved for it
+    backend TEXT NOT NULL,
+    model TEXT,
+    prompt_versions TEXT NOT NULL,
+    conversation_id TEXT,
+    created_at TEXT NOT NULL,
+    result TEXT NOT NULL             -- the exact JSON returned
+);
+CREATE INDEX IF NOT EXISTS history_kind ON history(kind, created_at);
+CREATE INDEX IF NOT EXISTS history_conv ON history(conversation_id, created_at);
+"""
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+class History:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._local = threading.local()
+        self._conn().executescript(SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            self._local.db = db
+        return db
+
+    def record(
+        self,
+        kind: str,
+        record_id: str,
+        subject: str,
+        result_json: str,
+        *,
+        filters: dict | None = None,
+        evidence: list[dict] | None = None,
+        backend: str,
+        model: str | None,
+        prompt_versions: dict[str, str],
+        conversation_id: str | None = None,
+        created_at: dt.datetime | None = None,
+    ) -> None:
+        self._conn().execute(
+            "INSERT OR REPLACE INTO history VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                record_id, kind, subject, json.dumps(filters or {}, default=str), json.dumps(evidence or []),
+                backend, model, json.dumps(prompt_versions), conversation_id,
+                (created_at or dt.datetime.now(dt.timezone.utc)).isoformat(), result_json,
+            ),
+        )
+
+    def list(self, kind: str | None = None, limit: int = 50, offset: int = 0, subject: str | None = None) -> list[dict]:
+        sql = "SELECT id, kind, subject, backend, model, conversation_id, created_at FROM history"
+        clauses, params = [], []
+        if kind:
+            clauses.append("kind = ?")
+            params.append(kind)
+        if subject:
+            clauses.append("subject = ? COLLATE NOCASE")
+            params.append(subject)
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY created_at DESC, id LIMIT ? OFFSET ?"
+        return [dict(r) for r in self._conn().execute(sql, [*params, limit, offset])]
+
+    def get(self, record_id: str) -> dict | None:
+        r = self._conn().execute("SELECT * FROM history WHERE id = ?", [record_id]).fetchone()
+        if not r:
+            return None
+        out: dict[str, Any] = dict(r)
+        for k in ("filters", "evidence", "prompt_versions"):
+            out[k] = json.loads(out[k])
+        return out
+
+    def conversation(self, conversation_id: str, limit: int = 10) -> list[tuple[str, str]]:
+        """(question, answer text) pairs of a conversation, oldest first."""
+        rows = self._conn().execute(
+            "SELECT subject, result FROM history WHERE conversation_id = ? AND kind = 'answer' "
+            "ORDER BY created_at DESC LIMIT ?",
+            [conversation_id, limit],
+        ).fetchall()
+        return [(r[0], json.loads(r[1]).get("answer", "")) for r in reversed(rows)]

@@ -1,0 +1,172 @@
+"""Does the cited passage support this sentence?
+
+Two checks, both needed:
+  1. semantic support: the cosine similarity between the sentence and the best-matching sentence of
+     its cited passages (the embedding model's own vectors) must reach `SUPPORT_THRESHOLD`;
+  2. hard facts: every date, number, program code and proper name in the sentence must appear in the
+     cited passages (dates compared as dates, names compared case- and accent-folded).
+A sentence with no citation is not a fact and fails. The best-matching passage sentence is returned
+as the quote, so a reader sees the exact span that supports the claim.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.text import STOPWORDS, fold, sentence_spans
+
+SUPPORT_THRESHOLD = 0.55
+
+_MONTHS = {m: i for i, m in enumerate(
+    "jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
+_MONTH_RE = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+_DATE_PATTERNS = [
+    (re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH_RE}\.?,?\s+(\d{{4}})\b", re.I), "dmy"),
+    (re.compile(rf"\b{_MONTH_RE}\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I), "mdy"),
+    (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), "iso"),
+    (re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b"), "us"),
+    (re.compile(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b"), "eu"),
+]
+_PROGRAM = re.compile(r"\b(?:[A-Z]{2,}[A-Z0-9]*(?:[-/][A-Z0-9]+)+|E\.?O\.? ?\d{5}|EO ?\d{5})\b")
+_NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?%?(?![\w])")
+_NAME = re.compile(r"\b[A-Z][\w&'\-]*(?:\s+(?:[A-Z][\w&'\-]*|of|and|de|la|&))*")
+_SENTENCE_STARTERS = set(
+    """additionally also according accordingly however moreover furthermore therefore thus yes no
+    both neither either none several many most some since until while although because as per
+    based overall currently today here there its their his her answer note""".split()
+)
+_MARKER = re.compile(r"\s*\[(\d+)\]")
+
+
+def parse_dates(text: str) -> set[dt.date]:
+    """Every date written in the text, in the common forms (10 Dec 2021, December 10, 2021,
+    2021-12-10, 12/10/2021 as US month/day, 10.12.2021 as EU day.month)."""
+    out: set[dt.date] = set()
+    for pattern, kind in _DATE_PATTERNS:
+        for m in pattern.finditer(text):
+            try:
+                if kind == "dmy":
+                    d, mon, y = int(m.group(1)), _MONTHS[m.group(2)[:3].lower()], int(m.group(3))
+                elif kind == "mdy":
+                    mon, d, y = _MONTHS[m.group(1)[:3].lower()], int(m.group(2)), int(m.group(3))
+                elif kind == "iso":
+                    y, mon, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+                elif kind == "us":
+                    mon, d, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+                else:
+                    d, mon, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+                out.add(dt.date(y, mon, d))
+            except (ValueError, KeyError):
+                continue
+    return out
+
+
+def _strip_dates(text: str) -> str:
+    for pattern, _ in _DATE_PATTERNS:
+        text = pattern.sub(" ", text)
+    return text
+
+
+def hard_facts(sentence: str) -> dict[str, set]:
+    """The checkable facts in a sentence: dates, numbers, program codes and proper names."""
+    dates = parse_dates(sentence)
+    rest = _strip_dates(sentence)
+    programs = {p for p in _PROGRAM.findall(rest)}
+    for p in programs:
+        rest = rest.replace(p, " ")
+    numbers = {n.rstrip("%").replace(",", "") for n in _NUMBER.findall(rest)}
+    numbers = {n for n in numbers if len(n.replace(".", "")) >= 2}  # "1" and "2" are too common to check
+    names = set()
+    for i, m in enumerate(_NAME.finditer(rest)):
+        words = [w for w in fold(m.group(0)).split() if w not in STOPWORDS and not w.isdigit()]
+        # The first word of a sentence is capitalised anyway; skip it when it is a common word.
+        if m.start() == 0 and words and words[0] in _SENTENCE_STARTERS:
+            words = words[1:]
+        if words:
+            names.add(" ".join(words))
+    return {"dates": dates, "numbers": numbers, "programs": programs, "names": names}
+
+
+def missing_facts(sentence: str, passages: list[str]) -> list[str]:
+    """The hard facts of `sentence` that none of `passages` contains."""
+    facts = hard_facts(sentence)
+    joined = "\n".join(passages)
+    folded = f" {fold(joined)} "
+    compact = re.sub(r"[^a-z0-9]", "", joined.lower())
+    missing: list[str] = []
+    if facts["dates"]:
+        have = parse_dates(joined)
+        missing += [d.isoformat() for d in sorted(facts["dates"]) if d not in have]
+    for n in sorted(facts["numbers"]):
+        if not re.search(rf"(?<![\d]){re.escape(n)}(?![\d])", joined.replace(",", "")):
+            missing.append(n)
+    for p in sorted(facts["programs"]):
+        if re.sub(r"[^a-z0-9]", "", p.lower()) not in compact:
+            missing.append(p)
+    for name in sorted(facts["names"]):
+        # A name passes when each of its words appears (so "SenseTime Group" matches "SENSETIME GROUP
+        # LIMITED"); one-word names must appear as a word.
+        if not all(f" {w} " in folded or (len(w) > 3 and w in folded) for w in name.split()):
+            missing.append(name)
+    return missing
+
+
+def strip_markers(sentence: str) -> tuple[str, list[int]]:
+    """('text without [n] markers', [n, ...])."""
+    nums = [int(n) for n in _MARKER.findall(sentence)]
+    return _MARKER.sub("", sentence).strip(), nums
+
+
+@dataclass
+class Check:
+    support: float
+    missing: list[str]
+    quotes: dict[int, tuple[int, int]]  # citation n -> (start, end) of the best span in its passage
+
+    @property
+    def ok(self) -> bool:
+        return self.support >= SUPPORT_THRESHOLD and not self.missing
+
+    def reason(self) -> str | None:
+        if self.ok:
+            return None
+        parts = []
+        if self.support < SUPPORT_THRESHOLD:
+            parts.append(f"low support {self.support:.2f} < {SUPPORT_THRESHOLD}")
+        if self.missing:
+            parts.append("not in the cited passage: " + ", ".join(self.missing))
+        return "; ".join(parts)
+
+
+class Verifier:
+    def __init__(self, embedder):
+        self.embedder = embedder
+        self._cache: dict[str, tuple[list[tuple[int, int]], np.ndarray]] = {}
+
+    def _passage_sentences(self, text: str) -> tuple[list[tuple[int, int]], np.ndarray]:
+        if text not in self._cache:
+            spans = sentence_spans(text) or [(0, len(text))]
+            vecs = self.embedder.encode([text[a:b] for a, b in spans])
+            self._cache[text] = (spans, vecs)
+        return self._cache[text]
+
+    def check(self, sentence: str, cited: dict[int, str]) -> Check:
+        """Check one sentence (without markers) against its cited passages {n: passage text}."""
+        if not cited:
+            return Check(0.0, ["no citation"], {})
+        vec = self.embedder.encode([sentence])[0]
+        best, quotes = 0.0, {}
+        for n, text in cited.items():
+            spans, vecs = self._passage_sentences(text)
+            sims = vecs @ vec
+            i = int(np.argmax(sims))
+            quotes[n] = spans[i]
+            # The whole passage counts too: a sentence may draw on two of its sentences at once.
+            best = max(best, float(sims[i]))
+        if best < SUPPORT_THRESHOLD and len(cited) and any(len(t) < 2000 for t in cited.values()):
+            whole = self.embedder.encode([t for t in cited.values()])
+            best = max(best, float(np.max(whole @ vec)))
+        return Check(round(best, 4), missing_facts(sentence, list(cited.values())), quotes)

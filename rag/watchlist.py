@@ -1,0 +1,274 @@
+"""The watchlist: entities whose briefings regenerate themselves when their evidence changes.
+
+Stored in SQLite beside the store (REGBRIEF_HOME/watchlist.sqlite3): the watched names with their
+aliases, and one row per briefing generated for them (the briefing itself lives in the audit trail,
+`rag.history`, like every other briefing).
+
+After every ingest or removal, `refresh(rb, changed_doc_ids)` looks at each watched entity:
+its evidence is the documents its latest briefing cited plus the changed documents that now mention
+its name or one of its aliases. When a changed document is part of that evidence, a fresh briefing is
+built with `Regbrief.brief` and gets a "What changed since the previous briefing" section (citations
+added and dropped, changed documents that mention the entity). Entities whose evidence did not change
+are not regenerated. Writers call this in the one process that writes the store (the CLI or the API).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sqlite3
+import threading
+import unicodedata
+import uuid
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rag.models import Briefing, BriefingSection, Sentence
+
+CHANGES_TITLE = "What changed since the previous briefing"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS watched (
+    name TEXT PRIMARY KEY COLLATE NOCASE,
+    aliases TEXT NOT NULL,           -- JSON list
+    added_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS watch_briefings (
+    briefing_id TEXT PRIMARY KEY,
+    entity TEXT NOT NULL COLLATE NOCASE,
+    trigger TEXT NOT NULL,           -- added | ingest | remove | manual
+    changed_docs TEXT NOT NULL,      -- JSON list: the changed doc ids that caused it
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS watch_briefings_entity ON watch_briefings(entity, created_at);
+"""
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def normalise(text: str) -> str:
+    """Casefolded ASCII words separated by single spaces, padded with spaces for whole-word `in`."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return " " + " ".join(re.findall(r"[a-z0-9]+", text.casefold())) + " "
+
+
+def mentions(text: str, names: Iterable[str]) -> bool:
+    hay = normalise(text)
+    return any(n.strip() and normalise(n) in hay for n in names if normalise(n).strip())
+
+
+class Watchlist:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._local = threading.local()
+        self._conn().executescript(SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            self._local.db = db
+        return db
+
+    # --- watched entities -------------------------------------------------------------------
+    def add(self, name: str, aliases: Sequence[str] = ()) -> dict:
+        name = " ".join(name.split())
+        if not name:
+            raise ValueError("the entity name is empty")
+        aliases = [a for a in dict.fromkeys(" ".join(a.split()) for a in aliases) if a and a.lower() != name.lower()]
+        existing = self.get(name)
+        if existing:
+            aliases = list(dict.fromkeys([*existing["aliases"], *aliases]))
+            self._conn().execute("UPDATE watched SET aliases = ? WHERE name = ?", [json.dumps(aliases), name])
+        else:
+            self._conn().execute("INSERT INTO watched VALUES (?, ?, ?)",
+                                 [name, json.dumps(aliases), _now().isoformat(timespec="seconds")])
+        return self.get(name)  # type: ignore[return-value]
+
+    def remove(self, name: str) -> bool:
+        return self._conn().execute("DELETE FROM watched WHERE name = ?", [name.strip()]).rowcount > 0
+
+    def get(self, name: str) -> dict | None:
+        r = self._conn().execute("SELECT * FROM watched WHERE name = ?", [name.strip()]).fetchone()
+        return self._entry(r) if r else None
+
+    def list(self) -> list[dict]:
+        return [self._entry(r) for r in self._conn().execute("SELECT * FROM watched ORDER BY name COLLATE NOCASE")]
+
+    def _entry(self, r: sqlite3.Row) -> dict:
+        latest = self.latest(r["name"])
+        return {
+            "name": r["name"],
+            "aliases": json.loads(r["aliases"]),
+            "added_at": r["added_at"],
+            "latest_briefing_id": latest["briefing_id"] if latest else None,
+            "latest_briefing_at": latest["created_at"] if latest else None,
+            "briefings": self._conn().execute(
+                "SELECT COUNT(*) FROM watch_briefings WHERE entity = ?", [r["name"]]).fetchone()[0],
+        }
+
+    # --- generated briefings ----------------------------------------------------------------
+    def record(self, entity: str, briefing_id: str, trigger: str, changed_docs: Sequence[str]) -> None:
+        self._conn().execute(
+            "INSERT OR REPLACE INTO watch_briefings VALUES (?, ?, ?, ?, ?)",
+            [briefing_id, entity, trigger, json.dumps(list(changed_docs)[:1000]), _now().isoformat()],
+        )
+
+    def latest(self, entity: str) -> dict | None:
+        r = self._conn().execute(
+            "SELECT * FROM watch_briefings WHERE entity = ? ORDER BY created_at DESC LIMIT 1", [entity]
+        ).fetchone()
+        return dict(r) if r else None
+
+    def briefings(self, entity: str | None = None, limit: int = 50) -> list[dict]:
+        sql, params = "SELECT * FROM watch_briefings", []
+        if entity:
+            sql += " WHERE entity = ?"
+            params.append(entity)
+        sql += " ORDER BY created_at DESC LIMIT ?"
+        out = []
+        for r in self._conn().execute(sql, [*params, limit]):
+            d = dict(r)
+            d["changed_docs"] = json.loads(d["changed_docs"])
+            out.append(d)
+        return out
+
+
+def get_watchlist(settings) -> Watchlist:
+    return Watchlist(settings.home / "watchlist.sqlite3")
+
+
+# --- regeneration -----------------------------------------------------------------------------
+
+def _previous(rb, wl: Watchlist, entity: str) -> Briefing | None:
+    latest = wl.latest(entity)
+    if not latest:
+        return None
+    rec = rb.history.get(latest["briefing_id"])
+    if not rec:
+        return None
+    try:
+        return Briefing.model_validate_json(rec["result"])
+    except ValueError:
+        return None
+
+
+def _mentioning(rb, doc_ids: Sequence[str], names: Sequence[str]) -> list[str]:
+    """The documents among `doc_ids` (still in the store) whose title or text names the entity."""
+    out: list[str] = []
+    db = rb.store.keyword.conn()
+    ids = list(dict.fromkeys(doc_ids))
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        marks = ",".join("?" * len(part))
+        for r in db.execute(f"SELECT doc_id, title, text FROM documents WHERE doc_id IN ({marks})", part):
+            if mentions(f"{r[1]}\n{r[2]}", names):
+                out.append(r[0])
+    return out
+
+
+def affected(rb, wl: Watchlist, entry: dict, changed_doc_ids: Sequence[str]) -> list[str]:
+    """The changed documents that are part of this entity's evidence (empty: nothing to redo)."""
+    changed = set(changed_doc_ids)
+    if not changed:
+        return []
+    prev = _previous(rb, wl, entry["name"])
+    cited = {c.doc_id for c in prev.citations} if prev else set()
+    hits = cited & changed
+    hits.update(_mentioning(rb, sorted(changed - hits), [entry["name"], *entry["aliases"]]))
+    return sorted(hits)
+
+
+def changes_section(prev: Briefing | None, new: Briefing, changed_docs: Sequence[str], rb=None) -> BriefingSection:
+    """Notes on what differs from the previous briefing: citations added and dropped, changed documents."""
+    sentences: list[Sentence] = []
+
+    def note(text: str, cites: list[int] | None = None) -> None:
+        sentences.append(Sentence(text=text, citations=cites or [], kind="note", support=0.0))
+
+    def label(c) -> str:
+        when = f", {c.date.isoformat()}" if c.date else ""
+        return f"{c.title} ({c.source}{when})"
+
+    if prev is None:
+        note(f"This is the first briefing on {new.entity}; there is no previous briefing to compare with.")
+    else:
+        note(f"Compared with the previous briefing of {prev.created_at.isoformat(timespec='seconds')} "
+             f"(id {prev.id}); rating then: {prev.rating}, now: {new.rating}.")
+        old_keys = {c.chunk_id for c in prev.citations}
+        new_keys = {c.chunk_id for c in new.citations}
+        added = [c for c in new.citations if c.chunk_id not in old_keys]
+        dropped = [c for c in prev.citations if c.chunk_id not in new_keys]
+        for c in added:
+            note(f"New source cited: {label(c)}.", [c.n])
+        for c in dropped:
+            note(f"No longer cited: {label(c)}.")
+        if not added and not dropped:
+            note("The cited passages are the same as in the previous briefing.")
+    if changed_docs and rb is not None:
+        titles = []
+        for doc_id in list(changed_docs)[:20]:
+            d = rb.store.keyword.document(doc_id)
+            titles.append(f"{d['title']} ({d['source']})" if d else f"{doc_id} (removed from the store)")
+        more = f" and {len(changed_docs) - 20} more" if len(changed_docs) > 20 else ""
+        note("Documents added, changed or removed since then that concern this entity: "
+             + "; ".join(titles) + more + ".")
+    return BriefingSection(title=CHANGES_TITLE, sentences=sentences)
+
+
+def regenerate(rb, wl: Watchlist, entity: str, changed_docs: Sequence[str] = (), trigger: str = "manual") -> Briefing:
+    """A fresh briefing on a watched entity with a "what changed" section, recorded in the history."""
+    from rag.history import text_hash
+
+    prev = _previous(rb, wl, entity)
+    new = rb.brief(entity, record=False)
+    new.sections.append(changes_section(prev, new, changed_docs, rb))
+    import prompts
+
+    try:
+        prompt_version = prompts.version("briefing")
+    except Exception:
+        prompt_version = new.prompt_version
+    rb.history.record(
+        "briefing", new.id, entity, new.model_dump_json(),
+        filters={"as_of": new.as_of.isoformat() if new.as_of else None, "watchlist": trigger},
+        evidence=[{"chunk_id": c.chunk_id, "hash": text_hash(c.chunk_text or c.quote)} for c in new.citations],
+        backend=new.backend, model=new.model, prompt_versions={"briefing": new.prompt_version or prompt_version},
+        created_at=new.created_at,
+    )
+    wl.record(entity, new.id, trigger, changed_docs)
+    return new
+
+
+def refresh(rb, changed_doc_ids: Sequence[str], *, trigger: str = "ingest", wl: Watchlist | None = None,
+            on_progress=None) -> dict[str, Any]:
+    """Regenerate the briefings of watched entities whose evidence changed.
+
+    Returns {"regenerated": [{"entity", "briefing_id", "changed_docs"}], "unchanged": [names]}.
+    Cheap when nothing is watched or nothing changed.
+    """
+    wl = wl or get_watchlist(rb.settings)
+    entries = wl.list()
+    out: dict[str, Any] = {"regenerated": [], "unchanged": []}
+    if not entries:
+        return out
+    for n, entry in enumerate(entries):
+        hits = affected(rb, wl, entry, changed_doc_ids)
+        if hits:
+            b = regenerate(rb, wl, entry["name"], hits, trigger)
+            out["regenerated"].append({"entity": entry["name"], "briefing_id": b.id, "changed_docs": hits[:50]})
+        else:
+            out["unchanged"].append(entry["name"])
+        if on_progress:
+            on_progress(n + 1, len(entries))
+    return out
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
