@@ -197,6 +197,62 @@ def cmd_check(rb, args) -> int:
     return 0 if res["ok"] else 1
 
 
+def cmd_serve(rb, args) -> int:
+    """Serve the HTTP API and the chat page on an existing store."""
+    import uvicorn
+
+    from api.app import create_app
+
+    print(f"regbrief serving on http://{args.host}:{args.port} (API docs at /docs)", file=sys.stderr)
+    uvicorn.run(create_app(rb.settings), host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def cmd_watch(rb, args) -> int:
+    """Watched entities get a fresh briefing whenever their evidence changes."""
+    from rag import watchlist
+
+    wl = watchlist.get_watchlist(rb.settings)
+    if args.watch_command == "add":
+        entry = wl.add(args.name, args.alias or [])
+        if not args.no_brief:
+            b = watchlist.regenerate(rb, wl, entry["name"], trigger="added")
+            entry = {**wl.get(entry["name"]), "briefing_id": b.id}
+        _emit(entry, args.json, lambda e: print(
+            f"watching {e['name']}" + (f" (aliases: {', '.join(e['aliases'])})" if e["aliases"] else "")
+            + (f"; briefing {e['briefing_id']}" if e.get("briefing_id") else "")))
+        return 0
+    if args.watch_command == "remove":
+        ok = wl.remove(args.name)
+        _emit({"removed": ok, "name": args.name}, args.json, lambda r: print(
+            f"stopped watching {r['name']}" if r["removed"] else f"{r['name']} is not on the watchlist"))
+        return 0 if ok else 1
+    if args.watch_command == "refresh":
+        names = [args.name] if args.name else [e["name"] for e in wl.list()]
+        out = []
+        for name in names:
+            if wl.get(name) is None:
+                print(f"{name} is not on the watchlist", file=sys.stderr)
+                return 1
+            b = watchlist.regenerate(rb, wl, wl.get(name)["name"], trigger="manual")
+            out.append({"entity": b.entity, "briefing_id": b.id})
+        _emit(out, args.json, lambda r: [print(f"{x['entity']}: briefing {x['briefing_id']}") for x in r])
+        return 0
+    entries = wl.list()
+
+    def human(es):
+        if not es:
+            print("the watchlist is empty (regbrief watch add NAME)")
+        for e in es:
+            aka = f" (aka {', '.join(e['aliases'])})" if e["aliases"] else ""
+            last = f"latest briefing {e['latest_briefing_id']} at {e['latest_briefing_at']}" \
+                if e["latest_briefing_id"] else "no briefing yet"
+            print(f"{e['name']}{aka}: {e['briefings']} briefings, {last}")
+
+    _emit(entries, args.json, human)
+    return 0
+
+
 # --- parser ---------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -255,6 +311,25 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("id")
 
     command("check", cmd_check, "check that the store is consistent (and finish interrupted writes)")
+
+    sp = command("serve", cmd_serve, "serve the HTTP API and the web chat page (uvicorn)")
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=8000)
+    sp.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+
+    sp = command("watch", cmd_watch, "watched entities: briefings regenerate when their evidence changes")
+    wsub = sp.add_subparsers(dest="watch_command", required=True)
+    wp = wsub.add_parser("add", help="watch an entity (and build its first briefing)")
+    wp.add_argument("name")
+    wp.add_argument("--alias", action="append", help="another name it goes by (repeatable)")
+    wp.add_argument("--no-brief", action="store_true", help="do not build a first briefing now")
+    wsub.add_parser("list", help="watched entities and their latest briefings")
+    wp = wsub.add_parser("remove", help="stop watching an entity (its briefings stay in the history)")
+    wp.add_argument("name")
+    wp = wsub.add_parser("refresh", help="build fresh briefings now (all watched entities, or NAME)")
+    wp.add_argument("name", nargs="?")
+    for wp in wsub.choices.values():  # `watch list --json` as well as `watch --json list`
+        wp.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     return p
 
 

@@ -20,9 +20,9 @@ import numpy as np
 from langchain_core.runnables import RunnableLambda
 
 import prompts
-from rag.entities import LIST_WORDS, EntityIndex, EntityMatch, human_date, listing_sentence
+from rag.entities import LIST_WORDS, EntityMatch, human_date, listing_sentence
 from rag.models import Answer, Citation, Filters, SearchResult, Sentence
-from rag.text import fold, keywords, sentence_spans
+from rag.text import fold, keywords, sentence_spans, statement_spans
 from rag.verify import Verifier, strip_markers
 
 # Below this relevance no evidence sentence is good enough to state; the answer refuses.
@@ -57,16 +57,6 @@ class Draft:
 
 
 # --- entity helpers ---------------------------------------------------------------------------------
-
-_indexes: dict[int, EntityIndex] = {}
-
-
-def entity_index(rb) -> EntityIndex:
-    key = id(rb.store)
-    if key not in _indexes:
-        _indexes[key] = EntityIndex(rb.store.keyword)
-    return _indexes[key]
-
 
 def _passes(filters: Filters, date: str | None, doc_type: str, jurisdiction: str | None) -> bool:
     if filters.doc_type and doc_type not in filters.doc_type:
@@ -118,7 +108,7 @@ def condense(rb, question: str, history: list[tuple[str, str]], backend: str) ->
 
 def _rule_condense(rb, question: str, history: list[tuple[str, str]]) -> str:
     """Replace the pronoun with the entity the conversation was last about."""
-    index = entity_index(rb)
+    index = rb.store.entities
     listing = bool(LISTING_WORDS.search(question))
     for q, a in reversed(history):
         listed = index.find_in_text(q) or index.find_in_text(a)
@@ -140,7 +130,7 @@ def _rule_condense(rb, question: str, history: list[tuple[str, str]]) -> str:
 
 def gather(rb, question: str, filters: Filters, k: int = 8) -> tuple[list[SearchResult], list[EntityMatch]]:
     results = rb.retriever.search(question, k=k, filters=filters).results
-    index = entity_index(rb)
+    index = rb.store.entities
     matches = index.find_in_text(
         question, allowed=lambda e: _passes(filters, e.date, "list_entry", e.jurisdiction))
     have = {r.doc_id for r in results}
@@ -190,7 +180,7 @@ def extractive_draft(rb, question: str, results: list[SearchResult], matches: li
     if listing_q and not matches:
         names = [n for n in named_spans(question) if len(n) > 2]
         if names:
-            lists = entity_index(rb).lists_loaded()
+            lists = rb.store.entities.lists_loaded()
             if lists:
                 described = "; ".join(
                     f"{x['list']}" + (f" (published {human_date(x['published'])})" if x["published"] else "")
@@ -216,10 +206,8 @@ def best_sentences(rb, question: str, results: list[SearchResult], matches: list
     entity_terms = {t for m in matches for t in m.text_span.split()}
     candidates: list[Evidence] = []
     for rank, r in enumerate(results):
-        for a, b in sentence_spans(r.text):
+        for a, b in statement_spans(r.text):
             s = r.text[a:b]
-            if len(s) < 25:
-                continue
             words = set(fold(s).split())
             hits = sum(1 for t in q_terms if t in words or any(w.startswith(t[:6]) for w in words if len(t) >= 6))
             if not hits:

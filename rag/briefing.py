@@ -12,10 +12,10 @@ import re
 import uuid
 
 import prompts
-from rag.answer import Assembler, Draft, Evidence, _chunks_of_docs, _passes, entity_index, llm_draft
+from rag.answer import Assembler, Draft, Evidence, _chunks_of_docs, _passes, llm_draft
 from rag.entities import EntityMatch, human_date, listing_sentence
 from rag.models import Briefing, BriefingSection, Filters, SearchResult
-from rag.text import fold, sentence_spans
+from rag.text import fold, sentence_spans, statement_spans
 from rag.verify import parse_dates
 
 RELATION = re.compile(
@@ -34,7 +34,7 @@ def build_briefing(rb, entity: str, as_of: dt.date | None = None, *, backend: st
                    record: bool = True) -> Briefing:
     backend = backend or rb.settings.llm
     filters = Filters(until=as_of)
-    index = entity_index(rb)
+    index = rb.store.entities
     own: list[EntityMatch] = index.find_in_text(
         entity, allowed=lambda e: _passes(filters, e.date, "list_entry", e.jurisdiction))
     names = [entity] + [m.matched_name for m in own] + [m.text_span for m in own]
@@ -76,7 +76,7 @@ def build_briefing(rb, entity: str, as_of: dt.date | None = None, *, backend: st
     for depth in range(2):
         next_names: list[str] = []
         for r, ns in frontier:
-            for a, b in sentence_spans(r.text):
+            for a, b in statement_spans(r.text):
                 s = r.text[a:b]
                 if s in seen_sentences or not _mentions(s, ns) or not RELATION.search(s):
                     continue
@@ -106,7 +106,7 @@ def build_briefing(rb, entity: str, as_of: dt.date | None = None, *, backend: st
 
     # Timeline: dated events from the evidence, in date order.
     dated: list[tuple[dt.date, Evidence]] = []
-    for ev in link_evs + [Evidence(r.text[a:b], r, a, b) for r in about for a, b in sentence_spans(r.text)
+    for ev in link_evs + [Evidence(r.text[a:b], r, a, b) for r in about for a, b in statement_spans(r.text)
                           if _mentions(r.text[a:b], names)]:
         for d in sorted(parse_dates(ev.text))[:1]:
             if not as_of or d <= as_of:
@@ -140,7 +140,7 @@ def build_briefing(rb, entity: str, as_of: dt.date | None = None, *, backend: st
     if linked_listed or own:
         rule = rb.retriever.search("50 percent rule ownership subsidiaries list", k=5, filters=filters).results
         for r in rule:
-            for a, b in sentence_spans(r.text):
+            for a, b in statement_spans(r.text):
                 if re.search(r"50 ?(percent|%)", r.text[a:b], re.I) and r.doc_type != "list_entry":
                     risk.sentences.append((r.text[a:b], [Evidence(r.text[a:b], r, a, b)]))
                     break

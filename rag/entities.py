@@ -12,6 +12,7 @@ import re
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rag.text import fold
 
@@ -31,6 +32,21 @@ LIST_WORDS = set(
     """ofac sdn ns cmic ns-cmic cmic-eo13959 eu uk un us usa treasury ofsi list lists sanctions sanction
     program programme order executive eo federal register official journal council regulation""".split()
 )
+
+
+@lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """Whole English words of the embedding model's vocabulary ("department", "organization"): a
+    capitalised one in a text is no evidence of a name, unlike "hikvision" or "sensetime"."""
+    from pathlib import Path
+
+    from rag.embeddings import default_model_path
+
+    vocab = Path(default_model_path()) / "vocab.txt"
+    if not vocab.exists():
+        return frozenset()
+    words = vocab.read_text(encoding="utf-8").split()
+    return frozenset(w for w in words if w.isalpha() and len(w) >= 4)
 
 
 def name_tokens(name: str) -> list[str]:
@@ -79,6 +95,7 @@ class EntityIndex:
         self.entries: dict[str, ListEntry] = {}
         self._by_token: dict[str, set[str]] = defaultdict(set)
         self._names: dict[str, list[tuple[str, list[str]]]] = {}  # doc_id -> [(name, distinctive tokens)]
+        self._derived: dict[str, tuple[tuple | None, object]] = {}
 
     def _registry_version(self) -> tuple:
         db = self.keyword.conn()
@@ -126,6 +143,26 @@ class EntityIndex:
                         by_token[t].add(e.doc_id)
             self.entries, self._by_token, self._names, self._version = entries, by_token, names, version
 
+    @property
+    def version(self) -> tuple | None:
+        """The registry version the entries were built from (changes when list entries change)."""
+        return self._version
+
+    def derived(self, key: str, build):
+        """An index derived from the entries (e.g. screening's name index in rag/screen.py), built by
+        `build(self)` and rebuilt when the entries change."""
+        self.refresh()
+        version = self._version
+        cached = self._derived.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        with self._lock:
+            cached = self._derived.get(key)
+            if cached is None or cached[0] != version:
+                cached = (version, build(self))
+                self._derived[key] = cached
+        return cached[1]
+
     def find_in_text(self, text: str, allowed=None) -> list[EntityMatch]:
         """List entries that `text` names: every distinctive token of one of the entry's names appears
         in the text, or a rare, capitalised distinctive token does (e.g. "Hikvision")."""
@@ -144,11 +181,13 @@ class EntityIndex:
             for name, d in self._names[doc_id]:
                 if not d:
                     continue
-                if all(t in tokens for t in d):
+                core = core_tokens(name)
+                short = len(core) == 1 and len(core[0]) <= 3
+                if all(t in tokens for t in core) and (not short or re.search(rf"\b{re.escape(name)}\b", text)):
                     matches.append(EntityMatch(self.entries[doc_id], name, " ".join(d)))
                     break
                 rare = [t for t in d if t in capitalised and t in tokens and len(t) >= 5
-                        and len(self._by_token[t]) <= 3]
+                        and len(self._by_token[t]) <= 3 and t not in common_words()]
                 if rare:
                     matches.append(EntityMatch(self.entries[doc_id], name, rare[0]))
                     break

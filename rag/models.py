@@ -174,3 +174,114 @@ class Briefing(BaseModel):
     prompt_version: str = ""
     notes: list[str] = Field(default_factory=list)  # e.g. "the LLM failed; extractive summary used"
     created_at: dt.datetime
+
+
+# --- screening, relations and exposure paths (rag/screen.py, rag/links.py) -------------------------
+# (ScreenMatch has a field called "list", so its other list fields are typed with typing.List.)
+from typing import List  # noqa: E402
+
+
+class ScreenMatch(BaseModel):
+    """One list entry a screened name may refer to."""
+
+    entity_id: str  # the list entry's doc_id in the store
+    name: str  # the entry's primary name
+    score: float  # in [0, 1]
+    match: bool  # score >= the threshold used
+    list: str | None = None
+    programs: List[str] = []  # pydantic copies defaults
+    listed_on: str | None = None  # ISO date of the listing, when the list gives one
+    explanation: str = ""
+    matched_name: str = ""  # which of the entry's names (primary, alias, former name) matched
+    normalisations: List[str] = []  # pydantic copies defaults  # e.g. ["case", "legal form", "word order"]
+    entity_type: str | None = None
+    listed: bool = True  # False for known, unsanctioned entities (e.g. FollowTheMoney companies)
+    lists: List[str] = []  # pydantic copies defaults
+    authority: str | None = None
+    effective_date: str | None = None
+    divestment_date: str | None = None
+    countries: List[str] = []  # pydantic copies defaults
+    identifiers: List[str] = []  # pydantic copies defaults
+    source: str | None = None
+
+
+class ScreenResult(BaseModel):
+    query: str
+    matches: list[ScreenMatch] = Field(default_factory=list)
+
+
+class ScreenResponse(BaseModel):
+    results: list[ScreenResult]
+    threshold: float = 0.0
+    type: str | None = None
+    entries: int = 0  # how many list entries were screened against
+
+
+class RelationCitation(BaseModel):
+    chunk_id: str
+    doc_id: str
+    title: str = ""
+    source: str = ""
+    date: dt.date | None = None  # the document's date (when the source said it)
+    quote: str  # the exact sentence that states the relation
+    start: int  # offsets of `quote` within the chunk text
+    end: int
+    url: str | None = None
+
+
+class Relation(BaseModel):
+    """A cited relation between two named parties, e.g. ownership(SoftBank Corp., Japan Computer Vision Corp.)."""
+
+    id: int | None = None
+    relation: str  # ownership | supplier | customer | partner | director | family | associate | linked
+    subject: str  # ownership: the owner; supplier: the supplier; customer: the customer; director: the person
+    object: str
+    subject_id: str | None = None  # graph node ids (a list entry's doc_id, or "name:<key>")
+    object_id: str | None = None
+    role: str | None = None  # e.g. "wholly owned subsidiary", "technology", "Leader or official of"
+    percentage: str | None = None
+    date: str | None = None  # when the relation started, where the source says
+    end_date: str | None = None
+    method: str = "pattern"  # "ftm" (structured data) or "pattern" (a sentence)
+    phrase: str = ""  # the relation as a plain sentence
+    citation: RelationCitation
+
+
+class EntityNode(BaseModel):
+    node_id: str
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+    listed: bool = False
+    listings: list[ScreenMatch] = Field(default_factory=list)
+
+
+class EntityLinks(BaseModel):
+    query: str
+    entities: list[EntityNode] = Field(default_factory=list)
+    relations: list[Relation] = Field(default_factory=list)
+
+
+class PathEdge(BaseModel):
+    source: str  # node ids, in the path's direction
+    target: str
+    relation: str
+    direction: Literal["forward", "backward", "both"]  # forward: source is the relation's subject
+    phrase: str  # the relation as stated ("Japan Computer Vision Corp. uses technology from SenseTime")
+    date: str | None = None
+    citation: RelationCitation
+    more_citations: list[RelationCitation] = Field(default_factory=list)
+
+
+class ExposurePath(BaseModel):
+    nodes: list[EntityNode]
+    edges: list[PathEdge]
+    end: ScreenMatch  # the listed entity the path ends at: list, program and dates
+
+
+class ExposureResponse(BaseModel):
+    query: str
+    depth: int
+    start: list[EntityNode] = Field(default_factory=list)
+    listed_start: list[ScreenMatch] = Field(default_factory=list)  # the entity's own listings
+    paths: list[ExposurePath] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)

@@ -36,11 +36,14 @@ class Retriever:
             ranked["dense"] = self.store.vectors.query(vec, filters, dense_n)
         if mode in ("hybrid", "keyword"):
             ranked["keyword"] = self.store.keyword.search(query, filters, n)
+        if mode == "hybrid" and (not filters.doc_type or "list_entry" in filters.doc_type):
+            ranked["names"] = self._name_hits(query)
 
         rows = self.store.keyword.chunk_rows(
             list({cid for hits in ranked.values() for cid, _ in hits}), filters
         )
-        weights = {"dense": self.settings.dense_weight, "keyword": self.settings.keyword_weight}
+        weights = {"dense": self.settings.dense_weight, "keyword": self.settings.keyword_weight,
+                   "names": self.settings.names_weight}
         fused: dict[str, float] = {}
         ranks: dict[str, dict[str, int]] = {}
         for side, hits in ranked.items():
@@ -76,3 +79,16 @@ class Retriever:
                 )
             )
         return SearchResponse(query=query, results=results)
+
+    def _name_hits(self, query: str) -> list[tuple[str, float]]:
+        """List entries whose name or alias the query names, spelled any way the entity index folds
+        together ("Sensetime", "SenseTime Group Ltd"): a third ranked list for the fusion."""
+        matches = self.store.entities.find_in_text(query)
+        if not matches or len(matches) > 20:  # a generic word matching many entries is no name
+            return []
+        db = self.store.keyword.conn()
+        ids = [m.entry.doc_id for m in matches]
+        marks = ",".join("?" * len(ids))
+        first = {r[0]: r[1] for r in db.execute(
+            f"SELECT doc_id, chunk_id FROM chunks WHERE idx = 0 AND doc_id IN ({marks})", ids)}
+        return [(first[d], 1.0) for d in ids if d in first]

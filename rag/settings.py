@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     rrf_k: int = 60
     dense_weight: float = 1.0
     keyword_weight: float = 1.0
+    names_weight: float = 1.0  # list entries whose name or alias the query names
 
     # Answering backend: extractive (no model), openai (any OpenAI-compatible endpoint), llamacpp (GGUF).
     llm: Literal["extractive", "openai", "llamacpp"] = "extractive"

@@ -485,6 +485,16 @@ class Store:
         settings.home.mkdir(parents=True, exist_ok=True)
         self.keyword = KeywordIndex(settings.db_path)
         self.vectors = VectorIndex(settings)
+        self._entities = None
+
+    @property
+    def entities(self):
+        """The list entries in the store, indexed by name (rebuilt when the registry changes)."""
+        if self._entities is None:
+            from rag.entities import EntityIndex
+
+            self._entities = EntityIndex(self.keyword)
+        return self._entities
 
     def recover(self) -> dict[str, int]:
         """Finish or undo writes interrupted by a crash (see the module docstring)."""

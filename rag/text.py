@@ -27,10 +27,11 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     cursor = start
     for m in _BOUNDARY.finditer(text, start, end):
         if m.group(1):
+            line_end = "\n" in (m.group(3) or "")  # one sentence per line: a line end after . ends it
             if m.group(1) == ";" and m.start() - cursor < 200:
                 continue  # only split very long semicolon runs (list remarks)
             word = re.search(r"([\w.]+)$", text[cursor : m.start()])
-            if m.group(1) == "." and word:
+            if m.group(1) == "." and word and not line_end:
                 w = word.group(1).lower()
                 if w in _ABBREVIATIONS or (len(w) == 1 and w.isalpha()) or re.fullmatch(r"(?:[a-z]\.)+[a-z]", w):
                     continue
@@ -52,6 +53,11 @@ def _append_trimmed(text: str, a: int, b: int, out: list[tuple[int, int]]) -> No
         b -= 1
     if b > a:
         out.append((a, b))
+
+
+def statement_spans(text: str, min_chars: int = 25) -> list[tuple[int, int]]:
+    """Sentence spans that can be stated as evidence: no headings, no fragments."""
+    return [(a, b) for a, b in sentence_spans(text) if b - a >= min_chars and not text[a:b].startswith("#")]
 
 
 def sentences(text: str) -> list[str]:

@@ -19,7 +19,6 @@ import re
 import sqlite3
 import threading
 import unicodedata
-import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ CREATE TABLE IF NOT EXISTS watch_briefings (
     entity TEXT NOT NULL COLLATE NOCASE,
     trigger TEXT NOT NULL,           -- added | ingest | remove | manual
     changed_docs TEXT NOT NULL,      -- JSON list: the changed doc ids that caused it
+    evidence TEXT NOT NULL,          -- JSON list: doc ids it was based on (cited, or naming the entity)
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS watch_briefings_entity ON watch_briefings(entity, created_at);
@@ -114,10 +114,12 @@ class Watchlist:
         }
 
     # --- generated briefings ----------------------------------------------------------------
-    def record(self, entity: str, briefing_id: str, trigger: str, changed_docs: Sequence[str]) -> None:
+    def record(self, entity: str, briefing_id: str, trigger: str, changed_docs: Sequence[str],
+               evidence: Sequence[str] = ()) -> None:
         self._conn().execute(
-            "INSERT OR REPLACE INTO watch_briefings VALUES (?, ?, ?, ?, ?)",
-            [briefing_id, entity, trigger, json.dumps(list(changed_docs)[:1000]), _now().isoformat()],
+            "INSERT OR REPLACE INTO watch_briefings VALUES (?, ?, ?, ?, ?, ?)",
+            [briefing_id, entity, trigger, json.dumps(list(changed_docs)[:1000]), json.dumps(sorted(evidence)),
+             _now().isoformat()],
         )
 
     def latest(self, entity: str) -> dict | None:
@@ -136,6 +138,7 @@ class Watchlist:
         for r in self._conn().execute(sql, [*params, limit]):
             d = dict(r)
             d["changed_docs"] = json.loads(d["changed_docs"])
+            d["evidence"] = json.loads(d["evidence"])
             out.append(d)
         return out
 
@@ -173,14 +176,32 @@ def _mentioning(rb, doc_ids: Sequence[str], names: Sequence[str]) -> list[str]:
     return out
 
 
+def named_docs(rb, names: Sequence[str], limit: int = 200) -> set[str]:
+    """Documents that a keyword search for the entity's names finds and that really name it."""
+    from rag.models import Filters
+
+    out: set[str] = set()
+    for name in names:
+        hits = rb.store.keyword.search(name, Filters(), limit)
+        rows = rb.store.keyword.chunk_rows([cid for cid, _ in hits])
+        out.update(row["doc_id"] for row in rows.values() if mentions(f"{row['title']}\n{row['text']}", [name]))
+    return out
+
+
 def affected(rb, wl: Watchlist, entry: dict, changed_doc_ids: Sequence[str]) -> list[str]:
-    """The changed documents that are part of this entity's evidence (empty: nothing to redo)."""
+    """The changed documents that are part of this entity's evidence (empty: nothing to redo).
+
+    Its evidence: what its latest briefing was based on (the documents it cited and those naming the
+    entity then), plus the changed documents that name it now."""
     changed = set(changed_doc_ids)
     if not changed:
         return []
+    latest = wl.latest(entry["name"])
+    known = set(json.loads(latest["evidence"])) if latest else set()
     prev = _previous(rb, wl, entry["name"])
-    cited = {c.doc_id for c in prev.citations} if prev else set()
-    hits = cited & changed
+    if prev:
+        known |= {c.doc_id for c in prev.citations}
+    hits = known & changed
     hits.update(_mentioning(rb, sorted(changed - hits), [entry["name"], *entry["aliases"]]))
     return sorted(hits)
 
@@ -242,7 +263,10 @@ def regenerate(rb, wl: Watchlist, entity: str, changed_docs: Sequence[str] = (),
         backend=new.backend, model=new.model, prompt_versions={"briefing": new.prompt_version or prompt_version},
         created_at=new.created_at,
     )
-    wl.record(entity, new.id, trigger, changed_docs)
+    entry = wl.get(entity)
+    names = [entity, *(entry["aliases"] if entry else [])]
+    evidence = {c.doc_id for c in new.citations} | named_docs(rb, names)
+    wl.record(entity, new.id, trigger, changed_docs, evidence)
     return new
 
 
@@ -269,6 +293,3 @@ def refresh(rb, changed_doc_ids: Sequence[str], *, trigger: str = "ingest", wl: 
             on_progress(n + 1, len(entries))
     return out
 
-
-def new_id() -> str:
-    return uuid.uuid4().hex

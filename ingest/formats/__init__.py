@@ -4,7 +4,92 @@
     EXTENSIONS: tuple[str, ...]       file extensions it usually comes with, e.g. (".csv",)
     def sniff(path, head: bytes) -> bool
         True when the first bytes of the file look like this format (cheap, no full parse).
-    def resolve(path: str | Path, fmt: str | None = None) -> ModuleType:
+    def parse(path) -> Iterator[Document]
+        Yields normalised documents; raises FormatError (never anything else) for bad input.
+
+`detect()` picks the format for a file; `parse()` runs it. The order of FORMATS matters: specific
+structured formats are tried before the generic article formats.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+
+from rag.models import Document
+
+
+class FormatError(Exception):
+    """A file could not be read as the format asked for or detected. The message names the file."""
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+# Files larger than this are refused before reading (a clear error, not a memory blow-up).
+MAX_FILE_BYTES = 200 * 1024 * 1024
+HEAD_BYTES = 8192
+
+
+def _modules() -> list[ModuleType]:
+    from ingest.formats import (
+        article_html,
+        article_pdf,
+        article_text,
+        eu_oj_csv,
+        federal_register,
+        ftm_json,
+        obliqa_json,
+        ofac_changelog_csv,
+        ofac_sdn_csv,
+        ofac_xml,
+        uk_ofsi_csv,
+    )
+
+    # Structured formats first; generic article formats last.
+    return [
+        ofac_xml,
+        ofac_sdn_csv,
+        ofac_changelog_csv,
+        eu_oj_csv,
+        uk_ofsi_csv,
+        federal_register,
+        ftm_json,
+        obliqa_json,
+        article_pdf,
+        article_html,
+        article_text,
+    ]
+
+
+def formats() -> dict[str, ModuleType]:
+    return {m.NAME: m for m in _modules()}
+
+
+def read_head(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(HEAD_BYTES)
+
+
+def detect(path: str | Path) -> ModuleType:
+    """The format module for a file, from its content and extension, or FormatError."""
+    path = Path(path)
+    if not path.is_file():
+        raise FormatError(path, "not a file")
+    size = path.stat().st_size
+    if size == 0:
+        raise FormatError(path, "file is empty")
+    if size > MAX_FILE_BYTES:
+        raise FormatError(path, f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit")
+    head = read_head(path)
+    for module in _modules():
+        if module.sniff(path, head):
+            return module
+    raise FormatError(path, "unrecognised format (not a known list, notice, regulation or article file)")
+
+
+def resolve(path: str | Path, fmt: str | None = None) -> ModuleType:
     """The module for `fmt` if given, else the detected one; FormatError when neither works."""
     path = Path(path)
     if not fmt:

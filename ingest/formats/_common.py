@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
@@ -39,6 +40,11 @@ def slug(text: str) -> str:
 
 def file_tag(path: str | Path) -> str:
     """`slug(stem)~hash6`: names the file in every doc_id, stable for the same resolved path."""
+    return _file_tag(str(path), os.getcwd())
+
+
+@functools.lru_cache(maxsize=256)
+def _file_tag(path: str, cwd: str) -> str:  # cwd: a relative path resolves against it
     p = Path(path)
     digest = hashlib.sha256(str(p.resolve()).encode("utf-8")).hexdigest()[:6]
     return f"{slug(p.stem)}~{digest}"
@@ -187,8 +193,33 @@ def decode_error(path: Path, e: UnicodeDecodeError, data: bytes | None = None) -
     return FormatError(path, f"not valid {e.encoding.upper()} text: byte 0x{bad} at {where} ({e.reason})")
 
 
+def streamed_decode_error(path: Path, encoding: str, e: UnicodeDecodeError) -> FormatError:
+    """A decode error met while streaming: find the exact bad byte (text readers decode in blocks,
+    so their position is not the file's) and report its line and offset."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset, line = 0, 1
+    try:
+        with open(path, "rb") as f:
+            while block := f.read(1 << 16):
+                pending = len(decoder.getstate()[0])  # bytes of a character split across blocks
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError as inner:
+                    line += inner.object[pending:inner.start].count(b"\n")
+                    byte = inner.object[inner.start:inner.start + 1].hex()
+                    return FormatError(path, f"not valid {encoding.upper()} text: byte 0x{byte} at line {line}, "
+                                             f"byte offset {offset - pending + inner.start} ({inner.reason})")
+                offset += len(block)
+                line += block.count(b"\n")
+    except OSError:
+        pass
+    return FormatError(path, f"not valid {encoding.upper()} text ({e.reason})")
+
+
 def decode_text(path: Path, data: bytes, encodings: tuple[str, ...] = ("utf-8",)) -> str:
     """Bytes to text: a leading BOM is dropped; NUL bytes mean binary data, not text."""
+    if b"\x00" in data:
+        raise FormatError(path, f"contains NUL bytes at {_position(data, data.index(0))}: binary data, not text")
     first_error: UnicodeDecodeError | None = None
     for encoding in encodings:
         try:
@@ -199,8 +230,6 @@ def decode_text(path: Path, data: bytes, encodings: tuple[str, ...] = ("utf-8",)
     else:
         assert first_error is not None
         raise decode_error(path, first_error, data)
-    if "\x00" in text:
-        raise FormatError(path, f"contains NUL bytes at {_position(data, data.index(0))}: binary data, not text")
     if not text.strip():
         raise FormatError(path, "file contains only whitespace")
     return text
@@ -262,11 +291,7 @@ def iter_csv(path: Path, *, encoding: str = "utf-8", text: str | None = None) ->
             except StopIteration:
                 return
             except UnicodeDecodeError as e:
-                raise FormatError(
-                    path,
-                    f"not valid {encoding.upper()} text: byte 0x{e.object[e.start:e.start + 1].hex()} "
-                    f"near line {reader.line_num + 1} ({e.reason})",
-                ) from e
+                raise streamed_decode_error(path, encoding, e) from e
             except csv.Error as e:
                 raise FormatError(path, f"line {start}: malformed CSV: {e}") from e
             if not _blank_row(row):
@@ -341,11 +366,7 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
             try:
                 line = handle.readline()
             except UnicodeDecodeError as e:
-                raise FormatError(
-                    path,
-                    f"not valid UTF-8 text: byte 0x{e.object[e.start:e.start + 1].hex()} near line "
-                    f"{line_no + 1} ({e.reason})",
-                ) from e
+                raise streamed_decode_error(path, "utf-8", e) from e
             if not line:
                 return
             line_no += 1
@@ -494,10 +515,12 @@ def entry_text(
     former_names: Iterable[str] = (),
     facts: Iterable[str | None] = (),
     sections: Iterable[tuple[str, Any]] = (),
+    more_aliases_at: int = 0,
 ) -> str:
     """A list entry as readable text, key facts first (embedding models see ~256 word pieces):
 
     "NAME (a.k.a. A; B; f.k.a. C), fact, fact, fact. Label: value; value. Label: value."
+    Aliases beyond the first few become an "Also known as" section at `more_aliases_at`.
     """
     aliases = uniq(a for a in aliases if a != name)
     former = uniq(f for f in former_names if f != name)
@@ -510,10 +533,12 @@ def entry_text(
     head = ", ".join([head, *[f for f in facts if f]])
     parts = [sentence(head)]
     more_sections = list(sections)
+    extra_names = []
     if len(aliases) > HEAD_ALIASES:
-        more_sections.insert(0, ("Also known as", aliases[HEAD_ALIASES:]))
+        extra_names.append(("Also known as", aliases[HEAD_ALIASES:]))
     if len(former) > 2:
-        more_sections.insert(1 if len(aliases) > HEAD_ALIASES else 0, ("Formerly known as", former[2:]))
+        extra_names.append(("Formerly known as", former[2:]))
+    more_sections[more_aliases_at:more_aliases_at] = extra_names
     for label, value in more_sections:
         if isinstance(value, (list, tuple)):
             value = "; ".join(uniq(str(v) for v in value))
@@ -525,3 +550,48 @@ def entry_text(
 
 def plural(word: str, values: list[Any], plural_word: str | None = None) -> str:
     return word if len(values) == 1 else (plural_word or word + "s")
+
+
+# --------------------------------------------------------------------------- articles
+
+_JURISDICTION_NAMES = {
+    "US": "US", "USA": "US", "UNITED STATES": "US", "U.S.": "US",
+    "EU": "EU", "EUROPEAN UNION": "EU",
+    "UK": "UK", "GB": "UK", "UNITED KINGDOM": "UK", "GREAT BRITAIN": "UK",
+    "UN": "UN", "UNITED NATIONS": "UN",
+}
+
+
+def jurisdiction_of(value: Any) -> str | None:
+    """"United States" / "us" / "GB" -> "US" / "US" / "UK"; None when not one of US, EU, UK, UN."""
+    if not isinstance(value, str):
+        return None
+    return _JURISDICTION_NAMES.get(value.strip().upper())
+
+
+def guess_title(text: str, path: Path) -> str:
+    """The first Markdown heading, else the first non-empty line (shortened), else the file name."""
+    lines = [ln.strip() for ln in text.splitlines()]
+    for i, ln in enumerate(lines):
+        if m := re.match(r"^#{1,6}\s+(.+?)\s*#*$", ln):
+            return m[1].strip()
+        if ln and i + 1 < len(lines) and re.fullmatch(r"=+|-+", lines[i + 1] or " ") and len(lines[i + 1]) >= 3:
+            return ln
+    for ln in lines:
+        ln = re.sub(r"^[>*\-+#\s]+", "", ln).strip()
+        if ln:
+            return ln if len(ln) <= 150 else ln[:147].rsplit(" ", 1)[0] + "..."
+    return path.stem.replace("_", " ").replace("-", " ").strip() or path.name
+
+
+def json_safe(value: Any) -> Any:
+    """Front-matter values as JSON: dates to ISO strings, nested containers converted, others str()."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [json_safe(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)

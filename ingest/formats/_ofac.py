@@ -95,8 +95,16 @@ def _quoted_names(remarks: str, mark: str) -> list[str]:
     return uniq(out)
 
 
+_LINKED = re.compile(r"Linked To:\s*(.+)$")
+_LINKED_PAREN = re.compile(r"\(Linked To:\s*([^()]*(?:\([^()]*\)[^()]*)*)\)")
+_PERSONAL = re.compile(r"(?:alt\. )?(DOB|POB|nationality|citizen)\s+(.+)$")
+_PERSONAL_KEYS = {"DOB": "dob", "POB": "pob", "nationality": "nationality", "citizen": "citizenship"}
+_GENDER = re.compile(r"Gender\s+(\w+)$")
+_SPLIT = re.compile(r";\s+")
+
+
 def _parts(remarks: str) -> list[str]:
-    return [p.strip().strip("()").strip() for p in re.split(r";\s+", remarks.strip().rstrip(".")) if p.strip()]
+    return [p.strip().strip("()").strip() for p in _SPLIT.split(remarks.strip().rstrip(".")) if p.strip()]
 
 
 def parse_remarks(remarks: str) -> dict[str, Any]:
@@ -109,27 +117,23 @@ def parse_remarks(remarks: str) -> dict[str, Any]:
     for part in _parts(remarks):
         if part.startswith("(") and part.endswith(")"):
             part = part[1:-1]
-        if m := re.match(r"Linked To:\s*(.+)$", part):
+        if m := _LINKED.match(part):
             target = m[1].strip().rstrip(".")
             if target.count("(") < target.count(")") and target.endswith(")"):
                 target = target[:-1]
             facts["linked_to"].append(target)
-        elif m := re.match(r"(?:alt\. )?DOB\s+(.+)$", part):
-            facts["dob"].append(m[1])
-        elif m := re.match(r"(?:alt\. )?POB\s+(.+)$", part):
-            facts["pob"].append(m[1])
-        elif m := re.match(r"(?:alt\. )?nationality\s+(.+)$", part):
-            facts["nationality"].append(m[1])
-        elif m := re.match(r"(?:alt\. )?citizen\s+(.+)$", part):
-            facts["citizenship"].append(m[1])
-        elif m := re.match(r"Gender\s+(\w+)$", part):
+        elif m := _PERSONAL.match(part):
+            facts[_PERSONAL_KEYS[m[1]]].append(m[2])
+        elif m := _GENDER.match(part):
             out["gender"] = m[1]
     # "(Linked To: X)" inside a longer part (the XML's remarks put links in parentheses).
-    for m in re.finditer(r"\(Linked To:\s*([^()]*(?:\([^()]*\)[^()]*)*)\)", remarks):
-        facts["linked_to"].append(m[1].strip().rstrip("."))
-    aliases = _quoted_names(remarks, "a.k.a.")
-    former = _quoted_names(remarks, "f.k.a.")
-    now_known = _quoted_names(remarks, "n.k.a.")
+    if "(Linked To:" in remarks:
+        for m in _LINKED_PAREN.finditer(remarks):
+            facts["linked_to"].append(m[1].strip().rstrip("."))
+    has_marks = ".k.a." in remarks
+    aliases = _quoted_names(remarks, "a.k.a.") if has_marks else []
+    former = _quoted_names(remarks, "f.k.a.") if has_marks else []
+    now_known = _quoted_names(remarks, "n.k.a.") if has_marks else []
     if aliases:
         out["aliases"] = aliases
     if former:
@@ -174,6 +178,7 @@ def entry_document(
     remarks: str = "",
     list_published: dt.date | None = None,
     extra: dict[str, Any] | None = None,
+    parsed: dict[str, Any] | None = None,
 ) -> Document:
     """The Document for one OFAC list entry (SDN CSV row or XML sdnEntry)."""
 
@@ -191,7 +196,8 @@ def entry_document(
         facts.extend(f"{k} {v}" for k, v in vessel.items() if v)
     facts += [dated("listed", list(listing)), dated("effective", list(effective)),
               dated("divestment date", list(divestment))]
-    parsed = parse_remarks(remarks)
+    if parsed is None:
+        parsed = parse_remarks(remarks)
     sections: list[tuple[str, Any]] = [
         ("Linked to", parsed.get("linked_to", [])),
         ("Identifiers", list(identifiers)),
@@ -230,7 +236,7 @@ def entry_document(
     if vessel:
         metadata["vessel"] = {k: v for k, v in vessel.items() if v}
     metadata.update(extra or {})
-    always = {"uid", "name", "aliases", "former_names", "entity_type", "programs", "list"}
+    always = {"uid", "name", "aliases", "former_names", "entity_type", "programs", "list", "identifiers", "addresses"}
     metadata = {k: v for k, v in metadata.items() if k in always or v not in (None, [], {}, "")}
     return Document(
         doc_id=make_doc_id(path, key),

@@ -170,6 +170,8 @@ def _sanction_phrase(s: dict[str, Any]) -> str:
     if s["country"]:
         who += f" ({_country(s['country'])})"
     prog = s["program_id"] or s["program"]
+    if len(prog) > 80:
+        prog = prog[:77].rstrip() + "..."
     out = who + (f", program {prog}" if prog else "")
     if s["listed"]:
         out += f", since {human_date(dt.date.fromisoformat(s['listed']))}"
@@ -187,18 +189,25 @@ def _relation_phrase(rel: dict[str, Any], index: _Index) -> str:
         pct = _first(props, "percentage")
         shares = _first(props, "sharesCount")
         verb = "owned" if ended else "owns"
-        phrase = f"{subj} {verb} {pct}% of {obj}" if pct else f"{subj} {verb} shares in {obj}"
+        if role.lower().endswith(" of"):  # "subsidiary of": the asset is the owner's subsidiary
+            phrase = f"{obj} {'was' if ended else 'is'} {role} {subj}"
+            if pct:
+                phrase += f" ({subj} {verb} {pct}%)"
+        else:
+            phrase = f"{subj} {verb} {pct}% of {obj}" if pct else f"{subj} {verb} shares in {obj}"
+            if role:
+                phrase += f" (role: {role})"
         if shares:
             phrase += f" ({shares} shares)"
-        if role:
-            phrase += f" (role: {role})"
     elif schema == "Directorship" and role:
-        phrase = f"{subj} {'was' if ended else 'is'} {role} of {obj}"
+        of = "" if role.lower().endswith(" of") else " of"
+        phrase = f"{subj} {'was' if ended else 'is'} {role}{of} {obj}"
     else:
         verb = RELATIONS[schema][2]
         if ended and verb.startswith("is "):
             verb = "was " + verb[3:]
-        phrase = f"{subj} {verb} {obj}" + (f" ({role})" if role else "")
+        redundant = role.lower() in ("family member of", "associate of", "relative of")
+        phrase = f"{subj} {verb} {obj}" + (f" ({role})" if role and not redundant else "")
     start, end = _first(props, "startDate"), _first(props, "endDate")
     if start:
         phrase += f", from {_date_text(start)}"
@@ -331,7 +340,9 @@ def _thing_doc(path: Path, e: dict[str, Any], index: _Index) -> Document:
     aliases = [n for n in uniq(names + props.get("alias", [])) if n != caption]
     former = uniq(props.get("previousName", []))
     sanctions = index.sanctions.get(eid, [])
-    relations = index.relations.get(eid, [])
+    # Current links first, then ended ones; ownership before other links.
+    relations = sorted(index.relations.get(eid, []),
+                       key=lambda r: (bool(r["props"].get("endDate")), r["schema"] != "Ownership"))
     topics = props.get("topics", [])
     sanctioned = bool(sanctions) or "sanction" in topics
     countries = uniq(_country(c) for k in ("country", "jurisdiction", "nationality", "citizenship")
@@ -363,7 +374,8 @@ def _thing_doc(path: Path, e: dict[str, Any], index: _Index) -> Document:
         ("Topics", topics),
         ("Notes", props.get("notes", [])[:5]),
     ]
-    text = entry_text(caption, aliases=aliases, former_names=former, facts=facts, sections=sections)
+    text = entry_text(caption, aliases=aliases, former_names=former, facts=facts, sections=sections,
+                      more_aliases_at=2)
     jurisdictions = uniq(s["jurisdiction"] for s in sanctions)
     metadata = {
         **_base_metadata(e),

@@ -94,6 +94,7 @@ def parse(path: Path) -> Iterator[Document]:
             remarks=remarks,
             list_published=published,
             extra={"ent_num": int(ent_num)},
+            parsed=parsed,
         )
     if count == 0:
         raise FormatError(path, "no SDN entries found")

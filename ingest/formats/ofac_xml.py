@@ -46,7 +46,8 @@ _DETAIL_TYPES = re.compile(
 @safe_sniff
 def sniff(path: Path, head: bytes) -> bool:
     text = head_text(head)
-    text = re.sub(r"<\?xml[^>]*\?>|<!--.*?-->", "", text, flags=re.S).lstrip()
+    # Skip the declaration, comments and a DOCTYPE (whose entities parse() then refuses clearly).
+    text = re.sub(r"<\?xml[^>]*\?>|<!--.*?-->|<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>", "", text, flags=re.S).lstrip()
     return bool(re.match(r"<(?:\w+:)?sdnList[\s>]", text))
 
 

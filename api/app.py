@@ -1,0 +1,87 @@
+"""The HTTP service: `create_app(settings)` builds the FastAPI app (run it with `regbrief serve`).
+
+One process owns the store's writes (embedded Chroma allows one writer): uploads, deletions and
+watchlist briefings run in this process's background job pool. To run several API workers, point
+them all at a Chroma server (REGBRIEF_CHROMA_URL) instead of the embedded store.
+"""
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+from fastapi import Depends, FastAPI
+from fastapi.responses import FileResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from api.deps import AppState, GuardMiddleware, bearer, install_error_handlers
+from api.jobs import JobManager
+from api.metrics import Metrics
+from api.routers import ask, briefings, chat, documents, health, history, jobs, openai_compat, search, watchlist
+from rag.settings import Settings, get_settings
+
+log = logging.getLogger("regbrief.api")
+STATIC = Path(__file__).parent / "static"
+
+DESCRIPTION = """Cited answers and risk briefings from sanctions lists, notices and news.
+
+Every endpoint but `/healthz` and `/readyz` needs `Authorization: Bearer <key>` when the server has
+API keys configured (REGBRIEF_API_KEYS). Errors are JSON: `{"error": {"code", "message"}}`.
+"""
+
+
+def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAPI:
+    from rag.service import Regbrief
+    from rag.watchlist import get_watchlist
+
+    settings = settings or get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    metrics = Metrics()
+    rb = Regbrief(settings)
+    state = AppState(settings=settings, rb=rb, jobs=JobManager(settings.max_concurrent_jobs, metrics),
+                     metrics=metrics, watchlist=get_watchlist(settings))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if warm:
+            def warm_up():
+                rb.store.recover()  # this process is the writer: finish writes a crash interrupted
+                rb.embedder.encode(["warm-up"])
+                try:
+                    import rag.answer  # noqa: F401  (import cost off the first request)
+                except Exception as e:  # the service still serves search and documents
+                    log.warning("answering is not available: %s", e)
+            try:
+                await anyio.to_thread.run_sync(warm_up)
+            except Exception as e:  # e.g. the Chroma server is down: start anyway, /readyz says why
+                log.warning("warm-up failed: %s", e)
+        yield
+        state.jobs.shutdown()
+
+    app = FastAPI(title="regbrief", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.regbrief = state
+    install_error_handlers(app)
+    app.add_middleware(GuardMiddleware, settings=settings, metrics=metrics)
+
+    secured = [Depends(bearer)]
+    app.include_router(health.router)
+    for r in (ask, chat, openai_compat, search, documents, jobs, briefings, watchlist, history):
+        app.include_router(r.router, dependencies=secured)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index():
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():
+        return Response(status_code=204)
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """For `uvicorn --factory api.app:app_from_env`."""
+    return create_app()

@@ -1,0 +1,67 @@
+"""Briefings: request one (a background job), read it as JSON, Markdown or HTML, list an entity's history."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse, Response
+
+from api.deps import ApiError, AppState, get_state
+from api.jobs import JobState
+from api.schemas import ERRORS, NOT_FOUND, BriefingFormat, BriefingList, BriefingRequest, BriefingSummary, JobAccepted
+from rag.models import Briefing
+
+router = APIRouter(tags=["briefings"])
+
+
+def load_briefing(state: AppState, briefing_id: str) -> Briefing:
+    rec = state.rb.history.get(briefing_id)
+    if rec is None or rec["kind"] != "briefing":
+        raise ApiError(404, "not_found", f"no briefing with id {briefing_id!r}")
+    return Briefing.model_validate_json(rec["result"])
+
+
+@router.post("/v1/briefings", status_code=202, response_model=JobAccepted, responses=ERRORS,
+             summary="Build a cited briefing on an entity (a background job; its result names the briefing)")
+def create_briefing(req: BriefingRequest, state: AppState = Depends(get_state)) -> JobAccepted:
+    entity = " ".join(req.entity.split())
+    if not entity:
+        raise ApiError(422, "validation_error", "entity: must not be blank")
+
+    def run(job: JobState) -> dict:
+        job.progress(0, 1, "building the briefing")
+        b = state.rb.brief(entity, as_of=req.as_of, backend=req.backend)
+        job.progress(1, 1, "done")
+        return {"briefing_id": b.id, "entity": b.entity, "rating": b.rating,
+                "url": f"/v1/briefings/{b.id}?format={req.format}"}
+
+    job = state.jobs.submit("briefing", run)
+    return JobAccepted(job_id=job.id, status=job.status, url=f"/v1/jobs/{job.id}")
+
+
+@router.get("/v1/briefings", response_model=BriefingList, responses=ERRORS,
+            summary="Briefings, newest first (an entity's history with ?entity=)")
+def list_briefings(
+    entity: str | None = Query(None, max_length=300, description="exact entity name (case-insensitive)"),
+    limit: int = Query(50, ge=1, le=500),
+    state: AppState = Depends(get_state),
+) -> BriefingList:
+    rows = state.rb.history.list(kind="briefing", limit=limit, subject=" ".join(entity.split()) if entity else None)
+    return BriefingList(briefings=[
+        BriefingSummary(id=r["id"], entity=r["subject"], backend=r["backend"], model=r["model"],
+                        created_at=r["created_at"], url=f"/v1/briefings/{r['id']}") for r in rows])
+
+
+@router.get("/v1/briefings/{briefing_id}", response_model=Briefing,
+            responses={**ERRORS, **NOT_FOUND,
+                       200: {"content": {"application/json": {}, "text/markdown": {}, "text/html": {}},
+                             "description": "The briefing in the requested format"}},
+            summary="One briefing as JSON (default), Markdown (format=md) or HTML (format=html)")
+def get_briefing(briefing_id: str, format: BriefingFormat = "json", state: AppState = Depends(get_state)):
+    b = load_briefing(state, briefing_id)
+    if format == "json":
+        return b
+    from rag.briefing import render
+
+    text = render(b, format)
+    if format == "html":
+        return HTMLResponse(text)
+    return Response(text, media_type="text/markdown; charset=utf-8")

@@ -1,0 +1,74 @@
+"""POST /v1/chat: conversations with follow-ups; `stream: true` answers as Server-Sent Events.
+
+Events, in order: `start` ({conversation_id, question}), one `sentence` per verified sentence
+({index, text, citations, verdict, support, kind}), `citations` ({citations: [...]}), and `done`
+(the full Answer JSON). A failure after the stream has begun is sent as an `error` event.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import StreamingResponse
+
+from api.deps import AppState, get_state
+from api.routers.ask import answer, check_question, with_as_of
+from api.schemas import ERRORS, ChatRequest
+from rag.models import Answer
+from rag.store import StoreUnavailable
+
+log = logging.getLogger("regbrief.api")
+router = APIRouter(tags=["answers"])
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def sse(event: str, data) -> str:
+    payload = data if isinstance(data, str) else json.dumps(data, default=str, ensure_ascii=False)
+    return f"event: {event}\ndata: {payload}\n\n"
+
+
+def shown_sentences(ans: Answer) -> list[dict]:
+    """The sentences a reader sees, in order (removed ones are not shown)."""
+    out = []
+    for s in ans.sentences:
+        if s.verdict == "removed":
+            continue
+        out.append({"index": len(out), "text": s.text, "citations": s.citations, "verdict": s.verdict,
+                    "support": s.support, "kind": s.kind})
+    return out
+
+
+def answer_events(state: AppState, req: ChatRequest, question: str, conversation_id: str) -> Iterator[str]:
+    yield sse("start", {"conversation_id": conversation_id, "question": question})
+    try:
+        ans = answer(state, question, with_as_of(req.filters, req.as_of), conversation_id=conversation_id,
+                     backend=req.backend, keep_unsupported=req.keep_unsupported)
+    except StoreUnavailable as e:
+        yield sse("error", {"error": {"code": "store_unavailable", "message": str(e)}})
+        return
+    except Exception as e:
+        log.exception("chat stream failed")
+        yield sse("error", {"error": {"code": "internal", "message": f"internal error ({type(e).__name__})"}})
+        return
+    for s in shown_sentences(ans):
+        yield sse("sentence", s)
+    yield sse("citations", {"citations": [c.model_dump(mode="json") for c in ans.citations]})
+    yield sse("done", ans.model_dump_json())
+
+
+@router.post("/v1/chat", response_model=Answer, responses={
+    **ERRORS, 200: {"description": "The Answer as JSON, or with stream=true an event stream",
+                    "content": {"application/json": {}, "text/event-stream": {}}}},
+    summary="Ask in a conversation (follow-ups use its earlier turns)")
+def chat(req: ChatRequest, state: AppState = Depends(get_state)):
+    question = check_question(state, req.message, "message")
+    conversation_id = req.conversation_id or uuid.uuid4().hex
+    if req.stream:
+        return StreamingResponse(answer_events(state, req, question, conversation_id),
+                                 media_type="text/event-stream", headers=SSE_HEADERS)
+    return answer(state, question, with_as_of(req.filters, req.as_of), conversation_id=conversation_id,
+                  backend=req.backend, keep_unsupported=req.keep_unsupported)

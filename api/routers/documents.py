@@ -1,0 +1,166 @@
+"""Documents: upload (ingested in a background job), list, show, delete."""
+from __future__ import annotations
+
+import re
+import shutil
+import unicodedata
+import uuid
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+
+from api.deps import ApiError, AppState, get_state
+from api.jobs import JobState, TooManyJobs
+from api.schemas import ERRORS, NOT_FOUND, DocumentDetail, DocumentList, JobAccepted, RemoveResult
+
+router = APIRouter(tags=["documents"])
+
+MAX_FILES = 50
+
+
+def safe_name(given: str | None) -> str:
+    """A file name that cannot leave its folder: last path component, ASCII letters, digits, . _ -"""
+    name = (given or "").replace("\\", "/").split("/")[-1]
+    name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", name).lstrip(".-_")[:120]
+    return name or "upload"
+
+
+def display_name(given: str | None) -> str:
+    """The original name as the user knows it, for the document's source: no folders, no control chars."""
+    name = (given or "").replace("\\", "/").split("/")[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    return name[:200] or "upload"
+
+
+@router.post("/v1/documents", status_code=202, response_model=JobAccepted,
+             responses={**ERRORS, 413: ERRORS[400] | {"description": "Upload too large"}},
+             summary="Upload one or more files; they are ingested in a background job")
+def upload(
+    files: list[UploadFile] = File(..., description="one or more files (any supported format)"),
+    format: str | None = Form(None, max_length=50, description="force a format (see `regbrief formats`)"),
+    state: AppState = Depends(get_state),
+) -> JobAccepted:
+    if not files:
+        raise ApiError(422, "validation_error", "files: at least one file is required")
+    if len(files) > MAX_FILES:
+        raise ApiError(422, "validation_error", f"files: at most {MAX_FILES} files per upload")
+    folder = state.settings.home / "uploads" / uuid.uuid4().hex
+    folder.mkdir(parents=True, exist_ok=True)
+    names: dict[str, str] = {}
+    try:
+        used: set[str] = set()
+        for f in files:
+            name = safe_name(f.filename)
+            stem, dot, ext = name.rpartition(".")
+            n = 1
+            while name in used:  # two files with the same name in one upload
+                n += 1
+                name = f"{stem}-{n}.{ext}" if dot else f"{ext}-{n}"
+            used.add(name)
+            target = folder / name
+            with open(target, "wb") as out:
+                shutil.copyfileobj(f.file, out, 1 << 20)
+            names[str(target)] = display_name(f.filename)
+    except Exception:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    paths = list(names)
+
+    def run(job: JobState) -> dict:
+        from rag import watchlist
+
+        job.progress(0, len(paths), "waiting for the store")
+        with state.jobs.write_lock:
+            job.progress(0, len(paths), "ingesting")
+            report = state.rb.ingestor.ingest(
+                paths, fmt=format or None,
+                on_progress=lambda done, total: job.progress(done, total, "ingesting"),
+                source_name=lambda p: "upload:" + names.get(str(p), Path(p).name),
+            )
+        result = report.to_dict()
+        t = report.totals()
+        for op in ("added", "updated", "removed"):
+            state.metrics.inc("regbrief_ingest_documents_total", t[op], help="Documents ingested, by operation.",
+                              op=op)
+        for fr in report.files:
+            state.metrics.inc("regbrief_ingest_files_total", help="Files ingested, by status.", status=fr.status)
+        result["doc_ids"] = [d["doc_id"] for s in {f.source for f in report.files}
+                             for d in state.rb.store.keyword.documents(source=s)][:1000]
+        changed = report.changed_doc_ids
+        job.result = result
+        if changed and state.watchlist.list():
+            job.stage = "refreshing watched briefings"
+            with state.jobs.write_lock:
+                result["watchlist"] = watchlist.refresh(
+                    state.rb, changed, trigger="ingest", wl=state.watchlist,
+                )
+        else:
+            result["watchlist"] = {"regenerated": [], "unchanged": []}
+        if not report.ok:
+            failed = [f"{f.source}: {f.error}" for f in report.files if f.status == "failed"]
+            raise RuntimeError("some files could not be ingested: " + "; ".join(failed))
+        return result
+
+    try:
+        job = state.jobs.submit("ingest", run)
+    except TooManyJobs:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return JobAccepted(job_id=job.id, status=job.status, url=f"/v1/jobs/{job.id}")
+
+
+@router.get("/v1/documents", response_model=DocumentList, responses=ERRORS, summary="Documents in the store")
+def list_documents(
+    source: str | None = Query(None, max_length=2000, description="only documents of this source (exact)"),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=100_000_000),
+    state: AppState = Depends(get_state),
+) -> DocumentList:
+    kw = state.rb.store.keyword
+    docs = kw.documents(source=source, limit=limit, offset=offset)
+    if source is None:
+        total = kw.conn().execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+    else:
+        total = kw.conn().execute("SELECT COUNT(*) FROM documents WHERE source = ?", [source]).fetchone()[0]
+    return DocumentList(documents=docs, total=total, limit=limit, offset=offset)
+
+
+@router.get("/v1/documents/{doc_id:path}", response_model=DocumentDetail, responses={**ERRORS, **NOT_FOUND},
+            summary="One document with its text and chunks")
+def get_document(doc_id: str, state: AppState = Depends(get_state)) -> DocumentDetail:
+    kw = state.rb.store.keyword
+    doc = kw.document(doc_id)
+    if doc is None:
+        raise ApiError(404, "not_found", f"no document with id {doc_id!r}")
+    rows = kw.conn().execute(
+        'SELECT chunk_id, idx, text, start, "end", page FROM chunks WHERE doc_id = ? ORDER BY idx', [doc_id]
+    ).fetchall()
+    doc["chunks"] = [{"chunk_id": r[0], "index": r[1], "text": r[2], "start": r[3], "end": r[4], "page": r[5]}
+                     for r in rows]
+    return DocumentDetail.model_validate(doc)
+
+
+@router.delete("/v1/documents/{doc_id:path}", response_model=RemoveResult, responses={**ERRORS, **NOT_FOUND},
+               summary="Remove a document (watched entities' briefings are refreshed in the background)")
+def delete_document(doc_id: str, state: AppState = Depends(get_state)) -> RemoveResult:
+    from rag import watchlist
+
+    if state.rb.store.keyword.document(doc_id) is None:
+        raise ApiError(404, "not_found", f"no document with id {doc_id!r}")
+    with state.jobs.write_lock:
+        res = state.rb.ingestor.remove([doc_id])
+    state.metrics.inc("regbrief_ingest_documents_total", len(res["removed_documents"]),
+                      help="Documents ingested, by operation.", op="removed")
+    out = RemoveResult(**res)
+    removed = res["removed_documents"]
+    if removed and state.watchlist.list():
+        def run(job: JobState) -> dict:
+            with state.jobs.write_lock:
+                return watchlist.refresh(state.rb, removed, trigger="remove", wl=state.watchlist)
+        try:
+            out.watchlist_job_id = state.jobs.submit("watchlist", run).id
+        except TooManyJobs:  # the removal is done; refresh inline rather than skip it
+            with state.jobs.write_lock:
+                watchlist.refresh(state.rb, removed, trigger="remove", wl=state.watchlist)
+    return out

@@ -1,0 +1,34 @@
+"""GET /v1/history: the audit trail of answers and briefings."""
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import ApiError, AppState, get_state
+from api.schemas import ERRORS, NOT_FOUND, HistoryItem, HistoryList, HistoryRecord
+
+router = APIRouter(tags=["history"])
+
+
+@router.get("/v1/history", response_model=HistoryList, responses=ERRORS, summary="Answers and briefings, newest first")
+def list_history(
+    kind: Literal["answer", "briefing"] | None = None,
+    subject: str | None = Query(None, max_length=2000, description="exact question or entity (case-insensitive)"),
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=10_000_000),
+    state: AppState = Depends(get_state),
+) -> HistoryList:
+    rows = state.rb.history.list(kind=kind, limit=limit, offset=offset, subject=subject)
+    return HistoryList(items=[HistoryItem.model_validate(r) for r in rows], limit=limit, offset=offset)
+
+
+@router.get("/v1/history/{record_id}", response_model=HistoryRecord, responses={**ERRORS, **NOT_FOUND},
+            summary="One record: what was asked, what it was based on, what was returned")
+def get_history(record_id: str, state: AppState = Depends(get_state)) -> HistoryRecord:
+    rec = state.rb.history.get(record_id)
+    if rec is None:
+        raise ApiError(404, "not_found", f"no history record with id {record_id!r}")
+    rec["result"] = json.loads(rec["result"])
+    return HistoryRecord.model_validate(rec)

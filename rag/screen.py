@@ -1,0 +1,437 @@
+"""Screening: which list entries in the store might a name refer to, how sure, and why.
+
+The candidates are the entities of rag.entities.EntityIndex (every list entry in the registry, with its
+names, aliases and former names); this module derives a name index from them, rebuilt when the
+registry's list entries change (`EntityIndex.derived`).
+
+Matching, in three steps:
+1. Normalisation (`normalise`): case and accents folded, punctuation dropped (apostrophes joined:
+   "QA'IDA" -> "qaida"), Cyrillic and Greek transliterated, and for organisations the legal-form words
+   set aside ("Ltd", "Limited", "Co.", "LLC", "JSC", "Limited Liability Company", "OOO",
+   "Obshchestvo s ogranichennoy otvetstvennostyu" ...). Persons keep every word.
+2. Blocking: an inverted index of the names' character trigrams (padded per word, so word order does
+   not matter); a query's candidates are the few dozen names sharing most trigrams with it (Dice), counted
+   with numpy over the postings, so a batch stays fast against the whole SDN list.
+3. Scoring (`compare`): the best of an edit-distance similarity (rapidfuzz Indel) on the words joined
+   (so "Sense Time" = "SenseTime"), the same on the words sorted (word order; no penalty for persons), the
+   same without generic words such as Group/Technology/Holding (slightly discounted: "SENSETIME" ->
+   "SENSETIME GROUP LIMITED"), and, for persons, every word of the shorter name aligned to a word of the
+   longer one (omitted middle names or patronymics, discounted). The explanation names the entry's name
+   that matched and the normalisations that were needed.
+
+The default threshold was chosen on a development split of bench/bench_screen.py (a different seed from the
+reported one): see bench/results/screen.json.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from rapidfuzz.distance import Indel
+
+from rag.entities import GENERIC, EntityIndex, ListEntry
+from rag.models import ScreenMatch, ScreenResponse, ScreenResult
+
+DEFAULT_THRESHOLD = 0.86
+CANDIDATES = 40  # names per query kept by blocking and scored
+MAX_MATCHES = 10  # matches returned per query
+MIN_SCORE = 0.5  # below this a candidate is not shown at all
+
+# FollowTheMoney schemas whose documents are not entities (relations, sanctions): not screened.
+NOT_ENTITIES = {"Sanction", "Ownership", "Directorship", "Membership", "Employment", "Family", "Associate",
+                "Representation", "Succession", "UnknownLink", "Occupancy"}
+PERSON_TYPES = {"individual", "person"}
+
+# Legal-form words and phrases (folded and transliterated): set aside for organisations.
+LEGAL_WORDS = set(
+    """ltd limited co company corp corporation inc incorporated llc plc gmbh ag sa srl spa bv nv oy oyj ab asa
+    as jsc pjsc ojsc cjsc zao ooo oao pao ao llp lp pte pty kg kft sarl sas eurl sprl sl sae ltda lda pt tbk bhd
+    sdn fze fzco fzc fzllc fz est wll kk se tov pat prat ug ohg gbr cv sab the""".split()
+)
+LEGAL_PHRASES = [tuple(p.split()) for p in """
+limited liability company|limited liability partnership|limited partnership|public limited company
+private limited company|company limited|joint stock company|public joint stock company
+open joint stock company|closed joint stock company|private joint stock company|joint stock commercial bank
+obshchestvo s ogranichennoy otvetstvennostyu|obshchestvo s ogranichennoi otvetstvennostiu
+obshchestvo s ogranichennoj otvetstvennostju|aktsionernoe obshchestvo|aktsionernoye obshchestvo
+publichnoe aktsionernoe obshchestvo|otkrytoe aktsionernoe obshchestvo|zakrytoe aktsionernoe obshchestvo
+aktsionerne tovaristvo|tovaristvo z obmezhenoyu vidpovidalnistyu|privatne aktsionerne tovaristvo
+publichne aktsionerne tovaristvo|sociedad anonima|societe anonyme|societa per azioni|aktiengesellschaft
+gesellschaft mit beschrankter haftung|sociedad de responsabilidad limitada|s de rl de cv|s de rl|sa de cv
+sa de c v|s a|s r l|s p a|b v|n v|co ltd|pvt ltd|private limited|sdn bhd|l l c|p l c|j s c
+""".replace("\n", "|").split("|") if p.strip()]
+LEGAL_PHRASES.sort(key=len, reverse=True)
+
+_CYRILLIC = dict(zip(
+    "абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґў",
+    "a b v g d e e zh z i y k l m n o p r s t u f kh ts ch sh shch _ y _ e yu ya i yi ye g u".split(),
+))
+_GREEK = dict(zip("αβγδεζηθικλμνξοπρσςτυφχψω", "a v g d e z i th i k l m n x o p r s s t y f ch ps o".split()))
+_LATIN_EXTRA = {"ß": "ss", "æ": "ae", "ø": "o", "đ": "d", "ł": "l", "ı": "i", "œ": "oe", "þ": "th", "ð": "d"}
+
+
+def _translit_char(c: str) -> str:
+    out = _CYRILLIC.get(c) or _GREEK.get(c) or _LATIN_EXTRA.get(c)
+    if out is None:
+        return c
+    return "" if out == "_" else out
+
+
+def fold_name(name: str) -> tuple[str, set[str]]:
+    """Lower-case ASCII-ish words separated by single spaces, and which script normalisations it took
+    ("accents", "transliteration"); case and punctuation differences are judged per pair (`normalisations`)."""
+    applied: set[str] = set()
+    s = unicodedata.normalize("NFKD", name.lower())
+    stripped = "".join(c for c in s if not unicodedata.combining(c))
+    if stripped != s:
+        applied.add("accents")
+    if any(ord(c) > 127 for c in stripped):
+        t = "".join(_translit_char(c) for c in stripped)
+        if t != stripped:
+            applied.add("transliteration")
+        stripped = t
+    s = re.sub(r"['’`ʼ]", "", stripped)
+    s = re.sub(r"[^\w\s]|_", " ", s)
+    return " ".join(s.split()), applied
+
+
+def strip_legal(tokens: list[str]) -> tuple[list[str], list[str]]:
+    """Tokens without legal-form words and phrases (kept when nothing else would remain)."""
+    out: list[str] = []
+    removed: list[str] = []
+    i = 0
+    n = len(tokens)
+    while i < n:
+        for p in LEGAL_PHRASES:
+            if tuple(tokens[i:i + len(p)]) == p:
+                removed.append(" ".join(p))
+                i += len(p)
+                break
+        else:
+            t = tokens[i]
+            if t in LEGAL_WORDS:
+                removed.append(t)
+            else:
+                out.append(t)
+            i += 1
+    if not out:
+        return tokens, []
+    return out, removed
+
+
+@dataclass
+class Normalised:
+    raw: str
+    tokens: list[str]  # for comparison (legal forms removed for organisations)
+    applied: set[str]
+    legal: list[str]  # legal-form words set aside
+    person: bool
+
+    @property
+    def joined(self) -> str:
+        return "".join(self.tokens)
+
+    @property
+    def sorted_joined(self) -> str:
+        return "".join(sorted(self.tokens))
+
+    @property
+    def core(self) -> list[str]:
+        return [t for t in self.tokens if t not in GENERIC]
+
+
+def normalise(name: str, person: bool) -> Normalised:
+    folded, applied = fold_name(name)
+    tokens = folded.split()
+    legal: list[str] = []
+    if not person:
+        tokens, legal = strip_legal(tokens)
+    return Normalised(name, tokens, applied, legal, person)
+
+
+def trigrams(tokens: list[str]) -> set[str]:
+    out: set[str] = set()
+    for t in tokens:
+        padded = f" {t} "
+        for i in range(len(padded) - 2):
+            out.add(padded[i:i + 3])
+    return out
+
+
+def _sim(a: str, b: str) -> float:
+    return Indel.normalized_similarity(a, b) if a and b else 0.0
+
+
+@dataclass
+class Comparison:
+    score: float
+    how: str  # "joined" | "word order" | "generic words" | "partial person name" | "identifier"
+    applied: list[str] = field(default_factory=list)
+
+
+def compare(q: Normalised, n: Normalised) -> Comparison:
+    """How alike two normalised names are, in [0, 1], and which normalisations it took."""
+    if not q.tokens or not n.tokens:
+        return Comparison(0.0, "none")
+    person = n.person
+    best = Comparison(_sim(q.joined, n.joined), "joined")
+    if len(q.tokens) > 1 or len(n.tokens) > 1:
+        s = _sim(q.sorted_joined, n.sorted_joined) * (1.0 if person else 0.98)
+        if s > best.score + 1e-9:
+            best = Comparison(s, "word order")
+    qc, nc = q.core, n.core
+    if qc and nc and (qc != q.tokens or nc != n.tokens) and len("".join(qc)) >= 4:
+        s = _sim("".join(sorted(qc)), "".join(sorted(nc))) * 0.93
+        if s > best.score + 1e-9:
+            best = Comparison(s, "generic words")
+    if person and len(q.tokens) >= 2 and len(n.tokens) >= 2 and len(q.tokens) != len(n.tokens):
+        short, long_ = (q.tokens, n.tokens) if len(q.tokens) < len(n.tokens) else (n.tokens, q.tokens)
+        if len(long_) - len(short) <= 2:
+            free = list(long_)
+            sims = []
+            for t in short:
+                j, s = max(((j, _sim(t, u)) for j, u in enumerate(free)), key=lambda x: x[1])
+                if s < 0.8:
+                    break
+                sims.append(s)
+                free.pop(j)
+            else:
+                s = sum(sims) / len(sims) * 0.9
+                if s > best.score + 1e-9:
+                    best = Comparison(s, "partial person name")
+    return best
+
+
+def normalisations(q: Normalised, n: Normalised, c: Comparison) -> list[str]:
+    """Which normalisations the match between these two names needed (for the explanation)."""
+    applied = sorted(q.applied | n.applied)
+    a, b = q.raw, n.raw
+    if a != b and _sim(a, b) < _sim(a.lower(), b.lower()):
+        applied.insert(0, "case")
+    if sorted(re.findall(r"[^\w\s]", a)) != sorted(re.findall(r"[^\w\s]", b)):
+        applied.append("punctuation")
+    if q.legal or n.legal:
+        applied.append("legal form")
+    if c.how in ("word order", "generic words", "partial person name"):
+        applied.append(c.how)
+    if q.tokens != n.tokens and c.how in ("joined", "word order"):
+        if q.joined == n.joined or q.sorted_joined == n.sorted_joined:
+            if q.joined == n.joined:
+                applied.append("spacing")
+        else:
+            applied.append("spelling")
+    return applied
+
+
+def is_person(entry: ListEntry) -> bool:
+    t = (entry.entity_type or "").lower()
+    return t in PERSON_TYPES or (entry.metadata.get("schema") or "") == "Person"
+
+
+def is_entity(entry: ListEntry) -> bool:
+    return (entry.metadata.get("schema") or "") not in NOT_ENTITIES
+
+
+def is_listed(entry: ListEntry) -> bool:
+    """A listing (OFAC, EU, UK ...), or a FollowTheMoney entity the data marks as sanctioned."""
+    md = entry.metadata
+    if "sanctioned" in md:
+        return bool(md.get("sanctioned"))
+    return True
+
+
+def type_ok(entry: ListEntry, type_: str | None) -> bool:
+    if not type_:
+        return True
+    person = is_person(entry)
+    if type_ == "person":
+        return person
+    t = (entry.entity_type or "").lower()
+    return not person and t not in ("vessel", "aircraft")
+
+
+class NameIndex:
+    """The screening index over an EntityIndex's entries: names, trigram postings, identifiers."""
+
+    def __init__(self, entries: list[ListEntry]):
+        self.entries = [e for e in entries if is_entity(e)]
+        self.name_entry: list[int] = []
+        self.names: list[str] = []
+        self.norm: list[Normalised] = []
+        postings: dict[str, list[int]] = defaultdict(list)
+        tri_len: list[int] = []
+        self.identifiers: dict[str, set[int]] = defaultdict(set)
+        for ei, e in enumerate(self.entries):
+            person = is_person(e)
+            seen: set[str] = set()
+            for name in e.names:
+                nm = normalise(name, person)
+                key = " ".join(nm.tokens)
+                if not key or key in seen:
+                    continue
+                seen.add(key)
+                idx = len(self.names)
+                self.names.append(name)
+                self.name_entry.append(ei)
+                self.norm.append(nm)
+                tris = trigrams(nm.tokens)
+                tri_len.append(len(tris))
+                for t in tris:
+                    postings[t].append(idx)
+            for ident in _as_list(e.metadata.get("identifiers")):
+                for value in re.findall(r"[A-Za-z0-9][A-Za-z0-9\-/.]{4,}", ident.split(":", 1)[-1]):
+                    if any(c.isdigit() for c in value):
+                        self.identifiers[_ident_key(value)].add(ei)
+        self.postings = {t: np.asarray(v, dtype=np.int32) for t, v in postings.items()}
+        self.tri_len = np.asarray(tri_len, dtype=np.float32)
+        self.entry_kind = np.asarray([_kind(self.entries[i]) for i in self.name_entry], dtype=np.int8)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def candidates(self, q: Normalised, type_: str | None, k: int = CANDIDATES) -> list[int]:
+        tris = trigrams(q.tokens)
+        arrays = [self.postings[t] for t in tris if t in self.postings]
+        if not arrays:
+            return []
+        counts = np.bincount(np.concatenate(arrays), minlength=len(self.names)).astype(np.float32)
+        dice = 2 * counts / (len(tris) + self.tri_len)
+        if type_ == "person":
+            dice[self.entry_kind != 1] = 0
+        elif type_:
+            dice[self.entry_kind != 0] = 0
+        k = min(k, len(dice))
+        top = np.argpartition(-dice, k - 1)[:k]
+        return [int(i) for i in top[np.argsort(-dice[top])] if dice[i] > 0]
+
+    def screen_one(self, query: str, type_: str | None, threshold: float, limit: int = MAX_MATCHES) -> ScreenResult:
+        found: dict[int, tuple[Comparison, int]] = {}
+        variants = {
+            True: normalise(query, True),
+            False: normalise(query, False),
+        }
+        if type_ == "person":
+            blocking = [variants[True]]
+        elif type_:
+            blocking = [variants[False]]
+        else:
+            blocking = [variants[False]] + ([variants[True]] if variants[True].tokens != variants[False].tokens else [])
+        cand: list[int] = []
+        for v in blocking:
+            cand += self.candidates(v, type_)
+        for ni in dict.fromkeys(cand):
+            n = self.norm[ni]
+            c = compare(variants[n.person], n)
+            ei = self.name_entry[ni]
+            if ei not in found or c.score > found[ei][0].score:
+                found[ei] = (c, ni)
+        for ei, (c, ni) in found.items():
+            c.applied = normalisations(variants[self.norm[ni].person], self.norm[ni], c)
+        # Identifiers (registration numbers, IMO numbers ...) match exactly.
+        for value in re.findall(r"[A-Za-z0-9][A-Za-z0-9\-/.]{4,}", query):
+            for ei in self.identifiers.get(_ident_key(value), ()):
+                if type_ok(self.entries[ei], type_):
+                    found[ei] = (Comparison(1.0, "identifier", ["identifier"]), -1)
+        ranked = sorted(found.items(), key=lambda x: (-x[1][0].score, self.entries[x[0]].doc_id))
+        matches = []
+        for ei, (c, ni) in ranked[:limit]:
+            if c.score < MIN_SCORE:
+                break
+            matches.append(self._match(query, self.entries[ei], c, self.names[ni] if ni >= 0 else "", threshold))
+        return ScreenResult(query=query, matches=matches)
+
+    def _match(self, query: str, e: ListEntry, c: Comparison, matched: str, threshold: float) -> ScreenMatch:
+        md = e.metadata
+        score = round(min(1.0, max(0.0, c.score)), 4)
+        return ScreenMatch(
+            entity_id=e.doc_id, name=e.name, score=score, match=score >= threshold, list=e.list,
+            programs=e.programs, listed_on=(str(e.listing_date)[:10] if e.listing_date else None),
+            explanation=explain(query, e, c, matched), matched_name=matched or e.name, normalisations=c.applied,
+            entity_type=e.entity_type, listed=is_listed(e),
+            lists=_as_list(md.get("lists")) or ([e.list] if e.list else []),
+            authority=md.get("authority") or (", ".join(_as_list(md.get("authorities"))) or e.publisher),
+            effective_date=e.effective_date, divestment_date=e.divestment_date,
+            countries=_as_list(md.get("countries") or md.get("country") or md.get("nationality")),
+            identifiers=_as_list(md.get("identifiers"))[:10], source=e.source,
+        )
+
+
+def _kind(e: ListEntry) -> int:
+    """0 organisation, 1 person, 2 vessel/aircraft (for the type filter)."""
+    if is_person(e):
+        return 1
+    return 2 if (e.entity_type or "").lower() in ("vessel", "aircraft") else 0
+
+
+def _ident_key(value: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", value.lower())
+
+
+def _as_list(v) -> list[str]:
+    if v is None:
+        return []
+    if isinstance(v, str):
+        return [v] if v else []
+    return [str(x) for x in v if x not in (None, "")]
+
+
+_LABELS = {
+    "case": "case", "accents": "accents", "transliteration": "transliteration", "punctuation": "punctuation",
+    "legal form": "legal-form words", "word order": "word order", "generic words": "generic words",
+    "partial person name": "omitted name parts", "spacing": "spacing", "spelling": "spelling differences",
+    "identifier": "identifier",
+}
+
+
+def explain(query: str, e: ListEntry, c: Comparison, matched: str) -> str:
+    if c.how == "identifier":
+        return f'"{query}" contains an identifier of {e.name}.'
+    which = "primary name" if matched == e.name else (
+        "former name" if matched in _as_list(e.metadata.get("former_names")) else "alias")
+    what = f'"{query}" ~ {which} "{matched}"' + (f" of {e.name}" if which != "primary name" else "")
+    if c.score >= 0.999 and query == matched:
+        return f"{what}: identical."
+    steps = [_LABELS.get(a, a) for a in c.applied]
+    detail = []
+    if "legal form" in c.applied:
+        q_legal = normalise(query, False).legal
+        n_legal = normalise(matched, is_person(e)).legal if matched else []
+        words = list(dict.fromkeys(q_legal + n_legal))
+        if words:
+            detail.append(f"legal-form words set aside: {', '.join(words)}")
+    if "generic words" in c.applied:
+        detail.append("generic words (Group, Technology, Holding ...) compared apart, score discounted")
+    if "partial person name" in c.applied:
+        detail.append("a name part is missing on one side, score discounted")
+    text = f"{what}, score {c.score:.2f}"
+    if steps:
+        text += "; normalised for " + ", ".join(steps)
+    if detail:
+        text += " (" + "; ".join(detail) + ")"
+    return text + "."
+
+
+def name_index(entity_index: EntityIndex) -> NameIndex:
+    """The screening index for an EntityIndex, rebuilt when the registry's list entries change."""
+    return entity_index.derived("screen.names", lambda ix: NameIndex(list(ix.entries.values())))
+
+
+def screen_names(entity_index: EntityIndex, names: list[str], type: str | None = None,
+                 threshold: float = DEFAULT_THRESHOLD, limit: int = MAX_MATCHES) -> ScreenResponse:
+    idx = name_index(entity_index)
+    results = [idx.screen_one(n, type, threshold, limit) for n in names]
+    return ScreenResponse(results=results, threshold=threshold, type=type, entries=len(idx))
+
+
+def screen(rb, names: list[str], type: str | None = None, threshold: float = DEFAULT_THRESHOLD,
+           limit: int = MAX_MATCHES) -> ScreenResponse:
+    """Screen names against every list entry in `rb`'s store: one result per name, in order,
+    matches best first. `type` is "company" or "person" (None: both)."""
+    from rag.answer import entity_index
+
+    if type not in (None, "company", "person"):
+        raise ValueError(f"type must be 'company' or 'person', not {type!r}")
+    return screen_names(entity_index(rb), names, type, threshold, limit)
