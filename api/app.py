@@ -46,7 +46,10 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     async def lifespan(app: FastAPI):
         if warm:
             def warm_up():
-                rb.store.recover()  # this process is the writer: finish writes a crash interrupted
+                if not settings.chroma_url:
+                    # Embedded store: this process is its one writer, so finish writes a crash interrupted.
+                    # (With a Chroma server, other API processes may be mid-write: leave it to them.)
+                    rb.store.recover()
                 rb.embedder.encode(["warm-up"])
                 try:
                     import rag.answer  # noqa: F401  (import cost off the first request)

@@ -253,6 +253,103 @@ def cmd_watch(rb, args) -> int:
     return 0
 
 
+def cmd_screen(rb, args) -> int:
+    from rag.screen import DEFAULT_THRESHOLD, screen
+
+    names = list(args.names)
+    if args.file:
+        names += [ln.strip() for ln in Path(args.file).read_text(encoding="utf-8").splitlines() if ln.strip()]
+    if not names:
+        print("screen: give names, or --file with one name per line", file=sys.stderr)
+        return 2
+    threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
+    resp = screen(rb, names, type=args.entity_type, threshold=threshold, limit=args.limit)
+
+    def human(r):
+        for res in r.results:
+            hits = [m for m in res.matches if m.match]
+            print(f"{res.query}: {len(hits)} match{'es' if len(hits) != 1 else ''} at threshold {r.threshold:.2f}"
+                  f" ({r.entries} list entries screened)")
+            for m in res.matches if args.all else hits or res.matches[:1]:
+                facts = "; ".join(x for x in [m.list or "", ", ".join(m.programs),
+                                              f"listed {m.listed_on}" if m.listed_on else "",
+                                              "" if m.listed else "not sanctioned"] if x)
+                print(f"  {'MATCH' if m.match else 'below'} {m.score:.2f}  {m.name}  ({facts})  [{m.entity_id}]")
+                print(textwrap.indent(textwrap.fill(m.explanation, 96), "        "))
+
+    _emit(resp, args.json, human)
+    return 0 if any(m.match for r in resp.results for m in r.matches) else 1
+
+
+def _print_citation(c, indent: str = "      ") -> None:
+    print(f"{indent}\"{c.quote}\"")
+    print(f"{indent}— {c.title} ({c.date or 'undated'}), chunk {c.chunk_id} [{c.start}:{c.end}]")
+
+
+def cmd_links(rb, args) -> int:
+    from rag.links import links
+
+    res = links(rb, args.entity)
+
+    def human(r):
+        if not r.entities:
+            print(f"no party named {r.query!r} in the relations or lists of the store")
+        for e in r.entities:
+            print(f"{e.name}  [{e.node_id}]{'  LISTED' if e.listed else ''}")
+            if e.aliases:
+                print(textwrap.indent(textwrap.fill("aliases: " + "; ".join(e.aliases[:12]), 96), "  "))
+            for m in e.listings:
+                print(f"  listing: {m.list} {', '.join(m.programs)}" + (f", listed {m.listed_on}" if m.listed_on else "")
+                      + (f", effective {m.effective_date}" if m.effective_date else "")
+                      + (f", divestment {m.divestment_date}" if m.divestment_date else ""))
+        if r.relations:
+            print(f"\n{len(r.relations)} cited relations:")
+        for rel in r.relations:
+            extra = ", ".join(x for x in [rel.role or "", f"{rel.percentage}%" if rel.percentage else "",
+                                            f"from {rel.date}" if rel.date else ""] if x)
+            print(f"  - [{rel.relation}] {rel.phrase}" + (f" ({extra})" if extra else ""))
+            _print_citation(rel.citation)
+
+    _emit(res, args.json, human)
+    return 0 if res.entities else 1
+
+
+def cmd_exposure(rb, args) -> int:
+    from rag.links import exposure
+
+    res = exposure(rb, args.entity, depth=args.depth, max_paths=args.max_paths, relations=args.relation)
+
+    def human(r):
+        print(f"{r.query}: {len(r.paths)} path{'s' if len(r.paths) != 1 else ''} to listed entities "
+              f"(depth {r.depth}; from {', '.join(n.name for n in r.start) or 'nothing'})")
+        for m in r.listed_start:
+            print(f"  itself listed: {m.name} (" + ", ".join(x for x in [m.list or "", ", ".join(m.programs),
+                                                                     f"listed {m.listed_on}" if m.listed_on else ""] if x) + ")")
+        for i, p in enumerate(r.paths, 1):
+            print(f"\n[{i}] " + " -> ".join(n.name for n in p.nodes))
+            for e in p.edges:
+                when = " (" + " to ".join(x for x in [e.date or "?", e.end_date or ""] if x) + ")" if e.date or e.end_date else ""
+                print(f"    {e.relation}{when}: {e.phrase}")
+                _print_citation(e.citation)
+            end = p.end
+            print(f"    ends at {end.name}: {end.list}, program {', '.join(end.programs) or '?'}"
+                  + (f", listed {end.listed_on}" if end.listed_on else "")
+                  + (f", effective {end.effective_date}" if end.effective_date else "")
+                  + (f", divestment {end.divestment_date}" if end.divestment_date else ""))
+        for n in r.notes:
+            print(f"note: {n}")
+
+    _emit(res, args.json, human)
+    return 0
+
+
+def cmd_eval(rb, args) -> int:
+    """Run an evaluation suite; the report goes to eval/reports/<timestamp>/ (see eval/)."""
+    from eval.__main__ import run_and_report
+
+    return run_and_report(args.suite, backend=args.backend, limit=args.limit, base_settings=rb.settings)
+
+
 # --- parser ---------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -312,6 +409,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("check", cmd_check, "check that the store is consistent (and finish interrupted writes)")
 
+    sp = command("eval", cmd_eval, "run the evaluation suite and write a report under eval/reports/")
+    sp.add_argument("--suite", choices=["facts", "retrieval", "briefings", "gate", "all"], default="all")
+    sp.add_argument("--backend", choices=["extractive", "openai", "llamacpp"],
+                    help="answering backend (default: REGBRIEF_LLM or extractive)")
+    sp.add_argument("--limit", type=int, help="only the first N cases of each dataset (by id)")
+
     sp = command("serve", cmd_serve, "serve the HTTP API and the web chat page (uvicorn)")
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=8000)
@@ -330,6 +433,24 @@ def build_parser() -> argparse.ArgumentParser:
     wp.add_argument("name", nargs="?")
     for wp in wsub.choices.values():  # `watch list --json` as well as `watch --json list`
         wp.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
+
+    sp = command("screen", cmd_screen, "screen names against every list entry in the store")
+    sp.add_argument("names", nargs="*")
+    sp.add_argument("--file", help="a file with one name per line")
+    sp.add_argument("--type", dest="entity_type", choices=["company", "person"], help="only companies or persons")
+    sp.add_argument("--threshold", type=float, help="match threshold in [0, 1] (default rag.screen.DEFAULT_THRESHOLD)")
+    sp.add_argument("--limit", type=int, default=10, help="candidates shown per name")
+    sp.add_argument("--all", action="store_true", help="show candidates below the threshold too")
+
+    sp = command("links", cmd_links, "an entity's names, listings and cited relations")
+    sp.add_argument("entity")
+
+    sp = command("exposure", cmd_exposure, "cited paths from an entity to listed entities")
+    sp.add_argument("entity")
+    sp.add_argument("--depth", type=int, default=3, help="longest path, in relations (default 3)")
+    sp.add_argument("--max-paths", type=int, default=50)
+    sp.add_argument("--relation", action="append", help="only these relation types (repeatable): ownership, "
+                    "supplier, customer, partner, director, ...")
     return p
 
 

@@ -29,6 +29,10 @@ class TooManyJobs(RuntimeError):
     pass
 
 
+class JobFailed(RuntimeError):
+    """An expected failure (e.g. a file that cannot be parsed): reported on the job, logged briefly."""
+
+
 class JobState:
     def __init__(self, kind: str):
         self.id = uuid.uuid4().hex
@@ -85,6 +89,9 @@ class JobManager:
         try:
             job.result = fn(job) or {}
             job.status, job.stage = "succeeded", "done"
+        except JobFailed as e:
+            log.warning("job %s (%s) failed: %s", job.id, job.kind, e)
+            job.status, job.stage, job.error = "failed", "failed", str(e)
         except Exception as e:  # a job's failure is reported on the job, never raised into the pool
             log.error("job %s (%s) failed: %s\n%s", job.id, job.kind, e, traceback.format_exc())
             job.status, job.stage, job.error = "failed", "failed", f"{type(e).__name__}: {e}"

@@ -245,7 +245,8 @@ class WatchEntry(BaseModel):
     latest_briefing_id: str | None = None
     latest_briefing_at: str | None = None
     briefings: int = 0
-    job_id: str | None = None
+    job_id: str | None = Field(None, description="the job building its first briefing (none when the job "
+                                                 "limit was reached: it then comes with the next relevant change)")
 
 
 class WatchList(BaseModel):

@@ -16,7 +16,8 @@ Queries:
 
 Usage: python bench/bench_screen.py [--n 1000] [--seed 2024] [--dev-seed 7] [--rigour]
 Writes bench/results/screen.json. The default threshold (rag.screen.DEFAULT_THRESHOLD) was chosen on the
-dev seed's queries (a different sample), not on the reported ones.
+dev seed's queries (a different sample of entries; the negatives are shared): the best F1 with no negative
+matched. Each matcher is also reported at its own dev-chosen threshold.
 """
 from __future__ import annotations
 
@@ -290,7 +291,10 @@ def main(argv=None) -> int:
             screen.normalise = rigour_normaliser()
             try:
                 matchers.append(("regbrief_rigour", Regbrief(screen.NameIndex(entries))))
+                matchers[-1][1].label = "regbrief with OpenSanctions rigour's normalisation (ascii_text, remove_org_types)"
+                t0 = time.perf_counter()
                 rig_rows = {"test": run(matchers[-1][1], pos, NEGATIVES), "dev": run(matchers[-1][1], dev, NEGATIVES)}
+                rig_secs = time.perf_counter() - t0
             finally:
                 screen.normalise = original
         for key, m in matchers:
@@ -300,8 +304,10 @@ def main(argv=None) -> int:
             else:
                 rows = run(m, pos, NEGATIVES)
                 dev_rows = run(m, dev, NEGATIVES)
-            secs = time.perf_counter() - t0
-            best_dev = max(sweep(dev_rows), key=lambda x: x["f1"])
+            secs = rig_secs if key == "regbrief_rigour" else time.perf_counter() - t0
+            # The threshold a user would pick from the dev sample: best F1 with no negative matched.
+            clean = [x for x in sweep(dev_rows) if x["negatives_matched"] == 0] or sweep(dev_rows)
+            best_dev = max(clean, key=lambda x: x["f1"])
             res = {
                 "label": m.label,
                 "at_default_threshold": metrics(rows, screen.DEFAULT_THRESHOLD),

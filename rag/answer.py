@@ -22,7 +22,7 @@ from langchain_core.runnables import RunnableLambda
 import prompts
 from rag.entities import LIST_WORDS, EntityMatch, human_date, listing_sentence
 from rag.models import Answer, Citation, Filters, SearchResult, Sentence
-from rag.text import fold, keywords, sentence_spans, statement_spans
+from rag.text import fold, keywords, looks_like_instruction, sentence_spans, statement_spans
 from rag.verify import Verifier, strip_markers
 
 # Below this relevance no evidence sentence is good enough to state; the answer refuses.
@@ -208,6 +208,8 @@ def best_sentences(rb, question: str, results: list[SearchResult], matches: list
     for rank, r in enumerate(results):
         for a, b in statement_spans(r.text):
             s = r.text[a:b]
+            if looks_like_instruction(s):
+                continue
             words = set(fold(s).split())
             hits = sum(1 for t in q_terms if t in words or any(w.startswith(t[:6]) for w in words if len(t) >= 6))
             if not hits:
@@ -236,6 +238,15 @@ def best_sentences(rb, question: str, results: list[SearchResult], matches: list
     return [candidates[i] for i in chosen]
 
 
+def passages_block(passages: list[SearchResult]) -> str:
+    """Numbered passages for a prompt, fenced as data, with instruction-like sentences cut out."""
+    def clean(text: str) -> str:
+        return " ".join(text[a:b] for a, b in sentence_spans(text) if not looks_like_instruction(text[a:b]))
+
+    return "\n\n".join(f"[{i}] {p.title} ({p.date or 'undated'})\n<<<\n{clean(p.text)}\n>>>"
+                       for i, p in enumerate(passages, 1))
+
+
 # --- LLM draft --------------------------------------------------------------------------------------
 
 def llm_draft(rb, question: str, results: list[SearchResult], backend: str) -> Draft:
@@ -244,8 +255,7 @@ def llm_draft(rb, question: str, results: list[SearchResult], backend: str) -> D
     llm, model = chat_model(rb.settings, backend)
     template, version = prompts.load("answer")
     passages = results[:6]
-    block = "\n\n".join(f"[{i}] {p.title} ({p.date or 'undated'})\n<<<\n{p.text}\n>>>" for i, p in
-                        enumerate(passages, 1))
+    block = passages_block(passages)
     raw = llm.invoke(template.format(passages=block, question=question)).content or ""
     draft = Draft(backend=backend, model=model, prompt_version=version)
     if raw.strip().upper().startswith("INSUFFICIENT"):

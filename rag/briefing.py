@@ -12,10 +12,10 @@ import re
 import uuid
 
 import prompts
-from rag.answer import Assembler, Draft, Evidence, _chunks_of_docs, _passes, llm_draft
+from rag.answer import Assembler, Draft, Evidence, _chunks_of_docs, _passes, passages_block
 from rag.entities import EntityMatch, human_date, listing_sentence
 from rag.models import Briefing, BriefingSection, Filters, SearchResult
-from rag.text import fold, sentence_spans, statement_spans
+from rag.text import fold, looks_like_instruction, sentence_spans, statement_spans
 from rag.verify import parse_dates
 
 RELATION = re.compile(
@@ -78,7 +78,8 @@ def build_briefing(rb, entity: str, as_of: dt.date | None = None, *, backend: st
         for r, ns in frontier:
             for a, b in statement_spans(r.text):
                 s = r.text[a:b]
-                if s in seen_sentences or not _mentions(s, ns) or not RELATION.search(s):
+                if (s in seen_sentences or not _mentions(s, ns) or not RELATION.search(s)
+                        or looks_like_instruction(s)):
                     continue
                 seen_sentences.add(s)
                 link_evs.append(Evidence(s, r, a, b))
@@ -208,7 +209,7 @@ def _llm_summary(rb, entity: str, passages: list[SearchResult], backend: str) ->
 
     llm, model = chat_model(rb.settings, backend)
     template, version = prompts.load("briefing")
-    block = "\n\n".join(f"[{i}] {p.title}\n<<<\n{p.text}\n>>>" for i, p in enumerate(passages, 1))
+    block = passages_block(passages)
     raw = (llm.invoke(template.format(entity=entity, section="Summary", passages=block)).content or "").strip()
     draft = Draft(backend=backend, model=model, prompt_version=version)
     if raw.upper().startswith("INSUFFICIENT"):

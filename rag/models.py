@@ -267,7 +267,8 @@ class PathEdge(BaseModel):
     relation: str
     direction: Literal["forward", "backward", "both"]  # forward: source is the relation's subject
     phrase: str  # the relation as stated ("Japan Computer Vision Corp. uses technology from SenseTime")
-    date: str | None = None
+    date: str | None = None  # when the relation started, where the source says
+    end_date: str | None = None  # when it ended (an ended ownership is still shown, with its end)
     citation: RelationCitation
     more_citations: list[RelationCitation] = Field(default_factory=list)
 

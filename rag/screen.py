@@ -24,13 +24,14 @@ reported one): see bench/results/screen.json.
 """
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
-from rapidfuzz.distance import Indel
+from rapidfuzz.distance import OSA, Indel, Levenshtein
 
 from rag.entities import GENERIC, EntityIndex, ListEntry
 from rag.models import ScreenMatch, ScreenResponse, ScreenResult
@@ -63,7 +64,10 @@ publichne aktsionerne tovaristvo|sociedad anonima|societe anonyme|societa per az
 gesellschaft mit beschrankter haftung|sociedad de responsabilidad limitada|s de rl de cv|s de rl|sa de cv
 sa de c v|s a|s r l|s p a|b v|n v|co ltd|pvt ltd|private limited|sdn bhd|l l c|p l c|j s c
 """.replace("\n", "|").split("|") if p.strip()]
-LEGAL_PHRASES.sort(key=len, reverse=True)
+_ABBREVIATED = {"company": "co", "limited": "ltd", "corporation": "corp", "incorporated": "inc"}
+LEGAL_PHRASES += [v for p in LEGAL_PHRASES if len(p) > 1
+                  for v in itertools.product(*[(w, _ABBREVIATED[w]) if w in _ABBREVIATED else (w,) for w in p])]
+LEGAL_PHRASES = sorted(set(LEGAL_PHRASES), key=len, reverse=True)
 
 _CYRILLIC = dict(zip(
     "абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґў",
@@ -98,6 +102,73 @@ def fold_name(name: str) -> tuple[str, set[str]]:
     return " ".join(s.split()), applied
 
 
+_PHRASES_BY_FIRST: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+for _p in LEGAL_PHRASES:
+    _PHRASES_BY_FIRST[_p[0]].append(_p)
+# Words of legal forms and generic words, long enough to recognise when misspelt, split or run into the
+# next word ("JOINT STOK COMPANY", "LIABI LITY", "TRADINGLLC", "INTRENATIONAL").
+LEGAL_VOCAB = sorted({w for p in LEGAL_PHRASES for w in p if len(w) >= 4} | {w for w in LEGAL_WORDS if len(w) >= 5}
+                     | {w for w in GENERIC if len(w) >= 5})
+_VOCAB_SET = set(LEGAL_VOCAB)
+_SPLIT_VOCAB = sorted([w for w in LEGAL_VOCAB if len(w) >= 7 and w not in GENERIC]
+                      + ["company", "llc", "ltd", "plc", "gmbh", "joint", "stock"], key=len, reverse=True)
+
+
+def join_initials(tokens: list[str]) -> list[str]:
+    """Runs of single letters become one word: "s a de c v" -> "sa de cv", "l l c" -> "llc"."""
+    out: list[str] = []
+    run: list[str] = []
+    for t in tokens + [""]:
+        if len(t) == 1 and t.isalpha():
+            run.append(t)
+            continue
+        if run:
+            out.append("".join(run))
+            run = []
+        if t:
+            out.append(t)
+    return out
+
+
+def repair_legal(tokens: list[str]) -> list[str]:
+    """Legal-form words as the lists spell them, when a name misspells, splits or joins them:
+    "stok" -> "stock", "liabi lity" -> "liability", "companybank" -> "company bank"."""
+    vocab = _VOCAB_SET
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        if i + 1 < len(tokens) and t not in vocab and t + tokens[i + 1] in vocab:
+            out.append(t + tokens[i + 1])
+            i += 2
+            continue
+        if t not in vocab and len(t) >= 8:
+            for v in _SPLIT_VOCAB:
+                if len(v) >= 5 and t.startswith(v) and len(t) - len(v) >= 2:
+                    out += [v, t[len(v):]]
+                    break
+                if t.endswith(v) and len(t) - len(v) >= 3:
+                    out += [t[: -len(v)], v]
+                    break
+            else:
+                out.append(t)
+            i += 1
+            continue
+        out.append(t)
+        i += 1
+    for i, t in enumerate(out):
+        if t in vocab or len(t) < 4 or t in LEGAL_WORDS:
+            continue
+        near_legal = any(0 <= j < len(out) and (out[j] in vocab or out[j] in LEGAL_WORDS) for j in (i - 1, i + 1))
+        if len(t) < 6 and not near_legal:
+            continue
+        for v in LEGAL_VOCAB:
+            if v[0] == t[0] and abs(len(v) - len(t)) <= 1 and OSA.distance(t, v, score_cutoff=1) <= 1:
+                out[i] = v
+                break
+    return out
+
+
 def strip_legal(tokens: list[str]) -> tuple[list[str], list[str]]:
     """Tokens without legal-form words and phrases (kept when nothing else would remain)."""
     out: list[str] = []
@@ -105,7 +176,7 @@ def strip_legal(tokens: list[str]) -> tuple[list[str], list[str]]:
     i = 0
     n = len(tokens)
     while i < n:
-        for p in LEGAL_PHRASES:
+        for p in _PHRASES_BY_FIRST.get(tokens[i], ()):
             if tuple(tokens[i:i + len(p)]) == p:
                 removed.append(" ".join(p))
                 i += len(p)
@@ -122,33 +193,27 @@ def strip_legal(tokens: list[str]) -> tuple[list[str], list[str]]:
     return out, removed
 
 
-@dataclass
 class Normalised:
-    raw: str
-    tokens: list[str]  # for comparison (legal forms removed for organisations)
-    applied: set[str]
-    legal: list[str]  # legal-form words set aside
-    person: bool
+    """A name made comparable: its words (legal forms set aside for organisations) and derived keys."""
 
-    @property
-    def joined(self) -> str:
-        return "".join(self.tokens)
+    __slots__ = ("raw", "tokens", "applied", "legal", "person", "joined", "sorted_joined", "core", "core_joined",
+                 "generic")
 
-    @property
-    def sorted_joined(self) -> str:
-        return "".join(sorted(self.tokens))
-
-    @property
-    def core(self) -> list[str]:
-        return [t for t in self.tokens if t not in GENERIC]
+    def __init__(self, raw: str, tokens: list[str], applied: set[str], legal: list[str], person: bool):
+        self.raw, self.tokens, self.applied, self.legal, self.person = raw, tokens, applied, legal, person
+        self.joined = "".join(tokens)
+        self.sorted_joined = "".join(sorted(tokens))
+        self.core = [t for t in tokens if t not in GENERIC]
+        self.core_joined = "".join(sorted(self.core))
+        self.generic = frozenset(t for t in tokens if t in GENERIC)
 
 
 def normalise(name: str, person: bool) -> Normalised:
     folded, applied = fold_name(name)
-    tokens = folded.split()
+    tokens = join_initials(folded.split())
     legal: list[str] = []
     if not person:
-        tokens, legal = strip_legal(tokens)
+        tokens, legal = strip_legal(repair_legal(tokens))
     return Normalised(name, tokens, applied, legal, person)
 
 
@@ -170,23 +235,42 @@ class Comparison:
     score: float
     how: str  # "joined" | "word order" | "generic words" | "partial person name" | "identifier"
     applied: list[str] = field(default_factory=list)
+    explanation: str = ""
 
 
 def compare(q: Normalised, n: Normalised) -> Comparison:
-    """How alike two normalised names are, in [0, 1], and which normalisations it took."""
+    """How alike two normalised names are, in [0, 1], and how (see the module docstring)."""
     if not q.tokens or not n.tokens:
         return Comparison(0.0, "none")
     person = n.person
-    best = Comparison(_sim(q.joined, n.joined), "joined")
+    full = _sim(q.joined, n.joined)
+    how = "joined"
     if len(q.tokens) > 1 or len(n.tokens) > 1:
         s = _sim(q.sorted_joined, n.sorted_joined) * (1.0 if person else 0.98)
-        if s > best.score + 1e-9:
-            best = Comparison(s, "word order")
-    qc, nc = q.core, n.core
-    if qc and nc and (qc != q.tokens or nc != n.tokens) and len("".join(qc)) >= 4:
-        s = _sim("".join(sorted(qc)), "".join(sorted(nc))) * 0.93
-        if s > best.score + 1e-9:
-            best = Comparison(s, "generic words")
+        if s > full + 1e-9:
+            full, how = s, "word order"
+    qc, nc = q.core_joined, n.core_joined
+    if qc and nc and (q.generic or n.generic) and q.joined != n.joined:
+        core = _sim(qc, nc)
+        if q.generic == n.generic:
+            # The same generic words on both sides say little: the distinctive words decide as much.
+            full = min(full, (full + core) / 2)
+        elif len(qc) >= 4:
+            # Generic words on one side only ("SENSETIME" / "SENSETIME GROUP"): compared apart, discounted
+            # for each generic word that differs.
+            s = core * 0.92 ** len(q.generic ^ n.generic) * (1.0 if min(len(qc), len(nc)) >= 5 else 0.93)
+            if s > full + 1e-9:
+                full, how = s, "generic words"
+            else:
+                full = min(full, (full + core) / 2)
+    # Short names: one edit is already a different name ("TESLA" / "TESA", "VISA" / "VISTA").
+    if how == "joined" and full < 0.999:
+        shortest = min(len(q.joined), len(n.joined))
+        allowed = 0 if shortest <= 4 else 1 if shortest <= 10 else 2 if shortest <= 16 else 99
+        edits = Levenshtein.distance(q.joined, n.joined, score_cutoff=allowed + 1)
+        if edits > allowed:
+            full *= 0.9
+    best = Comparison(full, how)
     if person and len(q.tokens) >= 2 and len(n.tokens) >= 2 and len(q.tokens) != len(n.tokens):
         short, long_ = (q.tokens, n.tokens) if len(q.tokens) < len(n.tokens) else (n.tokens, q.tokens)
         if len(long_) - len(short) <= 2:
@@ -303,9 +387,10 @@ class NameIndex:
             dice[self.entry_kind != 1] = 0
         elif type_:
             dice[self.entry_kind != 0] = 0
-        k = min(k, len(dice))
-        top = np.argpartition(-dice, k - 1)[:k]
-        return [int(i) for i in top[np.argsort(-dice[top])] if dice[i] > 0]
+        nz = np.flatnonzero(dice)
+        if len(nz) > k:
+            nz = nz[np.argpartition(-dice[nz], k - 1)[:k]]
+        return [int(i) for i in nz[np.argsort(-dice[nz], kind="stable")]]
 
     def screen_one(self, query: str, type_: str | None, threshold: float, limit: int = MAX_MATCHES) -> ScreenResult:
         found: dict[int, tuple[Comparison, int]] = {}
@@ -328,8 +413,6 @@ class NameIndex:
             ei = self.name_entry[ni]
             if ei not in found or c.score > found[ei][0].score:
                 found[ei] = (c, ni)
-        for ei, (c, ni) in found.items():
-            c.applied = normalisations(variants[self.norm[ni].person], self.norm[ni], c)
         # Identifiers (registration numbers, IMO numbers ...) match exactly.
         for value in re.findall(r"[A-Za-z0-9][A-Za-z0-9\-/.]{4,}", query):
             for ei in self.identifiers.get(_ident_key(value), ()):
@@ -340,16 +423,22 @@ class NameIndex:
         for ei, (c, ni) in ranked[:limit]:
             if c.score < MIN_SCORE:
                 break
-            matches.append(self._match(query, self.entries[ei], c, self.names[ni] if ni >= 0 else "", threshold))
+            if ni >= 0:
+                n = self.norm[ni]
+                c.applied = normalisations(variants[n.person], n, c)
+                c.explanation = explain(query, self.entries[ei], c, variants[n.person], n)
+            else:
+                c.explanation = f'"{query}" contains an identifier of {self.entries[ei].name}.'
+            matches.append(self._match(self.entries[ei], c, self.names[ni] if ni >= 0 else "", threshold))
         return ScreenResult(query=query, matches=matches)
 
-    def _match(self, query: str, e: ListEntry, c: Comparison, matched: str, threshold: float) -> ScreenMatch:
+    def _match(self, e: ListEntry, c: Comparison, matched: str, threshold: float) -> ScreenMatch:
         md = e.metadata
         score = round(min(1.0, max(0.0, c.score)), 4)
         return ScreenMatch(
             entity_id=e.doc_id, name=e.name, score=score, match=score >= threshold, list=e.list,
             programs=e.programs, listed_on=(str(e.listing_date)[:10] if e.listing_date else None),
-            explanation=explain(query, e, c, matched), matched_name=matched or e.name, normalisations=c.applied,
+            explanation=c.explanation, matched_name=matched or e.name, normalisations=c.applied,
             entity_type=e.entity_type, listed=is_listed(e),
             lists=_as_list(md.get("lists")) or ([e.list] if e.list else []),
             authority=md.get("authority") or (", ".join(_as_list(md.get("authorities"))) or e.publisher),
@@ -386,24 +475,20 @@ _LABELS = {
 }
 
 
-def explain(query: str, e: ListEntry, c: Comparison, matched: str) -> str:
-    if c.how == "identifier":
-        return f'"{query}" contains an identifier of {e.name}.'
+def explain(query: str, e: ListEntry, c: Comparison, q: Normalised, n: Normalised) -> str:
+    matched = n.raw
     which = "primary name" if matched == e.name else (
         "former name" if matched in _as_list(e.metadata.get("former_names")) else "alias")
     what = f'"{query}" ~ {which} "{matched}"' + (f" of {e.name}" if which != "primary name" else "")
-    if c.score >= 0.999 and query == matched:
+    if query == matched:
         return f"{what}: identical."
     steps = [_LABELS.get(a, a) for a in c.applied]
     detail = []
-    if "legal form" in c.applied:
-        q_legal = normalise(query, False).legal
-        n_legal = normalise(matched, is_person(e)).legal if matched else []
-        words = list(dict.fromkeys(q_legal + n_legal))
-        if words:
-            detail.append(f"legal-form words set aside: {', '.join(words)}")
+    words = list(dict.fromkeys(q.legal + n.legal))
+    if words:
+        detail.append(f"legal-form words set aside: {', '.join(words)}")
     if "generic words" in c.applied:
-        detail.append("generic words (Group, Technology, Holding ...) compared apart, score discounted")
+        detail.append(f"generic words ({', '.join(sorted(q.generic ^ n.generic))}) compared apart, score discounted")
     if "partial person name" in c.applied:
         detail.append("a name part is missing on one side, score discounted")
     text = f"{what}, score {c.score:.2f}"
@@ -430,8 +515,16 @@ def screen(rb, names: list[str], type: str | None = None, threshold: float = DEF
            limit: int = MAX_MATCHES) -> ScreenResponse:
     """Screen names against every list entry in `rb`'s store: one result per name, in order,
     matches best first. `type` is "company" or "person" (None: both)."""
-    from rag.answer import entity_index
-
     if type not in (None, "company", "person"):
         raise ValueError(f"type must be 'company' or 'person', not {type!r}")
     return screen_names(entity_index(rb), names, type, threshold, limit)
+
+
+def entity_index(rb) -> EntityIndex:
+    """The store's shared EntityIndex (the one answers and briefings use)."""
+    store = rb.store
+    if hasattr(store, "entities"):
+        return store.entities
+    from rag.answer import entity_index as legacy  # before Store.entities existed
+
+    return legacy(rb)

@@ -90,3 +90,19 @@ def keywords(text: str) -> list[str]:
         if w and w not in STOPWORDS and w not in seen:
             seen[w] = None
     return list(seen)
+
+
+_INSTRUCTION = re.compile(
+    r"\b(ignore|disregard|forget|override)\b[^.]{0,40}\b(instructions?|rules|prompts?|guidelines)\b"
+    r"|\b(system|assistant|developer)\s+(notice|prompt|message|instruction)s?\b"
+    r"|\byou (must|should|are required to) (now )?(answer|say|state|reply|respond)\b"
+    r"|\b(answer|reply|respond|state) (only )?(that|with)\b.{0,80}\b(regardless|no matter)\b"
+    r"|\bas an ai\b|\bnew instructions?\b",
+    re.I,
+)
+
+
+def looks_like_instruction(sentence: str) -> bool:
+    """Text in a document that addresses the answering system instead of stating a fact (prompt
+    injection). Such sentences are never used as evidence or shown to a model."""
+    return bool(_INSTRUCTION.search(sentence))

@@ -1,7 +1,7 @@
 """Briefings: request one (a background job), read it as JSON, Markdown or HTML, list an entity's history."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import ApiError, AppState, get_state
@@ -55,8 +55,17 @@ def list_briefings(
                        200: {"content": {"application/json": {}, "text/markdown": {}, "text/html": {}},
                              "description": "The briefing in the requested format"}},
             summary="One briefing as JSON (default), Markdown (format=md) or HTML (format=html)")
-def get_briefing(briefing_id: str, format: BriefingFormat = "json", state: AppState = Depends(get_state)):
+def get_briefing(
+    briefing_id: str,
+    request: Request,
+    format: BriefingFormat | None = Query(None, description="json, md or html; else chosen from the Accept header"),
+    state: AppState = Depends(get_state),
+):
     b = load_briefing(state, briefing_id)
+    if format is None:
+        accept = request.headers.get("accept", "")
+        format = ("html" if "text/html" in accept and "application/json" not in accept
+                  else "md" if "text/markdown" in accept else "json")
     if format == "json":
         return b
     from rag.briefing import render

@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 
 from api.deps import ApiError, AppState, get_state
-from api.jobs import JobState, TooManyJobs
+from api.jobs import JobFailed, JobState, TooManyJobs
 from api.schemas import ERRORS, NOT_FOUND, DocumentDetail, DocumentList, JobAccepted, RemoveResult
 
 router = APIRouter(tags=["documents"])
@@ -45,6 +45,12 @@ def upload(
         raise ApiError(422, "validation_error", "files: at least one file is required")
     if len(files) > MAX_FILES:
         raise ApiError(422, "validation_error", f"files: at most {MAX_FILES} files per upload")
+    if format:
+        from ingest.formats import formats
+
+        known = sorted(formats())
+        if format not in known:
+            raise ApiError(422, "validation_error", f"format: unknown format {format!r}; known: {', '.join(known)}")
     folder = state.settings.home / "uploads" / uuid.uuid4().hex
     folder.mkdir(parents=True, exist_ok=True)
     names: dict[str, str] = {}
@@ -79,6 +85,10 @@ def upload(
                 source_name=lambda p: "upload:" + names.get(str(p), Path(p).name),
             )
         result = report.to_dict()
+        for f in result["files"]:  # name files as the user did, not by their place on the server
+            for saved, original in names.items():
+                if f.get("error"):
+                    f["error"] = f["error"].replace(saved, original)
         t = report.totals()
         for op in ("added", "updated", "removed"):
             state.metrics.inc("regbrief_ingest_documents_total", t[op], help="Documents ingested, by operation.",
@@ -98,8 +108,8 @@ def upload(
         else:
             result["watchlist"] = {"regenerated": [], "unchanged": []}
         if not report.ok:
-            failed = [f"{f.source}: {f.error}" for f in report.files if f.status == "failed"]
-            raise RuntimeError("some files could not be ingested: " + "; ".join(failed))
+            failed = [f["error"] for f in result["files"] if f["status"] == "failed"]
+            raise JobFailed("some files could not be ingested: " + "; ".join(failed))
         return result
 
     try:

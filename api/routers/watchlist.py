@@ -1,10 +1,10 @@
 """Watchlist: entities whose briefings regenerate when their evidence changes (see rag/watchlist.py)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from api.deps import ApiError, AppState, get_state
-from api.jobs import JobState
+from api.jobs import JobState, TooManyJobs
 from api.schemas import ERRORS, NOT_FOUND, WatchEntry, WatchList, WatchRequest
 
 router = APIRouter(tags=["watchlist"])
@@ -24,7 +24,10 @@ def add(req: WatchRequest, state: AppState = Depends(get_state)) -> WatchEntry:
         def run(job: JobState) -> dict:
             b = watchlist.regenerate(state.rb, state.watchlist, entry["name"], trigger="added")
             return {"briefing_id": b.id, "entity": b.entity, "url": f"/v1/briefings/{b.id}"}
-        out.job_id = state.jobs.submit("briefing", run).id
+        try:
+            out.job_id = state.jobs.submit("briefing", run).id
+        except TooManyJobs:  # watched anyway: its first briefing comes with the next relevant change
+            out.job_id = None
     return out
 
 
@@ -39,3 +42,10 @@ def remove(name: str, state: AppState = Depends(get_state)) -> WatchList:
     if not state.watchlist.remove(name):
         raise ApiError(404, "not_found", f"{name!r} is not on the watchlist")
     return WatchList(entities=[WatchEntry.model_validate(e) for e in state.watchlist.list()])
+
+
+@router.delete("/v1/watchlist", response_model=WatchList, responses={**ERRORS, **NOT_FOUND},
+               summary="Stop watching an entity, named in the query (?name=)")
+def remove_by_query(name: str = Query(..., min_length=1, max_length=300),
+                    state: AppState = Depends(get_state)) -> WatchList:
+    return remove(name, state)

@@ -119,7 +119,8 @@ function setCitations(msg, citations) {
   const list = el("ol", { class: "sources" });
   for (const c of citations) {
     const li = el("li", { value: c.n });
-    li.textContent = `${c.title}${c.date ? " (" + c.date + ")" : ""}`;
+    const quote = c.quote.length > 90 ? c.quote.slice(0, 90).trimEnd() + "…" : c.quote;
+    li.textContent = `${c.title}${c.date ? " (" + c.date + ")" : ""}: “${quote}”`;
     li.addEventListener("click", () => showCitation(msg, c.n));
     list.append(li);
   }

@@ -1,0 +1,191 @@
+"""Ingest throughput: regbrief's Ingestor against a stock LangChain pipeline, same texts, same model object.
+
+Corpus (fixed): the 2024 SDN list (ofac/sdn_2024-05-03.csv; by default its first --sdn-rows rows, written
+to a temp file, see README) plus all 1,002 Federal Register records (federal_register/*.jsonl).
+
+  regbrief   Ingestor.ingest(files) into a fresh store: parse, chunk (tokenizer-measured), embed, write
+             Chroma + SQLite FTS5 + registry, per-document atomic. Timed from opening the store.
+  langchain  the same parsed documents (regbrief's parser output: text + flat metadata; parsing is NOT
+             counted for LangChain) -> RecursiveCharacterTextSplitter(chunk_size=1000, overlap=200) ->
+             langchain_chroma.Chroma.from_documents(embedding=<the same Embedder object>) into a fresh
+             persistent directory.
+  embedding  the time inside Embedder.encode during each pipeline (the same model call on the same chunk
+             texts), measured by wrapping the method on the shared object. A pipeline's overhead is
+             (total time - embedding time) / embedding time.
+  re-ingest  Ingestor.ingest of the unchanged files again (file-hash skip); speed-up vs the first ingest.
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from bench import (
+    FR_JSONL,
+    SDN_2024,
+    EmbeddingCache,
+    TimedEncode,
+    Timer,
+    log,
+    real_embedder,
+    table,
+    write_result,
+)
+
+NAME = "bench_ingest"
+DEFAULT_SDN_ROWS = 3000
+
+
+def corpus(tmp: Path, sdn_rows: int | None) -> list[Path]:
+    """The fixed corpus: the first `sdn_rows` rows of the 2024 SDN CSV (all when None) and the FR JSONL."""
+    if sdn_rows is None:
+        return [SDN_2024, FR_JSONL]
+    lines = SDN_2024.read_bytes().splitlines(keepends=True)[:sdn_rows]
+    sub = tmp / f"sdn_2024-05-03_first{sdn_rows}.csv"
+    sub.write_bytes(b"".join(lines))
+    return [sub, FR_JSONL]
+
+
+def run_regbrief(home: Path, files: list[Path], embedder) -> dict:
+    from ingest.pipeline import Ingestor
+    from rag.service import Regbrief
+    from rag.settings import Settings
+
+    with TimedEncode(embedder, keep=True) as timed, Timer() as t:
+        rb = Regbrief(Settings(home=home))
+        report = Ingestor(rb.store, embedder, rb.settings).ingest(files)
+    totals = report.totals()
+    assert report.ok, report.to_dict()
+    with Timer() as again:
+        report2 = Ingestor(rb.store, embedder, rb.settings).ingest(files)
+    totals2 = report2.totals()
+    check = rb.store.check()
+    return {
+        "rb": rb,
+        "timed": timed,
+        "seconds": t.seconds,
+        "embed_seconds": timed.seconds,
+        "embedded_texts": timed.texts,
+        "documents": totals["added"],
+        "chunks": totals["chunks"],
+        "reingest_seconds": again.seconds,
+        "reingest_totals": totals2,
+        "store_check": check,
+    }
+
+
+def run_langchain(persist: Path, docs, embedder) -> dict:
+    from langchain_chroma import Chroma
+    from langchain_core.documents import Document as LCDocument
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    lc_docs = [
+        LCDocument(
+            page_content=d.text,
+            metadata={"doc_id": d.doc_id, "title": d.title, "source": d.source,
+                      "date": d.date.isoformat() if d.date else "", "doc_type": d.doc_type},
+        )
+        for d in docs
+    ]
+    with TimedEncode(embedder) as timed, Timer() as t:
+        splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
+        chunks = splitter.split_documents(lc_docs)
+        store = Chroma.from_documents(chunks, embedding=embedder, persist_directory=str(persist),
+                                      collection_name="langchain")
+    count = store._collection.count()
+    return {"seconds": t.seconds, "embed_seconds": timed.seconds, "embedded_texts": timed.texts,
+            "documents": len(docs), "chunks": len(chunks), "vectors": count}
+
+
+def run(args: argparse.Namespace | None = None) -> dict:
+    sdn_rows = getattr(args, "sdn_rows", DEFAULT_SDN_ROWS) if args else DEFAULT_SDN_ROWS
+    if sdn_rows is not None and sdn_rows <= 0:
+        sdn_rows = None
+    from ingest.formats import parse
+
+    log(f"{NAME}: loading the embedding model (not timed)")
+    embedder = real_embedder()
+    embedder.encode(["warm-up sentence for the benchmark"] * 8)
+
+    with tempfile.TemporaryDirectory(prefix="regbrief-bench-ingest-") as tmpdir:
+        tmp = Path(tmpdir)
+        files = corpus(tmp, sdn_rows)
+        with Timer() as tp:
+            docs = [d for f in files for d in parse(f)]
+        log(f"corpus: {[f.name for f in files]}: {len(docs)} documents (parse alone {tp.seconds:.1f}s)")
+
+        log("regbrief: first ingest")
+        rb = run_regbrief(tmp / "regbrief", files, embedder)
+        log(f"  {rb['documents']} docs, {rb['chunks']} chunks in {rb['seconds']:.1f}s "
+            f"(embedding {rb['embed_seconds']:.1f}s); re-ingest {rb['reingest_seconds']:.2f}s")
+        log("langchain: split + Chroma.from_documents")
+        lc = run_langchain(tmp / "langchain", docs, embedder)
+        log(f"  {lc['documents']} docs, {lc['chunks']} chunks in {lc['seconds']:.1f}s "
+            f"(embedding {lc['embed_seconds']:.1f}s)")
+        # The vectors just computed seed the cache the other benchmarks build their stores from.
+        rb["timed"].flush(EmbeddingCache(embedder.name))
+
+    def rate(n, s):
+        return n / s if s else float("nan")
+
+    rb_rate = rate(rb["documents"], rb["seconds"])
+    lc_rate = rate(lc["documents"], lc["seconds"])
+    rb_over = (rb["seconds"] - rb["embed_seconds"]) / rb["embed_seconds"]
+    lc_over = (lc["seconds"] - lc["embed_seconds"]) / lc["embed_seconds"]
+    speedup = rb["seconds"] / rb["reingest_seconds"]
+    figures = {
+        "corpus": {
+            "files": [f.name for f in files],
+            "sdn_rows": sdn_rows or "all",
+            "documents": len(docs),
+            "parse_seconds": round(tp.seconds, 2),
+        },
+        "regbrief": {
+            "documents": rb["documents"], "chunks": rb["chunks"], "seconds": round(rb["seconds"], 2),
+            "embed_seconds": round(rb["embed_seconds"], 2), "embedded_texts": rb["embedded_texts"],
+            "docs_per_s": round(rb_rate, 2), "chunks_per_s": round(rate(rb["chunks"], rb["seconds"]), 2),
+            "overhead_vs_embedding": round(rb_over, 4),
+            "reingest_seconds": round(rb["reingest_seconds"], 3), "reingest_totals": rb["reingest_totals"],
+            "reingest_speedup": round(speedup, 1), "store_check": rb["store_check"],
+        },
+        "langchain": {
+            "documents": lc["documents"], "chunks": lc["chunks"], "vectors": lc["vectors"],
+            "seconds": round(lc["seconds"], 2), "embed_seconds": round(lc["embed_seconds"], 2),
+            "embedded_texts": lc["embedded_texts"], "docs_per_s": round(lc_rate, 2),
+            "chunks_per_s": round(rate(lc["chunks"], lc["seconds"]), 2),
+            "overhead_vs_embedding": round(lc_over, 4),
+            "splitter": "RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)",
+        },
+        "throughput_ratio": round(rb_rate / lc_rate, 3),
+        "targets": {
+            "throughput_ratio >= 1.0": rb_rate / lc_rate >= 1.0,
+            "overhead <= 0.15": rb_over <= 0.15,
+            "reingest_speedup >= 20": speedup >= 20,
+        },
+    }
+    write_result(NAME, figures)
+    print(f"\n{NAME}: {len(docs)} documents ({', '.join(f.name for f in files)})")
+    print(table(
+        [
+            ["regbrief", rb["documents"], rb["chunks"], rb["seconds"], rb["embed_seconds"], rb_rate,
+             f"{rb_over:.1%}"],
+            ["langchain", lc["documents"], lc["chunks"], lc["seconds"], lc["embed_seconds"], lc_rate,
+             f"{lc_over:.1%}"],
+        ],
+        ["pipeline", "docs", "chunks", "total s", "embed s", "docs/s", "overhead"],
+    ))
+    print(f"throughput ratio regbrief/langchain: {rb_rate / lc_rate:.2f}x (target >= 1.0x)")
+    print(f"regbrief overhead over embedding: {rb_over:.1%} (target <= 15%)")
+    print(f"re-ingest unchanged: {rb['reingest_seconds']:.3f}s, {speedup:.0f}x faster (target >= 20x)")
+    return figures
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sdn-rows", type=int, default=DEFAULT_SDN_ROWS,
+                   help=f"first N rows of the 2024 SDN CSV (default {DEFAULT_SDN_ROWS}; 0 = all 14,965)")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(ap)
+    run(ap.parse_args())

@@ -1,0 +1,294 @@
+"""Search latency at ~50,000 chunks, warm: regbrief hybrid search against LangChain's EnsembleRetriever.
+
+Store (built once, cached under bench/results/tmp/search_store, git-ignored; vectors from the embedding
+cache): the 2024 SDN list, the SDN lists of 9 and 10 Dec 2021, the SDN change log 2021-2024, both OFAC
+consolidated non-SDN XML files, the 1,002 Federal Register records, the 40 ObliQA documents and the EU
+amendment CSVs. The chunk count is measured and reported.
+
+  regbrief   Retriever.search(q, k=10) hybrid (Chroma dense + SQLite FTS5, weighted RRF), with the dense-only
+             and keyword-only modes timed too, on the store above.
+  langchain  EnsembleRetriever([BM25Retriever(k=10), Chroma(...).as_retriever(k=10)], weights=[0.5, 0.5])
+             over the same chunk texts and the same vectors (a langchain_chroma collection filled from the
+             cache, cached under bench/results/tmp/search_lc), the same embedding model object for queries.
+
+Warm latency: 10 warm-up queries, then each of the >= 200 fixed queries once per side, interleaved (so
+background load hits both sides alike). Start-up: in a fresh subprocess per side, after the model is
+loaded: regbrief = open the store + first query; LangChain = open Chroma + read every chunk back + build
+BM25Retriever (its index lives in memory) + first query.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench import (
+    CHILD_MARK,
+    DATA,
+    FR_JSONL,
+    OBLIQA_DEV,
+    OBLIQA_DOCS,
+    ROOT,
+    SDN_2024,
+    TMP,
+    CachedEmbedder,
+    Timer,
+    build_store,
+    child_json,
+    latency_summary,
+    log,
+    real_embedder,
+    table,
+    write_result,
+)
+
+NAME = "bench_search"
+HOME = TMP / "search_store"
+LC_DIR = TMP / "search_lc"
+LC_COLLECTION = "search"
+
+FILES = [
+    SDN_2024,
+    DATA / "ofac" / "sdn_2021-12-10.csv",
+    DATA / "ofac" / "sdn_2021-12-09.csv",
+    DATA / "ofac" / "sdn_changelog_2021-08-18_to_2024-05-03.csv",
+    DATA / "ofac" / "consolidated_nonSDN_2025-06-30.xml",
+    DATA / "ofac" / "consolidated_nonSDN_2024-05-06.xml",
+    FR_JSONL,
+    OBLIQA_DOCS,
+    DATA / "eu" / "amendments",
+]
+
+# Topical queries an analyst would type (the rest of the set is drawn from the data with a fixed seed).
+TOPICAL = [
+    "Chinese military-industrial complex companies investment ban",
+    "NS-CMIC list SenseTime",
+    "Hikvision surveillance technology sanctions",
+    "Russia oil price cap service providers",
+    "Iran petroleum shipping network designation",
+    "North Korea cyber actors Lazarus Group",
+    "Venezuela PdVSA general license",
+    "Burma military junta designations",
+    "global magnitsky human rights abuses",
+    "counter narcotics fentanyl traffickers Mexico",
+    "entity list additions export administration regulations",
+    "Belarus potash sanctions",
+    "Syria Assad regime designations",
+    "Hezbollah financiers Lebanon",
+    "Cuba restricted list hotels",
+    "ransomware virtual currency exchange SUEX",
+    "Wagner Group Africa gold",
+    "Houthis Ansarallah terrorist designation",
+    "semiconductor export controls advanced computing",
+    "Nord Stream 2 pipeline sanctions",
+    "anti-money laundering customer due diligence",
+    "politically exposed persons enhanced due diligence",
+    "suspicious activity report obligations",
+    "sanctions screening of customers",
+    "targeted financial sanctions freezing funds",
+    "Hong Kong autonomy act foreign financial institutions",
+    "Xinjiang forced labor Uyghur",
+    "Ukraine-related sanctions Crimea",
+    "Magnitsky act Russia officials",
+    "shipping vessels blocked property",
+]
+
+
+def queries(n_sdn: int = 70, n_obliqa: int = 60, n_fr: int = 40) -> list[dict]:
+    """The fixed query set (seeded): SDN names (some re-cased or reordered as people type them),
+    ObliQA dev questions, Federal Register titles, and the topical list above."""
+    from ingest.formats import parse
+
+    rng = random.Random(20240503)
+    out: list[dict] = []
+    sdn = [d for d in parse(SDN_2024)]
+    for d in rng.sample(sdn, n_sdn):
+        name = d.metadata.get("name") or d.title
+        style = rng.randrange(3)
+        q = name.title() if style == 0 else (f"is {name.lower()} sanctioned" if style == 1 else name)
+        out.append({"kind": "sdn_name", "q": q})
+    dev = json.loads(OBLIQA_DEV.read_text())
+    for item in rng.sample(dev, n_obliqa):
+        out.append({"kind": "obliqa_question", "q": item["Question"]})
+    fr = [json.loads(line) for line in FR_JSONL.read_text().splitlines() if line.strip()]
+    titles = sorted({r["title"] for r in fr if r.get("title")})
+    for t in rng.sample(titles, n_fr):
+        out.append({"kind": "fr_title", "q": t})
+    out += [{"kind": "topical", "q": q} for q in TOPICAL]
+    return out
+
+
+def build(embedder) -> tuple[object, dict]:
+    """The regbrief store (incremental) and the LangChain collection filled with the same chunks."""
+    cached = CachedEmbedder(embedder)
+    rb, seconds, totals, failed = build_store(HOME, FILES, cached, "search")
+    db = rb.store.keyword.conn()
+    n = db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+
+    from langchain_chroma import Chroma
+
+    lc = Chroma(collection_name=LC_COLLECTION, embedding_function=cached, persist_directory=str(LC_DIR))
+    have = lc._collection.count()
+    if have != n:
+        log(f"filling the LangChain collection ({have} -> {n} chunks, vectors from the cache)")
+        lc.delete_collection()
+        lc = Chroma(collection_name=LC_COLLECTION, embedding_function=cached, persist_directory=str(LC_DIR))
+        rows = db.execute(
+            "SELECT c.chunk_id, c.text, c.doc_id, c.doc_type, d.title, c.source FROM chunks c "
+            "JOIN documents d ON d.doc_id = c.doc_id ORDER BY c.rowid"
+        ).fetchall()
+        for i in range(0, len(rows), 5000):
+            part = rows[i : i + 5000]
+            lc.add_texts(
+                texts=[r[1] for r in part],
+                metadatas=[{"chunk_id": r[0], "doc_id": r[2], "doc_type": r[3], "title": r[4], "source": r[5]}
+                           for r in part],
+                ids=[r[0] for r in part],
+            )
+        log(f"  LangChain collection: {lc._collection.count()} vectors")
+    info = {"build_seconds": round(seconds, 1), "ingest_totals": totals, "failed_files": failed,
+            "embedding": cached.stats(), "chunks": n, "langchain_vectors": lc._collection.count()}
+    return rb, info
+
+
+def langchain_retriever(embedder, k: int = 10) -> tuple[object, dict]:
+    """Open the LangChain side the way an application would at start-up; returns it and the timings."""
+    from langchain_chroma import Chroma
+    from langchain_classic.retrievers import EnsembleRetriever
+    from langchain_community.retrievers import BM25Retriever
+    from langchain_core.documents import Document as LCDocument
+
+    t0 = time.perf_counter()
+    vs = Chroma(collection_name=LC_COLLECTION, embedding_function=embedder, persist_directory=str(LC_DIR))
+    t1 = time.perf_counter()
+    got = vs.get(include=["documents", "metadatas"])
+    docs = [LCDocument(page_content=t, metadata=m or {}, id=i)
+            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
+    t2 = time.perf_counter()
+    bm25 = BM25Retriever.from_documents(docs, k=k)
+    t3 = time.perf_counter()
+    ens = EnsembleRetriever(retrievers=[bm25, vs.as_retriever(search_kwargs={"k": k})], weights=[0.5, 0.5])
+    return ens, {"open_chroma_s": t1 - t0, "read_chunks_s": t2 - t1, "bm25_build_s": t3 - t2,
+                 "documents": len(docs)}
+
+
+def startup_child(side: str, query: str) -> dict:
+    """Runs in a fresh process: model loaded first (not counted), then open + first query."""
+    embedder = real_embedder()
+    embedder.encode(["warm-up"])
+    if side == "regbrief":
+        from rag.retrieve import Retriever
+        from rag.service import Regbrief
+        from rag.settings import Settings
+
+        t0 = time.perf_counter()
+        rb = Regbrief(Settings(home=HOME))
+        retriever = Retriever(rb.store, embedder, rb.settings)
+        t1 = time.perf_counter()
+        retriever.search(query, k=10)
+        t2 = time.perf_counter()
+        return {"open_s": t1 - t0, "first_query_s": t2 - t1, "total_s": t2 - t0}
+    t0 = time.perf_counter()
+    ens, parts = langchain_retriever(embedder)
+    t1 = time.perf_counter()
+    ens.invoke(query)
+    t2 = time.perf_counter()
+    return {**parts, "open_s": t1 - t0, "first_query_s": t2 - t1, "total_s": t2 - t0}
+
+
+def startup(side: str, query: str) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.bench_search", "--startup-child", side, "--query", query],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"start-up child ({side}) failed: {proc.stderr[-2000:]}")
+    return child_json(proc.stdout)
+
+
+def run(args: argparse.Namespace | None = None) -> dict:
+    from rag.retrieve import Retriever
+
+    log(f"{NAME}: loading the embedding model (not timed)")
+    embedder = real_embedder()
+    embedder.encode(["warm-up"])
+    rb, info = build(embedder)
+    log(f"store: {info['chunks']} chunks")
+    qs = queries()
+    texts = [q["q"] for q in qs]
+
+    log("start-up, each side in a fresh process")
+    start = {"regbrief": startup("regbrief", texts[0]), "langchain": startup("langchain", texts[0])}
+
+    retriever = Retriever(rb.store, embedder, rb.settings)
+    ens, lc_parts = langchain_retriever(embedder)
+    log(f"LangChain BM25 built in-process in {lc_parts['bm25_build_s']:.1f}s; warming up")
+    for q in texts[:10]:
+        retriever.search(q, k=10)
+        ens.invoke(q)
+
+    lat: dict[str, list[float]] = {"hybrid": [], "dense": [], "keyword": [], "langchain": []}
+    overlap = []
+    log(f"timing {len(texts)} queries per side, interleaved")
+    for q in texts:
+        for mode in ("hybrid", "dense", "keyword"):
+            t0 = time.perf_counter()
+            res = retriever.search(q, k=10, mode=mode)
+            lat[mode].append(time.perf_counter() - t0)
+            if mode == "hybrid":
+                ours = {r.chunk_id for r in res.results}
+        t0 = time.perf_counter()
+        docs = ens.invoke(q)
+        lat["langchain"].append(time.perf_counter() - t0)
+        theirs = {d.id or d.metadata.get("chunk_id") for d in docs[:10]}
+        overlap.append(len(ours & theirs) / 10)
+
+    summary = {k: latency_summary(v) for k, v in lat.items()}
+    ratio_p50 = summary["langchain"]["p50_ms"] / summary["hybrid"]["p50_ms"]
+    ratio_p95 = summary["langchain"]["p95_ms"] / summary["hybrid"]["p95_ms"]
+    figures = {
+        "store": info,
+        "queries": {"n": len(qs), "kinds": {k: sum(q["kind"] == k for q in qs) for k in
+                                            ("sdn_name", "obliqa_question", "fr_title", "topical")},
+                    "list": qs},
+        "latency_warm": summary,
+        "langchain_over_regbrief": {"p50": round(ratio_p50, 2), "p95": round(ratio_p95, 2)},
+        "startup": {side: {k: round(v, 3) if isinstance(v, float) else v for k, v in d.items()}
+                    for side, d in start.items()},
+        "top10_overlap_with_langchain": round(sum(overlap) / len(overlap), 3),
+        "settings": {k: getattr(rb.settings, k) for k in ("retrieve_candidates", "rrf_k", "dense_weight",
+                                                          "keyword_weight")},
+        "targets": {"hybrid p95 < 50 ms": summary["hybrid"]["p95_ms"] < 50},
+    }
+    write_result(NAME, figures)
+    print(f"\n{NAME}: {info['chunks']} chunks, {len(qs)} queries, k=10, warm")
+    print(table(
+        [[m, s["p50_ms"], s["p95_ms"], s["mean_ms"], s["max_ms"]] for m, s in
+         [("regbrief hybrid", summary["hybrid"]), ("regbrief dense", summary["dense"]),
+          ("regbrief keyword", summary["keyword"]), ("langchain ensemble", summary["langchain"])]],
+        ["search", "p50 ms", "p95 ms", "mean ms", "max ms"],
+    ))
+    print(f"LangChain/regbrief latency: p50 {ratio_p50:.1f}x, p95 {ratio_p95:.1f}x "
+          f"(hybrid p95 target < 50 ms: {'met' if summary['hybrid']['p95_ms'] < 50 else 'MISSED'})")
+    print(f"start-up (fresh process, model already loaded): regbrief {start['regbrief']['total_s']:.2f}s, "
+          f"langchain {start['langchain']['total_s']:.2f}s (BM25 build {start['langchain']['bm25_build_s']:.2f}s)")
+    return figures
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--startup-child", choices=["regbrief", "langchain"], help=argparse.SUPPRESS)
+    p.add_argument("--query", help=argparse.SUPPRESS)
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(ap)
+    a = ap.parse_args()
+    if a.startup_child:
+        print(CHILD_MARK + json.dumps(startup_child(a.startup_child, a.query)), flush=True)
+    else:
+        run(a)
