@@ -31,7 +31,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("REGBRIEF_BENCH_DATA", ROOT.parent / "shared" / "data"))
 RESULTS = ROOT / "bench" / "results"
-TMP = RESULTS / "tmp"
+TMP = Path(os.environ.get("REGBRIEF_BENCH_TMP", RESULTS / "tmp"))  # cached stores and embeddings
 DEMO = ROOT / "ingest" / "demo_corpus"
 
 SDN_2024 = DATA / "ofac" / "sdn_2024-05-03.csv"

@@ -29,7 +29,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench import DEMO, ROOT, SDN_2024, TMP, Timer, latency_summary, log, table, write_result
+from bench import DEMO, ROOT, SDN_2024, TMP, Timer, configure_torch, latency_summary, log, table, write_result
 
 NAME = "api"
 
@@ -61,6 +61,9 @@ def server_env(home: Path) -> dict[str, str]:
     env.update({"REGBRIEF_HOME": str(home), "REGBRIEF_LLM": "extractive", "REGBRIEF_RATE_LIMIT_PER_MINUTE": "0",
                 "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
                 "ANONYMIZED_TELEMETRY": "False"})
+    threads = os.environ.get("REGBRIEF_BENCH_TORCH_THREADS")
+    if threads:  # the server's torch uses as many threads as this benchmark's (see bench.configure_torch)
+        env.update({"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads})
     return env
 
 
@@ -245,22 +248,24 @@ def plain_search(home: Path, n: int) -> dict:
 # --- run -----------------------------------------------------------------------------------------------
 
 def run(args: argparse.Namespace | None = None) -> dict:
-    a = args or argparse.Namespace(sdn_rows=0, search_requests=300, ask_requests=80, step_seconds=20.0,
-                                   stream_requests=12, plain=True)
+    defaults = {"api_sdn_rows": 0, "api_search_requests": 300, "api_ask_requests": 40, "api_step_seconds": 20.0,
+                "api_stream_requests": 8, "api_plain": True}
+    a = argparse.Namespace(**{k: getattr(args, k, v) if args is not None else v for k, v in defaults.items()})
+    torch_info = configure_torch()
     home = TMP / "api-home"
     home.mkdir(parents=True, exist_ok=True)
     sdn = SDN_2024
-    if a.sdn_rows and a.sdn_rows > 0:
-        sdn = TMP / f"sdn_2024-05-03_first{a.sdn_rows}.csv"
-        sdn.write_bytes(b"".join(SDN_2024.read_bytes().splitlines(keepends=True)[: a.sdn_rows]))
+    if a.api_sdn_rows and a.api_sdn_rows > 0:
+        sdn = TMP / f"sdn_2024-05-03_first{a.api_sdn_rows}.csv"
+        sdn.write_bytes(b"".join(SDN_2024.read_bytes().splitlines(keepends=True)[: a.api_sdn_rows]))
     log(f"{NAME}: store at {home} (demo corpus + {sdn.name}); ingesting what changed")
     ingest = ensure_store(home, sdn)
     log(f"  ingest: {ingest}")
 
     plain = None
-    if a.plain:
+    if a.api_plain:
         log("plain: in-process Regbrief.search, one caller")
-        plain = plain_search(home, min(a.search_requests, 100))
+        plain = plain_search(home, min(a.api_search_requests, 40))
         log(f"  p50 {plain['p50_ms']} ms, p95 {plain['p95_ms']} ms")
 
     server = Server(home)
@@ -275,16 +280,16 @@ def run(args: argparse.Namespace | None = None) -> dict:
                 ask_request(c, i)
         steps: dict[str, list[dict]] = {"search": [], "ask": []}
         for clients in (1, 4, 16):
-            res = load_step(server.url, clients, search_request, a.search_requests, a.step_seconds)
+            res = load_step(server.url, clients, search_request, a.api_search_requests, a.api_step_seconds)
             steps["search"].append(res)
             log(f"search x{clients}: {res['requests']} req, {res['errors']} errors, {res['throughput_rps']} req/s, "
                 f"p50 {res['p50_ms']} p95 {res['p95_ms']} p99 {res['p99_ms']} ms")
         for clients in (1, 4, 16):
-            res = load_step(server.url, clients, ask_request, a.ask_requests, a.step_seconds * 1.5)
+            res = load_step(server.url, clients, ask_request, a.api_ask_requests, a.api_step_seconds * 1.5)
             steps["ask"].append(res)
             log(f"ask x{clients}: {res['requests']} req, {res['errors']} errors, {res['throughput_rps']} req/s, "
                 f"p50 {res['p50_ms']} p95 {res['p95_ms']} p99 {res['p99_ms']} ms")
-        stream = first_events(server.url, a.stream_requests)
+        stream = first_events(server.url, a.api_stream_requests)
         log(f"stream: first event p50 {stream['first_event'] and stream['first_event']['p50_ms']} ms, "
             f"first sentence p50 {stream['first_sentence'] and stream['first_sentence']['p50_ms']} ms")
         metrics_ok = httpx.get(server.url + "/metrics", timeout=10).status_code == 200
@@ -303,8 +308,9 @@ def run(args: argparse.Namespace | None = None) -> dict:
         "search": steps["search"],
         "ask": steps["ask"],
         "stream": stream,
-        "budgets": {"search_requests_per_step": a.search_requests, "ask_requests_per_step": a.ask_requests,
-                    "seconds_per_step": a.step_seconds},
+        "torch": torch_info,
+        "budgets": {"search_requests_per_step": a.api_search_requests, "ask_requests_per_step": a.api_ask_requests,
+                    "seconds_per_step": a.api_step_seconds},
         "targets": {
             "zero errors": errors == 0,
             "search p95 < 100 ms at 4 clients": search4["p95_ms"] < 100,
@@ -330,12 +336,12 @@ def run(args: argparse.Namespace | None = None) -> dict:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--sdn-rows", type=int, default=0, help="first N rows of the 2024 SDN CSV (default 0 = all)")
-    p.add_argument("--search-requests", type=int, default=300, help="requests per search step (default 300)")
-    p.add_argument("--ask-requests", type=int, default=80, help="requests per ask step (default 80)")
-    p.add_argument("--step-seconds", type=float, default=20.0, help="time budget per step (ask: x1.5)")
-    p.add_argument("--stream-requests", type=int, default=12)
-    p.add_argument("--no-plain", dest="plain", action="store_false", help="skip the in-process baseline")
+    p.add_argument("--api-sdn-rows", type=int, default=0, help="api: first N rows of the 2024 SDN CSV (0 = all)")
+    p.add_argument("--api-search-requests", type=int, default=300, help="api: requests per search step")
+    p.add_argument("--api-ask-requests", type=int, default=40, help="api: requests per ask step")
+    p.add_argument("--api-step-seconds", type=float, default=20.0, help="api: time budget per step (ask: x1.5)")
+    p.add_argument("--api-stream-requests", type=int, default=8, help="api: streamed chats for time-to-first-event")
+    p.add_argument("--api-no-plain", dest="api_plain", action="store_false", help="api: skip the in-process baseline")
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from bench import (
 )
 
 NAME = "bench_ingest"
-DEFAULT_SDN_ROWS = 3000
+DEFAULT_SDN_ROWS = 2000
 
 
 def corpus(tmp: Path, sdn_rows: int | None) -> list[Path]:

@@ -1,9 +1,10 @@
 """Search latency at ~50,000 chunks, warm: regbrief hybrid search against LangChain's EnsembleRetriever.
 
 Store (built once, cached under bench/results/tmp/search_store, git-ignored; vectors from the embedding
-cache): the 2024 SDN list, the SDN lists of 9 and 10 Dec 2021, the SDN change log 2021-2024, both OFAC
-consolidated non-SDN XML files, the 1,002 Federal Register records, the 40 ObliQA documents and the EU
-amendment CSVs. The chunk count is measured and reported.
+cache): the 2024 SDN list, the SDN lists of 9 and 10 Dec 2021, both OFAC consolidated non-SDN XML files,
+the 1,002 Federal Register records, the 40 ObliQA documents, the EU amendment CSVs, the EU Russia
+sectoral regulation 833/2014 listings (eu/consolidated/32014R0833.csv) and the UK OFSI excerpt: about
+50,300 chunks. The chunk count is measured and reported.
 
   regbrief   Retriever.search(q, k=10) hybrid (Chroma dense + SQLite FTS5, weighted RRF), with the dense-only
              and keyword-only modes timed too, on the store above.
@@ -55,12 +56,13 @@ FILES = [
     SDN_2024,
     DATA / "ofac" / "sdn_2021-12-10.csv",
     DATA / "ofac" / "sdn_2021-12-09.csv",
-    DATA / "ofac" / "sdn_changelog_2021-08-18_to_2024-05-03.csv",
     DATA / "ofac" / "consolidated_nonSDN_2025-06-30.xml",
     DATA / "ofac" / "consolidated_nonSDN_2024-05-06.xml",
     FR_JSONL,
     OBLIQA_DOCS,
     DATA / "eu" / "amendments",
+    DATA / "eu" / "consolidated" / "32014R0833.csv",
+    DATA / "uk" / "ConList_excerpt_2020.csv",
 ]
 
 # Topical queries an analyst would type (the rest of the set is drawn from the data with a fixed seed).
@@ -173,7 +175,16 @@ def langchain_retriever(embedder, k: int = 10) -> tuple[object, dict]:
     t3 = time.perf_counter()
     ens = EnsembleRetriever(retrievers=[bm25, vs.as_retriever(search_kwargs={"k": k})], weights=[0.5, 0.5])
     return ens, {"open_chroma_s": t1 - t0, "read_chunks_s": t2 - t1, "bm25_build_s": t3 - t2,
-                 "documents": len(docs)}
+                 "documents": len(docs), "_bm25": bm25}
+
+
+def ensemble_with(bm25, embedder, k: int = 10):
+    """The same EnsembleRetriever over the same BM25 index, with another embedder for the query."""
+    from langchain_chroma import Chroma
+    from langchain_classic.retrievers import EnsembleRetriever
+
+    vs = Chroma(collection_name=LC_COLLECTION, embedding_function=embedder, persist_directory=str(LC_DIR))
+    return EnsembleRetriever(retrievers=[bm25, vs.as_retriever(search_kwargs={"k": k})], weights=[0.5, 0.5])
 
 
 def startup_child(side: str, query: str) -> dict:
@@ -192,8 +203,13 @@ def startup_child(side: str, query: str) -> dict:
         retriever.search(query, k=10)
         t2 = time.perf_counter()
         return {"open_s": t1 - t0, "first_query_s": t2 - t1, "total_s": t2 - t0}
+    import langchain_chroma  # noqa: F401  (imports are not start-up work on either side)
+    import langchain_classic.retrievers  # noqa: F401
+    import langchain_community.retrievers  # noqa: F401
+
     t0 = time.perf_counter()
     ens, parts = langchain_retriever(embedder)
+    parts.pop("_bm25")
     t1 = time.perf_counter()
     ens.invoke(query)
     t2 = time.perf_counter()
@@ -226,15 +242,34 @@ def run(args: argparse.Namespace | None = None) -> dict:
 
     retriever = Retriever(rb.store, embedder, rb.settings)
     ens, lc_parts = langchain_retriever(embedder)
+    # Both sides again with the query vectors precomputed (embedded beforehand, read from the cache):
+    # the retrieval machinery alone, which the machine's load distorts far less than the model.
+    cached = CachedEmbedder(embedder)
+    cached.prefetch(texts, label="queries ")
+    retriever_pre = Retriever(rb.store, cached, rb.settings)
+    ens_pre = ensemble_with(lc_parts.pop("_bm25"), cached)
     log(f"LangChain BM25 built in-process in {lc_parts['bm25_build_s']:.1f}s; warming up")
     for q in texts[:10]:
         retriever.search(q, k=10)
         ens.invoke(q)
+        retriever_pre.search(q, k=10)
+        ens_pre.invoke(q)
 
-    lat: dict[str, list[float]] = {"hybrid": [], "dense": [], "keyword": [], "langchain": []}
+    lat: dict[str, list[float]] = {"hybrid": [], "dense": [], "keyword": [], "langchain": [],
+                                   "hybrid_vector_precomputed": [], "langchain_vector_precomputed": [],
+                                   "query_embedding": [], "names_lookup": []}
+    entities = getattr(rb.store, "entities", None)
     overlap = []
     log(f"timing {len(texts)} queries per side, interleaved")
     for q in texts:
+        # the parts: the query's embedding (both sides pay it) and the entity-name lookup (hybrid only)
+        t0 = time.perf_counter()
+        embedder.encode([q])
+        lat["query_embedding"].append(time.perf_counter() - t0)
+        if entities is not None:
+            t0 = time.perf_counter()
+            entities.find_in_text(q)
+            lat["names_lookup"].append(time.perf_counter() - t0)
         for mode in ("hybrid", "dense", "keyword"):
             t0 = time.perf_counter()
             res = retriever.search(q, k=10, mode=mode)
@@ -246,33 +281,52 @@ def run(args: argparse.Namespace | None = None) -> dict:
         lat["langchain"].append(time.perf_counter() - t0)
         theirs = {d.id or d.metadata.get("chunk_id") for d in docs[:10]}
         overlap.append(len(ours & theirs) / 10)
+        t0 = time.perf_counter()
+        retriever_pre.search(q, k=10)
+        lat["hybrid_vector_precomputed"].append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        ens_pre.invoke(q)
+        lat["langchain_vector_precomputed"].append(time.perf_counter() - t0)
 
-    summary = {k: latency_summary(v) for k, v in lat.items()}
+    summary = {k: latency_summary(v) for k, v in lat.items() if v}
     ratio_p50 = summary["langchain"]["p50_ms"] / summary["hybrid"]["p50_ms"]
     ratio_p95 = summary["langchain"]["p95_ms"] / summary["hybrid"]["p95_ms"]
+    pre_p50 = summary["langchain_vector_precomputed"]["p50_ms"] / summary["hybrid_vector_precomputed"]["p50_ms"]
+    pre_p95 = summary["langchain_vector_precomputed"]["p95_ms"] / summary["hybrid_vector_precomputed"]["p95_ms"]
     figures = {
         "store": info,
         "queries": {"n": len(qs), "kinds": {k: sum(q["kind"] == k for q in qs) for k in
                                             ("sdn_name", "obliqa_question", "fr_title", "topical")},
                     "list": qs},
         "latency_warm": summary,
-        "langchain_over_regbrief": {"p50": round(ratio_p50, 2), "p95": round(ratio_p95, 2)},
+        "langchain_over_regbrief": {"p50": round(ratio_p50, 2), "p95": round(ratio_p95, 2),
+                                    "p50_vector_precomputed": round(pre_p50, 2),
+                                    "p95_vector_precomputed": round(pre_p95, 2)},
         "startup": {side: {k: round(v, 3) if isinstance(v, float) else v for k, v in d.items()}
                     for side, d in start.items()},
         "top10_overlap_with_langchain": round(sum(overlap) / len(overlap), 3),
         "settings": {k: getattr(rb.settings, k) for k in ("retrieve_candidates", "rrf_k", "dense_weight",
                                                           "keyword_weight")},
-        "targets": {"hybrid p95 < 50 ms": summary["hybrid"]["p95_ms"] < 50},
+        "targets": {"hybrid p95 < 50 ms": summary["hybrid"]["p95_ms"] < 50,
+                    "hybrid p95 < 50 ms with the query vector precomputed":
+                        summary["hybrid_vector_precomputed"]["p95_ms"] < 50},
     }
     write_result(NAME, figures)
     print(f"\n{NAME}: {info['chunks']} chunks, {len(qs)} queries, k=10, warm")
     print(table(
         [[m, s["p50_ms"], s["p95_ms"], s["mean_ms"], s["max_ms"]] for m, s in
          [("regbrief hybrid", summary["hybrid"]), ("regbrief dense", summary["dense"]),
-          ("regbrief keyword", summary["keyword"]), ("langchain ensemble", summary["langchain"])]],
+          ("regbrief keyword", summary["keyword"]), ("langchain ensemble", summary["langchain"]),
+          ("regbrief hybrid, query vector precomputed", summary["hybrid_vector_precomputed"]),
+          ("langchain ensemble, query vector precomputed", summary["langchain_vector_precomputed"]),
+          ("  part: query embedding", summary["query_embedding"]),
+          ("  part: entity-name lookup", summary.get("names_lookup"))]
+         if s is not None],
         ["search", "p50 ms", "p95 ms", "mean ms", "max ms"],
     ))
-    print(f"LangChain/regbrief latency: p50 {ratio_p50:.1f}x, p95 {ratio_p95:.1f}x "
+    print(f"LangChain/regbrief latency: p50 {ratio_p50:.1f}x, p95 {ratio_p95:.1f}x; with the query vector "
+          f"precomputed: p50 {pre_p50:.1f}x, p95 {pre_p95:.1f}x")
+    print(f"hybrid p95 {summary['hybrid']['p95_ms']:.1f} ms "
           f"(hybrid p95 target < 50 ms: {'met' if summary['hybrid']['p95_ms'] < 50 else 'MISSED'})")
     print(f"start-up (fresh process, model already loaded): regbrief {start['regbrief']['total_s']:.2f}s, "
           f"langchain {start['langchain']['total_s']:.2f}s (BM25 build {start['langchain']['bm25_build_s']:.2f}s)")

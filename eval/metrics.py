@@ -222,7 +222,8 @@ def false_list_matches(cited_entries: Sequence[str], names: Sequence[str]) -> li
 
 
 def refusal_correct(refused: bool, should_refuse: bool) -> bool:
-    """A case's refusal is right when the answer refused exactly when it should have."""
+    """A case's refusal is right when the answer refused exactly when it should have (cases that accept
+    either a refusal or an answer are left out of refusal accuracy)."""
     return bool(refused) == bool(should_refuse)
 
 
@@ -233,10 +234,12 @@ def refusal_accuracy(pairs: Sequence[tuple[bool, bool]]) -> float:
 
 def exact_correct(*, category: str, fact_recall_value: float, cite_ok: bool, refused: bool,
                   should_refuse: bool, not_found: bool | None = None, invented: int = 0,
-                  forbidden_hits: int = 0) -> bool:
+                  forbidden_hits: int = 0, accept_refusal: bool = False) -> bool:
     """Exact correctness of one case (all conditions must hold):
 
     - unanswerable, or any case with should_refuse: the answer refused (Answer.refused);
+    - a case that accepts a refusal (a false premise the answer may either refuse or correct): a refusal
+      is correct; otherwise the rules below apply;
     - negative (an entity not on the lists): the answer says so (says_not_found), invents no listing
       (invented == 0) and contains every required fact, if any;
     - every other category: the answer did not refuse, contains every required fact
@@ -244,7 +247,7 @@ def exact_correct(*, category: str, fact_recall_value: float, cite_ok: bool, ref
       and states nothing from the case's forbidden list (forbidden_hits == 0). A case that expects
       "not found" (not_found is not None) must also say so.
     """
-    if should_refuse:
+    if should_refuse or (accept_refusal and refused):
         return bool(refused) and invented == 0 and forbidden_hits == 0
     if category == "negative":
         return bool(not_found) and invented == 0 and forbidden_hits == 0 and fact_recall_value == 1.0

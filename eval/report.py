@@ -21,6 +21,8 @@ HEADLINE = [
     ("facts.citation_precision", "facts: citation precision (ALCE)"),
     ("facts.refusal_accuracy", "facts: refusal accuracy"),
     ("facts.negatives_invented_listings", "negatives: invented listings"),
+    ("facts.negatives_false_list_matches", "negatives: false list matches"),
+    ("facts.by_category.list_lookup.exact_correctness", "list lookups: exact correctness"),
     ("briefings.fact_coverage", "briefings: cited fact coverage"),
     ("briefings.citation_recall", "briefings: citation recall"),
     ("briefings.citation_precision", "briefings: citation precision"),
@@ -152,11 +154,11 @@ def render_md(r: dict, prev: dict | None, plots: list[str]) -> str:
         f = m["facts"]
         L += ["## Facts by category", "",
               "| category | n | exact correctness | fact recall | cites required source | refusal accuracy | "
-              "citation recall | citation precision | invented listings |", "|---|---|---|---|---|---|---|---|---|"]
+              "citation recall | citation precision | invented listings | false list matches |", "|---|---|---|---|---|---|---|---|---|---|"]
         for cat, b in list(f["by_category"].items()) + [("**all**", f)]:
             L.append(f"| {cat} | {b['n']} | {_fmt(b['exact_correctness'])} | {_fmt(b['fact_recall'])} | "
                      f"{_fmt(b['cite_ok'])} | {_fmt(b['refusal_accuracy'])} | {_fmt(b['citation_recall'])} | "
-                     f"{_fmt(b['citation_precision'])} | {b['invented_listings']} |")
+                     f"{_fmt(b['citation_precision'])} | {b['invented_listings']} | {b['false_list_matches']} |")
         L += ["", f"Citation counts (micro): {f['citation_counts']}; micro recall {_fmt(f['citation_recall_micro'])}, "
               f"micro precision {_fmt(f['citation_precision_micro'])}.", f"Latency per question (s): {f['latency']}", ""]
     if "verifier" in m:

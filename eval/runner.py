@@ -264,23 +264,26 @@ def score_answer(case: dict, answer, judge, latency: float) -> dict:
     false_matches: list[str] = []
     if nl:
         invented = M.invented_listing_claims(fact_sentences, nl["names"], nl.get("lists", []))
-        false_matches = M.false_list_matches([c["title"] for c in cits if c["doc_type"] == "list_entry"], nl["names"])
+        if nl.get("on_no_list"):  # a similarly named entity's entry is a false match only when this one has none
+            false_matches = M.false_list_matches([c["title"] for c in cits if c["doc_type"] == "list_entry"],
+                                                 nl["names"])
     forbidden = [f for f in case.get("forbidden") or [] if M.fact_present(f, text)]
     not_found = M.says_not_found(text) if (case["category"] == "negative" or case.get("expect_not_found")) else None
     alce = M.alce_citation_scores(statements_of(answer.sentences, answer.citations), judge)
     correct = M.exact_correct(
         category=case["category"], fact_recall_value=recall, cite_ok=cite_ok, refused=answer.refused,
         should_refuse=case.get("should_refuse", False), not_found=not_found,
-        invented=len(invented) + len(false_matches), forbidden_hits=len(forbidden))
+        invented=len(invented) + len(false_matches), forbidden_hits=len(forbidden),
+        accept_refusal=case.get("accept_refusal", False))
     why = []
     if case.get("should_refuse") and not answer.refused:
         why.append("did not refuse")
-    if not case.get("should_refuse") and answer.refused:
+    if not case.get("should_refuse") and not case.get("accept_refusal") and answer.refused:
         why.append("refused")
     why += [f"missing fact {f}" for f, ok in zip(facts, found) if not ok]
     if not cite_ok:
         why.append(f"no citation matching {case.get('must_cite')}")
-    if not_found is False:
+    if not_found is False and not (answer.refused and case.get("accept_refusal")):
         why.append("does not say the entity is not listed")
     why += [f"invented listing: {s}" for s in invented]
     why += [f"false list match: {e}" for e in false_matches]
@@ -289,7 +292,9 @@ def score_answer(case: dict, answer, judge, latency: float) -> dict:
         "id": case["id"], "category": case["category"], "question": case["question"],
         "as_of": case.get("as_of"), "expected": facts, "found": found, "fact_recall": recall,
         "must_cite": case.get("must_cite"), "cite_ok": cite_ok, "should_refuse": case.get("should_refuse", False),
-        "refused": answer.refused, "refusal_ok": M.refusal_correct(answer.refused, case.get("should_refuse", False)),
+        "refused": answer.refused, "accept_refusal": case.get("accept_refusal", False),
+        "refusal_ok": (None if case.get("accept_refusal")
+                       else M.refusal_correct(answer.refused, case.get("should_refuse", False))),
         "not_found": not_found, "invented": invented, "false_matches": false_matches, "forbidden_hits": forbidden,
         "citation": alce, "correct": correct, "why": why, "answer": text,
         "citations": [{k: v for k, v in c.items() if k != "quote"} for c in cits],
@@ -323,11 +328,14 @@ def aggregate_facts(results: list[dict]) -> dict:
             "exact_correctness": M.mean_or_none(r["correct"] for r in rs),
             "fact_recall": M.mean_or_none(r["fact_recall"] for r in with_facts),
             "cite_ok": M.mean_or_none(r["cite_ok"] for r in rs if r["must_cite"]),
-            "refusal_accuracy": M.mean_or_none(r["refusal_ok"] for r in rs),
-            "answered_when_answerable": M.mean_or_none(not r["refused"] for r in answerable),
+            "refusal_accuracy": M.mean_or_none(r["refusal_ok"] for r in rs if r["refusal_ok"] is not None),
+            "answered_when_answerable": M.mean_or_none(not r["refused"] for r in answerable
+                                                       if not r["accept_refusal"]),
+            "refused_when_unanswerable": M.mean_or_none(r["refused"] for r in rs if r["should_refuse"]),
             "citation_recall": M.mean_or_none(r["citation"]["recall"] for r in rs),
             "citation_precision": M.mean_or_none(r["citation"]["precision"] for r in rs),
-            "invented_listings": sum(len(r["invented"]) + len(r["false_matches"]) for r in rs),
+            "invented_listings": sum(len(r["invented"]) for r in rs),
+            "false_list_matches": sum(len(r["false_matches"]) for r in rs),
         }
 
     out = block(results)
@@ -338,6 +346,7 @@ def aggregate_facts(results: list[dict]) -> dict:
     out["by_category"] = {c: block([r for r in results if r["category"] == c]) for c in CATEGORIES
                           if any(r["category"] == c for r in results)}
     out["negatives_invented_listings"] = out["by_category"].get("negative", {}).get("invented_listings", 0)
+    out["negatives_false_list_matches"] = out["by_category"].get("negative", {}).get("false_list_matches", 0)
     out["latency"] = M.latency_summary([r["latency_s"] for r in results])
     return out
 
@@ -546,8 +555,10 @@ def run(suite: str = "all", backend: str | None = None, limit: int | None = None
         else:
             name = {"retrieval_aml": "obliqa_aml_doc1", "retrieval_dev": "obliqa_dev",
                     "retrieval_mp": "obliqa_mp_val"}[part]
+            # The gate scores hybrid retrieval only (what answers use); the full suites compare all three modes.
+            modes = ("hybrid",) if suite == "gate" else RETRIEVAL_MODES
             report["metrics"].setdefault("retrieval", {})[name], report["cases"][name] = run_retrieval(
-                stores, part, limit)
+                stores, part, limit, modes)
         report["timings"][part] = round(time.perf_counter() - t0, 2)
         report["cpu_seconds"][part] = round(time.process_time() - c0, 2)
         log(f"{part} done in {report['timings'][part]}s (cpu {report['cpu_seconds'][part]}s, includes ingest)")

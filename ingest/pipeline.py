@@ -18,6 +18,7 @@ from pathlib import Path
 from ingest.chunking import chunk_document
 from ingest.formats import FormatError, parse_with, resolve
 from rag.embeddings import Embedder
+from rag.links import remove_relations, update_relations
 from rag.models import Chunk, Document
 from rag.settings import Settings
 from rag.store import Store
@@ -169,6 +170,7 @@ class Ingestor:
             bar.close()
         if gone:
             self.store.delete(gone)
+            remove_relations(self.store.keyword, gone)
             result.removed = len(gone)
         self.store.keyword.record_file(source, digest, module.NAME, len(docs))
         result.seconds = round(time.perf_counter() - t0, 3)
@@ -177,6 +179,7 @@ class Ingestor:
     def _write(self, docs: list[Document], chunks: list[Chunk], bar) -> None:
         embeddings = self.embedder.encode([c.text for c in chunks])
         self.store.write(docs, chunks, embeddings)
+        update_relations(self.store.keyword, docs, chunks)
         if bar:
             bar.update(len(docs))
 
@@ -190,6 +193,7 @@ class Ingestor:
             self.store.keyword.forget_file(key)
         known = [i for i in ids if self.store.keyword.document(i) is not None]
         chunks = self.store.delete(known) if known else 0
+        remove_relations(self.store.keyword, known)
         return {"removed_documents": known, "removed_chunks": chunks, "not_found": sorted(set(ids) - set(known))}
 
 

@@ -211,9 +211,12 @@ def best_sentences(rb, question: str, results: list[SearchResult], matches: list
             if looks_like_instruction(s):
                 continue
             words = set(fold(s).split())
-            hits = sum(1 for t in q_terms if t in words or any(w.startswith(t[:6]) for w in words if len(t) >= 6))
+            matched = [t for t in q_terms if t in words or any(w.startswith(t[:6]) for w in words if len(t) >= 6)]
+            hits = len(matched)
             if not hits:
                 continue
+            if r.doc_type == "list_entry" and all(t in LIST_WORDS for t in matched):
+                continue  # an entry that shares only "SDN list" with the question is not evidence
             overlap = hits / len(q_terms) + (0.2 if entity_terms & words else 0.0)
             candidates.append(Evidence(s, r, a, b, overlap - 0.01 * rank))
     if not candidates:
@@ -354,6 +357,8 @@ def answer_question(rb, question: str, filters: Filters | None = None, *, conver
             extractive.backend_notes.append(
                 f"The {backend} model could not be used ({type(e).__name__}); this is the extractive answer.")
             return {**state, "draft": extractive, "model_error": str(e)}
+        # What the lists say by absence ("X does not appear in ...") does not depend on the drafter.
+        draft.notes = extractive.notes + draft.notes
         return {**state, "draft": draft, "fallback": extractive}
 
     def step_verify(state: dict) -> dict:

@@ -192,6 +192,11 @@ class EntityIndex:
                     matches.append(EntityMatch(self.entries[doc_id], name, rare[0]))
                     break
         # Best first: more matched tokens, then listing date, then id (stable).
+        # The same entry in several versions of a list (two SDN files): keep the latest version allowed.
+        latest: dict[tuple, EntityMatch] = {}
+        for m in sorted(matches, key=lambda m: (str(m.entry.metadata.get("list_published") or ""), m.entry.doc_id)):
+            latest[(m.entry.list, str(m.entry.metadata.get("uid") or fold(m.entry.name)))] = m
+        matches = list(latest.values())
         matches.sort(key=lambda m: (-len(m.text_span.split()), m.entry.date or "", m.entry.doc_id))
         return matches
 

@@ -142,6 +142,10 @@ def test_exact_correctness_rules():
     assert not M.exact_correct(category="negative", **base, not_found=False)
     assert not M.exact_correct(category="negative", **base, not_found=True, invented=1)
     assert not M.exact_correct(category="change_over_time", **base, not_found=False)
+    # a false premise may be refused or corrected
+    assert M.exact_correct(category="adversarial", **{**base, "refused": True}, accept_refusal=True, not_found=False)
+    assert M.exact_correct(category="adversarial", **base, accept_refusal=True, not_found=True)
+    assert not M.exact_correct(category="adversarial", **base, accept_refusal=True, not_found=False)
 
 
 # --- citations (ALCE) ---------------------------------------------------------------------------------

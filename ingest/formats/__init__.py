@@ -30,6 +30,8 @@ class FormatError(Exception):
 # Files larger than this are refused before reading (a clear error, not a memory blow-up).
 MAX_FILE_BYTES = 200 * 1024 * 1024
 HEAD_BYTES = 8192
+# One document's text (an article, a notice); longer is a mistake or an attack, not something to embed.
+MAX_DOCUMENT_CHARS = 2_000_000
 
 
 def _modules() -> list[ModuleType]:
@@ -115,6 +117,10 @@ def parse_with(module: ModuleType, path: str | Path) -> list[Document]:
         raise FormatError(path, f"could not be parsed as {module.NAME}: {type(e).__name__}: {e}") from e
     if not docs:
         raise FormatError(path, f"no documents found (read as {module.NAME})")
+    for d in docs:
+        if len(d.text) > MAX_DOCUMENT_CHARS:
+            raise FormatError(path, f"document {d.doc_id} has {len(d.text):,} characters of text, over the "
+                                    f"{MAX_DOCUMENT_CHARS:,}-character limit for one document")
     return docs
 
 
