@@ -18,7 +18,9 @@ from fastapi.staticfiles import StaticFiles
 from api.deps import AppState, GuardMiddleware, bearer, install_error_handlers
 from api.jobs import JobManager
 from api.metrics import Metrics
-from api.routers import ask, briefings, chat, documents, health, history, jobs, openai_compat, search, watchlist
+from api.routers import (
+    ask, briefings, chat, documents, entities, health, history, jobs, openai_compat, search, watchlist,
+)
 from rag.settings import Settings, get_settings
 
 log = logging.getLogger("regbrief.api")
@@ -69,7 +71,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
 
     secured = [Depends(bearer)]
     app.include_router(health.router)
-    for r in (ask, chat, openai_compat, search, documents, jobs, briefings, watchlist, history):
+    for r in (ask, chat, openai_compat, search, documents, jobs, briefings, watchlist, history, entities):
         app.include_router(r.router, dependencies=secured)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -63,6 +63,9 @@ def cmd_ingest(rb, args) -> int:
               f"{t['unchanged']} unchanged, {t['chunks']} chunks embedded, {t['failed']} failed")
 
     _emit(report.to_dict(), args.json, lambda _: human(report))
+    from rag.watchlist import refresh
+
+    refresh(rb, report.changed_doc_ids, trigger="ingest")
     return 0 if report.ok else 1
 
 
@@ -87,6 +90,9 @@ def cmd_remove(rb, args) -> int:
         print("remove: give document ids or --source PATH", file=sys.stderr)
         return 2
     res = rb.ingestor.remove(args.doc_ids, source=args.source)
+    from rag.watchlist import refresh
+
+    refresh(rb, res["removed_documents"], trigger="remove")
     _emit(res, args.json, lambda r: print(
         f"removed {len(r['removed_documents'])} documents ({r['removed_chunks']} chunks)"
         + (f"; not found: {', '.join(r['not_found'])}" if r["not_found"] else "")))

@@ -195,6 +195,54 @@ def plain_bm25(store_rows: list[tuple[str, str, str]]):
     return run_one
 
 
+def fts5_variants(db_path, questions: list[dict]) -> dict:
+    """Diagnostics for the keyword side: the store's own query construction (rag.text.keywords joined
+    with OR, bm25() order) over in-memory FTS5 copies of the passages, with and without the document
+    title that the store indexes in front of each document's first chunk, and with an AND-first query."""
+    import sqlite3
+
+    from rag.text import keywords
+
+    src = sqlite3.connect(db_path)
+    rows = src.execute(
+        "SELECT c.text, d.title, d.metadata FROM chunks c JOIN documents d ON d.doc_id = c.doc_id ORDER BY c.rowid"
+    ).fetchall()
+    ids = []
+    mem = sqlite3.connect(":memory:")
+    for name in ("titled", "plain"):
+        mem.execute(f"CREATE VIRTUAL TABLE {name} USING fts5(text, tokenize = 'porter unicode61 remove_diacritics 2')")
+    for i, (text, title, meta) in enumerate(rows, start=1):
+        m = json.loads(meta)
+        ids.append((str(m.get("DocumentID")).strip(), str(m.get("PassageID")).strip()))
+        mem.execute("INSERT INTO titled (rowid, text) VALUES (?, ?)",
+                    (i, text if title in text else f"{title}\n{text}"))
+        mem.execute("INSERT INTO plain (rowid, text) VALUES (?, ?)", (i, text))
+
+    def runner(table: str, and_first: bool = False):
+        def run_one(question: str) -> list[tuple[str, str]]:
+            terms = ['"' + t.replace('"', "") + '"' for t in keywords(question)]
+            if not terms:
+                return []
+            got: list[int] = []
+            queries = ([" AND ".join(terms)] if and_first else []) + [" OR ".join(terms)]
+            for match in queries:
+                for (rowid,) in mem.execute(
+                    f"SELECT rowid FROM {table} WHERE {table} MATCH ? ORDER BY bm25({table}) LIMIT 10", [match]
+                ):
+                    if rowid not in got:
+                        got.append(rowid)
+                if len(got) >= 10:
+                    break
+            return [ids[r - 1] for r in got[:10]]
+        return run_one
+
+    return {
+        "as stored (title + text, OR)": evaluate(runner("titled"), questions),
+        "text only, OR": evaluate(runner("plain"), questions),
+        "title + text, AND first then OR": evaluate(runner("titled", and_first=True), questions),
+    }
+
+
 def run(args: argparse.Namespace | None = None) -> dict:
     from rag.retrieve import Retriever
     from rag.settings import Settings
@@ -270,6 +318,8 @@ def run(args: argparse.Namespace | None = None) -> dict:
 
     # How often each side's candidate list holds the gold passages at all (what fusion can work with).
     cand_recall = _candidate_recall(proxy, cached, questions)
+    log("keyword-side diagnostics (in-memory FTS5 variants)")
+    variants = fts5_variants(rb.settings.db_path, questions)
 
     figures = {
         "store": {"chunks": len(store_rows), "build_seconds": round(build_s, 1), "ingest_totals": totals,
@@ -283,6 +333,7 @@ def run(args: argparse.Namespace | None = None) -> dict:
                  {k: current[k] for k in ("recall@10", "map@10")}, "plain BM25 (rank_bm25)": plain},
         "modes_by_candidates": results,
         "candidate_recall@100": cand_recall,
+        "keyword_variants": variants,
         "grid": grid,
         "best_by_recall": best,
         "best_by_map": best_map,
@@ -304,6 +355,10 @@ def run(args: argparse.Namespace | None = None) -> dict:
          ["published best hybrid (test split)", 0.8333, 0.7016]],
         ["retriever", "Recall@10", "MAP@10"],
     ))
+    print("keyword side, diagnostics (in-memory FTS5 copies, Recall@10 / MAP@10): " + "; ".join(
+        f"{k}: {v['recall@10']:.3f} / {v['map@10']:.3f}" for k, v in variants.items()))
+    print(f"gold passages among each side's top 100: keyword {cand_recall['keyword']:.3f}, "
+          f"dense {cand_recall['dense']:.3f}")
     print(f"best setting: retrieve_candidates={best['retrieve_candidates']} rrf_k={best['rrf_k']} "
           f"dense_weight={best['dense_weight']} keyword_weight={best['keyword_weight']}")
     print("grid (Recall@10 / MAP@10):")

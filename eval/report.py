@@ -119,9 +119,11 @@ def render_md(r: dict, prev: dict | None, plots: list[str]) -> str:
          f"- CPU time of the eval process (s): {r.get('cpu_seconds')}; load average at the end: {meta.get('load_average')}; "
          f"CPUs: {meta.get('cpus')}", ""]
     if meta.get("corpora"):
-        L += ["## Corpora", "", "| store | documents | chunks | ingest s | added | slices |", "|---|---|---|---|---|---|"]
+        L += ["## Corpora", "", "| store | documents | chunks | ingest s | ingest cpu s | added | slices |",
+              "|---|---|---|---|---|---|---|"]
         for name, c in sorted(meta["corpora"].items()):
-            L.append(f"| {name} | {c['documents']} | {c['chunks']} | {c['seconds']} | {c['totals']['added']} | "
+            L.append(f"| {name} | {c['documents']} | {c['chunks']} | {c['seconds']} | {c.get('cpu_seconds')} | "
+                     f"{c['totals']['added']} | "
                      f"{c.get('slices') or ''} |")
         L.append("")
     L += ["## Headline metrics", "", "| metric | value | previous | change |", "|---|---|---|---|"]

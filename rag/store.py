@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import socket
 import sqlite3
 import threading
 import time
@@ -82,9 +84,29 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE TABLE IF NOT EXISTS pending (
     chunk_id TEXT NOT NULL,
     op TEXT NOT NULL CHECK (op IN ('add', 'delete')),
+    owner TEXT NOT NULL,  -- host:pid of the writer, so recovery never undoes a live writer's batch
     PRIMARY KEY (chunk_id, op)
 );
 """
+
+
+OWNER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(owner: str) -> bool:
+    """Is the writer that left a pending row still running? (Only knowable on the same host.)"""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname():
+        return True  # another machine's writer: leave its rows to it
+    if int(pid) == os.getpid():
+        return False  # our own rows are from an interrupted call in this process
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _now() -> str:
@@ -225,17 +247,20 @@ class KeywordIndex:
         db = self.conn()
         return {r[0] for r in db.execute("SELECT chunk_id FROM chunks")}
 
-    def pending(self) -> dict[str, list[str]]:
+    def pending(self, abandoned_only: bool = False) -> dict[str, list[str]]:
+        """Pending chunk ids by operation; with `abandoned_only`, only those whose writer process is
+        gone (several API processes may share one store in server mode)."""
         out: dict[str, list[str]] = {"add": [], "delete": []}
         db = self.conn()
-        for cid, op in db.execute("SELECT chunk_id, op FROM pending"):
-            out[op].append(cid)
+        for cid, op, owner in db.execute("SELECT chunk_id, op, owner FROM pending"):
+            if not abandoned_only or not _alive(owner):
+                out[op].append(cid)
         return out
 
     # --- writes ------------------------------------------------------------------------------
     def mark_pending(self, chunk_ids: Iterable[str], op: str) -> None:
         with self.tx() as db:
-            db.executemany("INSERT OR IGNORE INTO pending VALUES (?, ?)", [(c, op) for c in chunk_ids])
+            db.executemany("INSERT OR IGNORE INTO pending VALUES (?, ?, ?)", [(c, op, OWNER) for c in chunk_ids])
 
     def clear_pending(self, chunk_ids: Iterable[str], op: str) -> None:
         with self.tx() as db:
@@ -274,7 +299,7 @@ class KeywordIndex:
                 db.execute("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)", (cur.lastrowid, fts_text))
             new_ids = {c.chunk_id for c in chunks}
             gone = [cid for cid in old if cid not in new_ids]
-            db.executemany("INSERT OR IGNORE INTO pending VALUES (?, 'delete')", [(c,) for c in gone])
+            db.executemany("INSERT OR IGNORE INTO pending VALUES (?, 'delete', ?)", [(c, OWNER) for c in gone])
             db.executemany("DELETE FROM pending WHERE chunk_id = ? AND op = 'add'", [(c,) for c in new_ids])
         return gone
 
@@ -282,7 +307,7 @@ class KeywordIndex:
         """Remove documents from the registry and keyword index; returns their chunk ids."""
         with self.tx() as db:
             old = self._delete_rows(db, doc_ids)
-            db.executemany("INSERT OR IGNORE INTO pending VALUES (?, 'delete')", [(c,) for c in old])
+            db.executemany("INSERT OR IGNORE INTO pending VALUES (?, 'delete', ?)", [(c, OWNER) for c in old])
         return old
 
     def _delete_rows(self, db: sqlite3.Connection, doc_ids: Sequence[str]) -> list[str]:
@@ -498,7 +523,7 @@ class Store:
 
     def recover(self) -> dict[str, int]:
         """Finish or undo writes interrupted by a crash (see the module docstring)."""
-        pending = self.keyword.pending()
+        pending = self.keyword.pending(abandoned_only=True)
         if pending["add"]:
             registered = self.keyword.all_chunk_ids()
             orphans = [c for c in pending["add"] if c not in registered]
