@@ -16,7 +16,6 @@ import re
 import uuid
 from dataclasses import dataclass, field
 
-import numpy as np
 from langchain_core.runnables import RunnableLambda
 
 import prompts

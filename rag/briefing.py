@@ -13,9 +13,9 @@ import uuid
 
 import prompts
 from rag.answer import Assembler, Draft, Evidence, _chunks_of_docs, _passes, passages_block
-from rag.entities import EntityMatch, human_date, listing_sentence
+from rag.entities import EntityMatch, listing_sentence
 from rag.models import Briefing, BriefingSection, Filters, SearchResult
-from rag.text import fold, looks_like_instruction, sentence_spans, statement_spans
+from rag.text import fold, looks_like_instruction, mentions, sentence_spans, statement_spans
 from rag.verify import parse_dates
 
 RELATION = re.compile(
@@ -23,11 +23,6 @@ RELATION = re.compile(
     r"uses?|using|used|technology from|provid\w+|partner\w*|customer\w*|client\w*|director\w*|officer\w*|"
     r"invest\w*|joint venture|acquir\w*|contract\w*)\b", re.I)
 BLOCKING_LISTS = ("sdn", "asset freeze", "blocked", "eu", "uk", "ofsi")
-
-
-def _mentions(text: str, names: list[str]) -> bool:
-    words = f" {fold(text)} "
-    return any(f" {fold(n)} " in words for n in names if fold(n))
 
 
 def build_briefing(rb, entity: str, as_of: dt.date | None = None, *, backend: str | None = None,
@@ -46,7 +41,7 @@ def build_briefing(rb, entity: str, as_of: dt.date | None = None, *, backend: st
         for r in rb.retriever.search(q, k=20, filters=filters).results:
             results.setdefault(r.chunk_id, r)
     own_chunks = {r.doc_id: r for r in _chunks_of_docs(rb, [m.entry.doc_id for m in own])} if own else {}
-    about = [r for r in results.values() if r.doc_type != "list_entry" and _mentions(r.text, names)]
+    about = [r for r in results.values() if r.doc_type != "list_entry" and mentions(r.text, names)]
 
     sections: dict[str, Draft] = {t: Draft() for t in (
         "Summary", "Sanctions and listings", "Links to other parties", "Timeline", "Risk assessment",
@@ -78,7 +73,7 @@ def build_briefing(rb, entity: str, as_of: dt.date | None = None, *, backend: st
         for r, ns in frontier:
             for a, b in statement_spans(r.text):
                 s = r.text[a:b]
-                if (s in seen_sentences or not _mentions(s, ns) or not RELATION.search(s)
+                if (s in seen_sentences or not mentions(s, ns) or not RELATION.search(s)
                         or looks_like_instruction(s)):
                     continue
                 seen_sentences.add(s)
@@ -90,11 +85,11 @@ def build_briefing(rb, entity: str, as_of: dt.date | None = None, *, backend: st
                     if chunk:
                         ca, cb = (sentence_spans(chunk[0].text)[:1] or [(0, len(chunk[0].text))])[0]
                         linked_listed[m.entry.doc_id] = Evidence(listing_sentence(m.entry), chunk[0], ca, cb)
-                next_names += [n for n in re.findall(r"\b[A-Z][\w&.-]*(?:\s+[A-Z][\w&.-]*)+", s) if not _mentions(n, ns)]
+                next_names += [n for n in re.findall(r"\b[A-Z][\w&.-]*(?:\s+[A-Z][\w&.-]*)+", s) if not mentions(n, ns)]
         if depth == 0 and next_names:
             # Second hop: passages about the parties the first-hop sentences name.
             hop = list(dict.fromkeys(next_names))[:4]
-            frontier = [(r, hop) for r in results.values() if r.doc_type != "list_entry" and _mentions(r.text, hop)]
+            frontier = [(r, hop) for r in results.values() if r.doc_type != "list_entry" and mentions(r.text, hop)]
         else:
             break
     for ev in link_evs[:6]:
@@ -108,7 +103,7 @@ def build_briefing(rb, entity: str, as_of: dt.date | None = None, *, backend: st
     # Timeline: dated events from the evidence, in date order.
     dated: list[tuple[dt.date, Evidence]] = []
     for ev in link_evs + [Evidence(r.text[a:b], r, a, b) for r in about for a, b in statement_spans(r.text)
-                          if _mentions(r.text[a:b], names)]:
+                          if mentions(r.text[a:b], names)]:
         for d in sorted(parse_dates(ev.text))[:1]:
             if not as_of or d <= as_of:
                 dated.append((d, ev))

@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import sqlite3
-import threading
 from pathlib import Path
 from typing import Any
+
+from rag.db import SqliteDB
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS history (
@@ -37,21 +37,9 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-class History:
+class History(SqliteDB):
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._local = threading.local()
-        self._conn().executescript(SCHEMA)
-
-    def _conn(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
-            self._local.db = db
-        return db
+        super().__init__(path, SCHEMA)
 
     def record(
         self,
@@ -68,7 +56,7 @@ class History:
         conversation_id: str | None = None,
         created_at: dt.datetime | None = None,
     ) -> None:
-        self._conn().execute(
+        self.conn().execute(
             "INSERT OR REPLACE INTO history VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (
                 record_id, kind, subject, json.dumps(filters or {}, default=str), json.dumps(evidence or []),
@@ -89,10 +77,10 @@ class History:
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
         sql += " ORDER BY created_at DESC, id LIMIT ? OFFSET ?"
-        return [dict(r) for r in self._conn().execute(sql, [*params, limit, offset])]
+        return [dict(r) for r in self.conn().execute(sql, [*params, limit, offset])]
 
     def get(self, record_id: str) -> dict | None:
-        r = self._conn().execute("SELECT * FROM history WHERE id = ?", [record_id]).fetchone()
+        r = self.conn().execute("SELECT * FROM history WHERE id = ?", [record_id]).fetchone()
         if not r:
             return None
         out: dict[str, Any] = dict(r)
@@ -102,7 +90,7 @@ class History:
 
     def conversation(self, conversation_id: str, limit: int = 10) -> list[tuple[str, str]]:
         """(question, answer text) pairs of a conversation, oldest first."""
-        rows = self._conn().execute(
+        rows = self.conn().execute(
             "SELECT subject, result FROM history WHERE conversation_id = ? AND kind = 'answer' "
             "ORDER BY created_at DESC LIMIT ?",
             [conversation_id, limit],

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from rag.db import SqliteDB
 from rag.models import Chunk, Document, Filters
 from rag.settings import Settings
 from rag.text import keywords
@@ -118,30 +119,11 @@ def _date_ord(d: str | None) -> int:
     return int(d.replace("-", "")) if d else 0
 
 
-class KeywordIndex:
+class KeywordIndex(SqliteDB):
     """SQLite: the document registry, the chunk table and its FTS5 (BM25) index."""
 
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._local = threading.local()
-        self.conn().executescript(SCHEMA)
-
-    def tx(self) -> "_Tx":
-        """`with index.tx() as db:` runs the block in one write transaction."""
-        return _Tx(self.conn())
-
-    def conn(self) -> sqlite3.Connection:
-        """One autocommit connection per thread (the API serves requests from a thread pool)."""
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA foreign_keys=ON")
-            self._local.db = db
-        return db
+        super().__init__(path, SCHEMA)
 
     # --- reads -------------------------------------------------------------------------------
     def search(self, query: str, filters: Filters, limit: int) -> list[tuple[str, float]]:
@@ -335,20 +317,6 @@ class KeywordIndex:
     def sources(self) -> list[str]:
         db = self.conn()
         return [r[0] for r in db.execute("SELECT DISTINCT source FROM documents ORDER BY source")]
-
-
-class _Tx:
-    """`with index.connect() as db:` runs the block in one IMMEDIATE transaction."""
-
-    def __init__(self, db: sqlite3.Connection):
-        self.db = db
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.db.execute("BEGIN IMMEDIATE")
-        return self.db
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
 def _filter_sql(f: Filters, alias: str) -> tuple[str, list[Any]]:

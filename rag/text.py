@@ -72,6 +72,12 @@ def fold(s: str) -> str:
     return re.sub(r"\s+", " ", s).strip()
 
 
+def mentions(text: str, names) -> bool:
+    """Does `text` name any of `names` as whole words, ignoring case, accents and punctuation?"""
+    hay = f" {fold(text)} "
+    return any(f" {fold(n)} " in hay for n in names if fold(n))
+
+
 _WORD = re.compile(r"[\w][\w\-']*", re.UNICODE)
 
 STOPWORDS = frozenset(

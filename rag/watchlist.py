@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
-import sqlite3
-import threading
-import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rag.db import SqliteDB
 from rag.models import Briefing, BriefingSection, Sentence
+from rag.text import mentions
 
 CHANGES_TITLE = "What changed since the previous briefing"
 
@@ -49,32 +47,9 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def normalise(text: str) -> str:
-    """Casefolded ASCII words separated by single spaces, padded with spaces for whole-word `in`."""
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return " " + " ".join(re.findall(r"[a-z0-9]+", text.casefold())) + " "
-
-
-def mentions(text: str, names: Iterable[str]) -> bool:
-    hay = normalise(text)
-    return any(n.strip() and normalise(n) in hay for n in names if normalise(n).strip())
-
-
-class Watchlist:
+class Watchlist(SqliteDB):
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._local = threading.local()
-        self._conn().executescript(SCHEMA)
-
-    def _conn(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
-            self._local.db = db
-        return db
+        super().__init__(path, SCHEMA)
 
     # --- watched entities -------------------------------------------------------------------
     def add(self, name: str, aliases: Sequence[str] = ()) -> dict:
@@ -85,23 +60,23 @@ class Watchlist:
         existing = self.get(name)
         if existing:
             aliases = list(dict.fromkeys([*existing["aliases"], *aliases]))
-            self._conn().execute("UPDATE watched SET aliases = ? WHERE name = ?", [json.dumps(aliases), name])
+            self.conn().execute("UPDATE watched SET aliases = ? WHERE name = ?", [json.dumps(aliases), name])
         else:
-            self._conn().execute("INSERT INTO watched VALUES (?, ?, ?)",
+            self.conn().execute("INSERT INTO watched VALUES (?, ?, ?)",
                                  [name, json.dumps(aliases), _now().isoformat(timespec="seconds")])
         return self.get(name)  # type: ignore[return-value]
 
     def remove(self, name: str) -> bool:
-        return self._conn().execute("DELETE FROM watched WHERE name = ?", [name.strip()]).rowcount > 0
+        return self.conn().execute("DELETE FROM watched WHERE name = ?", [name.strip()]).rowcount > 0
 
     def get(self, name: str) -> dict | None:
-        r = self._conn().execute("SELECT * FROM watched WHERE name = ?", [name.strip()]).fetchone()
+        r = self.conn().execute("SELECT * FROM watched WHERE name = ?", [name.strip()]).fetchone()
         return self._entry(r) if r else None
 
     def list(self) -> list[dict]:
-        return [self._entry(r) for r in self._conn().execute("SELECT * FROM watched ORDER BY name COLLATE NOCASE")]
+        return [self._entry(r) for r in self.conn().execute("SELECT * FROM watched ORDER BY name COLLATE NOCASE")]
 
-    def _entry(self, r: sqlite3.Row) -> dict:
+    def _entry(self, r) -> dict:
         latest = self.latest(r["name"])
         return {
             "name": r["name"],
@@ -109,21 +84,21 @@ class Watchlist:
             "added_at": r["added_at"],
             "latest_briefing_id": latest["briefing_id"] if latest else None,
             "latest_briefing_at": latest["created_at"] if latest else None,
-            "briefings": self._conn().execute(
+            "briefings": self.conn().execute(
                 "SELECT COUNT(*) FROM watch_briefings WHERE entity = ?", [r["name"]]).fetchone()[0],
         }
 
     # --- generated briefings ----------------------------------------------------------------
     def record(self, entity: str, briefing_id: str, trigger: str, changed_docs: Sequence[str],
                evidence: Sequence[str] = ()) -> None:
-        self._conn().execute(
+        self.conn().execute(
             "INSERT OR REPLACE INTO watch_briefings VALUES (?, ?, ?, ?, ?, ?)",
             [briefing_id, entity, trigger, json.dumps(list(changed_docs)[:1000]), json.dumps(sorted(evidence)),
              _now().isoformat()],
         )
 
     def latest(self, entity: str) -> dict | None:
-        r = self._conn().execute(
+        r = self.conn().execute(
             "SELECT * FROM watch_briefings WHERE entity = ? ORDER BY created_at DESC LIMIT 1", [entity]
         ).fetchone()
         return dict(r) if r else None
@@ -135,7 +110,7 @@ class Watchlist:
             params.append(entity)
         sql += " ORDER BY created_at DESC LIMIT ?"
         out = []
-        for r in self._conn().execute(sql, [*params, limit]):
+        for r in self.conn().execute(sql, [*params, limit]):
             d = dict(r)
             d["changed_docs"] = json.loads(d["changed_docs"])
             d["evidence"] = json.loads(d["evidence"])
