@@ -353,7 +353,31 @@ def cmd_eval(rb, args) -> int:
     """Run an evaluation suite; the report goes to eval/reports/<timestamp>/ (see eval/)."""
     from eval.__main__ import run_and_report
 
-    return run_and_report(args.suite, backend=args.backend, limit=args.limit, base_settings=rb.settings)
+    return run_and_report(args.suite, backend=args.backend, limit=args.limit, base_settings=rb.settings,
+                          gate=args.suite == "gate", as_json=args.json)
+
+
+def cmd_backup(rb, args) -> int:
+    """A consistent archive of the data directory, safe while the service runs (see api/backup.py)."""
+    from api.backup import backup
+
+    manifest = backup(rb.settings, Path(args.file))
+    _emit(manifest, args.json, lambda m: print(f"backup written to {args.file}: " + ", ".join(
+        f"{h['prefix'] or 'default'} {h['chunks']} chunks" for h in m["homes"])))
+    return 0
+
+
+def cmd_restore(rb, args) -> int:
+    """Restore a backup archive into an empty data directory (REGBRIEF_HOME)."""
+    from api.backup import restore
+
+    try:
+        manifest = restore(rb.settings, Path(args.file))
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    _emit(manifest, args.json, lambda m: print(f"restored {args.file} into {rb.settings.home}"))
+    return 0
 
 
 # --- parser ---------------------------------------------------------------------------------------
@@ -412,6 +436,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = command("show", cmd_show, "reprint a past answer or briefing exactly")
     sp.add_argument("id")
+
+    sp = command("backup", cmd_backup, "write a consistent backup archive (.tar.gz) of the store, while it serves")
+    sp.add_argument("file")
+    sp = command("restore", cmd_restore, "restore a backup archive into an empty data directory")
+    sp.add_argument("file")
 
     command("check", cmd_check, "check that the store is consistent (and finish interrupted writes)")
 

@@ -42,6 +42,11 @@ OBLIQA_DEV = DATA / "obliqa" / "ObliQA_dev.json"
 
 # --- environment and results ---------------------------------------------------------------------
 
+try:
+    _LOAD_AT_START = os.getloadavg()  # when the benchmark process started (this package is imported first)
+except OSError:
+    _LOAD_AT_START = None
+
 def _version(dist: str) -> str | None:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -52,10 +57,6 @@ def _version(dist: str) -> str | None:
 
 
 def environment() -> dict[str, Any]:
-    try:
-        load = os.getloadavg()
-    except OSError:
-        load = None
     dists = ("regbrief", "torch", "sentence-transformers", "chromadb", "langchain-core", "langchain-chroma",
              "langchain-community", "langchain-classic", "langchain-text-splitters", "rank-bm25", "xllamacpp",
              "numpy")
@@ -63,7 +64,7 @@ def environment() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
-        "load_average_at_start": load,
+        "load_average_at_start": _LOAD_AT_START,
         "sqlite": sqlite3.sqlite_version,
         "versions": {d: _version(d) for d in dists},
         "torch_threads": dict(TORCH) or None,

@@ -318,8 +318,10 @@ def run(args: argparse.Namespace | None = None) -> dict:
 
     # How often each side's candidate list holds the gold passages at all (what fusion can work with).
     cand_recall = _candidate_recall(proxy, cached, questions)
-    log("keyword-side diagnostics (in-memory FTS5 variants)")
-    variants = fts5_variants(rb.settings.db_path, questions)
+    variants = {}
+    if getattr(args, "keyword_variants", False):
+        log("keyword-side diagnostics (in-memory FTS5 variants)")
+        variants = fts5_variants(rb.settings.db_path, questions)
 
     figures = {
         "store": {"chunks": len(store_rows), "build_seconds": round(build_s, 1), "ingest_totals": totals,
@@ -355,8 +357,9 @@ def run(args: argparse.Namespace | None = None) -> dict:
          ["published best hybrid (test split)", 0.8333, 0.7016]],
         ["retriever", "Recall@10", "MAP@10"],
     ))
-    print("keyword side, diagnostics (in-memory FTS5 copies, Recall@10 / MAP@10): " + "; ".join(
-        f"{k}: {v['recall@10']:.3f} / {v['map@10']:.3f}" for k, v in variants.items()))
+    if variants:
+        print("keyword side, diagnostics (in-memory FTS5 copies, Recall@10 / MAP@10): " + "; ".join(
+            f"{k}: {v['recall@10']:.3f} / {v['map@10']:.3f}" for k, v in variants.items()))
     print(f"gold passages among each side's top 100: keyword {cand_recall['keyword']:.3f}, "
           f"dense {cand_recall['dense']:.3f}")
     print(f"best setting: retrieve_candidates={best['retrieve_candidates']} rrf_k={best['rrf_k']} "
@@ -398,6 +401,8 @@ def _candidate_recall(proxy: _Store, cached, questions: list[dict]) -> dict:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--questions", type=int, default=0, help="first N dev questions (default: all 2,788)")
+    p.add_argument("--keyword-variants", action="store_true",
+                   help="also score FTS5 variants of the keyword side (title indexed or not, AND-first)")
 
 
 if __name__ == "__main__":

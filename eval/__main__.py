@@ -18,14 +18,23 @@ def load_thresholds() -> dict:
 
 
 def run_and_report(suite: str, backend: str | None = None, limit: int | None = None, base_settings=None,
-                   gate: bool = False, out=sys.stdout) -> int:
+                   gate: bool = False, as_json: bool = False) -> int:
+    """Run a suite, write its report, print a summary; the exit code is 1 when a gate threshold fails.
+    With as_json the summary goes to stderr and stdout gets {"report", "metrics", "targets", "gate"}."""
+    import json
+
     from eval import report as R
     from eval import runner
 
+    out = sys.stderr if as_json else sys.stdout
     rep = runner.run(suite, backend=backend, limit=limit, base_settings=base_settings)
     results = runner.check_thresholds(rep["metrics"], load_thresholds()) if gate else None
     out_dir = R.write(rep, gate=results)
     m = rep["metrics"]
+    if as_json:
+        saved = json.loads((out_dir / "report.json").read_text(encoding="utf-8"))
+        print(json.dumps({"report": str(out_dir), "metrics": m, "targets": saved["targets"], "gate": results},
+                         indent=2, default=str))
     print(f"report: {out_dir / 'report.md'}", file=out)
     for key, label in R.HEADLINE:
         v = runner.lookup(m, key)

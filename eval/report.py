@@ -117,7 +117,7 @@ def render_md(r: dict, prev: dict | None, plots: list[str]) -> str:
          f"- prompt versions: {meta.get('prompt_versions')}",
          f"- limit: {meta.get('limit')}; wall time (s): {r.get('timings')}",
          f"- CPU time of the eval process (s): {r.get('cpu_seconds')}; load average at the end: {meta.get('load_average')}; "
-         f"CPUs: {meta.get('cpus')}", ""]
+         f"CPUs: {meta.get('cpus')}; torch: {meta.get('torch')}", ""]
     if meta.get("corpora"):
         L += ["## Corpora", "", "| store | documents | chunks | ingest s | ingest cpu s | added | slices |",
               "|---|---|---|---|---|---|---|"]

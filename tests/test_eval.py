@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from eval import CATEGORIES, DATASETS, THRESHOLDS, VERIFIER_LABELS
+from eval import CATEGORIES, DATASETS, ROOT, THRESHOLDS, VERIFIER_LABELS
 from eval import metrics as M
 from eval.runner import check_thresholds, lookup, write_fr_slice, write_sdn_slice
 
@@ -275,6 +275,15 @@ def test_fact_cases_are_well_formed():
         for f in c.get("forbidden") or []:
             assert _fact_list_ok([f]), c["id"]
     assert any("injection" in c["provenance"] for c in cases if c["category"] == "adversarial")
+    # a must_cite source that is not one of the eval's list/notice files names a demo article that exists
+    data_sources = ("consolidated_nonsdn", "ofac_ns_cmic_extract", "sdn_2021-12", "ofac_sdn_extract", "fr_abstracts",
+                    "32020r1998")
+    articles = [p.name.lower() for p in (ROOT / "ingest" / "demo_corpus" / "articles").glob("*.md")]
+    for c in cases:
+        for spec in c["must_cite"] or []:
+            src = spec.get("source", "").lower()
+            if src and not src.startswith(data_sources):
+                assert any(src in a for a in articles), f"{c['id']}: no demo article matches {src!r}"
     assert list((DATASETS / "injection").glob("*.md")), "at least one injection document"
 
 

@@ -20,7 +20,7 @@ from fastapi.responses import StreamingResponse
 from api.deps import ApiError, AppState, get_state
 from api.routers.ask import answer, check_question
 from api.routers.chat import SSE_HEADERS, shown_sentences
-from api.schemas import (ERRORS, OAIChatCompletion, OAIChatRequest, OAIChoice, OAIChoiceMessage, OAIModel,
+from api.schemas import (ERRORS, ErrorResponse, OAIChatCompletion, OAIChatRequest, OAIChoice, OAIChoiceMessage, OAIModel,
                          OAIModelList, OAIUsage)
 from rag.models import Answer, Filters
 
@@ -128,7 +128,8 @@ def models() -> OAIModelList:
 
 
 @router.post("/v1/chat/completions", response_model=OAIChatCompletion, responses={
-    **ERRORS, 200: {"description": "A chat completion, or with stream=true chat.completion.chunk events",
+    **ERRORS, 404: {"model": ErrorResponse, "description": "Unknown model (use 'regbrief')"},
+    200: {"description": "A chat completion, or with stream=true chat.completion.chunk events",
                     "content": {"application/json": {}, "text/event-stream": {}}}},
     summary="OpenAI-compatible chat completions (stream and non-stream)")
 def chat_completions(req: OAIChatRequest, state: AppState = Depends(get_state)):

@@ -1,0 +1,174 @@
+"""`regbrief backup FILE` / `regbrief restore FILE`: a consistent archive of a data directory, taken while
+the service runs.
+
+What goes in (a .tar.gz):
+- every SQLite database of the data directory (registry + keyword index, history, watchlist), copied
+  with SQLite's online backup API: each copy is a transaction-consistent snapshot even while the API
+  writes;
+- the vectors of exactly the chunks registered in that registry snapshot (ids, embeddings, metadata),
+  exported from Chroma (embedded or server) into `vectors.npz` instead of copying Chroma's files, which
+  are not safe to copy under a writer;
+- workspaces (REGBRIEF_HOME/workspaces/<name>) the same way, each with its own collection.
+
+Consistency: the registry snapshot is the truth. A chunk the snapshot holds whose vector was replaced by a
+write after the snapshot (so Chroma no longer has it) is re-embedded from its stored text at backup time
+(the same model, so the same vector). Pending intents in the snapshot are dropped on restore, since the
+restored collection holds exactly the registry's chunks.
+
+Restore goes into an empty data directory (or a new collection on a Chroma server) and refuses otherwise.
+"""
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rag.settings import Settings
+
+FORMAT = "regbrief-backup/1"
+DB_NAMES = ("regbrief.sqlite3", "history.sqlite3", "watchlist.sqlite3")
+
+
+def _homes(settings: Settings) -> list[tuple[str, Settings]]:
+    """(archive prefix, settings) for the default data dir and each workspace under it."""
+    out = [("", settings)]
+    ws_root = settings.home / "workspaces"
+    if ws_root.is_dir():
+        for d in sorted(ws_root.iterdir()):
+            if d.is_dir() and (d / "regbrief.sqlite3").exists():
+                out.append((f"workspaces/{d.name}/", settings.model_copy(
+                    update={"home": d, "collection": f"regbrief-{d.name}"})))
+    return out
+
+
+def _sqlite_snapshot(src: Path, dest: Path) -> None:
+    s = sqlite3.connect(f"file:{src}?mode=ro", uri=True, timeout=30)
+    d = sqlite3.connect(dest)
+    try:
+        s.backup(d)  # the online backup API: a consistent copy under concurrent writers
+    finally:
+        d.close()
+        s.close()
+
+
+def backup(settings: Settings, out: Path, embedder=None) -> dict:
+    """Write a backup archive of `settings.home` (and its workspaces) to `out`."""
+    from rag.store import VectorIndex
+
+    t0 = time.perf_counter()
+    manifest: dict = {"format": FORMAT, "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                      "homes": []}
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp_out = out.with_name(out.name + ".partial")
+    with tempfile.TemporaryDirectory(prefix="regbrief-backup-") as tmp, tarfile.open(tmp_out, "w:gz") as tar:
+        for prefix, s in _homes(settings):
+            entry = {"prefix": prefix, "files": [], "chunks": 0, "reembedded": 0}
+            stage = Path(tmp) / (prefix or "root")
+            stage.mkdir(parents=True, exist_ok=True)
+            for name in DB_NAMES:
+                if (s.home / name).exists():
+                    _sqlite_snapshot(s.home / name, stage / name)
+                    tar.add(stage / name, arcname=prefix + name)
+                    entry["files"].append(name)
+            if "regbrief.sqlite3" in entry["files"]:
+                con = sqlite3.connect(stage / "regbrief.sqlite3")
+                rows = con.execute("SELECT chunk_id, text FROM chunks ORDER BY rowid").fetchall()
+                con.close()
+                ids = [r[0] for r in rows]
+                vectors = VectorIndex(s)
+                got: dict[str, tuple[list[float], dict]] = {}
+                for i in range(0, len(ids), 1000):
+                    part = ids[i:i + 1000]
+                    res = vectors._call(vectors.collection.get, ids=part, include=["embeddings", "metadatas"])
+                    for cid, emb, meta in zip(res["ids"], res["embeddings"], res["metadatas"]):
+                        got[cid] = (list(emb), meta)
+                missing = [(cid, text) for cid, text in rows if cid not in got]
+                if missing:  # replaced after the snapshot: the same model gives the same vector
+                    if embedder is None:
+                        from rag.embeddings import get_embedder
+
+                        embedder = get_embedder(s.embedding_model, s.embedding_batch_size)
+                    embs = embedder.encode([t for _, t in missing])
+                    meta_rows = _metadata_for(stage / "regbrief.sqlite3", [c for c, _ in missing])
+                    for (cid, _), emb in zip(missing, embs):
+                        got[cid] = (list(emb), meta_rows[cid])
+                entry["chunks"], entry["reembedded"] = len(ids), len(missing)
+                dim = len(next(iter(got.values()))[0]) if got else 0
+                arr = np.array([got[c][0] for c in ids], dtype=np.float32).reshape(len(ids), dim)
+                buf = io.BytesIO()
+                np.savez_compressed(buf, ids=np.array(ids, dtype=object), embeddings=arr,
+                                    metadatas=np.array([json.dumps(got[c][1]) for c in ids], dtype=object))
+                _add_bytes(tar, prefix + "vectors.npz", buf.getvalue())
+            manifest["homes"].append(entry)
+        manifest["seconds"] = round(time.perf_counter() - t0, 2)
+        _add_bytes(tar, "manifest.json", json.dumps(manifest, indent=2).encode())
+    tmp_out.replace(out)
+    return manifest
+
+
+def _metadata_for(db: Path, chunk_ids: list[str]) -> dict[str, dict]:
+    from rag.store import _date_ord
+
+    con = sqlite3.connect(db)
+    out = {}
+    for cid in chunk_ids:
+        r = con.execute("SELECT doc_id, doc_type, jurisdiction, date FROM chunks WHERE chunk_id = ?", [cid]).fetchone()
+        out[cid] = {"doc_id": r[0], "doc_type": r[1], "jurisdiction": r[2] or "", "date": _date_ord(r[3])}
+    con.close()
+    return out
+
+
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = int(time.time())
+    tar.addfile(info, io.BytesIO(data))
+
+
+def restore(settings: Settings, archive: Path) -> dict:
+    """Restore an archive into an empty data directory (`settings.home`)."""
+    from rag.store import VectorIndex
+
+    home = settings.home
+    if home.exists() and any(home.iterdir()):
+        raise ValueError(f"{home} is not empty; restore only into an empty data directory")
+    with tarfile.open(archive, "r:gz") as tar:
+        manifest = json.loads(tar.extractfile("manifest.json").read())
+        if manifest.get("format") != FORMAT:
+            raise ValueError(f"{archive}: not a regbrief backup ({manifest.get('format')!r})")
+        names = set(tar.getnames())
+        for entry in manifest["homes"]:
+            prefix = entry["prefix"]
+            if prefix and (not prefix.startswith("workspaces/") or ".." in prefix or prefix.count("/") != 2):
+                raise ValueError(f"{archive}: unexpected entry {prefix!r}")
+            s = settings if not prefix else settings.model_copy(
+                update={"home": home / prefix.rstrip("/"),
+                        "collection": f"regbrief-{prefix.split('/')[1]}"})
+            s.home.mkdir(parents=True, exist_ok=True)
+            for name in entry["files"]:
+                if name not in DB_NAMES:
+                    raise ValueError(f"{archive}: unexpected file {name!r}")
+                (s.home / name).write_bytes(tar.extractfile(prefix + name).read())
+            if "regbrief.sqlite3" in entry["files"]:
+                con = sqlite3.connect(s.home / "regbrief.sqlite3")
+                con.execute("DELETE FROM pending")
+                con.commit()
+                con.close()
+            if prefix + "vectors.npz" in names:
+                data = np.load(io.BytesIO(tar.extractfile(prefix + "vectors.npz").read()), allow_pickle=True)
+                ids = [str(x) for x in data["ids"]]
+                embs, metas = data["embeddings"], [json.loads(m) for m in data["metadatas"]]
+                vectors = VectorIndex(s)
+                if vectors.count():
+                    raise ValueError(f"collection {s.collection} is not empty; restore into a new one")
+                for i in range(0, len(ids), 1000):
+                    vectors._call(vectors.collection.upsert, ids=ids[i:i + 1000],
+                                  embeddings=embs[i:i + 1000].tolist(), metadatas=metas[i:i + 1000])
+    return manifest
