@@ -5,9 +5,13 @@ and search results for fixed queries identical to an uninterrupted ingest.
 
 Each cycle: a real `regbrief ingest` subprocess (embedded Chroma) works on a Federal Register slice whose
 content alternates between two versions (so runs add, replace *and* remove documents); it is SIGKILLed at a
-random moment after its first write; then a second process runs `Store.recover()`, `Store.check()`, the
+random moment after its first write (the database file appearing counts, so some kills land before
+any document is written); then a second process runs `Store.recover()`, `Store.check()`, the
 complete re-run of the ingest, `check()` again, and the fixed queries. Reference results come from
-uninterrupted ingests of each version into fresh stores. The CI test (tests/test_reliability.py) runs the
+uninterrupted ingests of each version into fresh stores. Compared exactly: the dense and the keyword top 5
+per query. The fused (hybrid) top 5 is reported (`hybrid_identical`) but not required: it is not stable
+even between two uninterrupted ingests of the same file into fresh stores (candidates deep in the dense
+list, from Chroma's HNSW graph, vary from build to build), so it cannot tell a kill's damage apart. The CI test (tests/test_reliability.py) runs the
 same loop with 3 kills. Results: bench/results/bench_kill.json.
 """
 from __future__ import annotations
@@ -41,7 +45,9 @@ out["rerun_ok"] = report.ok
 out["rerun_totals"] = report.totals()
 out["check"] = rb.store.check()
 out["documents"] = rb.store.keyword.stats()["documents"]
-out["search"] = {q: [r.chunk_id for r in rb.search(q, k=5).results] for q in queries}
+out["search"] = {f"{m}:{q}": [r.chunk_id for r in rb.search(q, k=5, mode=m).results]
+                 for q in queries for m in ("dense", "keyword")}
+out["hybrid"] = {q: [r.chunk_id for r in rb.search(q, k=5).results] for q in queries}
 print("@@" + json.dumps(out))
 """
 
@@ -119,7 +125,8 @@ def run_cycles(workdir: Path, kills: int, lines_n: int = 120, seed: int = 7, max
         res = verify(home, path)
         k.update(version=v, recovered=res["recovered"], consistent_after_kill=res["check_after_kill"]["ok"],
                  consistent_after_rerun=res["check"]["ok"], documents=res["documents"],
-                 search_identical=res["search"] == refs[v]["search"])
+                 search_identical=res["search"] == refs[v]["search"],
+                 hybrid_identical=res["hybrid"] == refs[v]["hybrid"])
         ok = (k["consistent_after_kill"] and k["consistent_after_rerun"] and k["search_identical"]
               and res["rerun_ok"] and res["documents"] == refs[v]["documents"])
         if not ok:

@@ -167,9 +167,13 @@ def langchain_retriever(embedder, k: int = 10) -> tuple[object, dict]:
     t0 = time.perf_counter()
     vs = Chroma(collection_name=LC_COLLECTION, embedding_function=embedder, persist_directory=str(LC_DIR))
     t1 = time.perf_counter()
-    got = vs.get(include=["documents", "metadatas"])
-    docs = [LCDocument(page_content=t, metadata=m or {}, id=i)
-            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
+    docs = []
+    while True:  # in pages: one get() of 50,000 rows exceeds SQLite's variable limit inside Chroma
+        got = vs.get(include=["documents", "metadatas"], limit=5000, offset=len(docs))
+        docs += [LCDocument(page_content=t, metadata=m or {}, id=i)
+                 for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        if len(got["ids"]) < 5000:
+            break
     t2 = time.perf_counter()
     bm25 = BM25Retriever.from_documents(docs, k=k)
     t3 = time.perf_counter()

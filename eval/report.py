@@ -134,7 +134,15 @@ def render_md(r: dict, prev: dict | None, plots: list[str]) -> str:
         p = lookup(prev["metrics"], key) if prev else None
         delta = (v - p) if isinstance(v, (int, float)) and isinstance(p, (int, float)) else None
         L.append(f"| {label} | {_fmt(v)} | {_fmt(p)} | {'' if delta is None else f'{delta:+.4f}'} |")
-    L += ["", f"Previous report: {prev['_dir'] if prev else 'none'}", ""]
+    L += ["", f"Previous report: {prev['_dir'] if prev else 'none'}"
+          + (f" (suite {prev['meta'].get('suite')}, backend {prev['meta'].get('backend')}, code "
+             f"{(prev['meta'].get('code') or {}).get('commit')})" if prev else ""), ""]
+    if prev:
+        changed = sorted(k for k in set(meta.get("datasets", {})) | set(prev["meta"].get("datasets", {}))
+                         if meta.get("datasets", {}).get(k) != prev["meta"].get("datasets", {}).get(k))
+        if changed:
+            L += [f"**The datasets differ from the previous report's** ({', '.join(changed)}): the changes above "
+                  "mix a change of the system with a change of the questions.", ""]
 
     L += ["## Targets (issue 5, extractive backend)", "", "| target | metric | value | met |", "|---|---|---|---|"]
     sym = {"min": "≥", "max": "≤", "gt": ">"}
@@ -251,9 +259,9 @@ def write_plots(r: dict, prev: dict | None, out_dir: Path) -> list[str]:
         ax.set_xticklabels([f"{c}\n(n={m['facts']['by_category'][c]['n']})" for c in cats], fontsize=8)
         ax.set_ylim(0, 1.05)
         ax.set_title(f"Facts by category ({r['meta']['backend']} backend)")
-        ax.legend(fontsize=8, ncol=4, loc="lower right")
+        ax.legend(fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.13))
         fig.tight_layout()
-        fig.savefig(out_dir / "per_category.png", dpi=110)
+        fig.savefig(out_dir / "per_category.png", dpi=110, bbox_inches="tight")
         plt.close(fig)
         files.append("per_category.png")
     keys = [(k, label) for k, label in HEADLINE if isinstance(lookup(m, k), float)]
@@ -272,7 +280,7 @@ def write_plots(r: dict, prev: dict | None, out_dir: Path) -> list[str]:
         ax.set_title("Headline metrics, compared with the previous report" if prev else "Headline metrics")
         ax.legend(fontsize=8, loc="lower right")
         fig.tight_layout()
-        fig.savefig(out_dir / "comparison.png", dpi=110)
+        fig.savefig(out_dir / "comparison.png", dpi=110, bbox_inches="tight")
         plt.close(fig)
         files.append("comparison.png")
     return files

@@ -221,7 +221,7 @@ def best_sentences(rb, question: str, results: list[SearchResult], matches: list
     if not candidates:
         return []
     candidates.sort(key=lambda e: -e.score)
-    candidates = candidates[:24]
+    candidates = candidates[:16]
     vecs = rb.embedder.encode([question] + [c.text for c in candidates])
     qv, cv = vecs[0], vecs[1:]
     sims = cv @ qv
@@ -290,6 +290,7 @@ class Assembler:
 
     def sentences(self, draft: Draft) -> list[Sentence]:
         out: list[Sentence] = []
+        self.verifier.prepare([(text, {i: ev.result.text for i, ev in enumerate(evs)}) for text, evs in draft.sentences])
         for text, evs in draft.sentences:
             check = self.verifier.check(text, {i: ev.result.text for i, ev in enumerate(evs)})
             verdict = "supported" if check.ok else ("unsupported" if self.keep_unsupported else "removed")

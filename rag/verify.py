@@ -142,31 +142,53 @@ class Check:
 
 
 class Verifier:
+    """Checks sentences against passages; embeddings are cached per text and computed in batches."""
+
     def __init__(self, embedder):
         self.embedder = embedder
-        self._cache: dict[str, tuple[list[tuple[int, int]], np.ndarray]] = {}
+        self._vecs: dict[str, np.ndarray] = {}
 
-    def _passage_sentences(self, text: str) -> tuple[list[tuple[int, int]], np.ndarray]:
-        if text not in self._cache:
-            spans = sentence_spans(text) or [(0, len(text))]
-            vecs = self.embedder.encode([text[a:b] for a, b in spans])
-            self._cache[text] = (spans, vecs)
-        return self._cache[text]
+    def _encode(self, texts: list[str]) -> None:
+        todo = list(dict.fromkeys(t for t in texts if t not in self._vecs))
+        if todo:
+            for t, v in zip(todo, self.embedder.encode(todo)):
+                self._vecs[t] = v
+
+    @staticmethod
+    def _spans(text: str) -> list[tuple[int, int]]:
+        return sentence_spans(text) or [(0, len(text))]
+
+    def prepare(self, pairs: list[tuple[str, dict[int, str]]]) -> None:
+        """Embed, in one batch, every text that checking these (sentence, cited) pairs will need."""
+        texts: list[str] = []
+        for sentence, cited in pairs:
+            if not cited or any(sentence in t for t in cited.values()):
+                continue  # verbatim quotes need no embedding
+            texts.append(sentence)
+            for t in cited.values():
+                texts += [t[a:b] for a, b in self._spans(t)]
+        self._encode(texts)
 
     def check(self, sentence: str, cited: dict[int, str]) -> Check:
         """Check one sentence (without markers) against its cited passages {n: passage text}."""
         if not cited:
             return Check(0.0, ["no citation"], {})
-        vec = self.embedder.encode([sentence])[0]
+        for n, text in cited.items():
+            at = text.find(sentence)
+            if at >= 0:  # a verbatim quote supports itself
+                return Check(1.0, missing_facts(sentence, list(cited.values())), {n: (at, at + len(sentence))})
+        self.prepare([(sentence, cited)])
+        vec = self._vecs[sentence]
         best, quotes = 0.0, {}
         for n, text in cited.items():
-            spans, vecs = self._passage_sentences(text)
-            sims = vecs @ vec
+            spans = self._spans(text)
+            sims = np.stack([self._vecs[text[a:b]] for a, b in spans]) @ vec
             i = int(np.argmax(sims))
             quotes[n] = spans[i]
-            # The whole passage counts too: a sentence may draw on two of its sentences at once.
             best = max(best, float(sims[i]))
-        if best < SUPPORT_THRESHOLD and len(cited) and any(len(t) < 2000 for t in cited.values()):
-            whole = self.embedder.encode([t for t in cited.values()])
-            best = max(best, float(np.max(whole @ vec)))
+        if best < SUPPORT_THRESHOLD and any(len(t) < 2000 for t in cited.values()):
+            # The whole passage counts too: a sentence may draw on two of its sentences at once.
+            short = [t for t in cited.values() if len(t) < 2000]
+            self._encode(short)
+            best = max(best, max(float(self._vecs[t] @ vec) for t in short))
         return Check(round(best, 4), missing_facts(sentence, list(cited.values())), quotes)
