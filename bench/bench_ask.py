@@ -197,6 +197,8 @@ def run(args: argparse.Namespace | None = None) -> dict:
                         "seconds": round(ask_s[-1], 3), "encode_seconds": round(enc_s[-1], 3),
                         "encode_calls": enc_calls[-1], "encoded_texts": enc_texts[-1],
                         **removal_share(a.sentences),
+                        "removed_sentences": [{"text": x.text, "reason": getattr(x, "reason", None)}
+                                              for x in a.sentences if x.verdict in ("removed", "unsupported")],
                         "citations": len(a.citations)})
     ext_facts = sum(a["fact_sentences"] for a in answers)
     ext_removed = sum(a["removed"] for a in answers)

@@ -28,7 +28,10 @@ from rag.verify import Verifier, strip_markers
 REFUSE_BELOW = 0.42
 MAX_SENTENCES = 4
 LISTING_WORDS = re.compile(
-    r"\b(sanction\w*|list(ed|ing)?|designat\w*|blacklist\w*|sdn|ns-cmic|cmic|added|blocked|restrict\w*)\b", re.I)
+    r"\b(sanction\w*|list(ed|ing)?|designat\w*|blacklist\w*|sdn|ns-cmic|cmic|added|blocked|restrict\w*|"
+    r"programs?|programmes?|divest\w*|effective|uid|identifiers?|alias\w*|a\.k\.a)\b", re.I)
+# Question words that say nothing about what is asked ("how many", "what kind").
+VAGUE = {"many", "much", "kind", "type", "current", "currently", "ever", "also", "still", "now"}
 PRONOUNS = re.compile(r"\b(it|its|they|them|their|the company|the firm|this company|that company|he|she|his|her)\b",
                       re.I)
 
@@ -166,7 +169,7 @@ def extractive_draft(rb, question: str, results: list[SearchResult], matches: li
     stated: set[str] = set()
 
     # 1. List facts for the entities the question names, rendered from list metadata.
-    if listing_q or matches:
+    if listing_q:
         for m in matches[:3]:
             r = by_doc.get(m.entry.doc_id)
             if r is None or m.entry.doc_id in stated:
@@ -203,6 +206,11 @@ def best_sentences(rb, question: str, results: list[SearchResult], matches: list
     if not q_terms or not results:
         return []
     entity_terms = {t for m in matches for t in m.text_span.split()}
+    named = {w for n in named_spans(question) for w in fold(n).split()}
+    # What the question asks about beyond the names in it ("revenue", "chief executive"): evidence
+    # must speak to at least one of these, or it is only about the entity, not an answer.
+    focus = [t for t in q_terms if t not in named and t not in entity_terms and t not in LIST_WORDS
+             and t not in VAGUE]
     candidates: list[Evidence] = []
     for rank, r in enumerate(results):
         for a, b in statement_spans(r.text):
@@ -216,6 +224,8 @@ def best_sentences(rb, question: str, results: list[SearchResult], matches: list
                 continue
             if r.doc_type == "list_entry" and all(t in LIST_WORDS for t in matched):
                 continue  # an entry that shares only "SDN list" with the question is not evidence
+            if focus and not any(t in matched for t in focus):
+                continue
             overlap = hits / len(q_terms) + (0.2 if entity_terms & words else 0.0)
             candidates.append(Evidence(s, r, a, b, overlap - 0.01 * rank))
     if not candidates:

@@ -103,7 +103,10 @@ _INSTRUCTION = re.compile(
     r"|\b(system|assistant|developer)\s+(notice|prompt|message|instruction)s?\b"
     r"|\byou (must|should|are required to) (now )?(answer|say|state|reply|respond)\b"
     r"|\b(answer|reply|respond|state) (only )?(that|with)\b.{0,80}\b(regardless|no matter)\b"
-    r"|\bas an ai\b|\bnew instructions?\b",
+    r"|\bas an ai\b|\bnew instructions?\b"
+    r"|\b(system|admin(istrator)?)\s+(override|notice|prompt|message|instruction|update)s?\b"
+    r"|\bfor (ai|llm) (assistants?|models?|systems?|agents?)\b"
+    r"|\bwhen (you are )?asked (about|whether|if|for)\b[^.]{0,80}\b(answer|say|reply|respond|state)\b",
     re.I,
 )
 
