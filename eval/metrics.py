@@ -175,8 +175,12 @@ _LISTED = re.compile(
     r"\b(is|are|was|were|been|being|remains?)\s+(?:\w+\s+){0,3}?(on|added|listed|designated|placed|included|"
     r"sanctioned|blocked|identified)\b|\b(added|listed|designated)\s+(to|on|under|by)\b|\bunder program\b", re.I)
 _NEGATION = re.compile(r"\b(not|no|never|neither|nor|without|absent|n't|none)\b", re.I)
-_GENERIC = {"group", "limited", "company", "technology", "technologies", "holding", "holdings", "corporation",
-            "international", "china", "chinese", "bank", "trading", "industry", "industries", "information"}
+# Words that do not make two names the same entity: company forms, institutional words, country names.
+_GENERIC = set("""group limited company technology technologies holding holdings corporation international bank
+    trading industry industries information enterprise enterprises office central public state national ministry
+    department bureau committee general security force forces army military organization organisation people
+    peoples republic democratic federal china chinese myanmar burma burmese korea korean north russia russian
+    iran iranian syria syrian xinjiang""".split())
 
 
 def says_not_found(text: str) -> bool:
@@ -216,7 +220,8 @@ def invented_listing_claims(sentences: Sequence[str], names: Sequence[str], list
 def false_list_matches(cited_entries: Sequence[str], names: Sequence[str]) -> list[str]:
     """List entries (their names) cited in an answer about an unlisted entity that share a distinctive word
     with the entity's names: a different entity presented as a match (e.g. "ZHEJIANG X CO" for
-    "Zhejiang Dahua"). Words of 3 letters or fewer and generic company words do not count."""
+    "Zhejiang Dahua"). Words of 3 letters or fewer, company and institutional words and country names
+    (_GENERIC) do not count."""
     words = {w for n in names for w in fold(n).split() if len(w) > 3 and w not in _GENERIC}
     return [e for e in cited_entries if words & set(fold(e).split())]
 

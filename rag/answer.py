@@ -30,6 +30,9 @@ MAX_SENTENCES = 4
 LISTING_WORDS = re.compile(
     r"\b(sanction\w*|list(ed|ing)?|designat\w*|blacklist\w*|sdn|ns-cmic|cmic|added|blocked|restrict\w*|"
     r"programs?|programmes?|divest\w*|effective|uid|identifiers?|alias\w*|a\.k\.a)\b", re.I)
+# Questions that ask for an entry's names: its head sentence (names, a.k.a.s, program, dates) answers.
+NAME_WORDS = re.compile(r"\b(alias\w*|a\.k\.a|also known|other names?|short names?|abbreviat\w*|called|known as|"
+                        r"former names?|f\.k\.a|spell\w*)\b", re.I)
 # Question words that say nothing about what is asked ("how many", "what kind").
 VAGUE = {"many", "much", "kind", "type", "current", "currently", "ever", "also", "still", "now"}
 PRONOUNS = re.compile(r"\b(it|its|they|them|their|the company|the firm|this company|that company|he|she|his|her)\b",
@@ -74,7 +77,7 @@ def _passes(filters: Filters, date: str | None, doc_type: str, jurisdiction: str
 
 def named_spans(text: str) -> list[str]:
     """Capitalised names in a question that are not list or programme words ("iFlytek", "SoftBank")."""
-    words = re.findall(r"\b[\w&.-]*[A-Z][\w&.-]*(?:\s+[A-Z][\w&.-]*)*", text)
+    words = re.findall(r"\b[\w&.-]*[A-Z][\w&.-]*(?:\s+(?:(?:of|and|de|for|the)\s+)?[A-Z][\w&.-]*)*", text)
     out = []
     for w in words:
         parts = [p for p in w.split() if fold(p) not in LIST_WORDS]
@@ -168,15 +171,23 @@ def extractive_draft(rb, question: str, results: list[SearchResult], matches: li
     by_doc = {r.doc_id: r for r in results}
     stated: set[str] = set()
 
-    # 1. List facts for the entities the question names, rendered from list metadata.
-    if listing_q:
-        for m in matches[:3]:
-            r = by_doc.get(m.entry.doc_id)
-            if r is None or m.entry.doc_id in stated:
-                continue
-            stated.add(m.entry.doc_id)
-            first = sentence_spans(r.text)[:1] or [(0, len(r.text))]
-            draft.sentences.append((listing_sentence(m.entry), [Evidence(listing_sentence(m.entry), r, *first[0], 1.0)]))
+    # 1. List facts for the entities the question names: rendered from list metadata for listing
+    #    questions; the entry's own head (names, aliases, program, dates) when it asks for names.
+    heads: set[str] = set()  # chunk ids whose head sentence is already stated
+    for m in matches[:3]:
+        r = by_doc.get(m.entry.doc_id)
+        if r is None or m.entry.doc_id in stated:
+            continue
+        first = (sentence_spans(r.text)[:1] or [(0, len(r.text))])[0]
+        if NAME_WORDS.search(question):
+            head = r.text[first[0]:first[1]]
+            draft.sentences.append((head, [Evidence(head, r, *first, 1.0)]))
+        elif listing_q:
+            draft.sentences.append((listing_sentence(m.entry), [Evidence(listing_sentence(m.entry), r, *first, 1.0)]))
+        else:
+            continue
+        stated.add(m.entry.doc_id)
+        heads.add(r.chunk_id)
 
     # 2. "Is X on the list?" for a name no list entry matches: answered from the absence.
     if listing_q and not matches:
@@ -192,7 +203,10 @@ def extractive_draft(rb, question: str, results: list[SearchResult], matches: li
                     + (f" as of {human_date(filters.until.isoformat())}" if filters.until else "") + ".")
 
     # 3. Evidence sentences from the passages, the best ones that answer the question.
-    picked = best_sentences(rb, question, [r for r in results if r.doc_id not in stated], matches)
+    # The named entries' other sentences (identifiers, links, remarks) compete with the passages.
+    named_ids = {m.entry.doc_id for m in matches[:3]}
+    picked = best_sentences(rb, question, [r for r in results if r.doc_id not in stated or r.doc_id in named_ids],
+                            matches, skip_heads=heads)
     for ev in picked[: MAX_SENTENCES - len(draft.sentences)]:
         draft.sentences.append((ev.text, [ev]))
 
@@ -201,11 +215,13 @@ def extractive_draft(rb, question: str, results: list[SearchResult], matches: li
     return draft
 
 
-def best_sentences(rb, question: str, results: list[SearchResult], matches: list[EntityMatch]) -> list[Evidence]:
+def best_sentences(rb, question: str, results: list[SearchResult], matches: list[EntityMatch],
+                   skip_heads: set[str] = frozenset()) -> list[Evidence]:
     q_terms = [fold(t) for t in keywords(question) if fold(t) not in {"sanctioned", "listed"}]
     if not q_terms or not results:
         return []
     entity_terms = {t for m in matches for t in m.text_span.split()}
+    named_docs = {m.entry.doc_id for m in matches[:3]}
     named = {w for n in named_spans(question) for w in fold(n).split()}
     # What the question asks about beyond the names in it ("revenue", "chief executive"): evidence
     # must speak to at least one of these, or it is only about the entity, not an answer.
@@ -213,7 +229,12 @@ def best_sentences(rb, question: str, results: list[SearchResult], matches: list
              and t not in VAGUE]
     candidates: list[Evidence] = []
     for rank, r in enumerate(results):
-        for a, b in statement_spans(r.text):
+        spans = statement_spans(r.text, min_chars=12 if r.doc_type == "list_entry" else 25)
+        if r.chunk_id in skip_heads:
+            spans = spans[1:]
+        elif r.doc_type == "list_entry" and r.doc_id not in named_docs:
+            spans = spans[:1]  # an entry the question does not name: its head, never its addresses
+        for a, b in spans:
             s = r.text[a:b]
             if looks_like_instruction(s):
                 continue

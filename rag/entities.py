@@ -137,7 +137,9 @@ class EntityIndex:
                 entries[e.doc_id] = e
                 names[e.doc_id] = []
                 for n in all_names:
-                    d = distinctive(core_tokens(n))
+                    # A name of generic words only ("China Electronics Technology Group") is
+                    # indexed by all of them; a match then needs every one.
+                    d = distinctive(core_tokens(n)) or [t for t in core_tokens(n) if len(t) > 1]
                     names[e.doc_id].append((n, d))
                     for t in d:
                         by_token[t].add(e.doc_id)

@@ -114,6 +114,9 @@ def test_invented_listing_claims_need_name_list_listing_phrase_and_no_negation()
 def test_false_list_matches_share_a_distinctive_word():
     assert M.false_list_matches(["ZHEJIANG FOO TRADING CO"], ["Zhejiang Dahua"]) == ["ZHEJIANG FOO TRADING CO"]
     assert M.false_list_matches(["CHINA FOO GROUP"], ["China Dahua Group"]) == []  # generic words do not count
+    assert M.false_list_matches(["RAPID INTERVENTION FORCE"], ["Rapid Action Battalion"]) == ["RAPID INTERVENTION FORCE"]
+    assert M.false_list_matches(["MYANMAR PEARL ENTERPRISE", "CENTRAL BANK OF KOREA"],
+                                ["Myanmar War Veterans Organization", "Central Public Prosecutors Office"]) == []
 
 
 def test_says_not_found():
