@@ -23,8 +23,6 @@ from rag.models import Chunk, Document
 from rag.settings import Settings
 from rag.store import Store
 
-# Chunks embedded per call: big enough for sentence-transformers' length bucketing to pay off.
-BATCH_CHUNKS = 1024
 
 
 @dataclass
@@ -160,7 +158,7 @@ class Ingestor:
             batch_docs.append(d)
             batch_chunks.extend(chunk_document(d, self.embedder, self.settings.chunk_max_tokens,
                                                self.settings.chunk_overlap_sentences))
-            if len(batch_chunks) >= BATCH_CHUNKS:
+            if len(batch_chunks) >= self.settings.ingest_batch_chunks:
                 self._write(batch_docs, batch_chunks, bar)
                 result.chunks += len(batch_chunks)
                 batch_docs, batch_chunks = [], []

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     # Chunks stay under the embedding model's 256 word-piece window, measured with its tokenizer.
     chunk_max_tokens: int = 200
     chunk_overlap_sentences: int = 1
+    # Chunks embedded and stored per batch (each batch is one all-or-nothing write): big enough for
+    # sentence-transformers' length bucketing to pay off.
+    ingest_batch_chunks: int = 1024
 
     # Retrieval: how many candidates each side contributes before fusion, and the fusion weights.
     retrieve_candidates: int = 50

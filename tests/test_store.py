@@ -189,7 +189,8 @@ def test_killed_ingest_leaves_no_orphans_or_duplicates(tmp_path, embedder):
     sliced.write_text("".join(src.read_text(encoding="utf-8").splitlines(keepends=True)[:400]), encoding="utf-8")
     home = tmp_path / "home"
     proc = subprocess.Popen([*REGBRIEF, "ingest", "--quiet", str(sliced)], cwd=ROOT,
-                            env={**os.environ, "REGBRIEF_HOME": str(home)},
+                            # small batches, so the kill lands between two of them or inside one
+                            env={**os.environ, "REGBRIEF_HOME": str(home), "REGBRIEF_INGEST_BATCH_CHUNKS": "50"},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     db = home / "regbrief.sqlite3"
     deadline = time.monotonic() + 240
