@@ -33,6 +33,7 @@ eval: $(STAMP)
 	$(BIN)/regbrief eval --suite all
 
 bench: $(STAMP)
+	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python -m bench
 
 clean:

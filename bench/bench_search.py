@@ -25,7 +25,6 @@ import random
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from bench import (
     CHILD_MARK,
@@ -37,7 +36,6 @@ from bench import (
     SDN_2024,
     TMP,
     CachedEmbedder,
-    Timer,
     build_store,
     child_json,
     latency_summary,
