@@ -34,6 +34,7 @@ from typing import Any
 
 from eval import CATEGORIES, DATASETS, ROOT, VERIFIER_LABELS, data_dir, eval_home
 from eval import metrics as M
+from ingest.pipeline import file_hash
 
 SDN_SLICE_PROGRAMS = ("GLOMAG", "BURMA-EO14014", "DPRK2", "DPRK3")
 SDN_FILES = ("sdn_2021-12-09.csv", "sdn_2021-12-10.csv")
@@ -116,17 +117,9 @@ def load_verifier_labels() -> list[dict]:
     return sorted(read_jsonl(VERIFIER_LABELS), key=lambda c: c["id"])
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def dataset_hashes() -> dict[str, str]:
     files = sorted(DATASETS.rglob("*.jsonl")) + sorted((DATASETS / "injection").glob("*")) + [VERIFIER_LABELS]
-    return {str(p.relative_to(ROOT)): sha256_file(p) for p in files if p.is_file()}
+    return {str(p.relative_to(ROOT)): file_hash(p) for p in files if p.is_file()}
 
 
 # --- corpora ------------------------------------------------------------------------------------------
@@ -241,7 +234,7 @@ class Stores:
         self.ingest_info[name] = {
             "seconds": seconds, "cpu_seconds": cpu, "documents": stats["documents"], "chunks": stats["chunks"],
             "totals": report.totals(), "slices": info,
-            "files": {str(Path(f.source).name): sha256_file(Path(f.source)) for f in report.files
+            "files": {str(Path(f.source).name): file_hash(Path(f.source)) for f in report.files
                       if Path(f.source).is_file()},
         }
         log(f"corpus {name}: {stats['documents']} documents, {stats['chunks']} chunks, "
