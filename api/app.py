@@ -15,8 +15,7 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.deps import AppState, GuardMiddleware, bearer, install_error_handlers
-from api.jobs import JobManager
+from api.deps import GuardMiddleware, Workspaces, bearer, install_error_handlers, parse_api_keys
 from api.metrics import Metrics
 from api.routers import (
     ask, briefings, chat, documents, entities, health, history, jobs, openai_compat, search, watchlist,
@@ -29,20 +28,19 @@ STATIC = Path(__file__).parent / "static"
 DESCRIPTION = """Cited answers and risk briefings from sanctions lists, notices and news.
 
 Every endpoint but `/healthz` and `/readyz` needs `Authorization: Bearer <key>` when the server has
-API keys configured (REGBRIEF_API_KEYS). Errors are JSON: `{"error": {"code", "message"}}`.
+API keys configured (REGBRIEF_API_KEYS). A key belongs to one workspace (`KEY:WORKSPACE`) and sees only
+that workspace's documents, conversations, briefings, history, watchlist and jobs.
+Errors are JSON: `{"error": {"code", "message"}}`.
 """
 
 
 def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAPI:
-    from rag.service import Regbrief
-    from rag.watchlist import get_watchlist
-
     settings = settings or get_settings()
+    parse_api_keys(settings.api_keys)  # a bad key setting stops the start, not a later request
     settings.home.mkdir(parents=True, exist_ok=True)
     metrics = Metrics()
-    rb = Regbrief(settings)
-    state = AppState(settings=settings, rb=rb, jobs=JobManager(settings.max_concurrent_jobs, metrics),
-                     metrics=metrics, watchlist=get_watchlist(settings))
+    workspaces = Workspaces(settings, metrics)
+    rb = workspaces.default.rb
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -62,10 +60,10 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
             except Exception as e:  # e.g. the Chroma server is down: start anyway, /readyz says why
                 log.warning("warm-up failed: %s", e)
         yield
-        state.jobs.shutdown()
+        workspaces.jobs.shutdown()
 
     app = FastAPI(title="regbrief", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
-    app.state.regbrief = state
+    app.state.workspaces = workspaces
     install_error_handlers(app)
     app.add_middleware(GuardMiddleware, settings=settings, metrics=metrics)
 

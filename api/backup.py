@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.settings import Settings
+from rag.settings import WORKSPACE_NAME, Settings
 
 FORMAT = "regbrief-backup/1"
 DB_NAMES = ("regbrief.sqlite3", "history.sqlite3", "watchlist.sqlite3")
@@ -41,9 +41,8 @@ def _homes(settings: Settings) -> list[tuple[str, Settings]]:
     ws_root = settings.home / "workspaces"
     if ws_root.is_dir():
         for d in sorted(ws_root.iterdir()):
-            if d.is_dir() and (d / "regbrief.sqlite3").exists():
-                out.append((f"workspaces/{d.name}/", settings.model_copy(
-                    update={"home": d, "collection": f"regbrief-{d.name}"})))
+            if d.is_dir() and WORKSPACE_NAME.match(d.name) and (d / "regbrief.sqlite3").exists():
+                out.append((f"workspaces/{d.name}/", settings.for_workspace(d.name)))
     return out
 
 
@@ -146,11 +145,10 @@ def restore(settings: Settings, archive: Path) -> dict:
         names = set(tar.getnames())
         for entry in manifest["homes"]:
             prefix = entry["prefix"]
-            if prefix and (not prefix.startswith("workspaces/") or ".." in prefix or prefix.count("/") != 2):
+            if prefix and (not prefix.startswith("workspaces/") or prefix.count("/") != 2
+                           or not WORKSPACE_NAME.match(prefix.split("/")[1])):
                 raise ValueError(f"{archive}: unexpected entry {prefix!r}")
-            s = settings if not prefix else settings.model_copy(
-                update={"home": home / prefix.rstrip("/"),
-                        "collection": f"regbrief-{prefix.split('/')[1]}"})
+            s = settings if not prefix else settings.for_workspace(prefix.split("/")[1])
             s.home.mkdir(parents=True, exist_ok=True)
             for name in entry["files"]:
                 if name not in DB_NAMES:

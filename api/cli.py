@@ -4,11 +4,21 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 import textwrap
 from pathlib import Path
 
 from rag.models import Filters
+
+
+def _workspace(s: str) -> str:
+    from rag.settings import check_workspace
+
+    try:
+        return check_workspace(s)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e))
 
 
 def _date(s: str) -> dt.date:
@@ -386,9 +396,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="regbrief", description="Cited answers and risk briefings from sanctions data.")
     sub = p.add_subparsers(dest="command", required=True)
 
-    def command(name, fn, help):
+    def command(name, fn, help, scoped=True):
         sp = sub.add_parser(name, help=help, description=help)
         sp.add_argument("--json", action="store_true", help="print JSON (the API's model) for scripts")
+        if scoped:  # serve, backup and restore cover every workspace
+            sp.add_argument("--workspace", type=_workspace, default=os.environ.get("REGBRIEF_WORKSPACE", "default"),
+                            help="the workspace to use (default: REGBRIEF_WORKSPACE or 'default'); the API "
+                                 "serves it to keys given as KEY:WORKSPACE")
         sp.set_defaults(fn=fn)
         return sp
 
@@ -437,9 +451,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp = command("show", cmd_show, "reprint a past answer or briefing exactly")
     sp.add_argument("id")
 
-    sp = command("backup", cmd_backup, "write a consistent backup archive (.tar.gz) of the store, while it serves")
+    sp = command("backup", cmd_backup, "write a consistent backup archive (.tar.gz) of the store, while it serves",
+                 scoped=False)
     sp.add_argument("file")
-    sp = command("restore", cmd_restore, "restore a backup archive into an empty data directory")
+    sp = command("restore", cmd_restore, "restore a backup archive into an empty data directory", scoped=False)
     sp.add_argument("file")
 
     command("check", cmd_check, "check that the store is consistent (and finish interrupted writes)")
@@ -450,7 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="answering backend (default: REGBRIEF_LLM or extractive)")
     sp.add_argument("--limit", type=int, help="only the first N cases of each dataset (by id)")
 
-    sp = command("serve", cmd_serve, "serve the HTTP API and the web chat page (uvicorn)")
+    sp = command("serve", cmd_serve, "serve the HTTP API and the web chat page (uvicorn)", scoped=False)
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=8000)
     sp.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
@@ -494,8 +509,10 @@ def main(argv: list[str] | None = None) -> int:
     from rag.service import Regbrief
     from rag.store import StoreUnavailable
 
+    from rag.settings import get_settings
+
     try:
-        return args.fn(Regbrief(), args) or 0
+        return args.fn(Regbrief(get_settings().for_workspace(getattr(args, "workspace", "default"))), args) or 0
     except StoreUnavailable as e:
         print(f"error: {e}", file=sys.stderr)
         return 3

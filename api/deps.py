@@ -17,9 +17,9 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.jobs import JobManager, TooManyJobs
+from api.jobs import JobManager, TooManyJobs, WorkspaceJobs
 from api.metrics import Metrics
-from rag.settings import Settings
+from rag.settings import DEFAULT_WORKSPACE, Settings, check_workspace
 from rag.store import StoreUnavailable
 
 log = logging.getLogger("regbrief.api")
@@ -57,15 +57,48 @@ def error_json(status: int, code: str, message: str, headers: dict[str, str] | N
 
 @dataclass
 class AppState:
+    """What a request may touch: its workspace's settings, store, pipelines, watchlist and jobs."""
+    workspace: str
     settings: Settings
     rb: object  # rag.service.Regbrief
-    jobs: JobManager
+    jobs: WorkspaceJobs
     metrics: Metrics
     watchlist: object  # rag.watchlist.Watchlist
 
 
+class Workspaces:
+    """Every workspace's AppState, opened on first use. They share the embedding model, the job pool
+    and the metrics; each has its own data directory and collection (Settings.for_workspace)."""
+
+    def __init__(self, settings: Settings, metrics: Metrics):
+        self.settings, self.metrics = settings, metrics
+        self.jobs = JobManager(settings.max_concurrent_jobs, metrics)
+        self._states: dict[str, AppState] = {}
+        self._lock = threading.Lock()
+        self.default = self.get(DEFAULT_WORKSPACE)
+
+    def get(self, name: str) -> AppState:
+        with self._lock:
+            state = self._states.get(name)
+            if state is None:
+                from rag.service import Regbrief
+                from rag.watchlist import get_watchlist
+
+                ws = self.settings.for_workspace(name)
+                ws.home.mkdir(parents=True, exist_ok=True)
+                rb = Regbrief(ws)
+                if name != DEFAULT_WORKSPACE and not ws.chroma_url:
+                    rb.store.recover()  # this process is the embedded store's one writer (see app.py)
+                state = AppState(workspace=name, settings=ws, rb=rb, jobs=self.jobs.scoped(name),
+                                 metrics=self.metrics, watchlist=get_watchlist(ws))
+                self._states[name] = state
+            return state
+
+
 def get_state(request: Request) -> AppState:
-    return request.app.state.regbrief
+    """The calling key's workspace (set by GuardMiddleware; the default one when auth is off)."""
+    workspaces: Workspaces = request.app.state.workspaces
+    return workspaces.get(request.scope.get("state", {}).get("workspace", DEFAULT_WORKSPACE))
 
 
 def install_error_handlers(app) -> None:
@@ -133,13 +166,31 @@ def _key_id(key: str) -> str:
     return "key:" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
+def parse_api_keys(spec: str) -> list[tuple[str, str]]:
+    """REGBRIEF_API_KEYS -> [(key, workspace)]: `KEY` is the default workspace, `KEY:NAME` workspace NAME.
+    A bad workspace name stops the server at start-up rather than locking a team out later."""
+    out = []
+    for item in spec.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        key, sep, name = item.rpartition(":")
+        if not sep:
+            key, name = item, DEFAULT_WORKSPACE
+        try:
+            out.append((key.strip(), check_workspace(name.strip())))
+        except ValueError as e:
+            raise ValueError(f"REGBRIEF_API_KEYS: {e}") from None
+    return out
+
+
 class GuardMiddleware:
     """Pure ASGI (streaming responses pass straight through). In order: metrics timing, API key,
     rate limit, upload size. Keys are compared in constant time and never logged."""
 
     def __init__(self, app, settings: Settings, metrics: Metrics):
         self.app = app
-        self.keys = [k.strip() for k in settings.api_keys.split(",") if k.strip()]
+        self.keys = parse_api_keys(settings.api_keys)
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
         self.max_upload = settings.max_upload_bytes
         self.metrics = metrics
@@ -168,20 +219,24 @@ class GuardMiddleware:
         if public:
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        who = None
+        who, workspace = None, DEFAULT_WORKSPACE
         if self.keys:
             auth = headers.get("authorization", "")
             scheme, _, given = auth.partition(" ")
             given = given.strip()
-            ok = scheme.lower() == "bearer" and given and any(
-                hmac.compare_digest(given.encode(), k.encode()) for k in self.keys)
-            if not ok:
+            workspace = None
+            if scheme.lower() == "bearer" and given:
+                for key, name in self.keys:  # every key is compared, so the time says nothing of which
+                    if hmac.compare_digest(given.encode(), key.encode()):
+                        workspace = name
+            if workspace is None:
                 resp = error_json(401, "unauthorized",
                                   "a valid API key is required: send 'Authorization: Bearer <key>'"
                                   if not auth else "the API key is not valid",
                                   {"WWW-Authenticate": "Bearer"})
                 return await resp(scope, receive, send)
             who = _key_id(given)
+        scope.setdefault("state", {})["workspace"] = workspace
         if who is None:
             client = scope.get("client")
             who = "addr:" + (client[0] if client else "unknown")

@@ -1,8 +1,10 @@
 """Background jobs: uploads to ingest, briefings to build, watchlist refreshes.
 
 A bounded thread pool in the API process. Embedded Chroma allows one writer process, so every store
-write happens here, and writes are serialised by one lock (reads go on meanwhile). Submitting more
-jobs than REGBRIEF_MAX_CONCURRENT_JOBS (queued + running) is refused with 429.
+write happens here, and each workspace's writes are serialised by its own lock (reads go on meanwhile;
+one team's big upload does not hold up another's). Submitting more jobs than
+REGBRIEF_MAX_CONCURRENT_JOBS (queued + running, all workspaces) is refused with 429. A job belongs to
+the workspace that submitted it: `JobManager.scoped(name)` is the only view the routers get.
 """
 from __future__ import annotations
 
@@ -34,9 +36,10 @@ class JobFailed(RuntimeError):
 
 
 class JobState:
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, workspace: str):
         self.id = uuid.uuid4().hex
         self.kind = kind
+        self.workspace = workspace
         self.status = "queued"
         self.done = 0
         self.total = 0
@@ -66,14 +69,14 @@ class JobManager:
     def __init__(self, max_jobs: int, metrics=None):
         self.max_jobs = max(1, max_jobs)
         self.pool = ThreadPoolExecutor(max_workers=self.max_jobs, thread_name_prefix="regbrief-job")
-        self.write_lock = threading.RLock()  # one store writer at a time
+        self._write_locks: dict[str, threading.RLock] = {}  # one store writer per workspace at a time
         self.metrics = metrics
         self._jobs: OrderedDict[str, JobState] = OrderedDict()
         self._lock = threading.Lock()
         self._active = 0
 
-    def submit(self, kind: str, fn: Callable[[JobState], dict[str, Any] | None]) -> JobState:
-        job = JobState(kind)
+    def submit(self, kind: str, fn: Callable[[JobState], dict[str, Any] | None], workspace: str) -> JobState:
+        job = JobState(kind, workspace)
         with self._lock:
             if self._active >= self.max_jobs:
                 raise TooManyJobs(f"{self._active} background jobs are queued or running (the limit is "
@@ -109,11 +112,19 @@ class JobManager:
         for k in finished[: max(0, len(self._jobs) - KEEP_FINISHED)]:
             del self._jobs[k]
 
-    def get(self, job_id: str) -> JobState | None:
-        return self._jobs.get(job_id)
+    def get(self, job_id: str, workspace: str) -> JobState | None:
+        job = self._jobs.get(job_id)
+        return job if job is not None and job.workspace == workspace else None
 
-    def list(self, limit: int = 50) -> list[JobState]:
-        return list(reversed(self._jobs.values()))[:limit]
+    def list(self, workspace: str, limit: int = 50) -> list[JobState]:
+        return [j for j in reversed(self._jobs.values()) if j.workspace == workspace][:limit]
+
+    def write_lock(self, workspace: str) -> threading.RLock:
+        with self._lock:
+            return self._write_locks.setdefault(workspace, threading.RLock())
+
+    def scoped(self, workspace: str) -> "WorkspaceJobs":
+        return WorkspaceJobs(self, workspace)
 
     @property
     def active(self) -> int:
@@ -121,3 +132,24 @@ class JobManager:
 
     def shutdown(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+class WorkspaceJobs:
+    """One workspace's view of the job pool: it submits, sees and locks only that workspace's jobs."""
+
+    def __init__(self, manager: JobManager, workspace: str):
+        self.manager, self.workspace = manager, workspace
+        self.write_lock = manager.write_lock(workspace)
+
+    def submit(self, kind: str, fn: Callable[[JobState], dict[str, Any] | None]) -> JobState:
+        return self.manager.submit(kind, fn, self.workspace)
+
+    def get(self, job_id: str) -> JobState | None:
+        return self.manager.get(job_id, self.workspace)
+
+    def list(self, limit: int = 50) -> list[JobState]:
+        return self.manager.list(self.workspace, limit)
+
+    @property
+    def active(self) -> int:
+        return self.manager.active

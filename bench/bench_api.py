@@ -92,14 +92,16 @@ def proc_status(pid: int) -> dict[str, int]:
 
 
 class Server:
-    def __init__(self, home: Path):
+    """`regbrief serve` in its own process; `env` adds settings (e.g. REGBRIEF_MAX_CONCURRENT_JOBS)."""
+
+    def __init__(self, home: Path, env: dict[str, str] | None = None, log_name: str = "api-server.log"):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(TMP / "api-server.log", "w")
+        self.log = open(TMP / log_name, "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
              "--log-level", "warning"],
-            cwd=ROOT, env=server_env(home), stdout=self.log, stderr=subprocess.STDOUT)
+            cwd=ROOT, env={**server_env(home), **(env or {})}, stdout=self.log, stderr=subprocess.STDOUT)
         self.peak_rss = 0
         self._stop = threading.Event()
         self._sampler = threading.Thread(target=self._sample, daemon=True)

@@ -116,7 +116,9 @@ class Ingestor:
         files = expand_paths(paths)
         report = IngestReport()
         for n, path in enumerate(files):
-            result = self._ingest_file(path, fmt, progress, source_name(path))
+            source = source_name(path)
+            with self.store.source_lock(source):
+                result = self._ingest_file(path, fmt, progress, source)
             report.files.append(result)
             if on_progress:
                 on_progress(n + 1, len(files))
@@ -167,32 +169,35 @@ class Ingestor:
             result.chunks += len(batch_chunks)
         if bar:
             bar.close()
-        if gone:
-            self.store.delete(gone)
-            remove_relations(self.store.keyword, gone)
-            result.removed = len(gone)
-        self.store.keyword.record_file(source, digest, module.NAME, len(docs))
+        with self.store.write_lock:
+            if gone:
+                self.store.delete(gone)
+                remove_relations(self.store.keyword, gone)
+                result.removed = len(gone)
+            self.store.keyword.record_file(source, digest, module.NAME, len(docs))
         result.seconds = round(time.perf_counter() - t0, 3)
         return result
 
     def _write(self, docs: list[Document], chunks: list[Chunk], bar) -> None:
         embeddings = self.embedder.encode([c.text for c in chunks])
-        self.store.write(docs, chunks, embeddings)
-        update_relations(self.store.keyword, docs, chunks)
+        with self.store.write_lock:
+            self.store.write(docs, chunks, embeddings)
+            update_relations(self.store.keyword, docs, chunks)
         if bar:
             bar.update(len(docs))
 
     def remove(self, doc_ids: Sequence[str] = (), source: str | None = None) -> dict:
         """Remove documents by id, or every document from one source file."""
         self.store.recover()
-        ids = list(doc_ids)
-        if source is not None:
-            key = source if source in self.store.keyword.sources() else source_key(source)
-            ids += list(self.store.keyword.doc_hashes(key))
-            self.store.keyword.forget_file(key)
-        known = [i for i in ids if self.store.keyword.document(i) is not None]
-        chunks = self.store.delete(known) if known else 0
-        remove_relations(self.store.keyword, known)
+        with self.store.write_lock:
+            ids = list(doc_ids)
+            if source is not None:
+                key = source if source in self.store.keyword.sources() else source_key(source)
+                ids += list(self.store.keyword.doc_hashes(key))
+                self.store.keyword.forget_file(key)
+            known = [i for i in ids if self.store.keyword.document(i) is not None]
+            chunks = self.store.delete(known) if known else 0
+            remove_relations(self.store.keyword, known)
         return {"removed_documents": known, "removed_chunks": chunks, "not_found": sorted(set(ids) - set(known))}
 
 

@@ -9,6 +9,8 @@ import os
 import threading
 from functools import lru_cache
 
+import numpy as np
+
 from langchain_core.embeddings import Embeddings
 
 # Nothing may download model weights at run time.
@@ -23,6 +25,27 @@ def default_model_path() -> str:
     return str(get_model_path())
 
 
+class FifoLock:
+    """A lock granted in arrival order (threading.Lock is not fair: a thread that releases and at once
+    re-acquires usually wins, which would let a long ingest starve every query)."""
+
+    def __init__(self):
+        self._cv = threading.Condition()
+        self._next = 0
+        self._serving = 0
+
+    def __enter__(self):
+        with self._cv:
+            ticket = self._next
+            self._next += 1
+            self._cv.wait_for(lambda: self._serving == ticket)
+
+    def __exit__(self, *exc):
+        with self._cv:
+            self._serving += 1
+            self._cv.notify_all()
+
+
 class Embedder(Embeddings):
     def __init__(self, model: str = "", batch_size: int = 64):
         from sentence_transformers import SentenceTransformer
@@ -32,19 +55,32 @@ class Embedder(Embeddings):
         self.tokenizer = self.model.tokenizer
         self.max_tokens = self.model.max_seq_length
         self.batch_size = batch_size
-        self.dimension = self.model.get_sentence_embedding_dimension()
-        self._lock = threading.Lock()  # torch on 2 cores: one encode at a time is faster than two
+        dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dimension = dim()
+        # torch on 2 cores: one encode at a time is faster than two. First come, first served, so a
+        # query waits for at most one model batch of a big ingest and the ingest still moves on.
+        self._lock = FifoLock()
 
     def encode(self, texts: list[str]):
-        """Unit-length float32 vectors (numpy array), so a dot product is the cosine similarity."""
-        with self._lock:
-            return self.model.encode(
-                texts,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+        """Unit-length float32 vectors (numpy array), so a dot product is the cosine similarity.
+
+        A long list (an ingest batch) is encoded one model batch at a time, longest texts first as
+        sentence-transformers would, taking the lock per batch so queries interleave."""
+        texts = list(texts)
+        if len(texts) <= self.batch_size:
+            with self._lock:
+                return self._encode(texts)
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for i in range(0, len(texts), self.batch_size):
+            idx = order[i:i + self.batch_size]
+            with self._lock:
+                out[idx] = self._encode([texts[j] for j in idx])
+        return out
+
+    def _encode(self, texts: list[str]):
+        return self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                 convert_to_numpy=True, show_progress_bar=False)
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Word pieces per text, as the model counts them (without [CLS]/[SEP])."""

@@ -1,12 +1,25 @@
 """All settings, read from REGBRIEF_* environment variables (and a .env file if present)."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+DEFAULT_WORKSPACE = "default"
+# Workspace names become directory and Chroma collection names: lower case, 3-40 characters.
+WORKSPACE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{2,39}$")
+
+
+def check_workspace(name: str) -> str:
+    if not WORKSPACE_NAME.match(name or ""):
+        raise ValueError(f"invalid workspace name {name!r}: use 3-40 characters a-z, 0-9, '-' or '_', "
+                         f"starting with a letter or digit")
+    return name
 
 
 class Settings(BaseSettings):
@@ -46,8 +59,10 @@ class Settings(BaseSettings):
     llm_timeout_s: float = 60.0
     llm_max_tokens: int = 400
 
-    # HTTP service
-    api_keys: str = ""  # comma-separated; empty disables auth
+    # HTTP service. Comma-separated keys, each `KEY` (the default workspace) or `KEY:WORKSPACE`: a key
+    # sees only its workspace's documents, conversations, briefings, history, watchlist and jobs.
+    # Empty disables auth (everything is the default workspace).
+    api_keys: str = ""
     max_upload_bytes: int = 50 * 1024 * 1024
     max_question_chars: int = 2000
     rate_limit_per_minute: int = 600
@@ -60,6 +75,16 @@ class Settings(BaseSettings):
     @property
     def chroma_path(self) -> Path:
         return self.home / "chroma"
+
+    def for_workspace(self, name: str) -> "Settings":
+        """The settings of one workspace: the default workspace is the data directory itself; another
+        has its own directory (REGBRIEF_HOME/workspaces/NAME: keyword index, registry, history, watchlist)
+        and its own Chroma collection, so nothing, not even keyword statistics, is shared."""
+        if name == DEFAULT_WORKSPACE:
+            return self
+        check_workspace(name)
+        return self.model_copy(update={"home": self.home / "workspaces" / name,
+                                       "collection": f"{self.collection}-{name}"})
 
 
 @lru_cache(maxsize=1)

@@ -478,6 +478,10 @@ class Store:
         settings.home.mkdir(parents=True, exist_ok=True)
         self.keyword = KeywordIndex(settings.db_path)
         self.vectors = VectorIndex(settings)
+        # Threads of this process write one batch at a time (the intent log covers crashes and other
+        # processes). Held per batch, not per file, so a small upload is not stuck behind a big list.
+        self.write_lock = threading.RLock()
+        self._source_locks: dict[str, threading.Lock] = {}
         self._entities = None
 
     @property
@@ -489,8 +493,17 @@ class Store:
             self._entities = EntityIndex(self.keyword)
         return self._entities
 
+    def source_lock(self, source: str) -> threading.Lock:
+        """Held while one file (source) is ingested or removed: two uploads of the same name take turns."""
+        with self.write_lock:
+            return self._source_locks.setdefault(source, threading.Lock())
+
     def recover(self) -> dict[str, int]:
         """Finish or undo writes interrupted by a crash (see the module docstring)."""
+        with self.write_lock:  # no write of this process is half done while the lock is held
+            return self._recover()
+
+    def _recover(self) -> dict[str, int]:
         pending = self.keyword.pending(abandoned_only=True)
         if pending["add"]:
             registered = self.keyword.all_chunk_ids()
@@ -504,19 +517,21 @@ class Store:
 
     def write(self, docs: Sequence[Document], chunks: Sequence[Chunk], embeddings) -> None:
         ids = [c.chunk_id for c in chunks]
-        self.keyword.mark_pending(ids, "add")
-        self.vectors.upsert(chunks, {d.doc_id: d for d in docs}, embeddings)
-        gone = self.keyword.replace_documents(docs, chunks)
-        if gone:
-            self.vectors.delete(gone)
-            self.keyword.clear_pending(gone, "delete")
+        with self.write_lock:
+            self.keyword.mark_pending(ids, "add")
+            self.vectors.upsert(chunks, {d.doc_id: d for d in docs}, embeddings)
+            gone = self.keyword.replace_documents(docs, chunks)
+            if gone:
+                self.vectors.delete(gone)
+                self.keyword.clear_pending(gone, "delete")
 
     def delete(self, doc_ids: Sequence[str]) -> int:
-        gone = self.keyword.delete_documents(doc_ids)
-        if gone:
-            self.vectors.delete(gone)
-            self.keyword.clear_pending(gone, "delete")
-        return len(gone)
+        with self.write_lock:
+            gone = self.keyword.delete_documents(doc_ids)
+            if gone:
+                self.vectors.delete(gone)
+                self.keyword.clear_pending(gone, "delete")
+            return len(gone)
 
     def check(self) -> dict[str, Any]:
         """Consistency report: every registered chunk has a vector, and no vector lacks a chunk."""

@@ -60,7 +60,7 @@ class LiveServer:
         self.home = home
         self.settings = Settings(home=home, **settings)
         self.app = create_app(self.settings)
-        self.state = self.app.state.regbrief
+        self.state = self.app.state.workspaces.default
         self.rb = self.state.rb
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -582,7 +582,7 @@ def test_limits_413_422(guarded):
 def test_job_limit_429(guarded):
     state = guarded.state
     with guarded.client(KEYS[0]) as c:
-        with state.jobs.write_lock:  # hold the store: the first upload job waits, the second is refused
+        with state.rb.store.write_lock:  # hold the store: the first upload job waits, the second is refused
             r1 = c.post("/v1/documents", files=[("files", ("a.md", b"# A\n\nA test file.\n", "text/markdown"))])
             assert r1.status_code == 202
             r2 = c.post("/v1/documents", files=[("files", ("b.md", b"# B\n\nA test file.\n", "text/markdown"))])

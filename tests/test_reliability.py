@@ -214,6 +214,14 @@ def test_backup_while_serving_and_restore_gives_identical_results(demo_home, tmp
     archive restored by `regbrief restore` into an empty dir answers and searches identically."""
     from tests.test_api import LiveServer, wait_job
 
+    # A second workspace with a document of its own goes into the same archive.
+    env = {**os.environ, "REGBRIEF_HOME": str(demo_home)}
+    p = subprocess.run([*REGBRIEF, "ingest", "--workspace", "teamb", "-q", str(DEMO / "articles" / TEAMB_ARTICLE)],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    teamb_search = _cli_search(demo_home, "teamb", TEAMB_QUERY)
+    assert teamb_search and _cli_search(demo_home, "teamc", TEAMB_QUERY) == []
+
     api = LiveServer("backup", demo_home, rate_limit_per_minute=100000)
     archive = tmp_path / "backup.tar.gz"
     try:
@@ -264,3 +272,15 @@ def test_backup_while_serving_and_restore_gives_identical_results(demo_home, tmp
         assert c.get("/v1/history").json()  # the audit trail came along
     finally:
         api2.stop()
+    assert _cli_search(restored, "teamb", TEAMB_QUERY) == teamb_search
+
+
+TEAMB_ARTICLE = "2021-12-10_sensetime_ns_cmic_listing.md"
+TEAMB_QUERY = "SenseTime investment ban"
+
+
+def _cli_search(home: Path, workspace: str, q: str) -> list:
+    p = subprocess.run([*REGBRIEF, "search", "--workspace", workspace, "--json", "--k", "5", q], cwd=ROOT,
+                       env={**os.environ, "REGBRIEF_HOME": str(home)}, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    return [(x["chunk_id"], round(x["score"], 4)) for x in json.loads(p.stdout)["results"]]
