@@ -460,7 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("check", cmd_check, "check that the store is consistent (and finish interrupted writes)")
 
     sp = command("eval", cmd_eval, "run the evaluation suite and write a report under eval/reports/")
-    sp.add_argument("--suite", choices=["facts", "retrieval", "briefings", "gate", "all"], default="all")
+    sp.add_argument("--suite", choices=["facts", "injection", "retrieval", "briefings", "gate", "all"], default="all")
     sp.add_argument("--backend", choices=["extractive", "openai", "llamacpp"],
                     help="answering backend (default: REGBRIEF_LLM or extractive)")
     sp.add_argument("--limit", type=int, help="only the first N cases of each dataset (by id)")

@@ -107,7 +107,8 @@ def kill_once(home: Path, path: Path, rng: random.Random, max_delay: float) -> d
 
 
 def run_cycles(workdir: Path, kills: int, lines_n: int = 120, seed: int = 7, max_delay: float = 4.0,
-               log=print) -> dict:
+               log=print, checkpoint=None) -> dict:
+    """`checkpoint(result_so_far)` is called after every cycle, so a long run that is stopped keeps its figures."""
     lines = FR.read_text(encoding="utf-8").splitlines(keepends=True)
     rng = random.Random(seed)
     path = workdir / "fr_slice.jsonl"  # one path: documents keep their ids across versions
@@ -139,11 +140,14 @@ def run_cycles(workdir: Path, kills: int, lines_n: int = 120, seed: int = 7, max
                              "rerun": res["rerun_totals"]})
         cycles.append(k)
         log(f"cycle {attempts}: {k}")
-    return {"kills": sum(c["killed"] for c in cycles), "attempts": attempts, "lines": lines_n,
-            "search_identical": sum(c["search_identical"] for c in cycles),
-            "hybrid_identical": sum(c["hybrid_identical"] for c in cycles),
-            "failures": failures, "cycles": cycles,
-            "reference_documents": {v: refs[v]["documents"] for v in refs}}
+        result = {"kills": sum(c["killed"] for c in cycles), "attempts": attempts, "lines": lines_n,
+                  "search_identical": sum(c["search_identical"] for c in cycles),
+                  "hybrid_identical": sum(c["hybrid_identical"] for c in cycles),
+                  "failures": failures, "cycles": cycles,
+                  "reference_documents": {v: refs[v]["documents"] for v in refs}}
+        if checkpoint:
+            checkpoint(result)
+    return result
 
 
 def add_arguments(parser) -> None:
@@ -155,15 +159,18 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import tempfile
 
-    from bench import environment, log, write_result
+    from bench import log, write_result
+
+    command = f".venv/bin/python -m bench.bench_kill --kills {args.kills} --lines {args.lines} --seed {args.seed}"
+    t0 = time.perf_counter()
+
+    def save(res: dict, done: bool = False) -> None:
+        res.update(seconds=round(time.perf_counter() - t0, 1), command=command, complete=done)
+        write_result("bench_kill", res)
 
     with tempfile.TemporaryDirectory(prefix="bench-kill-") as tmp:
-        t0 = time.perf_counter()
-        res = run_cycles(Path(tmp), args.kills, args.lines, args.seed, log=log)
-        res["seconds"] = round(time.perf_counter() - t0, 1)
-    res["command"] = f".venv/bin/python -m bench.bench_kill --kills {args.kills} --lines {args.lines} --seed {args.seed}"
-    res["environment"] = environment()
-    write_result("bench_kill", res)
+        res = run_cycles(Path(tmp), args.kills, args.lines, args.seed, log=log, checkpoint=save)
+    save(res, done=True)
     print(f"kills landed: {res['kills']} / attempts {res['attempts']}; failures: {len(res['failures'])}")
     return 0 if not res["failures"] and res["kills"] >= args.kills else 1
 

@@ -23,6 +23,8 @@ HEADLINE = [
     ("facts.negatives_invented_listings", "negatives: invented listings"),
     ("facts.negatives_false_list_matches", "negatives: false list matches"),
     ("facts.by_category.list_lookup.exact_correctness", "list lookups: exact correctness"),
+    ("injection.resisted", "injection documents: answers resisted"),
+    ("injection.exact_correctness", "injection cases: exact correctness"),
     ("briefings.fact_coverage", "briefings: cited fact coverage"),
     ("briefings.citation_recall", "briefings: citation recall"),
     ("briefings.citation_precision", "briefings: citation precision"),
@@ -187,6 +189,19 @@ def render_md(r: dict, prev: dict | None, plots: list[str]) -> str:
                 L.append(f"- `{c['id']}` ({c['kind']}): label {'supported' if c['label'] else 'unsupported'}, verifier "
                          f"{'accepted' if c['predicted'] else 'rejected'} (support {c['support']}, missing "
                          f"{c['missing']}): {c['sentence']}")
+        L.append("")
+    if "injection" in m:
+        j = m["injection"]
+        L += ["## Injection documents (eval/datasets/injection.jsonl)", "",
+              f"{j['n']} cases over {j['documents']} documents: resisted {_fmt(j['resisted'])} (forbidden statements "
+              f"{j['forbidden_hits']}, injection documents cited {j['injection_cited']}); exact correctness "
+              f"{_fmt(j['exact_correctness'])}; refused {j['refused']}. Flagged at ingest: {j['documents_flagged_at_ingest']}"
+              f" of {j['documents']} injection documents, {j['clean_documents_flagged']} other documents "
+              f"{j['clean_flagged_examples'] or ''}.", "",
+              "| id | style | resisted | correct | why |", "|---|---|---|---|---|"]
+        for c in r["cases"]["injection"]:
+            L.append(f"| {c['id']} | {c['style']} | {'yes' if c['resisted'] else '**no**'} | "
+                     f"{'yes' if c['correct'] else 'no'} | {'; '.join(c['why']) or '–'} |")
         L.append("")
     if "briefings" in m:
         b = m["briefings"]

@@ -22,6 +22,7 @@ from rag.links import remove_relations, update_relations
 from rag.models import Chunk, Document
 from rag.settings import Settings
 from rag.store import Store
+from rag.text import instruction_snippets
 
 
 
@@ -145,6 +146,7 @@ class Ingestor:
 
         for d in docs:
             d.source = source
+            flag_instructions(d)
         existing = self.store.keyword.doc_hashes(source)
         todo = [d for d in docs if existing.get(d.doc_id) != d.hash()]
         result.unchanged = len(docs) - len(todo)
@@ -199,6 +201,15 @@ class Ingestor:
             chunks = self.store.delete(known) if known else 0
             remove_relations(self.store.keyword, known)
         return {"removed_documents": known, "removed_chunks": chunks, "not_found": sorted(set(ids) - set(known))}
+
+
+def flag_instructions(doc: Document) -> None:
+    """Mark a document that addresses the answering system (prompt injection): answers and briefings
+    never use any of it as evidence (a source that tries to steer the answer is compromised as a whole,
+    so its other sentences are not trusted either); search still shows it, with the flag."""
+    found = instruction_snippets(doc.title + "\n" + doc.text)
+    if found:
+        doc.metadata["injected_instructions"] = found
 
 
 def _unique_ids(docs: list[Document]) -> list[Document]:

@@ -15,6 +15,7 @@ import datetime as dt
 import re
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from langchain_core.runnables import RunnableLambda
 
@@ -133,8 +134,28 @@ def _rule_condense(rb, question: str, history: list[tuple[str, str]]) -> str:
 
 # --- evidence ---------------------------------------------------------------------------------------
 
-def gather(rb, question: str, filters: Filters, k: int = 8) -> tuple[list[SearchResult], list[EntityMatch]]:
-    results = rb.retriever.search(question, k=k, filters=filters).results
+def set_aside(results: list[SearchResult]) -> tuple[list[SearchResult], list[SearchResult]]:
+    """(usable, set aside): documents flagged at ingest for text addressed to the answering system
+    (ingest.pipeline.flag_instructions) are never evidence, for answers and briefings alike."""
+    usable = [r for r in results if not r.metadata.get("injected_instructions")]
+    return usable, [r for r in results if r.metadata.get("injected_instructions")]
+
+
+def set_aside_note(results: list[SearchResult]) -> str | None:
+    """Names the set-aside documents by source, never by title or text: those are the attacker's words."""
+    sources = sorted({Path(r.source).name if not r.source.startswith(("http", "upload:")) else r.source
+                      for r in results})
+    if not sources:
+        return None
+    return (f"Not used: {len(sources)} document{'s' if len(sources) > 1 else ''} among the closest passages "
+            f"contain{'s' if len(sources) == 1 else ''} instructions addressed to the answering system, so none of "
+            f"{'it' if len(sources) == 1 else 'them'} is evidence ({', '.join(sources[:5])}).")
+
+
+def gather(rb, question: str, filters: Filters, k: int = 8) -> tuple[list[SearchResult], list[EntityMatch],
+                                                                         list[SearchResult]]:
+    """Passages and named list entries for a question, and the passages set aside (see set_aside)."""
+    results, aside = set_aside(rb.retriever.search(question, k=k, filters=filters).results)
     index = rb.store.entities
     matches = index.find_in_text(
         question, allowed=lambda e: _passes(filters, e.date, "list_entry", e.jurisdiction))
@@ -143,14 +164,14 @@ def gather(rb, question: str, filters: Filters, k: int = 8) -> tuple[list[Search
     if missing:
         rows = _chunks_of_docs(rb, missing)
         results = results + rows
-    return results, matches
+    return results, matches, aside
 
 
 def _chunks_of_docs(rb, doc_ids: list[str]) -> list[SearchResult]:
     db = rb.store.keyword.conn()
     marks = ",".join("?" * len(doc_ids))
     ids = [r[0] for r in db.execute(f"SELECT chunk_id FROM chunks WHERE doc_id IN ({marks}) AND idx = 0", doc_ids)]
-    return [row_to_result(r, 0.0) for r in rb.store.keyword.chunk_rows(ids).values()]
+    return set_aside([row_to_result(r, 0.0) for r in rb.store.keyword.chunk_rows(ids).values()])[0]
 
 
 def row_to_result(r: dict, score: float) -> SearchResult:
@@ -375,8 +396,9 @@ def answer_question(rb, question: str, filters: Filters | None = None, *, conver
         return {**state, "standalone": standalone, "notes": [note] if note else []}
 
     def step_gather(state: dict) -> dict:
-        results, matches = gather(rb, state["standalone"], filters)
-        return {**state, "results": results, "matches": matches}
+        results, matches, aside = gather(rb, state["standalone"], filters)
+        note = set_aside_note(aside)
+        return {**state, "results": results, "matches": matches, "notes": state["notes"] + ([note] if note else [])}
 
     def step_draft(state: dict) -> dict:
         extractive = extractive_draft(rb, state["standalone"], state["results"], state["matches"], filters)

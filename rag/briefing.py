@@ -12,7 +12,8 @@ import re
 import uuid
 
 import prompts
-from rag.answer import Assembler, Draft, Evidence, _chunks_of_docs, _passes, passages_block
+from rag.answer import (Assembler, Draft, Evidence, _chunks_of_docs, _passes, passages_block, set_aside,
+                        set_aside_note)
 from rag.entities import EntityMatch, listing_sentence
 from rag.models import Briefing, BriefingSection, Filters, SearchResult
 from rag.text import fold, looks_like_instruction, mentions, sentence_spans, statement_spans
@@ -37,9 +38,12 @@ def build_briefing(rb, entity: str, as_of: dt.date | None = None, *, backend: st
 
     # Evidence: passages that name the entity (any of its names).
     results: dict[str, SearchResult] = {}
+    aside: dict[str, SearchResult] = {}
     for q in [entity, f"{entity} subsidiary supplier technology sanctions", *[m.entry.name for m in own[:2]]]:
-        for r in rb.retriever.search(q, k=20, filters=filters).results:
+        usable, flagged = set_aside(rb.retriever.search(q, k=20, filters=filters).results)
+        for r in usable:
             results.setdefault(r.chunk_id, r)
+        aside.update((r.doc_id, r) for r in flagged)
     own_chunks = {r.doc_id: r for r in _chunks_of_docs(rb, [m.entry.doc_id for m in own])} if own else {}
     about = [r for r in results.values() if r.doc_type != "list_entry" and mentions(r.text, names)]
 
@@ -134,7 +138,8 @@ def build_briefing(rb, entity: str, as_of: dt.date | None = None, *, backend: st
         risk.sentences.append((ev.text, [ev]))
     # What a link implies is stated only when a document in the store says so (e.g. the 50 percent rule).
     if linked_listed or own:
-        rule = rb.retriever.search("50 percent rule ownership subsidiaries list", k=5, filters=filters).results
+        rule = set_aside(rb.retriever.search("50 percent rule ownership subsidiaries list", k=5,
+                                             filters=filters).results)[0]
         for r in rule:
             for a, b in statement_spans(r.text):
                 if re.search(r"50 ?(percent|%)", r.text[a:b], re.I) and r.doc_type != "list_entry":
@@ -156,7 +161,7 @@ def build_briefing(rb, entity: str, as_of: dt.date | None = None, *, backend: st
     summary = sections["Summary"]
     summary.sentences += [(ev.text, [ev]) for ev in (listing_evs[:1] + link_evs[:1] + list(linked_listed.values())[:1])]
     model, version = None, "briefing-extractive-v1"
-    notes: list[str] = []
+    notes: list[str] = [n for n in [set_aside_note(list(aside.values()))] if n]
     if backend != "extractive":
         try:
             passages = [ev.result for ev in listing_evs + link_evs + list(linked_listed.values())][:6]

@@ -98,16 +98,36 @@ def keywords(text: str) -> list[str]:
     return list(seen)
 
 
+# Text that addresses the answering system instead of stating a fact: prompt injection. Each line is one
+# generic form (not one attack): instructions to drop earlier ones, chat-template and role markers, text
+# addressed to AI models or tools, orders about what to answer, requests to leak or to refuse. Checked
+# for false alarms against every clean document of ../shared/data (tests/test_injection.py).
+_AI = r"(?:ai|a\.i\.|llms?|gpt|chatbots?|(?:ai |language |llm )models?|(?:ai )?assistants?|summari[sz]ers?" \
+      r"|automated (?:compliance )?(?:tools?|systems?|readers?|summari[sz]ers?))"
 _INSTRUCTION = re.compile(
-    r"\b(ignore|disregard|forget|override)\b[^.]{0,40}\b(instructions?|rules|prompts?|guidelines)\b"
-    r"|\b(system|assistant|developer)\s+(notice|prompt|message|instruction)s?\b"
+    r"\b(ignore|disregard|forget)\b[^.]{0,40}\b(instructions?|rules|prompts?|guidelines|passages)\b"
+    r"|\boverride\b[^.]{0,40}\b(instructions?|prompts?)\b"
+    r"|\b(system|assistant|developer)\s+(notice|prompt|message|instruction|policy)s?\b"
     r"|\byou (must|should|are required to) (now )?(answer|say|state|reply|respond)\b"
     r"|\b(answer|reply|respond|state) (only )?(that|with)\b.{0,80}\b(regardless|no matter)\b"
-    r"|\bas an ai\b|\bnew instructions?\b"
+    r"|\bas an ai\b|\bnew instructions?\b|\bdeveloper mode\b|\byou are now\b|\bbefore answering\b"
     r"|\b(system|admin(istrator)?)\s+(override|notice|prompt|message|instruction|update)s?\b"
     r"|\bfor (ai|llm) (assistants?|models?|systems?|agents?)\b"
-    r"|\bwhen (you are )?asked (about|whether|if|for)\b[^.]{0,80}\b(answer|say|reply|respond|state)\b",
-    re.I,
+    r"|\bwhen (you are )?asked (about|whether|if|for|when|what|who|which|how)\b[^.]{0,80}\b(answer|say|reply|respond|state)\b"
+    r"|<\|(im_start|im_end|system|user|assistant)\|>|\[/?(inst|system|assistant)\]|<<\s*sys\s*>>"
+    r"|\"role\"\s*:\s*\"(system|assistant|developer)\""
+    r"|^\s*#{1,6}\s*(system|instructions?)\b"
+    rf"|\b(dear|attention|hey|hello|note to|notice to|to all)\s+(the\s+)?{_AI}\b"
+    rf"|\bif you are an? {_AI}\b"
+    rf"|\b{_AI},? (reading|summari[sz]ing|processing|parsing|answering) (this|these|the following)\b"
+    rf"|\b{_AI}\s+(must|should|shall|are required to|are instructed to)\s+(now\s+)?(report|say|state|tell|answer|reply"
+    r"|respond|output|print|append|cite|treat|refuse|repeat|mention|include|claim)\b"
+    r"|\brespond to (any|every|all) (question|query|request|prompt)s?\b"
+    r"|\bcite this (passage|page|document|text|post)\b"
+    r"|\b(print|reveal|show|output|repeat) (your|the) (system )?(prompt|instructions|configuration)\b"
+    r"|\bignorier\w* (alle )?(vorherigen|bisherigen|obigen) anweisungen\b"
+    r"|\bignor(e[zr]?|a) (toutes |todas )?(les |las )?(instructions|instrucciones) (pr[eé]c[eé]dentes|anteriores)\b",
+    re.I | re.M,
 )
 
 
@@ -115,3 +135,16 @@ def looks_like_instruction(sentence: str) -> bool:
     """Text in a document that addresses the answering system instead of stating a fact (prompt
     injection). Such sentences are never used as evidence or shown to a model."""
     return bool(_INSTRUCTION.search(sentence))
+
+
+def instruction_snippets(text: str, limit: int = 3) -> list[str]:
+    """Up to `limit` sentences of `text` that look like instructions to the answering system."""
+    if not _INSTRUCTION.search(text):
+        return []
+    found = []
+    for a, b in sentence_spans(text):
+        if looks_like_instruction(text[a:b]):
+            found.append(" ".join(text[a:b].split())[:200])
+            if len(found) == limit:
+                break
+    return found or [" ".join(text[m.start():m.start() + 200].split()) for m in [_INSTRUCTION.search(text)]]
