@@ -8,6 +8,7 @@ the workspace that submitted it: `JobManager.scoped(name)` is the only view the 
 """
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import logging
 import threading
@@ -25,6 +26,15 @@ KEEP_FINISHED = 1000
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+def _trim_heap() -> None:
+    """Hand freed heap back to the OS after a job: glibc keeps it otherwise, and an ingest's embedding
+    batches would stay in the server's resident memory for good."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 class TooManyJobs(RuntimeError):
@@ -105,6 +115,7 @@ class JobManager:
             if self.metrics:
                 self.metrics.inc("regbrief_jobs_total", help="Background jobs finished, by kind and status.",
                                  kind=job.kind, status=job.status)
+            _trim_heap()
             job.finished.set()
 
     def _trim(self) -> None:
