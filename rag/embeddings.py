@@ -86,7 +86,8 @@ class Embedder(Embeddings):
         """Word pieces per text, as the model counts them (without [CLS]/[SEP])."""
         if not texts:
             return []
-        enc = self.tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
+        with self._lock:  # the Rust tokenizer is not safe to reconfigure while encode() uses it
+            enc = self.tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
         return [len(ids) for ids in enc]
 
     # LangChain Embeddings interface
