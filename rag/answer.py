@@ -155,7 +155,9 @@ def set_aside_note(results: list[SearchResult]) -> str | None:
 def gather(rb, question: str, filters: Filters, k: int = 8) -> tuple[list[SearchResult], list[EntityMatch],
                                                                          list[SearchResult]]:
     """Passages and named list entries for a question, and the passages set aside (see set_aside)."""
-    results, aside = set_aside(rb.retriever.search(question, k=k, filters=filters).results)
+    # A few extra results, so that passages set aside do not leave the answer with fewer than k.
+    results, aside = set_aside(rb.retriever.search(question, k=k + 4, filters=filters).results)
+    results = results[:k]
     index = rb.store.entities
     matches = index.find_in_text(
         question, allowed=lambda e: _passes(filters, e.date, "list_entry", e.jurisdiction))
