@@ -91,17 +91,15 @@ class EntityIndex:
     def __init__(self, keyword_index):
         self.keyword = keyword_index
         self._lock = threading.Lock()
-        self._version: tuple | None = None
+        self._version: int | None = None
         self.entries: dict[str, ListEntry] = {}
         self._by_token: dict[str, set[str]] = defaultdict(set)
         self._names: dict[str, list[tuple[str, list[str]]]] = {}  # doc_id -> [(name, distinctive tokens)]
         self._derived: dict[str, tuple[tuple | None, object]] = {}
 
-    def _registry_version(self) -> tuple:
-        db = self.keyword.conn()
-        return tuple(db.execute(
-            "SELECT COUNT(*), MAX(ingested_at), SUM(length(content_hash)) FROM documents WHERE doc_type='list_entry'"
-        ).fetchone())
+    def _registry_version(self) -> int:
+        """The registry's list-entry change counter (triggers bump it on every insert, update or delete)."""
+        return self.keyword.conn().execute("SELECT value FROM counters WHERE name = 'list_entries'").fetchone()[0]
 
     def refresh(self) -> None:
         version = self._registry_version()

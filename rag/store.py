@@ -88,6 +88,17 @@ CREATE TABLE IF NOT EXISTS pending (
     owner TEXT NOT NULL,  -- host:pid of the writer, so recovery never undoes a live writer's batch
     PRIMARY KEY (chunk_id, op)
 );
+-- Bumped by every change to the registry's list entries, in any process: caches built from them (the
+-- entity index) compare one number instead of scanning the table.
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO counters VALUES ('list_entries', 0);
+CREATE TRIGGER IF NOT EXISTS list_entries_ins AFTER INSERT ON documents WHEN NEW.doc_type = 'list_entry'
+    BEGIN UPDATE counters SET value = value + 1 WHERE name = 'list_entries'; END;
+CREATE TRIGGER IF NOT EXISTS list_entries_upd AFTER UPDATE ON documents
+    WHEN NEW.doc_type = 'list_entry' OR OLD.doc_type = 'list_entry'
+    BEGIN UPDATE counters SET value = value + 1 WHERE name = 'list_entries'; END;
+CREATE TRIGGER IF NOT EXISTS list_entries_del AFTER DELETE ON documents WHEN OLD.doc_type = 'list_entry'
+    BEGIN UPDATE counters SET value = value + 1 WHERE name = 'list_entries'; END;
 """
 
 
