@@ -9,7 +9,8 @@ random moment after its first write (the database file appearing counts, so some
 any document is written); then a second process runs `Store.recover()`, `Store.check()`, the
 complete re-run of the ingest, `check()` again, and the fixed queries. Reference results come from
 uninterrupted ingests of each version into fresh stores. Compared exactly: the dense and the keyword top 5
-per query. The fused (hybrid) top 5 is reported (`hybrid_identical`) but not required: it is not stable
+per query. The answers to the first three queries (asked as questions, extractive) are compared too
+(`answers_identical`). The fused (hybrid) top 5 is reported (`hybrid_identical`) but not required: it is not stable
 even between two uninterrupted ingests of the same file into fresh stores (candidates deep in the dense
 list, from Chroma's HNSW graph, vary from build to build), so it cannot tell a kill's damage apart. The CI test (tests/test_reliability.py) runs the
 same loop with 3 kills. Results: bench/results/bench_kill.json.
@@ -49,6 +50,7 @@ out["chunk_ids"] = sorted(rb.store.keyword.all_chunk_ids())
 out["search"] = {f"{m}:{q}": [r.chunk_id for r in rb.search(q, k=5, mode=m).results]
                  for q in queries for m in ("dense", "keyword")}
 out["hybrid"] = {q: [r.chunk_id for r in rb.search(q, k=5).results] for q in queries}
+out["answers"] = {q: rb.ask(q, record=False).answer for q in queries[:3]}
 print("@@" + json.dumps(out))
 """
 
@@ -128,7 +130,8 @@ def run_cycles(workdir: Path, kills: int, lines_n: int = 120, seed: int = 7, max
         k.update(version=v, recovered=res["recovered"], consistent_after_kill=res["check_after_kill"]["ok"],
                  consistent_after_rerun=res["check"]["ok"], documents=res["documents"],
                  search_identical=res["search"] == refs[v]["search"],
-                 hybrid_identical=res["hybrid"] == refs[v]["hybrid"])
+                 hybrid_identical=res["hybrid"] == refs[v]["hybrid"],
+                 answers_identical=res["answers"] == refs[v]["answers"])
         k["same_chunks_as_reference"] = res["chunk_ids"] == refs[v]["chunk_ids"]
         # Required: consistent after the kill and after the re-run, exactly the reference's chunks.
         # Rankings are reported, not required: an index that went through other versions (deletes and
@@ -143,6 +146,7 @@ def run_cycles(workdir: Path, kills: int, lines_n: int = 120, seed: int = 7, max
         result = {"kills": sum(c["killed"] for c in cycles), "attempts": attempts, "lines": lines_n,
                   "search_identical": sum(c["search_identical"] for c in cycles),
                   "hybrid_identical": sum(c["hybrid_identical"] for c in cycles),
+                  "answers_identical": sum(c["answers_identical"] for c in cycles),
                   "failures": failures, "cycles": cycles,
                   "reference_documents": {v: refs[v]["documents"] for v in refs}}
         if checkpoint:

@@ -66,6 +66,7 @@ def test_ingest_killed_three_times_recovers_to_identical_results(tmp_path):
     res = run_cycles(tmp_path, kills=3, lines_n=60, seed=11, max_delay=2.0, log=lambda m: None)
     assert res["kills"] == 3, res["cycles"]
     assert not res["failures"], json.dumps(res["failures"], indent=1)[:4000]
+    assert res["answers_identical"] == len(res["cycles"]), res["cycles"]  # the same answers as before the kills
 
 
 # --- (b) Chroma server goes away and comes back ----------------------------------------------------------
