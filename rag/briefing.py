@@ -243,6 +243,8 @@ def render(b: Briefing, fmt: str = "md") -> str:
             lines += [f"## {sec.title}", ""]
             lines += [f"- {_sentence_md(s)}" for s in sec.sentences] or ["- (nothing in the sources)"]
             lines.append("")
+        if b.notes:  # how it was made: model fallbacks, documents set aside
+            lines += ["## Notes", ""] + [f"- {n}" for n in b.notes] + [""]
         lines += ["## Sources", ""]
         for c in b.citations:
             where = c.url or c.source
@@ -260,6 +262,8 @@ def render(b: Briefing, fmt: str = "md") -> str:
                 marks = "".join(f"<a href='#cite-{n}' class='cite'>[{n}]</a>" for n in s.citations)
                 body.append(f"<li>{e(s.text)} {marks}</li>")
             body.append("</ul>")
+        if b.notes:
+            body.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in b.notes) + "</ul>")
         body.append("<h2>Sources</h2><ol class='sources'>")
         for c in b.citations:
             where = e(c.url or c.source)

@@ -84,6 +84,10 @@ def test_search_shows_flagged_documents_with_the_flag(injected_rb):
 
 
 def test_briefing_sets_flagged_documents_aside(injected_rb):
+    from rag.briefing import render
+
     b = injected_rb.brief("SenseTime Group Limited", record=False)
     assert not any("forum_post" in c.source for c in b.citations)
     assert any("Not used" in n for n in b.notes)
+    for fmt in ("md", "html"):  # the note travels with the briefing a user forwards
+        assert "2023-03-15_forum_post_sensetime_dates.md" in render(b, fmt)
