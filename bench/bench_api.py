@@ -97,6 +97,7 @@ class Server:
     def __init__(self, home: Path, env: dict[str, str] | None = None, log_name: str = "api-server.log"):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        TMP.mkdir(parents=True, exist_ok=True)
         self.log = open(TMP / log_name, "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
