@@ -143,7 +143,7 @@ def parse_one(module, path: Path, data: bytes, file_seconds: float) -> str:
 
 def fuzz_parser(name: str, seconds: float, file_seconds: float = 10.0, max_examples: int = 10**9) -> dict:
     """Run hypothesis on one parser for `seconds` (or `max_examples`); returns counts and any failure."""
-    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 
     from ingest.formats import formats
 
@@ -159,8 +159,9 @@ def fuzz_parser(name: str, seconds: float, file_seconds: float = 10.0, max_examp
     with tempfile.TemporaryDirectory(prefix="fuzz-") as tmp:
         path = Path(tmp) / fname
 
+        # quiet: the Stop raised at the time limit is not a failure, so no "reproduce with @seed" message
         @settings(max_examples=max_examples, deadline=None, database=None, derandomize=False,
-                  phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+                  phases=[Phase.generate], suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet)
         @given(mutate=mutations())
         def run(mutate):
             if time.monotonic() > deadline:
