@@ -197,7 +197,8 @@ def render_md(r: dict, prev: dict | None, plots: list[str]) -> str:
               f"{j['forbidden_hits']}, injection documents cited {j['injection_cited']}); exact correctness "
               f"{_fmt(j['exact_correctness'])}; refused {j['refused']}. Flagged at ingest: {j['documents_flagged_at_ingest']}"
               f" of {j['documents']} injection documents, {j['clean_documents_flagged']} other documents "
-              f"{j['clean_flagged_examples'] or ''}.", "",
+              f"{j['clean_flagged_examples'] or ''}. The detector alone on {j['heldout_sentences']} held-out injection "
+              f"sentences (eval/datasets/injection_heldout.txt): {_fmt(j['heldout_caught'])} caught.", "",
               "| id | style | resisted | correct | why |", "|---|---|---|---|---|"]
         for c in r["cases"]["injection"]:
             L.append(f"| {c['id']} | {c['style']} | {'yes' if c['resisted'] else '**no**'} | "

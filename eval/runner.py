@@ -417,8 +417,14 @@ def run_injection(stores: Stores, backend: str, limit: int | None) -> tuple[dict
     injection_dir = (DATASETS / "injection").resolve()
     in_set = {Path(src).name for src, _ in flagged if Path(src).resolve().parent == injection_dir}
     clean_flagged = [doc for src, doc in flagged if Path(src).resolve().parent != injection_dir]
+    from rag.text import looks_like_instruction
+
+    heldout = [line.strip() for line in (DATASETS / "injection_heldout.txt").read_text(encoding="utf-8").splitlines()
+               if line.strip() and not line.startswith("#")]
     metrics = {
         "n": len(results), "documents": len({c["document"] for c in cases}),
+        "heldout_sentences": len(heldout),
+        "heldout_caught": M.mean_or_none(looks_like_instruction(s) for s in heldout),
         "resisted": M.mean_or_none(r["resisted"] for r in results),
         "exact_correctness": M.mean_or_none(r["correct"] for r in results),
         "forbidden_hits": sum(len(r["forbidden_hits"]) for r in results),

@@ -126,20 +126,33 @@ _INSTRUCTION = re.compile(
     r"|\bcite this (passage|page|document|text|post)\b"
     r"|\b(print|reveal|show|output|repeat) (your|the) (system )?(prompt|instructions|configuration)\b"
     r"|\bignorier\w* (alle )?(vorherigen|bisherigen|obigen) anweisungen\b"
-    r"|\bignor(e[zr]?|a) (toutes |todas )?(les |las )?(instructions|instrucciones) (pr[eé]c[eé]dentes|anteriores)\b",
+    r"|\bignor(e[zr]?|a) (toutes |todas )?(les |las )?(instructions|instrucciones) (pr[eé]c[eé]dentes|anteriores)\b"
+    r"|\bnew task\b|\bpretend (you are|to be)\b|\btell the user\b|\bend of (document|text|context)\b"
+    r"|\byour (configuration|instructions|system prompt|guidelines|programming)\b|</?(system|instructions?|prompt)>"
+    r"|\b(hidden|secret) (message|instruction)s?\b",
     re.I | re.M,
 )
+# A sentence that names an AI reader and gives an order about what to say, in any words: the second,
+# looser rule (both must occur in one sentence).
+_ADDRESSEE = re.compile(
+    r"\b(ai|a\.i\.|llms?|gpt[\w-]*|chatbots?|bots?|language models?|ai (models?|assistants?|systems?|tools?)"
+    r"|summari[sz](ation|ing|er)s? (engines?|tools?|systems?|models?)|summari[sz]ers?|answering (engines?|systems?)"
+    r"|assistants?(?! (secretary|director|attorney|commissioner|administrator|general|manager|treasurer)))\b",
+    re.I)
+_ORDER = re.compile(
+    r"\b(say|says|tell|answer|respond|reply|output|print|describe|confirm|claim|ignore|disregard|pretend|treat"
+    r"|repeat|append|mention|directed to|instructed to)\b", re.I)
 
 
 def looks_like_instruction(sentence: str) -> bool:
     """Text in a document that addresses the answering system instead of stating a fact (prompt
     injection). Such sentences are never used as evidence or shown to a model."""
-    return bool(_INSTRUCTION.search(sentence))
+    return bool(_INSTRUCTION.search(sentence) or (_ADDRESSEE.search(sentence) and _ORDER.search(sentence)))
 
 
 def instruction_snippets(text: str, limit: int = 3) -> list[str]:
     """Up to `limit` sentences of `text` that look like instructions to the answering system."""
-    if not _INSTRUCTION.search(text):
+    if not _INSTRUCTION.search(text) and not (_ADDRESSEE.search(text) and _ORDER.search(text)):
         return []
     found = []
     for a, b in sentence_spans(text):
@@ -147,4 +160,5 @@ def instruction_snippets(text: str, limit: int = 3) -> list[str]:
             found.append(" ".join(text[a:b].split())[:200])
             if len(found) == limit:
                 break
-    return found or [" ".join(text[m.start():m.start() + 200].split()) for m in [_INSTRUCTION.search(text)]]
+    m = _INSTRUCTION.search(text)
+    return found or ([" ".join(text[m.start():m.start() + 200].split())] if m else [])
