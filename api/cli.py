@@ -507,9 +507,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from rag.service import Regbrief
-    from rag.store import StoreUnavailable
-
     from rag.settings import get_settings
+    from rag.store import StoreUnavailable
 
     try:
         return args.fn(Regbrief(get_settings().for_workspace(getattr(args, "workspace", "default"))), args) or 0

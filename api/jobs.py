@@ -1,10 +1,10 @@
 """Background jobs: uploads to ingest, briefings to build, watchlist refreshes.
 
 A bounded thread pool in the API process. Embedded Chroma allows one writer process, so every store
-write happens here, and each workspace's writes are serialised by its own lock (reads go on meanwhile;
-one team's big upload does not hold up another's). Submitting more jobs than
-REGBRIEF_MAX_CONCURRENT_JOBS (queued + running, all workspaces) is refused with 429. A job belongs to
-the workspace that submitted it: `JobManager.scoped(name)` is the only view the routers get.
+write happens here (the store serialises its writes per batch, so jobs interleave and reads go on
+meanwhile). Submitting more jobs than REGBRIEF_MAX_CONCURRENT_JOBS (queued + running, all workspaces) is
+refused with 429. A job belongs to the workspace that submitted it: `JobManager.scoped(name)` is the
+only view the routers get.
 """
 from __future__ import annotations
 
@@ -79,7 +79,6 @@ class JobManager:
     def __init__(self, max_jobs: int, metrics=None):
         self.max_jobs = max(1, max_jobs)
         self.pool = ThreadPoolExecutor(max_workers=self.max_jobs, thread_name_prefix="regbrief-job")
-        self._write_locks: dict[str, threading.RLock] = {}  # one store writer per workspace at a time
         self.metrics = metrics
         self._jobs: OrderedDict[str, JobState] = OrderedDict()
         self._lock = threading.Lock()
@@ -130,10 +129,6 @@ class JobManager:
     def list(self, workspace: str, limit: int = 50) -> list[JobState]:
         return [j for j in reversed(self._jobs.values()) if j.workspace == workspace][:limit]
 
-    def write_lock(self, workspace: str) -> threading.RLock:
-        with self._lock:
-            return self._write_locks.setdefault(workspace, threading.RLock())
-
     def scoped(self, workspace: str) -> "WorkspaceJobs":
         return WorkspaceJobs(self, workspace)
 
@@ -146,11 +141,10 @@ class JobManager:
 
 
 class WorkspaceJobs:
-    """One workspace's view of the job pool: it submits, sees and locks only that workspace's jobs."""
+    """One workspace's view of the job pool: it submits and sees only that workspace's jobs."""
 
     def __init__(self, manager: JobManager, workspace: str):
         self.manager, self.workspace = manager, workspace
-        self.write_lock = manager.write_lock(workspace)
 
     def submit(self, kind: str, fn: Callable[[JobState], dict[str, Any] | None]) -> JobState:
         return self.manager.submit(kind, fn, self.workspace)

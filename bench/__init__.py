@@ -163,30 +163,17 @@ TORCH: dict[str, Any] = {}
 
 
 def configure_torch() -> dict[str, Any]:
-    """How many threads torch uses in this benchmark process (recorded in every result).
-
-    REGBRIEF_BENCH_TORCH_THREADS=N forces N (`python -m bench --torch-threads N` sets it). Otherwise torch
-    keeps its default (one thread per core) unless the machine is already oversubscribed (1-minute load
-    average above the CPU count): then 1 thread, because OpenMP threads spinning at barriers against
-    other processes make a single small encode 10-30x slower (measured: 1.3-2.6 s instead of ~0.1 s per
-    query at load 13 on 2 cores). Both sides of every comparison share the one model object, so the
-    choice never favours one side."""
+    """How many threads torch uses in this benchmark process (recorded in every result):
+    REGBRIEF_BENCH_TORCH_THREADS=N forces N (`python -m bench --torch-threads N` sets it), else
+    rag.embeddings.threads_for_load decides. Both sides of every comparison share the one model object,
+    so the choice never favours one side."""
     if TORCH:
         return TORCH
     import torch
 
-    env = os.environ.get("REGBRIEF_BENCH_TORCH_THREADS", "").strip()
-    reason = "torch default"
-    n = int(env) if env else 0
-    if n:
-        reason = "REGBRIEF_BENCH_TORCH_THREADS"
-    else:
-        try:
-            load = os.getloadavg()[0]
-        except OSError:
-            load = 0.0
-        if load > (os.cpu_count() or 1):
-            n, reason = 1, f"auto: load average {load:.1f} > {os.cpu_count()} CPUs at start"
+    from rag.embeddings import threads_for_load
+
+    n, reason = threads_for_load(os.environ.get("REGBRIEF_BENCH_TORCH_THREADS", ""))
     if n:
         torch.set_num_threads(n)
         os.environ["REGBRIEF_BENCH_TORCH_THREADS"] = str(n)  # children measure the same way

@@ -309,10 +309,9 @@ def soak(home: Path, *, baseline_s: float, soak_max_s: float, steady_s: float, w
         server.stop()
     check = store_check(home)
     summaries = {k: v.summary() for k, v in phases.items()}
-    window = lambda t0, t1: mem.median(t0, t1)  # noqa: E731
     first = marks.get("steady", marks["soak"]) + warmup_s
-    rss_after_warmup, rss_end = window(first, first + 60), window(marks["end"] - 60, marks["end"])
-    rss_start = window(marks["start"], marks["start"] + 60)
+    rss_after_warmup, rss_end = mem.median(first, first + 60), mem.median(marks["end"] - 60, marks["end"])
+    rss_start = mem.median(marks["start"], marks["start"] + 60)
     growth = (rss_end - rss_after_warmup) / rss_after_warmup if rss_after_warmup and rss_end else None
     ratios = {}
     for phase in ("soak", "steady"):
@@ -322,20 +321,23 @@ def soak(home: Path, *, baseline_s: float, soak_max_s: float, steady_s: float, w
                 if b and b["p95_ms"]:
                     ratios.setdefault(phase, {})[kind] = round(x["p95_ms"] / b["p95_ms"], 2)
     big_result = (big_status.get("result") or {}).get("files", [{}])[0]
-    mb = lambda v: v and round(v / 2**20, 1)  # noqa: E731
     return {
         "clients": clients, "phases": summaries, "p95_ratio_over_baseline": ratios,
         "large_ingest": {"file": big.name, "status": big_status.get("status"), "error": big_status.get("error"),
                          "documents": big_result.get("added"), "chunks": big_result.get("chunks"),
                          "seconds": big_result.get("seconds")},
         "uploads": len(uploads), "lost_uploads": lost,
-        "memory": {"rss_mb_first_minute": mb(rss_start), "rss_mb_after_warmup": mb(rss_after_warmup),
-                   "rss_mb_end": mb(rss_end), "growth": growth and round(growth, 4),
+        "memory": {"rss_mb_first_minute": _mb(rss_start), "rss_mb_after_warmup": _mb(rss_after_warmup),
+                   "rss_mb_end": _mb(rss_end), "growth": growth and round(growth, 4),
                    "peak_mb": round(server.peak_rss / 2**20, 1), "warmup_seconds": warmup_s,
                    "judged_over": "steady" if "steady" in marks else "soak"},
         "store_check": check,
         "errors": sum(s["errors"] for s in summaries.values()),
     }
+
+
+def _mb(nbytes: float | None) -> float | None:
+    return round(nbytes / 2**20, 1) if nbytes else None
 
 
 def run(args) -> int:

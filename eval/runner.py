@@ -62,28 +62,15 @@ SUITES = {
 
 
 def configure_torch() -> dict:
-    """Torch threads for this eval process, recorded in the report.
-
-    REGBRIEF_EVAL_TORCH_THREADS=N forces N. Otherwise torch keeps its default (one thread per core)
-    unless the machine is already oversubscribed (1-minute load average above the CPU count): then one
-    thread, because OpenMP threads spinning against other processes make a single small encode 10-20x
-    slower (measured here: 2.9 s instead of 0.18 s per one-sentence encode at load 12 on 2 cores). Thread
-    count changes timing, not what is computed (up to float rounding)."""
+    """Torch threads for this eval process, recorded in the report: REGBRIEF_EVAL_TORCH_THREADS=N forces N,
+    else rag.embeddings.threads_for_load decides."""
     import torch
 
-    env = os.environ.get("REGBRIEF_EVAL_TORCH_THREADS", "").strip()
-    reason = "torch default"
-    if env:
-        torch.set_num_threads(int(env))
-        reason = "REGBRIEF_EVAL_TORCH_THREADS"
-    else:
-        try:
-            load = os.getloadavg()[0]
-        except OSError:
-            load = 0.0
-        if load > (os.cpu_count() or 1):
-            torch.set_num_threads(1)
-            reason = f"load average {load:.1f} above {os.cpu_count()} CPUs"
+    from rag.embeddings import threads_for_load
+
+    n, reason = threads_for_load(os.environ.get("REGBRIEF_EVAL_TORCH_THREADS", ""))
+    if n:
+        torch.set_num_threads(n)
     return {"threads": torch.get_num_threads(), "reason": reason}
 
 
@@ -190,10 +177,21 @@ def corpus_paths(name: str, home: Path) -> tuple[list[Path], dict]:
     raise ValueError(f"unknown corpus {name!r}")
 
 
+# The code that decides what a store holds: its schema, parsing, chunking and what ingest flags
+# (rag/text.py holds the prompt-injection detector).
+STORE_CODE = ("rag/store.py", "rag/text.py", "ingest/pipeline.py", "ingest/chunking.py", "ingest/formats")
+
+
 def store_fingerprint() -> str:
-    """A short hash of rag/store.py. The eval's stores are caches: a store written by another version of
-    the store code (another schema) is never opened; it gets a fresh folder and is ingested again."""
-    return hashlib.sha256((ROOT / "rag" / "store.py").read_bytes()).hexdigest()[:12]
+    """A short hash of STORE_CODE. The eval's stores are caches: a store written by another version of
+    that code (another schema, other chunks or flags) is never opened; it gets a fresh folder and is
+    ingested again, so a changed detector or parser is measured, not the old one's store."""
+    h = hashlib.sha256()
+    for name in STORE_CODE:
+        path = ROOT / name
+        for f in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            h.update(f.relative_to(ROOT).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:12]
 
 
 class Stores:

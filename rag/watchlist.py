@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ def _now() -> dt.datetime:
 class Watchlist(SqliteDB):
     def __init__(self, path: Path):
         super().__init__(path, SCHEMA)
+        self.refresh_lock = threading.Lock()  # refreshes of this watchlist take turns (see refresh)
 
     # --- watched entities -------------------------------------------------------------------
     def add(self, name: str, aliases: Sequence[str] = ()) -> dict:
@@ -257,14 +259,17 @@ def refresh(rb, changed_doc_ids: Sequence[str], *, trigger: str = "ingest", wl: 
     out: dict[str, Any] = {"regenerated": [], "unchanged": []}
     if not entries:
         return out
-    for n, entry in enumerate(entries):
-        hits = affected(rb, wl, entry, changed_doc_ids)
-        if hits:
-            b = regenerate(rb, wl, entry["name"], hits, trigger)
-            out["regenerated"].append({"entity": entry["name"], "briefing_id": b.id, "changed_docs": hits[:50]})
-        else:
-            out["unchanged"].append(entry["name"])
-        if on_progress:
-            on_progress(n + 1, len(entries))
+    # One refresh at a time per watchlist: two uploads touching one entity must not both compare against
+    # the same previous briefing and record two "what changed" briefings for one change.
+    with wl.refresh_lock:
+        for n, entry in enumerate(entries):
+            hits = affected(rb, wl, entry, changed_doc_ids)
+            if hits:
+                b = regenerate(rb, wl, entry["name"], hits, trigger)
+                out["regenerated"].append({"entity": entry["name"], "briefing_id": b.id, "changed_docs": hits[:50]})
+            else:
+                out["unchanged"].append(entry["name"])
+            if on_progress:
+                on_progress(n + 1, len(entries))
     return out
 

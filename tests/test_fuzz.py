@@ -4,8 +4,6 @@ with schemathesis over /openapi.json for server errors *and* responses that brea
 (the >= 2,000-case run is `python -m bench.bench_fuzz --api-cases 2000`)."""
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 

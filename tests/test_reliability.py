@@ -213,7 +213,7 @@ def test_llm_down_through_the_api_is_never_a_500(demo_home, fake_llm, tmp_path):
 def test_backup_while_serving_and_restore_gives_identical_results(demo_home, tmp_path):
     """`regbrief backup` (a separate process) runs while the API serves search traffic; the
     archive restored by `regbrief restore` into an empty dir answers and searches identically."""
-    from tests.test_api import LiveServer, wait_job
+    from tests.test_api import LiveServer
 
     # A second workspace with a document of its own goes into the same archive.
     env = {**os.environ, "REGBRIEF_HOME": str(demo_home)}

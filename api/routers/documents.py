@@ -100,10 +100,7 @@ def upload(
         job.result = result
         if changed and state.watchlist.list():
             job.stage = "refreshing watched briefings"
-            with state.jobs.write_lock:
-                result["watchlist"] = watchlist.refresh(
-                    state.rb, changed, trigger="ingest", wl=state.watchlist,
-                )
+            result["watchlist"] = watchlist.refresh(state.rb, changed, trigger="ingest", wl=state.watchlist)
         else:
             result["watchlist"] = {"regenerated": [], "unchanged": []}
         if not report.ok:
@@ -164,11 +161,9 @@ def delete_document(doc_id: str, state: AppState = Depends(get_state)) -> Remove
     removed = res["removed_documents"]
     if removed and state.watchlist.list():
         def run(job: JobState) -> dict:
-            with state.jobs.write_lock:
-                return watchlist.refresh(state.rb, removed, trigger="remove", wl=state.watchlist)
+            return watchlist.refresh(state.rb, removed, trigger="remove", wl=state.watchlist)
         try:
             out.watchlist_job_id = state.jobs.submit("watchlist", run).id
         except TooManyJobs:  # the removal is done; refresh inline rather than skip it
-            with state.jobs.write_lock:
-                watchlist.refresh(state.rb, removed, trigger="remove", wl=state.watchlist)
+            run(None)
     return out
