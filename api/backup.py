@@ -113,7 +113,7 @@ def backup(settings: Settings, out: Path, embedder=None) -> dict:
 
 
 def _metadata_for(db: Path, chunk_ids: list[str]) -> dict[str, dict]:
-    from rag.store import _date_ord
+    from rag.store.facade import _date_ord
 
     con = sqlite3.connect(db)
     out = {}

@@ -473,6 +473,6 @@ def answer_question(rb, question: str, filters: Filters | None = None, *, conver
 
 
 def _hash(text: str) -> str:
-    from rag.history import text_hash
+    from rag.store.history import text_hash
 
     return text_hash(text)

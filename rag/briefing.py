@@ -198,7 +198,7 @@ def build_briefing(rb, entity: str, as_of: dt.date | None = None, *, backend: st
 
 
 def _text_hash(text: str) -> str:
-    from rag.history import text_hash
+    from rag.store.history import text_hash
 
     return text_hash(text)
 

@@ -38,7 +38,7 @@ class Regbrief:
 
     @cached_property
     def history(self):
-        from rag.history import History
+        from rag.store.history import History
 
         return History(self.settings.home / "history.sqlite3")
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.db import SqliteDB
+from rag.store.sqlite import SqliteDB
 from rag.models import Briefing, BriefingSection, Sentence
 from rag.text import mentions
 
@@ -222,7 +222,7 @@ def changes_section(prev: Briefing | None, new: Briefing, changed_docs: Sequence
 
 def regenerate(rb, wl: Watchlist, entity: str, changed_docs: Sequence[str] = (), trigger: str = "manual") -> Briefing:
     """A fresh briefing on a watched entity with a "what changed" section, recorded in the history."""
-    from rag.history import text_hash
+    from rag.store.history import text_hash
 
     prev = _previous(rb, wl, entity)
     new = rb.brief(entity, record=False)

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rag.db import SqliteDB
+from rag.store.sqlite import SqliteDB
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS history (

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from rag.db import SqliteDB
+from rag.store.sqlite import SqliteDB
 from rag.models import Chunk, Document, Filters
 from rag.settings import Settings
 from rag.text import keywords
