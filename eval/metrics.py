@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 
 from rag.text import fold
-from rag.verify import parse_dates
+from rag.dates import find_dates
 
 # --- retrieval ----------------------------------------------------------------------------------------
 
@@ -94,7 +94,7 @@ _MONTH_WORDS = {"jan", "january", "feb", "february", "mar", "march", "apr", "apr
 def _as_date(alternative: str):
     """The date an expected fact names when the fact is nothing but one date in a common form
     ("2021-12-10", "10 Dec 2021", "December 10, 2021"); None otherwise ("Aug 1953" is not a date)."""
-    dates = parse_dates(alternative)
+    dates = find_dates(alternative)
     if len(dates) != 1:
         return None
     tokens = re.findall(r"[a-z]+|\d+", alternative.lower())
@@ -107,7 +107,7 @@ def fact_present(alternatives: Sequence[str], text: str) -> bool:
     """True when any alternative of one fact is in `text`.
 
     An alternative that is only a date ("2021-12-10", "10 Dec 2021") matches any form of that date in
-    the text, as read by rag.verify.parse_dates (10 December 2021, December 10, 2021, 2021-12-10,
+    the text, as read by rag.dates.find_dates (10 December 2021, December 10, 2021, 2021-12-10,
     12/10/2021, 10.12.2021). Any other alternative matches when its rag.text.fold form (case, accents
     and punctuation folded) occurs in the folded text on word boundaries ("SenseTime Group" is in
     "SENSETIME GROUP LIMITED"; "CMIC-EO13959" is in "program CMIC-EO13959"; "sense" is not in "sensetime").
@@ -118,7 +118,7 @@ def fact_present(alternatives: Sequence[str], text: str) -> bool:
         d = _as_date(alt)
         if d is not None:
             if dates is None:
-                dates = parse_dates(text)
+                dates = find_dates(text)
             if d in dates:
                 return True
             continue

@@ -20,7 +20,8 @@ from pathlib import Path
 from langchain_core.runnables import RunnableLambda
 
 import prompts
-from rag.entities import LIST_WORDS, EntityMatch, human_date, listing_sentence
+from rag.dates import human_date
+from rag.entities import LIST_WORDS, EntityMatch, listing_sentence
 from rag.models import Answer, Citation, Filters, SearchResult, Sentence
 from rag.text import fold, keywords, looks_like_instruction, sentence_spans, statement_spans
 from rag.verify import Verifier, strip_markers

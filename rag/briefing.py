@@ -14,10 +14,10 @@ import uuid
 import prompts
 from rag.answer import (Assembler, Draft, Evidence, _chunks_of_docs, _passes, passages_block, set_aside,
                         set_aside_note)
+from rag.dates import find_dates, parse_date
 from rag.entities import EntityMatch, listing_sentence
 from rag.models import Briefing, BriefingSection, Filters, SearchResult
 from rag.text import fold, looks_like_instruction, mentions, sentence_spans, statement_spans
-from rag.verify import parse_dates
 
 RELATION = re.compile(
     r"\b(subsidiar\w*|owns?|owned|ownership|stake|shareholder|parent|affiliate\w*|supplier\w*|suppl(?:y|ies|ied)|"
@@ -108,12 +108,12 @@ def build_briefing(rb, entity: str, as_of: dt.date | None = None, *, backend: st
     dated: list[tuple[dt.date, Evidence]] = []
     for ev in link_evs + [Evidence(r.text[a:b], r, a, b) for r in about for a, b in statement_spans(r.text)
                           if mentions(r.text[a:b], names)]:
-        for d in sorted(parse_dates(ev.text))[:1]:
+        for d in sorted(find_dates(ev.text))[:1]:
             if not as_of or d <= as_of:
                 dated.append((d, ev))
     for m, ev in zip(own, listing_evs):
-        if m.entry.listing_date:
-            dated.append((dt.date.fromisoformat(m.entry.listing_date[:10]), ev))
+        if listed := parse_date(m.entry.listing_date):
+            dated.append((listed, ev))
     seen: set[str] = set()
     for d, ev in sorted(dated, key=lambda x: (x[0], x[1].text)):
         if ev.text not in seen:

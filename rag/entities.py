@@ -7,13 +7,13 @@ accents and punctuation folded, legal-form words (Ltd, Limited, Co., LLC ...) an
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from rag.dates import human_date
 from rag.text import fold
 
 LEGAL_FORMS = set(
@@ -216,16 +216,6 @@ def _as_list(v) -> list[str]:
     if isinstance(v, str):
         return [v]
     return [str(x) for x in v]
-
-
-def human_date(iso: str | None) -> str | None:
-    if not iso:
-        return None
-    try:
-        d = dt.date.fromisoformat(str(iso)[:10])
-    except ValueError:
-        return str(iso)
-    return f"{d.day} {d.strftime('%B')} {d.year}"
 
 
 def listing_sentence(e: ListEntry) -> str:

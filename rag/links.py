@@ -640,14 +640,9 @@ class Graph:
 
 
 def _citation(r: dict) -> RelationCitation:
-    import datetime as dt
+    from rag.dates import parse_date
 
-    date = None
-    if r.get("doc_date"):
-        try:
-            date = dt.date.fromisoformat(r["doc_date"][:10])
-        except ValueError:
-            date = None
+    date = parse_date(r.get("doc_date"))
     return RelationCitation(chunk_id=r["chunk_id"], doc_id=r["doc_id"], title=r.get("doc_title") or "",
                             source=r.get("doc_source") or "", date=date, quote=r["quote"], start=r["start"],
                             end=r["end"], url=r.get("doc_url"))

@@ -10,26 +10,16 @@ as the quote, so a reader sees the exact span that supports the claim.
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
 
 import numpy as np
 
+from rag.dates import find_dates, strip_dates
 from rag.text import STOPWORDS, fold, sentence_spans
 
 SUPPORT_THRESHOLD = 0.55
 
-_MONTHS = {m: i for i, m in enumerate(
-    "jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
-_MONTH_RE = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
-_DATE_PATTERNS = [
-    (re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH_RE}\.?,?\s+(\d{{4}})\b", re.I), "dmy"),
-    (re.compile(rf"\b{_MONTH_RE}\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I), "mdy"),
-    (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), "iso"),
-    (re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b"), "us"),
-    (re.compile(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b"), "eu"),
-]
 _PROGRAM = re.compile(r"\b(?:[A-Z]{2,}[A-Z0-9]*(?:[-/][A-Z0-9]+)+|E\.?O\.? ?\d{5}|EO ?\d{5})\b")
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?%?(?![\w])")
 _NAME = re.compile(r"\b[A-Z][\w&'\-]*(?:\s+(?:[A-Z][\w&'\-]*|of|and|de|la|&))*")
@@ -41,39 +31,10 @@ _SENTENCE_STARTERS = set(
 _MARKER = re.compile(r"\s*\[(\d+)\]")
 
 
-def parse_dates(text: str) -> set[dt.date]:
-    """Every date written in the text, in the common forms (10 Dec 2021, December 10, 2021,
-    2021-12-10, 12/10/2021 as US month/day, 10.12.2021 as EU day.month)."""
-    out: set[dt.date] = set()
-    for pattern, kind in _DATE_PATTERNS:
-        for m in pattern.finditer(text):
-            try:
-                if kind == "dmy":
-                    d, mon, y = int(m.group(1)), _MONTHS[m.group(2)[:3].lower()], int(m.group(3))
-                elif kind == "mdy":
-                    mon, d, y = _MONTHS[m.group(1)[:3].lower()], int(m.group(2)), int(m.group(3))
-                elif kind == "iso":
-                    y, mon, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
-                elif kind == "us":
-                    mon, d, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
-                else:
-                    d, mon, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
-                out.add(dt.date(y, mon, d))
-            except (ValueError, KeyError):
-                continue
-    return out
-
-
-def _strip_dates(text: str) -> str:
-    for pattern, _ in _DATE_PATTERNS:
-        text = pattern.sub(" ", text)
-    return text
-
-
 def hard_facts(sentence: str) -> dict[str, set]:
     """The checkable facts in a sentence: dates, numbers, program codes and proper names."""
-    dates = parse_dates(sentence)
-    rest = _strip_dates(sentence)
+    dates = find_dates(sentence)
+    rest = strip_dates(sentence)
     programs = {p for p in _PROGRAM.findall(rest)}
     for p in programs:
         rest = rest.replace(p, " ")
@@ -98,7 +59,7 @@ def missing_facts(sentence: str, passages: list[str]) -> list[str]:
     compact = re.sub(r"[^a-z0-9]", "", joined.lower())
     missing: list[str] = []
     if facts["dates"]:
-        have = parse_dates(joined)
+        have = find_dates(joined)
         missing += [d.isoformat() for d in sorted(facts["dates"]) if d not in have]
     for n in sorted(facts["numbers"]):
         if not re.search(rf"(?<![\d]){re.escape(n)}(?![\d])", joined.replace(",", "")):
