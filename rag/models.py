@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Any, List, Literal
 
 from pydantic import BaseModel, Field
 
@@ -26,6 +26,125 @@ def content_hash(*parts: str) -> str:
         h.update(p.encode("utf-8"))
         h.update(b"\x00")
     return h.hexdigest()[:16]
+
+
+# --- list entries: what every list parser writes, the store keeps, and readers read -------------------
+NameKind = Literal["primary", "aka", "fka", "nka", "weak"]
+EntityType = Literal["person", "company", "organisation", "vessel", "aircraft", "other"]
+RecordKind = Literal["entity", "sanction", "relation"]
+_TYPE_WORDS: dict[str, EntityType] = {
+    "individual": "person", "person": "person", "company": "company", "entity": "organisation",
+    "organization": "organisation", "organisation": "organisation", "legalentity": "organisation",
+    "publicbody": "organisation", "vessel": "vessel", "ship": "vessel", "aircraft": "aircraft",
+    "airplane": "aircraft",
+}
+
+
+def entity_type_of(label: str | None) -> EntityType:
+    """The entity type a list's own word names: OFAC "individual"/"entity", UK "Ship", FtM "LegalEntity"."""
+    return _TYPE_WORDS.get("".join((label or "").lower().split()), "other")
+
+
+class EntryName(BaseModel):
+    name: str
+    kind: NameKind = "primary"  # a.k.a., f.k.a., n.k.a.; "weak": a low-quality alias (EU), never matched
+
+
+class Identifier(BaseModel):
+    type: str = ""  # as the list writes it: "Registration ID", "passport", "IMO", "innCode"
+    number: str
+    country: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.type}: {self.number}".lstrip(": ") + (f" ({self.country})" if self.country else "")
+
+
+class EntryLink(BaseModel):
+    """A link to another party: OFAC's "Linked To:", or a FollowTheMoney relation (subject first:
+    Ownership owner -> asset, Directorship director -> organization, ...)."""
+
+    relation: str  # "Linked To", or the FtM schema: Ownership, Directorship, Family, UnknownLink ...
+    subject: str  # names as the source writes them
+    object: str
+    subject_id: str | None = None  # the party's id in the same source (FtM id); None: this entry
+    object_id: str | None = None
+    id: str | None = None  # the relation record's own id (FtM)
+    role: str | None = None
+    percentage: str | None = None
+    shares: str | None = None
+    start_date: str | None = None  # as written: partial dates ("2019") stay partial
+    end_date: str | None = None
+
+
+class ListEntry(BaseModel):
+    """One entry of a sanctions list, typed (see rag/legacy_entry.py for stores of the previous release).
+
+    `record` says what the entry is: a listed (or known) entity, or, from FollowTheMoney data, a Sanction
+    or relation record, which are stored as list entries but are not entities to screen. Dates of the
+    listing are full dates; birth dates stay as written ("1970", "circa 1965").
+    """
+
+    uid: str | None = None  # the list's own id: OFAC uid/ent_num, EU record id, UK Group ID, FtM id
+    record: RecordKind = "entity"
+    names: List[EntryName]  # the primary name first
+    entity_type: EntityType = "other"
+    source_type: str | None = None  # the type as the list writes it ("individual", "LegalEntity")
+    list: str | None = None  # "SDN", "NS-CMIC", an EU program, "UK OFSI consolidated", "OpenSanctions"
+    lists: List[str] = []  # pydantic copies defaults
+    issuer: str | None = None  # who publishes the list: "OFAC", "EU Official Journal", "UK OFSI"
+    authorities: List[str] = []  # the sanctioning authorities, where the source compiles several (FtM)
+    jurisdiction: Jurisdiction | None = None
+    programs: List[str] = []
+    sanctioned: bool = True  # False for known but unsanctioned entities (FtM companies)
+    listing_date: dt.date | None = None  # the earliest, where the list gives several
+    effective_date: dt.date | None = None
+    divestment_date: dt.date | None = None
+    end_date: dt.date | None = None
+    list_published: dt.date | None = None
+    last_updated: dt.date | None = None
+    birth_dates: List[str] = []
+    birth_places: List[str] = []
+    nationalities: List[str] = []
+    citizenships: List[str] = []
+    countries: List[str] = []
+    positions: List[str] = []
+    gender: str | None = None
+    identifiers: List[Identifier] = []
+    addresses: List[str] = []
+    remarks: str | None = None  # OFAC remarks, EU reasons, UK other information
+    links: List[EntryLink] = []
+    change: Literal["added", "removed", "modified"] | None = None  # what a change-log notice says happened
+    # Where the store keeps the entry: set when read back (rag/entities.py), never stored with it.
+    doc_id: str = Field("", exclude=True)
+    source: str = Field("", exclude=True)
+
+    @property
+    def name(self) -> str:
+        return self.names[0].name if self.names else ""
+
+    def all_names(self, kinds: tuple[str, ...] = ("primary", "aka", "fka", "nka")) -> List[str]:
+        """Its names of these kinds, primary first, each once (weak aliases are left out by default)."""
+        return [n for n in dict.fromkeys(x.name for x in self.names if x.kind in kinds and x.name)]
+
+    def names_of(self, kind: NameKind) -> List[str]:
+        return [x.name for x in self.names if x.kind == kind]
+
+    @property
+    def date(self) -> dt.date | None:
+        """The date the entry speaks from: its listing, else its list's publication."""
+        return self.listing_date or self.list_published
+
+    @property
+    def authority(self) -> str | None:
+        return ", ".join(self.authorities) or self.issuer
+
+    @classmethod
+    def from_legacy(cls, metadata: dict[str, Any], title: str, publisher: str | None = None,
+                    date: Any = None, jurisdiction: str | None = None) -> ListEntry:
+        """The entry of a list-entry document stored by the previous release, from its metadata."""
+        from rag.legacy_entry import entry_from_legacy
+
+        return entry_from_legacy(metadata, title, publisher, date, jurisdiction)
 
 
 class Document(BaseModel):
@@ -50,9 +169,11 @@ class Document(BaseModel):
     pages: list[tuple[int, int]] | None = None
     # One list entry is one chunk: a parser sets this so the chunker never splits structured data.
     single_chunk: bool = False
+    # The typed list entry (list parsers); for a change-log notice, the entry it names.
+    entry: ListEntry | None = None
 
     def hash(self) -> str:
-        return content_hash(
+        parts = [
             self.title,
             self.text,
             self.doc_type,
@@ -61,7 +182,10 @@ class Document(BaseModel):
             self.publisher or "",
             self.url or "",
             json.dumps(self.metadata, sort_keys=True, default=str),
-        )
+        ]
+        if self.entry is not None:  # documents without an entry keep the hash they always had
+            parts.append(self.entry.model_dump_json(exclude_defaults=True))
+        return content_hash(*parts)
 
 
 class Chunk(BaseModel):
@@ -178,7 +302,6 @@ class Briefing(BaseModel):
 
 # --- screening, relations and exposure paths (rag/screen.py, rag/links.py) -------------------------
 # (ScreenMatch has a field called "list", so its other list fields are typed with typing.List.)
-from typing import List  # noqa: E402
 
 
 class ScreenMatch(BaseModel):

@@ -332,6 +332,154 @@ def test_ftm_sanction_entities(zala_docs):
     assert au.jurisdiction is None and au.date == dt.date(2023, 2, 24)
 
 
+# --------------------------------------------------------------------------- typed list entries
+
+
+def test_sdn_csv_typed_entry(sdn_docs):
+    e = by(sdn_docs, "uid", "4243").entry  # EBANO: a vessel with former names
+    assert (e.uid, e.name, e.entity_type, e.source_type) == ("4243", "EBANO", "vessel", "vessel")
+    assert e.names_of("fka") == ["ANA I", "SAND SWAN"]
+    assert (e.list, e.issuer, e.jurisdiction, e.list_published) == ("SDN", "OFAC", "US", dt.date(2024, 5, 3))
+    bank = by(sdn_docs, "uid", "4632").entry
+    assert bank.programs == ["IRAN", "SDGT", "IRGC", "IFSR"]
+    assert [(x.relation, x.object) for x in bank.links] == [
+        ("Linked To", "ISLAMIC REVOLUTIONARY GUARD CORPS (IRGC)-QODS FORCE"), ("Linked To", "HIZBALLAH")]
+    # A person: aliases with their kind, birth, nationality and identifiers, from the Remarks.
+    p = by(sdn_docs, "uid", "6905").entry
+    assert (p.name, p.entity_type, p.programs, p.gender) == ("HUSAYN, Zayn al-Abidin Muhammad", "person", ["SDGT"],
+                                                             "Male")
+    assert [(n.name, n.kind) for n in p.names[1:]] == [("ABU ZUBAIDA", "aka"), ("ABU ZUBAYDAH", "aka")]
+    assert (p.birth_dates, p.birth_places, p.nationalities) == (["12 Mar 1971"], ["Riyadh, Saudi Arabia"],
+                                                                ["Palestinian"])
+    assert [(i.type, i.number, i.country) for i in p.identifiers] == [("Passport", "484824", "Egypt")]
+    havin = next(d.entry for d in sdn_docs if d.title == "HAVIN BANK LIMITED")
+    assert [(i.type, i.number, i.country) for i in havin.identifiers] == [
+        ("SWIFT/BIC", "HAVIGB2L", None), ("Company Number", "01074897", "United Kingdom")]
+
+
+def test_consolidated_xml_typed_entry(cons_docs):
+    st = by(cons_docs, "uid", "33114")
+    e = st.entry
+    assert (e.name, e.list, e.lists, e.programs) == ("SENSETIME GROUP LIMITED", "NS-CMIC", ["NS-CMIC"], ["CMIC-EO13959"])
+    assert [(n.name, n.kind) for n in e.names] == [("SENSETIME GROUP LIMITED", "primary"), ("SENSETIME GROUP LTD", "aka")]
+    assert (e.listing_date, e.effective_date, e.divestment_date) == (
+        dt.date(2021, 12, 10), dt.date(2022, 2, 8), dt.date(2022, 12, 10))
+    assert (e.list_published, e.entity_type, e.issuer) == (dt.date(2025, 6, 30), "organisation", "OFAC")
+    assert [(i.type, i.number, i.country) for i in e.identifiers] == [("C.R. No.", "2162198", "Hong Kong")]
+    assert e.countries == ["China"] and "Harbour View" in e.addresses[0]
+    json.loads(st.model_dump_json())  # the entry is stored as JSON with its document
+
+
+def test_eu_typed_entry():
+    d = by(list(eu_oj_csv.parse(EU_HR)), "record_id", "4")
+    e = d.entry
+    assert (e.uid, e.name, e.entity_type, e.source_type) == ("4", "Viktor Vasilievich (Vasilyevich) ZOLOTOV", "person",
+                                                            "Person")
+    assert (e.list, e.programs, e.issuer, e.jurisdiction) == ("EU-HR", ["EU-HR"], "EU Official Journal", "EU")
+    assert e.listing_date == dt.date(2021, 3, 2) and e.birth_dates == ["27.1.1954"]
+    assert e.names_of("aka") == ["Виктор Васильевич ЗОЛОТОВ"] and e.nationalities == ["Russian"]
+    assert [(i.type, i.number) for i in e.identifiers] == [("ID number", "770600283509")]
+    assert "Rosgvardia" in e.remarks
+
+
+def test_uk_typed_entry_grouped_by_group_id():
+    docs = list(uk_ofsi_csv.parse(UK))
+    e = by(docs, "group_id", "13814").entry
+    assert (e.uid, e.name, e.entity_type, e.programs) == ("13814", "Yasser Aziz ABBAS", "person", ["Syria"])
+    assert "Yaser Aziz ABAS" in e.names_of("aka") and len(e.all_names()) == len(set(e.all_names()))
+    assert (e.listing_date, e.list, e.issuer, e.jurisdiction) == (dt.date(2020, 2, 17), "UK OFSI consolidated",
+                                                                 "UK OFSI", "UK")
+    q = by(docs, "group_id", "13349").entry
+    assert q.birth_dates == ["00/00/1980", "00/00/1981"] and q.birth_places == ["Saudi Arabia"]
+    assert q.identifiers[0].type == "passport" and "592667" in q.identifiers[0].number
+
+
+def test_ftm_typed_entries(zala_docs):
+    cst = by(zala_docs, "id", "NK-abdzbEBkqyT29GyREbiURZ").entry
+    assert (cst.record, cst.name, cst.entity_type, cst.sanctioned) == ("entity", "LLC CST", "company", True)
+    assert "Zala Aero Group" in cst.names_of("aka") and cst.programs
+    owners = {(x.subject, x.percentage) for x in cst.links if x.relation == "Ownership"}
+    assert ("JSC Kalashnikov Concern", "49") in owners
+    rel = next(d.entry for d in zala_docs if d.metadata["schema"] == "Ownership" and d.metadata.get("percentage") == "51")
+    assert rel.record == "relation"
+    [link] = rel.links
+    assert (link.subject, link.subject_id, link.object, link.object_id, link.start_date) == (
+        "Alexander Vyacheslavovich ZAKHAROV", "NK-aU5ybkbRFJucf8YMwsJvDw", "LLC CST", "NK-abdzbEBkqyT29GyREbiURZ",
+        "2015-11-25")
+    au = by(zala_docs, "id", "au-dfat-56600015954691cece058c2a3b0e3b27740701e6").entry
+    assert (au.record, au.name, au.programs, au.listing_date) == ("sanction", "LLC CST", ["AU-RUSSIA"],
+                                                                  dt.date(2023, 2, 24))
+    assert au.authorities == ["Department of Foreign Affairs and Trade"] and au.links[0].object == "LLC CST"
+
+
+def test_changelog_notice_names_its_entry(changelog_docs):
+    e = changelog_docs[0].entry
+    assert (e.change, e.uid, e.name, e.entity_type, e.programs) == (
+        "added", "33051", "JIMENEZ GONZALEZ, Abelardo", "person", ["GLOMAG"])
+    assert by(changelog_docs, "ent_num", "33016").entry.names_of("aka") == ["CONSTANTA", "KONSTANTA"]
+    assert {d.entry.change for d in changelog_docs} == {"added", "removed", "modified"}
+
+
+# The fields the previous release kept in metadata: the converter must give what the parser gives.
+LEGACY_FIELDS = ("uid", "record", "entity_type", "list", "lists", "issuer", "authorities", "jurisdiction", "programs",
+                 "sanctioned", "listing_date", "effective_date", "divestment_date", "end_date", "list_published",
+                 "last_updated", "birth_dates", "addresses", "links")
+
+
+@pytest.mark.parametrize("module, path", [
+    (ofac_xml, CONS_2025), (ofac_sdn_csv, OFAC / "sdn_2021-12-10.csv"), (eu_oj_csv, EU_HR),
+    (eu_oj_csv, EU_AMENDMENT), (uk_ofsi_csv, UK), (ftm_json, ZALA),
+])
+def test_legacy_converter_agrees_with_the_parsers(module, path):
+    from rag.models import ListEntry
+
+    for d in module.parse(path):
+        old = ListEntry.from_legacy(d.metadata, d.title, d.publisher, d.date, d.jurisdiction)
+        for f in LEGACY_FIELDS:
+            assert getattr(old, f) == getattr(d.entry, f), (d.title, f)
+        assert old.all_names() == d.entry.all_names(), d.title
+        if module is not ofac_sdn_csv:  # the CSV's identifiers were not kept in metadata before
+            assert {str(i) for i in old.identifiers} <= {str(i) for i in d.entry.identifiers}, d.title
+
+
+def test_legacy_converter_on_a_previous_release_row():
+    """Metadata exactly as the v1 store (tests/fixtures/store_v1) holds it."""
+    from rag.models import ListEntry
+
+    md = {"uid": "30923", "name": "CHINA MOBILE LIMITED", "aliases": ["CHINA MOBILE LTD"], "former_names": [],
+          "entity_type": "entity", "programs": ["CMIC-EO13959"], "list": "NS-CMIC", "lists": ["NS-CMIC"],
+          "authority": "OFAC", "listing_date": "2021-06-03", "effective_date": "2021-08-02",
+          "divestment_date": "2022-06-03", "identifiers": ["Equity Ticker: CHL US", "ISIN: US16941M1099",
+                                                           "Unified Social Credit Code (USCC): 9111000010 (China)"],
+          "addresses": ["60th Floor, The Center, 99 Queens Road Central, Hong Kong, China"],
+          "remarks": "(Linked To: CHINA MOBILE COMMUNICATIONS GROUP CO., LTD.)", "list_published": "2025-06-30",
+          "linked_to": ["CHINA MOBILE COMMUNICATIONS GROUP CO., LTD"], "details": ["Target Type: Public Company"]}
+    e = ListEntry.from_legacy(md, "CHINA MOBILE LIMITED", "OFAC", "2021-06-03", "US")
+    assert [(n.name, n.kind) for n in e.names] == [("CHINA MOBILE LIMITED", "primary"), ("CHINA MOBILE LTD", "aka")]
+    assert (e.uid, e.entity_type, e.list, e.issuer, e.programs) == ("30923", "organisation", "NS-CMIC", "OFAC",
+                                                                    ["CMIC-EO13959"])
+    assert (e.listing_date, e.effective_date, e.divestment_date, e.list_published) == (
+        dt.date(2021, 6, 3), dt.date(2021, 8, 2), dt.date(2022, 6, 3), dt.date(2025, 6, 30))
+    assert [(i.type, i.number, i.country) for i in e.identifiers] == [
+        ("Equity Ticker", "CHL US", None), ("ISIN", "US16941M1099", None),
+        ("Unified Social Credit Code (USCC)", "9111000010", "China")]
+    assert [(x.relation, x.subject, x.object) for x in e.links] == [
+        ("Linked To", "CHINA MOBILE LIMITED", "CHINA MOBILE COMMUNICATIONS GROUP CO., LTD")]
+    # An EU row and a FollowTheMoney Sanction record of the same release.
+    eu = ListEntry.from_legacy({"record_id": "7", "schema": "Person", "name": "A B", "program": "EU-HR",
+                                "programs": ["EU-HR"], "list": "EU-HR", "start_date": "2021-03-02",
+                                "identifiers": ["registration number 1027700 (Tax ID)"], "weak_aliases": ["AB"]},
+                               "A B", "EU Official Journal", None, "EU")
+    assert (eu.uid, eu.entity_type, eu.listing_date, eu.all_names()) == ("7", "person", dt.date(2021, 3, 2), ["A B"])
+    assert (eu.identifiers[0].type, eu.identifiers[0].number) == ("registration number", "1027700 (Tax ID)")
+    sanction = ListEntry.from_legacy({"id": "s1", "schema": "Sanction", "name": "LLC CST", "entity": ["e1"],
+                                      "entity_captions": ["LLC CST"], "authority": "OFAC", "program_id": "US-RUSHAR",
+                                      "listing_date": ["2025-02-14", "2025-02-13"], "start_date": []},
+                                     "LLC CST: sanction by OFAC", "OFAC", None, "US")
+    assert (sanction.record, sanction.programs, sanction.listing_date) == ("sanction", ["US-RUSHAR"],
+                                                                           dt.date(2025, 2, 13))
+
+
 def test_obliqa_document_1():
     docs = list(obliqa_json.parse(OBLIQA_1))
     raw = json.loads(OBLIQA_1.read_text(encoding="utf-8"))

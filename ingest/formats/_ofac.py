@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.formats._common import entry_text, human_date, iso, make_doc_id, uniq
-from rag.models import Document
+from rag.models import Document, EntryLink, EntryName, Identifier, ListEntry, entity_type_of
 
 NULL = "-0-"
 PUBLISHER = "OFAC"
@@ -101,6 +101,16 @@ _PERSONAL = re.compile(r"(?:alt\. )?(DOB|POB|nationality|citizen)\s+(.+)$")
 _PERSONAL_KEYS = {"DOB": "dob", "POB": "pob", "nationality": "nationality", "citizen": "citizenship"}
 _GENDER = re.compile(r"Gender\s+(\w+)$")
 _SPLIT = re.compile(r";\s+")
+# "Passport 1084010 (Egypt)", "Tax ID No. 100036386 (Serbia)": a type, a number with a digit, a country.
+_IDENTIFIER = re.compile(r"(?:alt\. )?(?P<type>[A-Za-z][\w.#/\-' ()]*?)\s+(?P<number>[\w\-/.]*\d[\w\-/.]*)"
+                         r"(?:\s*\((?P<country>[^()]+)\)?)?")
+# idTypes (XML) and remark labels that are facts about the listing or the entity, not identifiers.
+DETAIL_TYPES = re.compile(
+    r"secondary sanctions|directive|target type|organization type|caatsa|information|gender|"
+    r"website|email|established date|nationality of registration|issuer name",
+    re.I,
+)
+_NOT_IDENTIFIER = re.compile(DETAIL_TYPES.pattern + r"|date|executive order|phone|aircraft model|a\.k\.a", re.I)
 
 
 def _parts(remarks: str) -> list[str]:
@@ -108,7 +118,7 @@ def _parts(remarks: str) -> list[str]:
 
 
 def parse_remarks(remarks: str) -> dict[str, Any]:
-    """Aliases, former names, links and a few personal facts from an OFAC Remarks field."""
+    """Aliases, former names, links, identifiers and a few personal facts from an OFAC Remarks field."""
     remarks = value(remarks)
     out: dict[str, Any] = {}
     if not remarks:
@@ -126,6 +136,9 @@ def parse_remarks(remarks: str) -> dict[str, Any]:
             facts[_PERSONAL_KEYS[m[1]]].append(m[2])
         elif m := _GENDER.match(part):
             out["gender"] = m[1]
+        elif (m := _IDENTIFIER.match(part)) and not _NOT_IDENTIFIER.search(m["type"]):
+            out.setdefault("identifiers", []).append(
+                Identifier(type=m["type"].strip(), number=m["number"].rstrip("."), country=m["country"]))
     # "(Linked To: X)" inside a longer part (the XML's remarks put links in parentheses).
     if "(Linked To:" in remarks:
         for m in _LINKED_PAREN.finditer(remarks):
@@ -172,7 +185,9 @@ def entry_document(
     divestment: list[tuple[dt.date, str]] = (),
     position: str = "",
     vessel: dict[str, str] | None = None,
-    identifiers: list[str] = (),
+    identifiers: list[Identifier] = (),
+    personal: dict[str, list[str]] | None = None,  # dob, pob, nationality, citizenship (XML lists)
+    countries: list[str] = (),
     details: list[str] = (),
     addresses: list[str] = (),
     remarks: str = "",
@@ -198,9 +213,10 @@ def entry_document(
               dated("divestment date", list(divestment))]
     if parsed is None:
         parsed = parse_remarks(remarks)
+    id_texts = [f"{i.type}: {i.number}" + (f" ({i.country})" if i.country else "") for i in identifiers]
     sections: list[tuple[str, Any]] = [
         ("Linked to", parsed.get("linked_to", [])),
-        ("Identifiers", list(identifiers)),
+        ("Identifiers", id_texts),
         ("Details", list(details)),
         ("Address" if len(addresses) == 1 else "Addresses", list(addresses)),
         ("Remarks", remarks),
@@ -221,7 +237,7 @@ def entry_document(
         "listing_date": iso(listing_date),
         "effective_date": iso(min((d for d, _ in effective), default=None)),
         "divestment_date": iso(min((d for d, _ in divestment), default=None)),
-        "identifiers": list(identifiers),
+        "identifiers": id_texts,
         "addresses": list(addresses),
         "remarks": remarks or None,
         "list_published": iso(list_published),
@@ -238,6 +254,36 @@ def entry_document(
     metadata.update(extra or {})
     always = {"uid", "name", "aliases", "former_names", "entity_type", "programs", "list", "identifiers", "addresses"}
     metadata = {k: v for k, v in metadata.items() if k in always or v not in (None, [], {}, "")}
+    personal = {k: uniq(parsed.get(k, []) + (personal or {}).get(k, []))
+                for k in ("dob", "pob", "nationality", "citizenship")}
+    entry = ListEntry(
+        uid=key,
+        names=[EntryName(name=name)] + [EntryName(name=n, kind=kind) for kind, ns in
+                                        (("aka", aliases), ("fka", former_names), ("nka", parsed.get("now_known_as", [])))
+                                        for n in uniq(ns) if n != name],
+        entity_type=entity_type_of(etype),
+        source_type=etype,
+        list=list_name,
+        lists=lists,
+        issuer=PUBLISHER,
+        jurisdiction="US",
+        programs=programs,
+        listing_date=listing_date,
+        effective_date=min((d for d, _ in effective), default=None),
+        divestment_date=min((d for d, _ in divestment), default=None),
+        list_published=list_published,
+        birth_dates=personal["dob"],
+        birth_places=personal["pob"],
+        nationalities=personal["nationality"],
+        citizenships=personal["citizenship"],
+        countries=uniq(countries),
+        positions=[position] if position else [],
+        gender=parsed.get("gender"),
+        identifiers=list(identifiers) + [i for i in parsed.get("identifiers", []) if i not in identifiers],
+        addresses=list(addresses),
+        remarks=remarks or None,
+        links=[EntryLink(relation="Linked To", subject=name, object=t) for t in parsed.get("linked_to", [])],
+    )
     return Document(
         doc_id=make_doc_id(path, key),
         title=name,
@@ -249,5 +295,6 @@ def entry_document(
         jurisdiction="US",
         publisher=PUBLISHER,
         metadata=metadata,
+        entry=entry,
         single_chunk=True,
     )

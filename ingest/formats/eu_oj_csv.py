@@ -28,7 +28,7 @@ from ingest.formats._common import (
     safe_sniff,
     split_multi,
 )
-from rag.models import Document
+from rag.models import Document, EntryName, Identifier, ListEntry, entity_type_of
 
 NAME = "eu_oj_csv"
 EXTENSIONS = (".csv",)
@@ -90,7 +90,9 @@ def parse(path: Path) -> Iterator[Document]:
         start_raw = row.get("startDate", "")
         start = parse_date(start_raw, dayfirst=True)
         multi = {meta: split_multi(row.get(col, "")) for col, meta in _MULTI.items()}
-        identifiers = [f"{label} {v}" for col, label in _IDENTIFIERS.items() for v in split_multi(row.get(col, ""))]
+        typed_ids = [Identifier(type=label, number=v) for col, label in _IDENTIFIERS.items()
+                     for v in split_multi(row.get(col, ""))]
+        identifiers = [f"{i.type} {i.number}" for i in typed_ids]
         schema = row["schema"]
 
         where = f"{act_label(framework)}" + (f", Annex {annex}" if annex else "") + (
@@ -140,6 +142,29 @@ def parse(path: Path) -> Iterator[Document]:
             "identifiers": identifiers,
             **multi,
         }
+        entry = ListEntry(
+            uid=record_id or None,
+            names=[EntryName(name=name)] + [EntryName(name=n, kind=kind) for kind, key in
+                                            (("aka", "aliases"), ("fka", "former_names"), ("weak", "weak_aliases"))
+                                            for n in multi[key] if n != name],
+            entity_type=entity_type_of(schema),
+            source_type=schema,
+            list=program,
+            lists=[program],
+            issuer=PUBLISHER,
+            jurisdiction="EU",
+            programs=[program],
+            listing_date=start,
+            birth_dates=multi["birth_date"],
+            birth_places=multi["birth_place"],
+            nationalities=multi["nationality"],
+            countries=list(dict.fromkeys(multi["country"] + multi["registered_in"])),
+            positions=multi["position"],
+            gender="; ".join(multi["gender"]) or None,
+            identifiers=typed_ids,
+            addresses=multi["addresses"],
+            remarks=row.get("reason") or None,
+        )
         keep = {"aliases", "former_names", "programs", "name"}
         yield Document(
             doc_id=make_doc_id(path, key),
@@ -153,5 +178,6 @@ def parse(path: Path) -> Iterator[Document]:
             publisher=PUBLISHER,
             url=eurlex_url(celex),
             metadata={k: v for k, v in metadata.items() if k in keep or v not in (None, "", [])},
+            entry=entry,
             single_chunk=True,
         )

@@ -33,7 +33,7 @@ from ingest.formats._common import (
     sentence,
     uniq,
 )
-from rag.models import Document, Jurisdiction
+from rag.models import Document, EntryLink, EntryName, Identifier, Jurisdiction, ListEntry, entity_type_of
 
 NAME = "ftm_json"
 EXTENSIONS = (".json", ".jsonl", ".ftm", ".ndjson")
@@ -120,7 +120,7 @@ class _Index:
         self.sanctions: dict[str, list[dict[str, Any]]] = {}
         self.relations: dict[str, list[dict[str, Any]]] = {}
         self.addresses: dict[str, str] = {}
-        self.identifiers: dict[str, list[str]] = {}
+        self.identifiers: dict[str, list[Identifier]] = {}
 
     def caption(self, entity_id: str) -> str:
         return self.captions.get(entity_id, entity_id)
@@ -148,7 +148,7 @@ class _Index:
                 country = _first(props, "country")
                 for holder in props.get("holder", []):
                     self.identifiers.setdefault(holder, []).append(
-                        f"{label}: {number}" + (f" ({_country(country)})" if country else ""))
+                        Identifier(type=label, number=number, country=_country(country) or None))
 
 
 def _sanction_summary(eid: str, props: dict[str, list[str]]) -> dict[str, Any]:
@@ -235,6 +235,17 @@ def _relation_link(rel: dict[str, Any], index: _Index) -> dict[str, Any]:
     return {k: v for k, v in link.items() if v is not None}
 
 
+def _entry_link(rel: dict[str, Any], index: _Index) -> EntryLink:
+    props = rel["props"]
+    return EntryLink(
+        relation=rel["schema"], subject=index.caption(rel["subject"]), object=index.caption(rel["object"]),
+        subject_id=rel["subject"], object_id=rel["object"], id=rel["id"],
+        role=_first(props, "role") or _first(props, "relationship") or None,
+        percentage=_first(props, "percentage") or None, shares=_first(props, "sharesCount") or None,
+        start_date=_first(props, "startDate") or None, end_date=_first(props, "endDate") or None,
+    )
+
+
 def _base_metadata(e: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": str(e["id"]),
@@ -247,7 +258,7 @@ def _base_metadata(e: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _document(path: Path, e: dict[str, Any], *, title: str, text: str, metadata: dict[str, Any],
+def _document(path: Path, e: dict[str, Any], *, title: str, text: str, metadata: dict[str, Any], entry: ListEntry,
               date: dt.date | None = None, jurisdiction: Jurisdiction | None = None,
               publisher: str = PUBLISHER, url: str | None = None) -> Document:
     keep = {"aliases", "names", "name"}
@@ -263,6 +274,7 @@ def _document(path: Path, e: dict[str, Any], *, title: str, text: str, metadata:
         publisher=publisher,
         url=url,
         metadata={k: v for k, v in metadata.items() if k in keep or v not in (None, "", [], {})},
+        entry=entry,
         single_chunk=True,
     )
 
@@ -300,9 +312,20 @@ def _sanction_doc(path: Path, e: dict[str, Any], index: _Index) -> Document:
         "status": props.get("status", []),
         "source_url": props.get("sourceUrl", []),
     }
+    publisher = (props.get("authority") or [PUBLISHER])[0]
+    # A Sanction record is stored as a list entry named after its target (not an entity to screen).
+    entry = ListEntry(
+        uid=str(e["id"]), record="sanction", names=[EntryName(name=names[0])], source_type="Sanction",
+        list=publisher, lists=[publisher], issuer=publisher, authorities=props.get("authority", []),
+        jurisdiction=s["jurisdiction"], programs=uniq([s["program_id"] or s["program"]]),
+        listing_date=parse_date(s["listed"]), end_date=parse_date(s["end_date"]),
+        countries=uniq([_country(s["country"])]), remarks="\n".join(props.get("reason", [])) or None,
+        links=[EntryLink(relation="Sanction", subject=s["authority"] or publisher, object=index.caption(t),
+                         object_id=t, id=str(e["id"])) for t in targets],
+    )
     return _document(path, e, title=f"{names[0]}: sanction by {s['authority'] or 'unknown authority'}", text=text,
-                     metadata=metadata, date=parse_date(s["listed"]), jurisdiction=s["jurisdiction"],
-                     publisher=(props.get("authority") or [PUBLISHER])[0], url=_first(props, "sourceUrl") or None)
+                     metadata=metadata, entry=entry, date=parse_date(s["listed"]), jurisdiction=s["jurisdiction"],
+                     publisher=publisher, url=_first(props, "sourceUrl") or None)
 
 
 def _relation_doc(path: Path, e: dict[str, Any], index: _Index) -> Document:
@@ -329,7 +352,9 @@ def _relation_doc(path: Path, e: dict[str, Any], index: _Index) -> Document:
         "start_date": _first(props, "startDate") or None,
         "end_date": _first(props, "endDate") or None,
     }
-    return _document(path, e, title=title, text=text, metadata=metadata,
+    entry = ListEntry(uid=str(e["id"]), record="relation", names=[EntryName(name=title)], source_type=e["schema"],
+                      list=PUBLISHER, lists=[PUBLISHER], issuer=PUBLISHER, links=[_entry_link(r, index) for r in rels])
+    return _document(path, e, title=title, text=text, metadata=metadata, entry=entry,
                      date=parse_date(_first(props, "startDate")))
 
 
@@ -357,8 +382,9 @@ def _thing_doc(path: Path, e: dict[str, Any], index: _Index) -> Document:
     listed = sorted(s["listed"] for s in sanctions if s["listed"])
     if listed:
         facts.append(f"first listed {human_date(dt.date.fromisoformat(listed[0]))}")
-    identifiers = uniq([f"{p}: {v}" for p in _IDENTIFIER_PROPS for v in props.get(p, [])]
-                       + index.identifiers.get(eid, []))
+    typed_ids = [Identifier(type=p, number=v) for p in _IDENTIFIER_PROPS for v in props.get(p, [])]
+    typed_ids += index.identifiers.get(eid, [])
+    identifiers = uniq(str(i) for i in typed_ids)
     addresses = uniq(props.get("address", []) + [index.addresses[a] for a in props.get("addressEntity", [])
                                                   if a in index.addresses])
     sanction_phrases = [_sanction_phrase(s) for s in sanctions]
@@ -398,7 +424,25 @@ def _thing_doc(path: Path, e: dict[str, Any], index: _Index) -> Document:
         "addresses": addresses,
         "birth_date": props.get("birthDate", []),
     }
-    return _document(path, e, title=caption, text=text, metadata=metadata,
+    entry = ListEntry(
+        uid=eid,
+        names=[EntryName(name=caption)] + [EntryName(name=n, kind=k) for k, ns in
+                                           (("aka", aliases), ("fka", former), ("weak", props.get("weakAlias", [])))
+                                           for n in uniq(ns) if n != caption],
+        entity_type=entity_type_of(e["schema"]), source_type=e["schema"],
+        list=PUBLISHER, lists=[PUBLISHER], issuer=PUBLISHER, authorities=metadata["authorities"],
+        jurisdiction=jurisdictions[0] if len(jurisdictions) == 1 else None,
+        programs=metadata["programs"], sanctioned=sanctioned,
+        listing_date=parse_date(listed[0]) if listed else None,
+        birth_dates=props.get("birthDate", []), birth_places=props.get("birthPlace", []),
+        nationalities=[_country(c) for c in props.get("nationality", [])],
+        citizenships=[_country(c) for c in props.get("citizenship", [])],
+        countries=countries, positions=props.get("position", []), gender=_first(props, "gender") or None,
+        identifiers=list({str(i): i for i in typed_ids}.values()), addresses=addresses,
+        remarks="\n".join(props.get("notes", [])) or None,
+        links=[_entry_link(r, index) for r in relations],
+    )
+    return _document(path, e, title=caption, text=text, metadata=metadata, entry=entry,
                      date=parse_date(listed[0]) if listed else None,
                      jurisdiction=jurisdictions[0] if len(jurisdictions) == 1 else None)
 

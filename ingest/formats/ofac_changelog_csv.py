@@ -22,11 +22,13 @@ from ingest.formats._common import (
     safe_sniff,
     uniq,
 )
-from rag.models import Document
+from rag.models import Document, EntryLink, EntryName, ListEntry, entity_type_of
 
 NAME = "ofac_changelog_csv"
 EXTENSIONS = (".csv",)
 REQUIRED = ("observed_at_utc", "change", "ent_num", "sdn_name")
+# The log's change words -> ListEntry.change (one row says "change" for a modification).
+_CHANGES = {"added": "added", "removed": "removed", "modified": "modified", "change": "modified"}
 
 
 @safe_sniff
@@ -78,6 +80,18 @@ def parse(path: Path) -> Iterator[Document]:
             "former_names": parsed.get("former_names", []),
             "linked_to": parsed.get("linked_to", []),
         }
+        # The entry the notice names, as the log shows it (added, removed or modified).
+        entry = ListEntry(
+            uid=row["ent_num"] or None,
+            names=[EntryName(name=name)] + [EntryName(name=n, kind=k) for k, key in (("aka", "aliases"),
+                                                                                   ("fka", "former_names"))
+                                            for n in parsed.get(key, []) if n != name],
+            entity_type=entity_type_of(etype), source_type=etype, list="SDN", lists=["SDN"],
+            issuer=ofac.PUBLISHER, jurisdiction="US", programs=programs,
+            identifiers=parsed.get("identifiers", []), remarks=remarks or None,
+            links=[EntryLink(relation="Linked To", subject=name, object=t) for t in parsed.get("linked_to", [])],
+            change=_CHANGES.get(change),
+        )
         yield Document(
             doc_id=make_doc_id(path, row_no),
             title=f"OFAC SDN {change}: {name} ({observed.isoformat()})",
@@ -90,5 +104,6 @@ def parse(path: Path) -> Iterator[Document]:
             publisher=ofac.PUBLISHER,
             metadata={k: v for k, v in metadata.items() if v not in (None, "", [])
                       or k in ("aliases", "programs", "changed_fields")},
+            entry=entry,
             single_chunk=True,
         )

@@ -30,17 +30,11 @@ from ingest.formats._common import (
     xml_children,
     xml_text,
 )
-from rag.models import Document
+from rag.models import Document, Identifier
 
 NAME = "ofac_xml"
 EXTENSIONS = (".xml",)
 
-# idTypes that are facts about the listing rather than identifiers of the entity.
-_DETAIL_TYPES = re.compile(
-    r"secondary sanctions|directive|target type|organization type|caatsa|information|gender|"
-    r"website|email|established date|nationality of registration|issuer name",
-    re.I,
-)
 
 
 @safe_sniff
@@ -95,20 +89,19 @@ def _entry(path: Path, entry, published: dt.date | None) -> Document:
             effective.append((when, _qualifier(id_type)))
         elif when and "divestment date" in kind:
             divestment.append((when, _qualifier(id_type)))
-        elif _DETAIL_TYPES.search(id_type) or when:
+        elif ofac.DETAIL_TYPES.search(id_type) or when:
             details.append(f"{id_type.rstrip(' :-')}: {number}")
         else:
-            identifiers.append(f"{id_type}: {number}" + (f" ({country})" if country else ""))
+            identifiers.append(Identifier(type=id_type, number=number, country=country or None))
 
-    personal = []
-    for item in xml_children(xml_child(entry, "dateOfBirthList"), "dateOfBirthItem"):
-        personal.append(f"DOB {xml_text(item, 'dateOfBirth')}")
-    for item in xml_children(xml_child(entry, "placeOfBirthList"), "placeOfBirthItem"):
-        personal.append(f"POB {xml_text(item, 'placeOfBirth')}")
-    for item in xml_children(xml_child(entry, "nationalityList"), "nationality"):
-        personal.append(f"nationality {xml_text(item, 'country')}")
-    for item in xml_children(xml_child(entry, "citizenshipList"), "citizenship"):
-        personal.append(f"citizen {xml_text(item, 'country')}")
+    facts = {
+        "dob": [xml_text(i, "dateOfBirth") for i in xml_children(xml_child(entry, "dateOfBirthList"), "dateOfBirthItem")],
+        "pob": [xml_text(i, "placeOfBirth") for i in xml_children(xml_child(entry, "placeOfBirthList"), "placeOfBirthItem")],
+        "nationality": [xml_text(i, "country") for i in xml_children(xml_child(entry, "nationalityList"), "nationality")],
+        "citizenship": [xml_text(i, "country") for i in xml_children(xml_child(entry, "citizenshipList"), "citizenship")],
+    }
+    labels = {"dob": "DOB", "pob": "POB", "nationality": "nationality", "citizenship": "citizen"}
+    personal = [f"{labels[k]} {v}" for k, vs in facts.items() for v in vs]
 
     vessel_elem = xml_child(entry, "vesselInfo")
     vessel = None
@@ -122,7 +115,8 @@ def _entry(path: Path, entry, published: dt.date | None) -> Document:
             "GRT": xml_text(vessel_elem, "grossRegisteredTonnage"),
         }
 
-    addresses = uniq(_address(a) for a in xml_children(xml_child(entry, "addressList"), "address"))
+    address_elems = xml_children(xml_child(entry, "addressList"), "address")
+    addresses = uniq(_address(a) for a in address_elems)
     return ofac.entry_document(
         path,
         NAME,
@@ -139,7 +133,9 @@ def _entry(path: Path, entry, published: dt.date | None) -> Document:
         divestment=divestment,
         position=xml_text(entry, "title"),
         vessel=vessel,
-        identifiers=uniq(identifiers),
+        identifiers=list({str(i): i for i in identifiers}.values()),
+        personal=facts,
+        countries=[xml_text(a, "country") for a in address_elems],
         details=uniq(personal + details),
         addresses=addresses,
         remarks=xml_text(entry, "remarks"),

@@ -31,7 +31,7 @@ from ingest.formats._common import (
     safe_sniff,
     uniq,
 )
-from rag.models import Document
+from rag.models import Document, EntryName, Identifier, ListEntry, entity_type_of
 
 NAME = "uk_ofsi_csv"
 EXTENSIONS = (".csv",)
@@ -95,6 +95,11 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
 
 def _is_primary(row: dict[str, str]) -> bool:
     return row.get("Alias Type", "").lower() in ("prime alias", "primary name")
+
+
+def _name_kind(row: dict[str, str]) -> str:
+    """A non-primary row's name: "FKA" is a former name, anything else ("AKA") an alias."""
+    return "fka" if "fka" in row.get("Alias Type", "").lower().replace(".", "") else "aka"
 
 
 @guarded(NAME)
@@ -164,6 +169,29 @@ def _document(path: Path, gid: str, rows: list[dict[str, str]]) -> Document:
         "addresses": addresses,
         "other_information": "\n".join(values("Other Information")) or None,
     }
+    entry = ListEntry(
+        uid=gid,
+        names=[EntryName(name=name)] + [EntryName(name=n, kind=k) for n, k in
+                                        dict.fromkeys((_full_name(r), _name_kind(r)) for r in rows) if n != name],
+        entity_type=entity_type_of(group_type),
+        source_type=group_type.lower() or None,
+        list="UK OFSI consolidated",
+        lists=["UK OFSI consolidated"],
+        issuer=PUBLISHER,
+        jurisdiction="UK",
+        programs=regimes,
+        listing_date=listed,
+        last_updated=updated,
+        birth_dates=dobs,
+        birth_places=birth,
+        nationalities=values("Nationality"),
+        countries=values("Country"),
+        positions=values("Position"),
+        identifiers=[Identifier(type=t, number=v) for t, col in (("passport", "Passport Details"),
+                                                                 ("national ID", "NI Number")) for v in values(col)],
+        addresses=addresses,
+        remarks=metadata["other_information"],
+    )
     keep = {"aliases", "programs", "name"}
     return Document(
         doc_id=make_doc_id(path, gid),
@@ -176,5 +204,6 @@ def _document(path: Path, gid: str, rows: list[dict[str, str]]) -> Document:
         jurisdiction="UK",
         publisher=PUBLISHER,
         metadata={k: v for k, v in metadata.items() if k in keep or v not in (None, "", [])},
+        entry=entry,
         single_chunk=True,
     )
