@@ -15,11 +15,15 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.deps import GuardMiddleware, Workspaces, bearer, install_error_handlers, parse_api_keys
-from api.metrics import Metrics
+from api.errors import install_error_handlers
+from api.guard import GuardMiddleware
+from api.keys import bearer, parse_api_keys
+from api.mcp_server import mount as mount_mcp
+from api.metrics import Metrics, worker_exited
 from api.routers import (
     ask, briefings, chat, documents, entities, health, history, jobs, openai_compat, search, watchlist,
 )
+from api.workspaces import Workspaces
 from rag.settings import Settings, get_settings
 
 log = logging.getLogger("regbrief.api")
@@ -30,7 +34,8 @@ DESCRIPTION = """Cited answers and risk briefings from sanctions lists, notices 
 Every endpoint but `/healthz` and `/readyz` needs `Authorization: Bearer <key>` when the server has
 API keys configured (REGBRIEF_API_KEYS). A key belongs to one workspace (`KEY:WORKSPACE`) and sees only
 that workspace's documents, conversations, briefings, history, watchlist and jobs.
-Errors are JSON: `{"error": {"code", "message"}}`.
+Errors are JSON: `{"error": {"code", "message"}}`. MCP clients connect to `/mcp` (streamable HTTP) with the
+same key; its tools (search, ask, brief, screen, exposure) return the same JSON as these endpoints.
 """
 
 
@@ -59,8 +64,10 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
                 await anyio.to_thread.run_sync(warm_up)
             except Exception as e:  # e.g. the Chroma server is down: start anyway, /readyz says why
                 log.warning("warm-up failed: %s", e)
-        yield
+        async with mcp.session_manager.run():  # the MCP transport's task group lives as long as the app
+            yield
         workspaces.jobs.shutdown()
+        worker_exited()
 
     app = FastAPI(title="regbrief", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.workspaces = workspaces
@@ -72,6 +79,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     for r in (ask, chat, openai_compat, search, documents, jobs, briefings, watchlist, history, entities):
         app.include_router(r.router, dependencies=secured)
 
+    mcp = mount_mcp(app, workspaces, settings)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

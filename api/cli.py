@@ -6,9 +6,11 @@ import datetime as dt
 import json
 import os
 import sys
-import textwrap
+import uuid
 from pathlib import Path
 
+from api import cli_output as out
+from api.cli_output import emit
 from rag.models import Filters
 
 
@@ -26,16 +28,6 @@ def _date(s: str) -> dt.date:
         return dt.date.fromisoformat(s)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (use YYYY-MM-DD): {s!r}")
-
-
-def _emit(obj, as_json: bool, human) -> None:
-    if as_json:
-        if hasattr(obj, "model_dump_json"):
-            print(obj.model_dump_json(indent=2))
-        else:
-            print(json.dumps(obj, indent=2, default=str))
-    else:
-        human(obj)
 
 
 def add_filter_args(p: argparse.ArgumentParser) -> None:
@@ -56,42 +48,16 @@ def filters_from(args) -> Filters:
                    since=args.since, until=until)
 
 
-# --- commands -------------------------------------------------------------------------------------
+# --- commands: each calls one Regbrief method and prints its result (api/cli_output.py) -------------
 
 def cmd_ingest(rb, args) -> int:
-    report = rb.ingestor.ingest(args.paths, fmt=args.format, progress=not args.quiet and not args.json)
-
-    def human(r):
-        for f in r.files:
-            if f.status == "failed":
-                print(f"FAILED  {f.error}", file=sys.stderr)
-            elif not args.quiet:
-                print(f"{f.status:<9} {f.source} [{f.format}] +{f.added} ~{f.updated} -{f.removed} "
-                      f"={f.unchanged} ({f.chunks} chunks)")
-        t = r.totals()
-        print(f"{t['files']} files: {t['added']} documents added, {t['updated']} updated, {t['removed']} removed, "
-              f"{t['unchanged']} unchanged, {t['chunks']} chunks embedded, {t['failed']} failed")
-
-    _emit(report.to_dict(), args.json, lambda _: human(report))
-    from rag.watchlist import refresh
-
-    refresh(rb, report.changed_doc_ids, trigger="ingest")
+    report = rb.ingest(args.paths, fmt=args.format, progress=not args.quiet and not args.json)
+    emit(report.to_dict(), args.json, lambda _: out.ingest_report(report, args.quiet))
     return 0 if report.ok else 1
 
 
 def cmd_sources(rb, args) -> int:
-    stats = rb.store.keyword.stats()
-
-    def human(s):
-        print(f"{s['documents']} documents, {s['chunks']} chunks in {rb.store.vectors.describe()}")
-        for f in s["formats"]:
-            span = f"{f['first_date'] or '?'} .. {f['last_date'] or '?'}"
-            print(f"  {f['format']:<20} {f['doc_type']:<11} {f['documents']:>7} docs {f['chunks']:>7} chunks  {span}")
-        print("files:")
-        for f in s["files"]:
-            print(f"  {f['source']} [{f['format']}] {f['documents']} docs, ingested {f['ingested_at']}")
-
-    _emit(stats, args.json, human)
+    emit(rb.sources(), args.json, lambda s: out.sources(s, rb.store.describe()))
     return 0
 
 
@@ -99,60 +65,23 @@ def cmd_remove(rb, args) -> int:
     if not args.doc_ids and not args.source:
         print("remove: give document ids or --source PATH", file=sys.stderr)
         return 2
-    res = rb.ingestor.remove(args.doc_ids, source=args.source)
-    from rag.watchlist import refresh
-
-    refresh(rb, res["removed_documents"], trigger="remove")
-    _emit(res, args.json, lambda r: print(
-        f"removed {len(r['removed_documents'])} documents ({r['removed_chunks']} chunks)"
-        + (f"; not found: {', '.join(r['not_found'])}" if r["not_found"] else "")))
+    res = rb.remove(args.doc_ids, source=args.source)
+    emit(res, args.json, out.removed)
     return 0 if res["removed_documents"] else 1
 
 
 def cmd_search(rb, args) -> int:
-    resp = rb.retriever.search(args.query, k=args.k, filters=filters_from(args), mode=args.mode)
-
-    def human(r):
-        if not r.results:
-            print("no passages found")
-        for i, x in enumerate(r.results, 1):
-            where = x.source + (f" p.{x.metadata['page']}" if "page" in x.metadata else "")
-            print(f"[{i}] {x.score:.4f}  {x.title}  ({x.date or 'undated'}, {x.doc_type})")
-            print(f"    {where}\n    chunk {x.chunk_id}")
-            print(textwrap.indent(textwrap.shorten(x.text, 400), "    "))
-
-    _emit(resp, args.json, human)
+    emit(rb.search(args.query, k=args.k, filters=filters_from(args), mode=args.mode), args.json, out.search_results)
     return 0
-
-
-def print_answer(a) -> None:
-    print(a.answer)
-    for n in a.notes:
-        print(f"  note: {n}")
-    if a.standalone_question:
-        print(f"  (read as: {a.standalone_question})")
-    for c in a.citations:
-        where = c.url or c.source
-        extra = ", ".join(x for x in [f"p. {c.page}" if c.page else "",
-                                        f"uid {c.metadata['uid']}" if c.metadata.get("uid") else ""] if x)
-        print(f"\n[{c.n}] {c.title} — {c.publisher or ''} {c.date or ''}")
-        print(textwrap.indent(textwrap.fill(f'"{c.quote}"', 100), "    "))
-        print(f"    {where}{' (' + extra + ')' if extra else ''}")
-    if a.refused and a.closest:
-        print("\nclosest passages:")
-        for r in a.closest:
-            print(f"  - {r.title} ({r.date or 'undated'}): {textwrap.shorten(r.text, 160)}")
 
 
 def cmd_ask(rb, args) -> int:
     a = rb.ask(args.question, filters_from(args), backend=args.backend, keep_unsupported=args.keep_unsupported)
-    _emit(a, args.json, print_answer)
+    emit(a, args.json, out.answer)
     return 0
 
 
 def cmd_chat(rb, args) -> int:
-    import uuid
-
     conversation = uuid.uuid4().hex[:12]
     print("regbrief chat: ask a question; follow-ups work. An empty line or Ctrl-D ends.")
     while True:
@@ -162,8 +91,7 @@ def cmd_chat(rb, args) -> int:
             break
         if not q:
             break
-        a = rb.ask(q, filters_from(args), conversation_id=conversation, backend=args.backend)
-        _emit(a, args.json, print_answer)
+        emit(rb.ask(q, filters_from(args), conversation_id=conversation, backend=args.backend), args.json, out.answer)
     return 0
 
 
@@ -181,40 +109,35 @@ def cmd_brief(rb, args) -> int:
 
 
 def cmd_history(rb, args) -> int:
-    rows = rb.history.list(kind=args.kind, limit=args.limit)
-    _emit(rows, args.json, lambda rs: [print(f"{r['id']}  {r['created_at'][:19]}  {r['kind']:<8} {r['backend']:<10} "
-                                             f"{r['subject']}") for r in rs])
+    emit(rb.past(kind=args.kind, limit=args.limit), args.json, out.history_rows)
     return 0
 
 
 def cmd_show(rb, args) -> int:
-    rec = rb.history.get(args.id)
+    from rag.briefing import render
+    from rag.models import Answer, Briefing
+
+    rec = rb.show(args.id)
     if not rec:
         print(f"show: no answer or briefing with id {args.id!r}", file=sys.stderr)
         return 1
     if args.json:
         print(rec["result"])
     elif rec["kind"] == "answer":
-        from rag.models import Answer
-
-        print_answer(Answer.model_validate_json(rec["result"]))
+        out.answer(Answer.model_validate_json(rec["result"]))
     else:
-        from rag.briefing import render
-        from rag.models import Briefing
-
         print(render(Briefing.model_validate_json(rec["result"]), "md"))
     return 0
 
 
 def cmd_check(rb, args) -> int:
-    rb.store.recover()
-    res = rb.store.check()
-    _emit(res, args.json, lambda r: print(json.dumps(r, indent=2)))
+    res = rb.check()
+    emit(res, args.json, lambda r: print(json.dumps(r, indent=2)))
     return 0 if res["ok"] else 1
 
 
 def cmd_serve(rb, args) -> int:
-    """Serve the HTTP API and the chat page on an existing store."""
+    """Serve the HTTP API, the chat page and MCP over HTTP (/mcp) on an existing store."""
     import uvicorn
 
     from api.app import create_app
@@ -224,138 +147,57 @@ def cmd_serve(rb, args) -> int:
     return 0
 
 
+def cmd_mcp(rb, args) -> int:
+    """Serve the MCP tools over stdin/stdout for one workspace (for MCP clients that start a process)."""
+    from api.mcp_server import stdio_server
+
+    stdio_server(rb).run("stdio")
+    return 0
+
+
 def cmd_watch(rb, args) -> int:
     """Watched entities get a fresh briefing whenever their evidence changes."""
-    from rag import watchlist
-
-    wl = watchlist.get_watchlist(rb.settings)
     if args.watch_command == "add":
-        entry = wl.add(args.name, args.alias or [])
-        if not args.no_brief:
-            b = watchlist.regenerate(rb, wl, entry["name"], trigger="added")
-            entry = {**wl.get(entry["name"]), "briefing_id": b.id}
-        _emit(entry, args.json, lambda e: print(
-            f"watching {e['name']}" + (f" (aliases: {', '.join(e['aliases'])})" if e["aliases"] else "")
-            + (f"; briefing {e['briefing_id']}" if e.get("briefing_id") else "")))
+        emit(rb.watch(args.name, args.alias or [], brief=not args.no_brief), args.json, out.watch_entry)
         return 0
     if args.watch_command == "remove":
-        ok = wl.remove(args.name)
-        _emit({"removed": ok, "name": args.name}, args.json, lambda r: print(
+        ok = rb.unwatch(args.name)
+        emit({"removed": ok, "name": args.name}, args.json, lambda r: print(
             f"stopped watching {r['name']}" if r["removed"] else f"{r['name']} is not on the watchlist"))
         return 0 if ok else 1
     if args.watch_command == "refresh":
-        names = [args.name] if args.name else [e["name"] for e in wl.list()]
-        out = []
-        for name in names:
-            if wl.get(name) is None:
-                print(f"{name} is not on the watchlist", file=sys.stderr)
-                return 1
-            b = watchlist.regenerate(rb, wl, wl.get(name)["name"], trigger="manual")
-            out.append({"entity": b.entity, "briefing_id": b.id})
-        _emit(out, args.json, lambda r: [print(f"{x['entity']}: briefing {x['briefing_id']}") for x in r])
+        try:
+            done = rb.refresh_watched(args.name)
+        except KeyError as e:
+            print(e.args[0], file=sys.stderr)
+            return 1
+        emit(done, args.json, lambda r: [print(f"{x['entity']}: briefing {x['briefing_id']}") for x in r])
         return 0
-    entries = wl.list()
-
-    def human(es):
-        if not es:
-            print("the watchlist is empty (regbrief watch add NAME)")
-        for e in es:
-            aka = f" (aka {', '.join(e['aliases'])})" if e["aliases"] else ""
-            last = f"latest briefing {e['latest_briefing_id']} at {e['latest_briefing_at']}" \
-                if e["latest_briefing_id"] else "no briefing yet"
-            print(f"{e['name']}{aka}: {e['briefings']} briefings, {last}")
-
-    _emit(entries, args.json, human)
+    emit(rb.watched(), args.json, out.watched)
     return 0
 
 
 def cmd_screen(rb, args) -> int:
-    from rag.screen import DEFAULT_THRESHOLD, screen
-
     names = list(args.names)
     if args.file:
         names += [ln.strip() for ln in Path(args.file).read_text(encoding="utf-8").splitlines() if ln.strip()]
     if not names:
         print("screen: give names, or --file with one name per line", file=sys.stderr)
         return 2
-    threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
-    resp = screen(rb, names, type=args.entity_type, threshold=threshold, limit=args.limit)
-
-    def human(r):
-        for res in r.results:
-            hits = [m for m in res.matches if m.match]
-            print(f"{res.query}: {len(hits)} match{'es' if len(hits) != 1 else ''} at threshold {r.threshold:.2f}"
-                  f" ({r.entries} list entries screened)")
-            for m in res.matches if args.all else hits or res.matches[:1]:
-                facts = "; ".join(x for x in [m.list or "", ", ".join(m.programs),
-                                              f"listed {m.listed_on}" if m.listed_on else "",
-                                              "" if m.listed else "not sanctioned"] if x)
-                print(f"  {'MATCH' if m.match else 'below'} {m.score:.2f}  {m.name}  ({facts})  [{m.entity_id}]")
-                print(textwrap.indent(textwrap.fill(m.explanation, 96), "        "))
-
-    _emit(resp, args.json, human)
+    resp = rb.screen(names, type=args.entity_type, threshold=args.threshold, limit=args.limit)
+    emit(resp, args.json, lambda r: out.screening(r, args.all))
     return 0 if any(m.match for r in resp.results for m in r.matches) else 1
 
 
-def _print_citation(c, indent: str = "      ") -> None:
-    print(f"{indent}\"{c.quote}\"")
-    print(f"{indent}— {c.title} ({c.date or 'undated'}), chunk {c.chunk_id} [{c.start}:{c.end}]")
-
-
 def cmd_links(rb, args) -> int:
-    from rag.links import links
-
-    res = links(rb, args.entity)
-
-    def human(r):
-        if not r.entities:
-            print(f"no party named {r.query!r} in the relations or lists of the store")
-        for e in r.entities:
-            print(f"{e.name}  [{e.node_id}]{'  LISTED' if e.listed else ''}")
-            if e.aliases:
-                print(textwrap.indent(textwrap.fill("aliases: " + "; ".join(e.aliases[:12]), 96), "  "))
-            for m in e.listings:
-                print(f"  listing: {m.list} {', '.join(m.programs)}" + (f", listed {m.listed_on}" if m.listed_on else "")
-                      + (f", effective {m.effective_date}" if m.effective_date else "")
-                      + (f", divestment {m.divestment_date}" if m.divestment_date else ""))
-        if r.relations:
-            print(f"\n{len(r.relations)} cited relations:")
-        for rel in r.relations:
-            extra = ", ".join(x for x in [rel.role or "", f"{rel.percentage}%" if rel.percentage else "",
-                                            f"from {rel.date}" if rel.date else ""] if x)
-            print(f"  - [{rel.relation}] {rel.phrase}" + (f" ({extra})" if extra else ""))
-            _print_citation(rel.citation)
-
-    _emit(res, args.json, human)
+    res = rb.links(args.entity)
+    emit(res, args.json, out.links)
     return 0 if res.entities else 1
 
 
 def cmd_exposure(rb, args) -> int:
-    from rag.links import exposure
-
-    res = exposure(rb, args.entity, depth=args.depth, max_paths=args.max_paths, relations=args.relation)
-
-    def human(r):
-        print(f"{r.query}: {len(r.paths)} path{'s' if len(r.paths) != 1 else ''} to listed entities "
-              f"(depth {r.depth}; from {', '.join(n.name for n in r.start) or 'nothing'})")
-        for m in r.listed_start:
-            print(f"  itself listed: {m.name} (" + ", ".join(x for x in [m.list or "", ", ".join(m.programs),
-                                                                     f"listed {m.listed_on}" if m.listed_on else ""] if x) + ")")
-        for i, p in enumerate(r.paths, 1):
-            print(f"\n[{i}] " + " -> ".join(n.name for n in p.nodes))
-            for e in p.edges:
-                when = " (" + " to ".join(x for x in [e.date or "?", e.end_date or ""] if x) + ")" if e.date or e.end_date else ""
-                print(f"    {e.relation}{when}: {e.phrase}")
-                _print_citation(e.citation)
-            end = p.end
-            print(f"    ends at {end.name}: {end.list}, program {', '.join(end.programs) or '?'}"
-                  + (f", listed {end.listed_on}" if end.listed_on else "")
-                  + (f", effective {end.effective_date}" if end.effective_date else "")
-                  + (f", divestment {end.divestment_date}" if end.divestment_date else ""))
-        for n in r.notes:
-            print(f"note: {n}")
-
-    _emit(res, args.json, human)
+    emit(rb.exposure(args.entity, depth=args.depth, max_paths=args.max_paths, relations=args.relation),
+         args.json, out.exposure)
     return 0
 
 
@@ -368,25 +210,20 @@ def cmd_eval(rb, args) -> int:
 
 
 def cmd_backup(rb, args) -> int:
-    """A consistent archive of the data directory, safe while the service runs (see api/backup.py)."""
-    from api.backup import backup
-
-    manifest = backup(rb.settings, Path(args.file))
-    _emit(manifest, args.json, lambda m: print(f"backup written to {args.file}: " + ", ".join(
+    """A consistent archive of the data directory, safe while the service runs."""
+    emit(rb.backup(Path(args.file)), args.json, lambda m: print(f"backup written to {args.file}: " + ", ".join(
         f"{h['prefix'] or 'default'} {h['chunks']} chunks" for h in m["homes"])))
     return 0
 
 
 def cmd_restore(rb, args) -> int:
     """Restore a backup archive into an empty data directory (REGBRIEF_HOME)."""
-    from api.backup import restore
-
     try:
-        manifest = restore(rb.settings, Path(args.file))
+        manifest = rb.restore(Path(args.file))
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    _emit(manifest, args.json, lambda m: print(f"restored {args.file} into {rb.settings.home}"))
+    emit(manifest, args.json, lambda m: print(f"restored {args.file} into {rb.settings.home}"))
     return 0
 
 
@@ -406,6 +243,14 @@ def build_parser() -> argparse.ArgumentParser:
         sp.set_defaults(fn=fn)
         return sp
 
+    _document_commands(command)
+    _question_commands(command)
+    _entity_commands(command)
+    _service_commands(command)
+    return p
+
+
+def _document_commands(command) -> None:
     sp = command("ingest", cmd_ingest, "ingest files or folders into the store")
     sp.add_argument("paths", nargs="+")
     sp.add_argument("--format", help="force a format (see `regbrief formats`)")
@@ -417,6 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("doc_ids", nargs="*")
     sp.add_argument("--source", help="path of an ingested file")
 
+
+def _question_commands(command) -> None:
     sp = command("search", cmd_search, "ranked passages for a query")
     sp.add_argument("query")
     sp.add_argument("--k", type=int, default=10)
@@ -451,25 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = command("show", cmd_show, "reprint a past answer or briefing exactly")
     sp.add_argument("id")
 
-    sp = command("backup", cmd_backup, "write a consistent backup archive (.tar.gz) of the store, while it serves",
-                 scoped=False)
-    sp.add_argument("file")
-    sp = command("restore", cmd_restore, "restore a backup archive into an empty data directory", scoped=False)
-    sp.add_argument("file")
 
-    command("check", cmd_check, "check that the store is consistent (and finish interrupted writes)")
-
-    sp = command("eval", cmd_eval, "run the evaluation suite and write a report under eval/reports/")
-    sp.add_argument("--suite", choices=["facts", "injection", "retrieval", "briefings", "gate", "all"], default="all")
-    sp.add_argument("--backend", choices=["extractive", "openai", "llamacpp"],
-                    help="answering backend (default: REGBRIEF_LLM or extractive)")
-    sp.add_argument("--limit", type=int, help="only the first N cases of each dataset (by id)")
-
-    sp = command("serve", cmd_serve, "serve the HTTP API and the web chat page (uvicorn)", scoped=False)
-    sp.add_argument("--host", default="127.0.0.1")
-    sp.add_argument("--port", type=int, default=8000)
-    sp.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
-
+def _entity_commands(command) -> None:
     sp = command("watch", cmd_watch, "watched entities: briefings regenerate when their evidence changes")
     wsub = sp.add_subparsers(dest="watch_command", required=True)
     wp = wsub.add_parser("add", help="watch an entity (and build its first briefing)")
@@ -501,18 +331,40 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--max-paths", type=int, default=50)
     sp.add_argument("--relation", action="append", help="only these relation types (repeatable): ownership, "
                     "supplier, customer, partner, director, ...")
-    return p
+
+
+def _service_commands(command) -> None:
+    sp = command("backup", cmd_backup, "write a consistent backup archive (.tar.gz) of the store, while it serves",
+                 scoped=False)
+    sp.add_argument("file")
+    sp = command("restore", cmd_restore, "restore a backup archive into an empty data directory", scoped=False)
+    sp.add_argument("file")
+
+    command("check", cmd_check, "check that the store is consistent (and finish interrupted writes)")
+
+    sp = command("eval", cmd_eval, "run the evaluation suite and write a report under eval/reports/")
+    sp.add_argument("--suite", choices=["facts", "injection", "retrieval", "briefings", "gate", "all"], default="all")
+    sp.add_argument("--backend", choices=["extractive", "openai", "llamacpp"],
+                    help="answering backend (default: REGBRIEF_LLM or extractive)")
+    sp.add_argument("--limit", type=int, help="only the first N cases of each dataset (by id)")
+
+    sp = command("serve", cmd_serve, "serve the HTTP API and the web chat page (uvicorn)", scoped=False)
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=8000)
+    sp.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+
+    command("mcp", cmd_mcp, "serve the MCP tools (search, ask, brief, screen, exposure) over stdio")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from rag.service import Regbrief
     from rag.settings import get_settings
-    from rag.store import StoreUnavailable
+    from rag.store import SchemaTooNew, StoreUnavailable
 
     try:
         return args.fn(Regbrief(get_settings().for_workspace(getattr(args, "workspace", "default"))), args) or 0
-    except StoreUnavailable as e:
+    except (StoreUnavailable, SchemaTooNew) as e:
         print(f"error: {e}", file=sys.stderr)
         return 3
     except KeyboardInterrupt:

@@ -112,8 +112,7 @@ class JobManager:
             with self._lock:
                 self._active -= 1
             if self.metrics:
-                self.metrics.inc("regbrief_jobs_total", help="Background jobs finished, by kind and status.",
-                                 kind=job.kind, status=job.status)
+                self.metrics.jobs.labels(kind=job.kind, status=job.status).inc()
             _trim_heap()
             job.finished.set()
 

@@ -1,26 +1,30 @@
-"""Prometheus metrics in the text exposition format, without a client library.
+"""Prometheus metrics through prometheus-client.
 
-Request counts and latency histograms per route template (never per raw path, so the number of series
-stays bounded), ingest counts, job counts, and gauges read at scrape time (store size, memory).
+Counters and histograms live in a registry per app (tests run several apps in one process). With several
+worker processes (`uvicorn --workers N`), set PROMETHEUS_MULTIPROC_DIR to an empty directory shared by the
+workers: every worker then writes its samples there and a scrape of any worker sums them all
+(prometheus-client's multiprocess mode). Gauges that describe the store are read at scrape time; the
+`process_*` metrics describe the process that answers the scrape, and in multiprocess mode
+`regbrief_worker_resident_memory_bytes{pid}` gives each live worker's memory.
 """
 from __future__ import annotations
 
 import os
-import threading
-from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector,
+                               disable_created_metrics, generate_latest, multiprocess)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+disable_created_metrics()  # no `*_created` series beside each counter: nothing here reads them
 
 
-def _labels(d: dict[str, str]) -> str:
-    if not d:
-        return ""
-    inner = ",".join(f'{k}="{_escape(str(v))}"' for k, v in sorted(d.items()))
-    return "{" + inner + "}"
-
-
-def _escape(v: str) -> str:
-    return v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
 def rss_bytes() -> int:
@@ -31,60 +35,62 @@ def rss_bytes() -> int:
         return 0
 
 
+class LiveGauges(Collector):
+    """Gauges computed when scraped: `read()` returns {name: (help, [(labels, value), ...])}."""
+
+    def __init__(self, read: Callable[[], dict[str, tuple[str, list[tuple[dict[str, str], float]]]]]):
+        self.read = read
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        for name, (help, samples) in sorted(self.read().items()):
+            labels = sorted({k for lbls, _ in samples for k in lbls})
+            family = GaugeMetricFamily(name, help, labels=labels)
+            for lbls, value in samples:
+                family.add_metric([lbls.get(k, "") for k in labels], value)
+            yield family
+
+
 class Metrics:
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests: dict[tuple[str, str, str], int] = defaultdict(int)
-        self.latency_buckets: dict[tuple[str, str], list[int]] = {}
-        self.latency_sum: dict[tuple[str, str], float] = defaultdict(float)
-        self.latency_count: dict[tuple[str, str], int] = defaultdict(int)
-        self.counters: dict[tuple[str, tuple], float] = defaultdict(float)
-        self.help: dict[str, str] = {}
+        r = self.registry = CollectorRegistry()
+        self.requests = Counter("regbrief_http_requests", "HTTP requests by method, route and status.",
+                                ["method", "route", "status"], registry=r)
+        self.latency = Histogram("regbrief_http_request_duration_seconds", "HTTP request latency.",
+                                 ["method", "route"], buckets=BUCKETS, registry=r)
+        self.answers = Counter("regbrief_answers", "Answers given, by backend and whether they refused.",
+                               ["backend", "refused"], registry=r)
+        self.ingest_documents = Counter("regbrief_ingest_documents", "Documents ingested, by operation.",
+                                        ["op"], registry=r)
+        self.ingest_files = Counter("regbrief_ingest_files", "Files ingested, by status.", ["status"], registry=r)
+        self.jobs = Counter("regbrief_jobs", "Background jobs finished, by kind and status.",
+                            ["kind", "status"], registry=r)
+        self.worker_rss = None
+        if multiprocess_dir():
+            self.worker_rss = Gauge("regbrief_worker_resident_memory_bytes", "Resident memory of each live worker.",
+                                    registry=r, multiprocess_mode="liveall")
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        with self._lock:
-            self.requests[(method, route, str(status))] += 1
-            key = (method, route)
-            buckets = self.latency_buckets.setdefault(key, [0] * len(BUCKETS))
-            for i, b in enumerate(BUCKETS):
-                if seconds <= b:
-                    buckets[i] += 1
-            self.latency_sum[key] += seconds
-            self.latency_count[key] += 1
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
+        if self.worker_rss is not None:
+            self.worker_rss.set(rss_bytes())
 
-    def inc(self, name: str, value: float = 1.0, help: str = "", **labels: str) -> None:
-        with self._lock:
-            self.counters[(name, tuple(sorted(labels.items())))] += value
-            if help:
-                self.help.setdefault(name, help)
+    def render(self, live: LiveGauges | None = None) -> bytes:
+        """The exposition text: counters and histograms (every worker's, summed, in multiprocess mode),
+        then the scrape-time gauges and this process's own metrics."""
+        if multiprocess_dir():
+            shared = CollectorRegistry()
+            multiprocess.MultiProcessCollector(shared)
+        else:
+            shared = self.registry
+        here = CollectorRegistry()
+        ProcessCollector(registry=here)
+        if live is not None:
+            here.register(live)
+        return generate_latest(shared) + generate_latest(here)
 
-    def render(self, gauges: dict[str, tuple[str, list[tuple[dict[str, str], float]]]] | None = None) -> str:
-        out: list[str] = []
-        with self._lock:
-            out += ["# HELP regbrief_http_requests_total HTTP requests by method, route and status.",
-                    "# TYPE regbrief_http_requests_total counter"]
-            for (m, r, s), n in sorted(self.requests.items()):
-                out.append(f"regbrief_http_requests_total{_labels({'method': m, 'route': r, 'status': s})} {n}")
-            out += ["# HELP regbrief_http_request_duration_seconds HTTP request latency.",
-                    "# TYPE regbrief_http_request_duration_seconds histogram"]
-            for key in sorted(self.latency_buckets):
-                m, r = key
-                base = {"method": m, "route": r}
-                for b, n in zip(BUCKETS, self.latency_buckets[key]):
-                    out.append(f"regbrief_http_request_duration_seconds_bucket{_labels({**base, 'le': str(b)})} {n}")
-                out.append(f"regbrief_http_request_duration_seconds_bucket{_labels({**base, 'le': '+Inf'})} "
-                           f"{self.latency_count[key]}")
-                out.append(f"regbrief_http_request_duration_seconds_sum{_labels(base)} {self.latency_sum[key]:.6f}")
-                out.append(f"regbrief_http_request_duration_seconds_count{_labels(base)} {self.latency_count[key]}")
-            names = sorted({n for n, _ in self.counters})
-            for name in names:
-                out.append(f"# HELP {name} {self.help.get(name, name)}")
-                out.append(f"# TYPE {name} counter")
-                for (n, labels), v in sorted(self.counters.items()):
-                    if n == name:
-                        out.append(f"{name}{_labels(dict(labels))} {v:g}")
-        for name, (help, samples) in sorted((gauges or {}).items()):
-            out += [f"# HELP {name} {help}", f"# TYPE {name} gauge"]
-            for labels, v in samples:
-                out.append(f"{name}{_labels(labels)} {v:g}")
-        return "\n".join(out) + "\n"
+
+def worker_exited() -> None:
+    """Drop this worker's live gauges from the shared directory (multiprocess mode only)."""
+    if multiprocess_dir():
+        multiprocess.mark_process_dead(os.getpid())

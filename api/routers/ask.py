@@ -5,8 +5,9 @@ import datetime as dt
 
 from fastapi import APIRouter, Depends
 
-from api.deps import ApiError, AppState, get_state
+from api.errors import ApiError
 from api.schemas import ERRORS, AskRequest
+from api.workspaces import AppState, get_state
 from rag.models import Answer, Filters
 
 router = APIRouter(tags=["answers"])
@@ -29,18 +30,14 @@ def with_as_of(filters: Filters, as_of: dt.date | None) -> Filters:
     return filters
 
 
-def answer(state: AppState, question: str, filters: Filters, *, conversation_id: str | None = None,
-           backend: str | None = None, keep_unsupported: bool = False, rb=None) -> Answer:
-    rb = rb or state.rb
-    ans = rb.ask(question, filters, conversation_id=conversation_id, backend=backend,
-                 keep_unsupported=keep_unsupported)
-    state.metrics.inc("regbrief_answers_total", help="Answers given, by backend and whether they refused.",
-                      backend=ans.backend, refused=str(ans.refused).lower())
+def counted(state: AppState, ans: Answer) -> Answer:
+    state.metrics.answers.labels(backend=ans.backend, refused=str(ans.refused).lower()).inc()
     return ans
 
 
 @router.post("/v1/ask", response_model=Answer, responses=ERRORS, summary="A cited, verified answer")
 def ask(req: AskRequest, state: AppState = Depends(get_state)) -> Answer:
     question = check_question(state, req.question)
-    return answer(state, question, with_as_of(req.filters, req.as_of), conversation_id=req.conversation_id,
-                  backend=req.backend, keep_unsupported=req.keep_unsupported)
+    return counted(state, state.rb.ask(question, with_as_of(req.filters, req.as_of),
+                                       conversation_id=req.conversation_id, backend=req.backend,
+                                       keep_unsupported=req.keep_unsupported))

@@ -4,7 +4,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import ApiError, AppState, get_state
+from api.errors import ApiError
+from api.workspaces import AppState, get_state
 from api.jobs import JobState
 from api.schemas import ERRORS, NOT_FOUND, BriefingFormat, BriefingList, BriefingRequest, BriefingSummary, JobAccepted
 from rag.models import Briefing
@@ -13,7 +14,7 @@ router = APIRouter(tags=["briefings"])
 
 
 def load_briefing(state: AppState, briefing_id: str) -> Briefing:
-    rec = state.rb.history.get(briefing_id)
+    rec = state.rb.show(briefing_id)
     if rec is None or rec["kind"] != "briefing":
         raise ApiError(404, "not_found", f"no briefing with id {briefing_id!r}")
     return Briefing.model_validate_json(rec["result"])
@@ -44,7 +45,7 @@ def list_briefings(
     limit: int = Query(50, ge=1, le=500),
     state: AppState = Depends(get_state),
 ) -> BriefingList:
-    rows = state.rb.history.list(kind="briefing", limit=limit, subject=" ".join(entity.split()) if entity else None)
+    rows = state.rb.past(kind="briefing", limit=limit, subject=" ".join(entity.split()) if entity else None)
     return BriefingList(briefings=[
         BriefingSummary(id=r["id"], entity=r["subject"], backend=r["backend"], model=r["model"],
                         created_at=r["created_at"], url=f"/v1/briefings/{r['id']}") for r in rows])

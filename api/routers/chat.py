@@ -6,29 +6,22 @@ Events, in order: `start` ({conversation_id, question}), one `sentence` per veri
 """
 from __future__ import annotations
 
-import json
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
+import anyio
 from fastapi import APIRouter, Depends
-from fastapi.responses import StreamingResponse
 
-from api.deps import AppState, get_state
-from api.routers.ask import answer, check_question, with_as_of
+from api import sse
+from api.routers.ask import check_question, counted, with_as_of
 from api.schemas import ERRORS, ChatRequest
+from api.workspaces import AppState, get_state
 from rag.models import Answer
 from rag.store import StoreUnavailable
 
 log = logging.getLogger("regbrief.api")
 router = APIRouter(tags=["answers"])
-
-SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-
-
-def sse(event: str, data) -> str:
-    payload = data if isinstance(data, str) else json.dumps(data, default=str, ensure_ascii=False)
-    return f"event: {event}\ndata: {payload}\n\n"
 
 
 def shown_sentences(ans: Answer) -> list[dict]:
@@ -42,22 +35,28 @@ def shown_sentences(ans: Answer) -> list[dict]:
     return out
 
 
-def answer_events(state: AppState, req: ChatRequest, question: str, conversation_id: str) -> Iterator[str]:
-    yield sse("start", {"conversation_id": conversation_id, "question": question})
-    try:
-        ans = answer(state, question, with_as_of(req.filters, req.as_of), conversation_id=conversation_id,
-                     backend=req.backend, keep_unsupported=req.keep_unsupported)
+def chat_answer(state: AppState, req: ChatRequest, question: str, conversation_id: str) -> Answer:
+    return counted(state, state.rb.ask(question, with_as_of(req.filters, req.as_of),
+                                       conversation_id=conversation_id, backend=req.backend,
+                                       keep_unsupported=req.keep_unsupported))
+
+
+async def answer_events(state: AppState, req: ChatRequest, question: str, conversation_id: str) -> AsyncIterator[dict]:
+    yield sse.event("start", {"conversation_id": conversation_id, "question": question})
+    try:  # in a worker thread; a client that leaves cancels this wait at once and nothing more is sent
+        ans = await anyio.to_thread.run_sync(chat_answer, state, req, question, conversation_id,
+                                             abandon_on_cancel=True)
     except StoreUnavailable as e:
-        yield sse("error", {"error": {"code": "store_unavailable", "message": str(e)}})
+        yield sse.event("error", {"error": {"code": "store_unavailable", "message": str(e)}})
         return
     except Exception as e:
         log.exception("chat stream failed")
-        yield sse("error", {"error": {"code": "internal", "message": f"internal error ({type(e).__name__})"}})
+        yield sse.event("error", {"error": {"code": "internal", "message": f"internal error ({type(e).__name__})"}})
         return
     for s in shown_sentences(ans):
-        yield sse("sentence", s)
-    yield sse("citations", {"citations": [c.model_dump(mode="json") for c in ans.citations]})
-    yield sse("done", ans.model_dump_json())
+        yield sse.event("sentence", s)
+    yield sse.event("citations", {"citations": [c.model_dump(mode="json") for c in ans.citations]})
+    yield sse.event("done", ans.model_dump_json())
 
 
 @router.post("/v1/chat", response_model=Answer, responses={
@@ -68,7 +67,5 @@ def chat(req: ChatRequest, state: AppState = Depends(get_state)):
     question = check_question(state, req.message, "message")
     conversation_id = req.conversation_id or uuid.uuid4().hex
     if req.stream:
-        return StreamingResponse(answer_events(state, req, question, conversation_id),
-                                 media_type="text/event-stream", headers=SSE_HEADERS)
-    return answer(state, question, with_as_of(req.filters, req.as_of), conversation_id=conversation_id,
-                  backend=req.backend, keep_unsupported=req.keep_unsupported)
+        return sse.stream(answer_events(state, req, question, conversation_id))
+    return chat_answer(state, req, question, conversation_id)

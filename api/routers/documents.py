@@ -9,9 +9,10 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 
-from api.deps import ApiError, AppState, get_state
+from api.errors import ApiError
 from api.jobs import JobFailed, JobState, TooManyJobs
 from api.schemas import ERRORS, NOT_FOUND, DocumentDetail, DocumentList, JobAccepted, RemoveResult
+from api.workspaces import AppState, get_state
 
 router = APIRouter(tags=["documents"])
 
@@ -31,6 +32,24 @@ def display_name(given: str | None) -> str:
     name = (given or "").replace("\\", "/").split("/")[-1]
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
     return name[:200] or "upload"
+
+
+def ingest_result(state: AppState, report, names: dict[str, str]) -> dict:
+    """The job's result: the ingest report with files named as the user named them (never by their place
+    on the server), the documents they hold, and the ingest counters updated."""
+    result = report.to_dict()
+    for f in result["files"]:
+        for saved, original in names.items():
+            if f.get("error"):
+                f["error"] = f["error"].replace(saved, original)
+    t = report.totals()
+    for op in ("added", "updated", "removed"):
+        state.metrics.ingest_documents.labels(op=op).inc(t[op])
+    for fr in report.files:
+        state.metrics.ingest_files.labels(status=fr.status).inc()
+    result["doc_ids"] = [d["doc_id"] for s in {f.source for f in report.files}
+                         for d in state.rb.store.documents(source=s)][:1000]
+    return result
 
 
 @router.post("/v1/documents", status_code=202, response_model=JobAccepted,
@@ -74,35 +93,18 @@ def upload(
     paths = list(names)
 
     def run(job: JobState) -> dict:
-        from rag import watchlist
-
         job.progress(0, len(paths), "ingesting")
-        # The ingestor takes the store's write lock per batch: other uploads interleave with this one.
-        report = state.rb.ingestor.ingest(
-            paths, fmt=format or None,
-            on_progress=lambda done, total: job.progress(done, total, "ingesting"),
-            source_name=lambda p: "upload:" + names.get(str(p), Path(p).name),
-        )
-        result = report.to_dict()
-        for f in result["files"]:  # name files as the user did, not by their place on the server
-            for saved, original in names.items():
-                if f.get("error"):
-                    f["error"] = f["error"].replace(saved, original)
-        t = report.totals()
-        for op in ("added", "updated", "removed"):
-            state.metrics.inc("regbrief_ingest_documents_total", t[op], help="Documents ingested, by operation.",
-                              op=op)
-        for fr in report.files:
-            state.metrics.inc("regbrief_ingest_files_total", help="Files ingested, by status.", status=fr.status)
-        result["doc_ids"] = [d["doc_id"] for s in {f.source for f in report.files}
-                             for d in state.rb.store.keyword.documents(source=s)][:1000]
+        # The store takes its write lock per batch: other uploads interleave with this one. The watchlist
+        # is refreshed below, so the job can report it.
+        report = state.rb.ingest(paths, fmt=format or None, refresh=False,
+                                 on_progress=lambda done, total: job.progress(done, total, "ingesting"),
+                                 source_name=lambda p: "upload:" + names.get(str(p), Path(p).name))
+        job.result = result = ingest_result(state, report, names)
         changed = report.changed_doc_ids
-        job.result = result
-        if changed and state.watchlist.list():
+        if changed:
             job.stage = "refreshing watched briefings"
-            result["watchlist"] = watchlist.refresh(state.rb, changed, trigger="ingest", wl=state.watchlist)
-        else:
-            result["watchlist"] = {"regenerated": [], "unchanged": []}
+        result["watchlist"] = state.rb.refresh_affected(changed, trigger="ingest") if changed else \
+            {"regenerated": [], "unchanged": []}
         if not report.ok:
             failed = [f["error"] for f in result["files"] if f["status"] == "failed"]
             raise JobFailed("some files could not be ingested: " + "; ".join(failed))
@@ -123,45 +125,34 @@ def list_documents(
     offset: int = Query(0, ge=0, le=100_000_000),
     state: AppState = Depends(get_state),
 ) -> DocumentList:
-    kw = state.rb.store.keyword
-    docs = kw.documents(source=source, limit=limit, offset=offset)
-    if source is None:
-        total = kw.conn().execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-    else:
-        total = kw.conn().execute("SELECT COUNT(*) FROM documents WHERE source = ?", [source]).fetchone()[0]
+    store = state.rb.store
+    docs = store.documents(source=source, limit=limit, offset=offset)
+    total = store.count_documents(source)
     return DocumentList(documents=docs, total=total, limit=limit, offset=offset)
 
 
 @router.get("/v1/documents/{doc_id:path}", response_model=DocumentDetail, responses={**ERRORS, **NOT_FOUND},
             summary="One document with its text and chunks")
 def get_document(doc_id: str, state: AppState = Depends(get_state)) -> DocumentDetail:
-    kw = state.rb.store.keyword
-    doc = kw.document(doc_id)
+    doc = state.rb.store.document(doc_id)
     if doc is None:
         raise ApiError(404, "not_found", f"no document with id {doc_id!r}")
-    rows = kw.conn().execute(
-        'SELECT chunk_id, idx, text, start, "end", page FROM chunks WHERE doc_id = ? ORDER BY idx', [doc_id]
-    ).fetchall()
-    doc["chunks"] = [{"chunk_id": r[0], "index": r[1], "text": r[2], "start": r[3], "end": r[4], "page": r[5]}
-                     for r in rows]
+    doc["chunks"] = state.rb.store.document_chunks(doc_id)
     return DocumentDetail.model_validate(doc)
 
 
 @router.delete("/v1/documents/{doc_id:path}", response_model=RemoveResult, responses={**ERRORS, **NOT_FOUND},
                summary="Remove a document (watched entities' briefings are refreshed in the background)")
 def delete_document(doc_id: str, state: AppState = Depends(get_state)) -> RemoveResult:
-    from rag import watchlist
-
-    if state.rb.store.keyword.document(doc_id) is None:
+    if state.rb.document(doc_id) is None:
         raise ApiError(404, "not_found", f"no document with id {doc_id!r}")
-    res = state.rb.ingestor.remove([doc_id])
-    state.metrics.inc("regbrief_ingest_documents_total", len(res["removed_documents"]),
-                      help="Documents ingested, by operation.", op="removed")
+    res = state.rb.remove([doc_id], refresh=False)  # watched entities are refreshed in a job, below
+    state.metrics.ingest_documents.labels(op="removed").inc(len(res["removed_documents"]))
     out = RemoveResult(**res)
     removed = res["removed_documents"]
-    if removed and state.watchlist.list():
-        def run(job: JobState) -> dict:
-            return watchlist.refresh(state.rb, removed, trigger="remove", wl=state.watchlist)
+    if removed and state.rb.watched():
+        def run(job: JobState | None) -> dict:
+            return state.rb.refresh_affected(removed, trigger="remove")
         try:
             out.watchlist_job_id = state.jobs.submit("watchlist", run).id
         except TooManyJobs:  # the removal is done; refresh inline rather than skip it

@@ -12,8 +12,9 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from api.deps import ApiError, AppState, get_state
+from api.errors import ApiError
 from api.schemas import ERRORS, NOT_FOUND
+from api.workspaces import AppState, get_state
 from rag.models import EntityLinks, ExposureResponse, ScreenResponse
 
 router = APIRouter(tags=["entities"])
@@ -29,25 +30,20 @@ class ScreenRequest(BaseModel):
 @router.post("/v1/screen", response_model=ScreenResponse, responses=ERRORS,
              summary="Screen names against every list entry in the store")
 def screen(req: ScreenRequest, state: AppState = Depends(get_state)) -> ScreenResponse:
-    from rag.screen import DEFAULT_THRESHOLD, screen as run
-
     for i, n in enumerate(req.names):
         if not n.strip() or len(n) > 500:
             raise ApiError(422, "validation_error", f"names.{i}: a name must have 1 to 500 characters")
-    threshold = DEFAULT_THRESHOLD if req.threshold is None else req.threshold
-    return run(state.rb, req.names, type=req.type, threshold=threshold, limit=req.limit)
+    return state.rb.screen(req.names, type=req.type, threshold=req.threshold, limit=req.limit)
 
 
 @router.get("/v1/entities/{entity_id:path}", response_model=EntityLinks, responses={**ERRORS, **NOT_FOUND},
             summary="An entity: its names, listings and cited relations")
 def entity(entity_id: str, state: AppState = Depends(get_state)) -> EntityLinks:
-    from rag.links import links
-
-    kw = state.rb.store.keyword
-    doc = None if entity_id.startswith(("entry:", "name:")) else kw.document(entity_id)
-    res = links(state.rb, f"entry:{entity_id}" if doc is not None else entity_id)
+    rb = state.rb
+    doc = None if entity_id.startswith(("entry:", "name:")) else rb.document(entity_id)
+    res = rb.links(f"entry:{entity_id}" if doc is not None else entity_id)
     if not res.entities and doc is not None:
-        res = links(state.rb, doc["title"])  # a list entry that no relation names: found by its name
+        res = rb.links(doc["title"])  # a list entry that no relation names: found by its name
     if not res.entities:
         raise ApiError(404, "not_found", f"no entity {entity_id!r} in the store's lists or relations")
     return res
@@ -62,6 +58,4 @@ def exposure(
     relation: list[str] | None = Query(None, description="only these relation types (repeatable)"),
     state: AppState = Depends(get_state),
 ) -> ExposureResponse:
-    from rag.links import exposure as run
-
-    return run(state.rb, q, depth=depth, max_paths=max_paths, relations=relation or None)
+    return state.rb.exposure(q, depth=depth, max_paths=max_paths, relations=relation or None)

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, Response
 
-from api.deps import AppState, get_state
-from api.metrics import rss_bytes
+from api.metrics import CONTENT_TYPE, LiveGauges
 from api.schemas import Health, Ready
+from api.workspaces import AppState, get_state
 
 router = APIRouter(tags=["health"])
 
@@ -35,24 +35,28 @@ def readyz(state: AppState = Depends(get_state)):
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
 
-@router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics",
-            responses={200: {"content": {"text/plain": {}}}})
-def metrics(state: AppState = Depends(get_state)):
+def store_gauges(state: AppState) -> dict:
+    """What the workspace's store holds, its jobs and watched entities, read when scraped."""
     gauges: dict = {}
     try:
-        stats = state.rb.store.keyword.stats()
+        stats = state.rb.sources()
         gauges["regbrief_store_documents"] = ("Documents in the store.", [({}, stats["documents"])])
         gauges["regbrief_store_chunks"] = ("Chunks in the store.", [({}, stats["chunks"])])
         gauges["regbrief_store_documents_by_format"] = (
             "Documents in the store by format.",
             [({"format": f["format"], "doc_type": f["doc_type"]}, f["documents"]) for f in stats["formats"]],
         )
-    except Exception:
+    except Exception:  # a store that cannot be reached must not take the metrics down with it
         pass
     gauges["regbrief_jobs_active"] = ("Background jobs queued or running.", [({}, state.jobs.active)])
     try:
-        gauges["regbrief_watchlist_entities"] = ("Watched entities.", [({}, len(state.watchlist.list()))])
+        gauges["regbrief_watchlist_entities"] = ("Watched entities.", [({}, len(state.rb.watched()))])
     except Exception:
         pass
-    gauges["process_resident_memory_bytes"] = ("Resident memory of the API process.", [({}, rss_bytes())])
-    return PlainTextResponse(state.metrics.render(gauges), media_type="text/plain; version=0.0.4")
+    return gauges
+
+
+@router.get("/metrics", response_class=Response, summary="Prometheus metrics",
+            responses={200: {"content": {"text/plain": {}}}})
+def metrics(state: AppState = Depends(get_state)):
+    return Response(state.metrics.render(LiveGauges(lambda: store_gauges(state))), media_type=CONTENT_TYPE)

@@ -6,8 +6,9 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import ApiError, AppState, get_state
+from api.errors import ApiError
 from api.schemas import ERRORS, NOT_FOUND, HistoryItem, HistoryList, HistoryRecord
+from api.workspaces import AppState, get_state
 
 router = APIRouter(tags=["history"])
 
@@ -20,15 +21,14 @@ def list_history(
     offset: int = Query(0, ge=0, le=10_000_000),
     state: AppState = Depends(get_state),
 ) -> HistoryList:
-    rows = state.rb.history.list(kind=kind, limit=limit, offset=offset, subject=subject)
+    rows = state.rb.past(kind=kind, limit=limit, offset=offset, subject=subject)
     return HistoryList(items=[HistoryItem.model_validate(r) for r in rows], limit=limit, offset=offset)
 
 
 @router.get("/v1/history/{record_id}", response_model=HistoryRecord, responses={**ERRORS, **NOT_FOUND},
             summary="One record: what was asked, what it was based on, what was returned")
 def get_history(record_id: str, state: AppState = Depends(get_state)) -> HistoryRecord:
-    rec = state.rb.history.get(record_id)
+    rec = state.rb.show(record_id)
     if rec is None:
         raise ApiError(404, "not_found", f"no history record with id {record_id!r}")
-    rec["result"] = json.loads(rec["result"])
-    return HistoryRecord.model_validate(rec)
+    return HistoryRecord.model_validate({**rec, "result": json.loads(rec["result"])})

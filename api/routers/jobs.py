@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import ApiError, AppState, get_state
+from api.errors import ApiError
+from api.workspaces import AppState, get_state
 from api.schemas import ERRORS, NOT_FOUND, Job, JobList
 
 router = APIRouter(tags=["jobs"])

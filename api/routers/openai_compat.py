@@ -12,17 +12,20 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
+import anyio
 from fastapi import APIRouter, Depends
-from fastapi.responses import StreamingResponse
 
-from api.deps import ApiError, AppState, get_state
-from api.routers.ask import answer, check_question
-from api.routers.chat import SSE_HEADERS, shown_sentences
+from api import sse
+from api.errors import ApiError
+from api.routers.ask import check_question, counted
+from api.routers.chat import shown_sentences
+from api.workspaces import AppState, get_state
 from api.schemas import (ERRORS, ErrorResponse, OAIChatCompletion, OAIChatRequest, OAIChoice, OAIChoiceMessage, OAIModel,
                          OAIModelList, OAIUsage)
 from rag.models import Answer, Filters
+from rag.service import Regbrief
 
 log = logging.getLogger("regbrief.api")
 router = APIRouter(tags=["openai"])
@@ -53,9 +56,10 @@ class _History:
 
 
 class _WithHistory:
-    """The Regbrief, seen through a request-local conversation (everything else is the real one)."""
+    """The workspace's Regbrief, seen through a request-local conversation: `Regbrief.ask` runs on it
+    unchanged and reads earlier turns from the request's messages (everything else is the real one)."""
 
-    def __init__(self, rb, pairs: list[tuple[str, str]]):
+    def __init__(self, rb: Regbrief, pairs: list[tuple[str, str]]):
         self._rb = rb
         self.history = _History(rb.history, pairs)
 
@@ -63,9 +67,7 @@ class _WithHistory:
         return getattr(self._rb, name)
 
     def ask(self, question, filters=None, **kw):
-        from rag.answer import answer_question
-
-        return answer_question(self, question, filters, **kw)
+        return Regbrief.ask(self, question, filters, **kw)
 
 
 def split_messages(req: OAIChatRequest) -> tuple[str, list[tuple[str, str]]]:
@@ -114,7 +116,7 @@ def _ask(state: AppState, req: OAIChatRequest) -> Answer:
     if pairs:  # a stable id per conversation so the audit trail groups its turns
         conv = "oai-" + hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:16]
     rb = _WithHistory(state.rb, pairs) if pairs else state.rb
-    return answer(state, question, Filters(), conversation_id=conv, rb=rb)
+    return counted(state, rb.ask(question, Filters(), conversation_id=conv))
 
 
 def _usage(question: str, content: str) -> OAIUsage:
@@ -140,8 +142,7 @@ def chat_completions(req: OAIChatRequest, state: AppState = Depends(get_state)):
     cid = "chatcmpl-" + uuid.uuid4().hex[:24]
     created = int(time.time())
     if req.stream:
-        return StreamingResponse(_stream(state, req, cid, created), media_type="text/event-stream",
-                                 headers=SSE_HEADERS)
+        return sse.stream(_stream(state, req, cid, created))
     ans = _ask(state, req)
     content = ans.answer + sources_block(ans)
     return OAIChatCompletion(
@@ -150,21 +151,20 @@ def chat_completions(req: OAIChatRequest, state: AppState = Depends(get_state)):
         usage=_usage(question, content), regbrief=ans)
 
 
-def _chunk(cid: str, created: int, delta: dict, finish: str | None = None, **extra) -> str:
+def _chunk(cid: str, created: int, delta: dict, finish: str | None = None, **extra) -> dict:
     body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
-    return "data: " + json.dumps(body, default=str, ensure_ascii=False) + "\n\n"
+    return sse.event(None, body)
 
 
-def _stream(state: AppState, req: OAIChatRequest, cid: str, created: int) -> Iterator[str]:
+async def _stream(state: AppState, req: OAIChatRequest, cid: str, created: int) -> AsyncIterator[dict]:
     yield _chunk(cid, created, {"role": "assistant", "content": ""})
-    try:
-        ans = _ask(state, req)
+    try:  # in a worker thread; a client that leaves cancels this wait at once and nothing more is sent
+        ans = await anyio.to_thread.run_sync(_ask, state, req, abandon_on_cancel=True)
     except Exception as e:
         log.exception("chat completion stream failed")
-        err = {"error": {"code": "internal", "message": f"{type(e).__name__}: {e}"}}
-        yield "data: " + json.dumps(err) + "\n\n"
-        yield "data: [DONE]\n\n"
+        yield sse.event(None, {"error": {"code": "internal", "message": f"{type(e).__name__}: {e}"}})
+        yield sse.event(None, "[DONE]")
         return
     first = True
     for s in shown_sentences(ans):
@@ -174,4 +174,4 @@ def _stream(state: AppState, req: OAIChatRequest, cid: str, created: int) -> Ite
     if tail:
         yield _chunk(cid, created, {"content": tail})
     yield _chunk(cid, created, {}, "stop", regbrief=json.loads(ans.model_dump_json()))
-    yield "data: [DONE]\n\n"
+    yield sse.event(None, "[DONE]")

@@ -6,7 +6,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import AppState, get_state
+from api.workspaces import AppState, get_state
 from api.schemas import ERRORS
 from rag.models import DocType, Filters, Jurisdiction, SearchResponse
 
