@@ -13,11 +13,13 @@ from typing import Literal
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
 
 from rag.models import Answer, Briefing, DocType, ExposureResponse, Filters, Jurisdiction, ScreenResponse, SearchResponse
 from rag.service import Regbrief
 from rag.settings import Settings
+from rag.store import StoreUnavailable
 
 INSTRUCTIONS = ("regbrief answers questions about sanctions and regulation from the documents it holds. "
                 "Every sentence of an answer or briefing cites the passage it came from; 'the sources do not "
@@ -37,17 +39,21 @@ def _filters(doc_type, jurisdiction, source, since, until, as_of) -> Filters:
 
 
 def _text(value: str, field: str, limit: int) -> str:
+    """A ToolError's message reaches the client (any other exception's text stays on the server)."""
     value = " ".join(value.split())
     if not value:
-        raise ValueError(f"{field}: must not be blank")
+        raise ToolError(f"{field}: must not be blank")
     if len(value) > limit:
-        raise ValueError(f"{field}: {len(value)} characters is over the limit of {limit}")
+        raise ToolError(f"{field}: {len(value)} characters is over the limit of {limit}")
     return value
 
 
 async def _run(fn, *args, **kwargs):
     """Regbrief's methods block (model, store): run them in a worker thread, off the event loop."""
-    return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs))
+    try:
+        return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs))
+    except StoreUnavailable as e:
+        raise ToolError(f"store_unavailable: {e}") from e
 
 
 def build_server(resolve: Resolver) -> MCPServer:  # five tool declarations, each a few lines: one list
@@ -85,7 +91,7 @@ def build_server(resolve: Resolver) -> MCPServer:  # five tool declarations, eac
                      threshold: float | None = None, limit: int = 10) -> ScreenResponse:
         rb, settings = resolve(ctx)
         if not 1 <= len(names) <= 100:
-            raise ValueError("names: give 1 to 100 names")
+            raise ToolError("names: give 1 to 100 names")
         names = [_text(n, f"names.{i}", 500) for i, n in enumerate(names)]
         return await _run(rb.screen, names, type=type, threshold=threshold, limit=max(1, min(limit, 50)))
 
