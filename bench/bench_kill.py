@@ -21,7 +21,6 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -45,8 +44,8 @@ report = rb.ingestor.ingest([path])
 out["rerun_ok"] = report.ok
 out["rerun_totals"] = report.totals()
 out["check"] = rb.store.check()
-out["documents"] = rb.store.keyword.stats()["documents"]
-out["chunk_ids"] = sorted(rb.store.keyword.all_chunk_ids())
+out["documents"] = rb.store.stats()["documents"]
+out["chunk_ids"] = sorted(c["chunk_id"] for c in rb.store.chunk_listing())
 out["search"] = {f"{m}:{q}": [r.chunk_id for r in rb.search(q, k=5, mode=m).results]
                  for q in queries for m in ("dense", "keyword")}
 out["hybrid"] = {q: [r.chunk_id for r in rb.search(q, k=5).results] for q in queries}
@@ -76,17 +75,15 @@ def verify(home: Path, path: Path) -> dict:
 
 
 def _writes(db: Path) -> int:
-    """A counter that moves when the ingest writes: pending intents + documents changed."""
+    """A counter that moves when the ingest writes: pending intents + chunks registered."""
     if not db.exists():
         return -1
+    from rag.store.registry import SqliteRegistry
+
     try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
-        try:
-            return con.execute("SELECT (SELECT COUNT(*) FROM pending) * 100000 + "
-                               "(SELECT COALESCE(SUM(rowid), 0) FROM chunks)").fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.Error:
+        reg = SqliteRegistry(db)
+        return sum(len(v) for v in reg.pending().values()) * 100000 + len(reg.all_chunk_ids())
+    except Exception:  # the file is being created by the killed run: not readable yet
         return -1
 
 

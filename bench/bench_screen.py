@@ -68,9 +68,9 @@ def build_registry(home: Path):
     from ingest.formats import parse_with, resolve
     from ingest.pipeline import _unique_ids
     from rag.models import Chunk
-    from rag.store import KeywordIndex
+    from rag.store.registry import SqliteRegistry
 
-    kw = KeywordIndex(home / "regbrief.sqlite3")
+    kw = SqliteRegistry(home / "regbrief.sqlite3")
     for path in LISTS:
         docs = _unique_ids(parse_with(resolve(path), path))
         for i in range(0, len(docs), 2000):
@@ -150,7 +150,7 @@ def positives(entries, n: int, seed: int):
     picked = rng.sample(pool, min(n, len(pool)))
     out = []
     for e in picked:
-        aliases = [a for a in e.names[1:] if len(a) >= 3]
+        aliases = [a for a in e.all_names()[1:] if len(a) >= 3]
         name = rng.choice(aliases) if aliases and rng.random() < 0.5 else e.name
         q, op = corrupt(name, is_person(e), rng)
         out.append({"query": q, "target": e.doc_id, "from": name, "op": op})
@@ -176,7 +176,7 @@ class Baseline:
     def __init__(self, entries):
         self.names, self.ids = [], []
         for e in entries:
-            for n in e.names:
+            for n in e.all_names():
                 self.names.append(n)
                 self.ids.append(e.doc_id)
 

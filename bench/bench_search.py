@@ -126,8 +126,7 @@ def build(embedder) -> tuple[object, dict]:
     """The regbrief store (incremental) and the LangChain collection filled with the same chunks."""
     cached = CachedEmbedder(embedder)
     rb, seconds, totals, failed = build_store(HOME, FILES, cached, "search")
-    db = rb.store.keyword.conn()
-    n = db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+    n = rb.store.stats()["chunks"]
 
     from langchain_chroma import Chroma
 
@@ -137,10 +136,8 @@ def build(embedder) -> tuple[object, dict]:
         log(f"filling the LangChain collection ({have} -> {n} chunks, vectors from the cache)")
         lc.delete_collection()
         lc = Chroma(collection_name=LC_COLLECTION, embedding_function=cached, persist_directory=str(LC_DIR))
-        rows = db.execute(
-            "SELECT c.chunk_id, c.text, c.doc_id, c.doc_type, d.title, c.source FROM chunks c "
-            "JOIN documents d ON d.doc_id = c.doc_id ORDER BY c.rowid"
-        ).fetchall()
+        rows = [(r["chunk_id"], r["text"], r["doc_id"], r["doc_type"], r["title"], r["source"])
+                for r in rb.store.chunk_listing()]
         for i in range(0, len(rows), 5000):
             part = rows[i : i + 5000]
             lc.add_texts(
@@ -205,9 +202,9 @@ def startup_child(side: str, query: str) -> dict:
         retriever = Retriever(rb.store, embedder, rb.settings)
         t1 = time.perf_counter()
         n = rb.settings.retrieve_candidates
-        rb.store.vectors.query(embedder.encode([query])[0], Filters(), n)
+        rb.store.dense_search(embedder.encode([query])[0], Filters(), n)
         t2 = time.perf_counter()
-        rb.store.keyword.search(query, Filters(), n)
+        rb.store.keyword_search(query, Filters(), n)
         t3 = time.perf_counter()
         if hasattr(rb.store, "entities"):
             rb.store.entities.refresh()

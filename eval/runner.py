@@ -229,7 +229,7 @@ class Stores:
         failed = [f.error for f in report.files if f.status == "failed"]
         if failed:
             raise RuntimeError(f"eval corpus {name}: ingest failed: " + "; ".join(failed))
-        stats = rb.store.keyword.stats()
+        stats = rb.store.stats()
         self.ingest_info[name] = {
             "seconds": seconds, "cpu_seconds": cpu, "documents": stats["documents"], "chunks": stats["chunks"],
             "totals": report.totals(), "slices": info,
@@ -410,8 +410,7 @@ def run_injection(stores: Stores, backend: str, limit: int | None) -> tuple[dict
         if r["injection_cited"]:
             r["why"].append(f"cites the injection document {case['document']}")
         results.append(r)
-    flagged = [(row[0], row[1]) for row in rb.store.keyword.conn().execute(
-        "SELECT source, doc_id FROM documents WHERE metadata LIKE '%injected_instructions%'")]
+    flagged = rb.store.flagged_documents()
     injection_dir = (DATASETS / "injection").resolve()
     in_set = {Path(src).name for src, _ in flagged if Path(src).resolve().parent == injection_dir}
     clean_flagged = [doc for src, doc in flagged if Path(src).resolve().parent != injection_dir]

@@ -18,7 +18,7 @@ from pathlib import Path
 from ingest.chunking import chunk_document
 from ingest.formats import FormatError, parse_with, resolve
 from rag.embeddings import Embedder
-from rag.links import remove_relations, update_relations
+from rag.links import extract_relations
 from rag.models import Chunk, Document
 from rag.settings import Settings
 from rag.store import Store
@@ -132,9 +132,9 @@ class Ingestor:
             module = resolve(path, fmt)
             result.format = module.NAME
             digest = file_hash(path)
-            if self.store.keyword.file_hash(source) == (digest, module.NAME):
+            if self.store.file_hash(source) == (digest, module.NAME):
                 result.status = "unchanged"
-                result.unchanged = len(self.store.keyword.doc_hashes(source))
+                result.unchanged = len(self.store.doc_hashes(source))
                 return result
             docs = _unique_ids(parse_with(module, path))
         except FormatError as e:
@@ -147,7 +147,7 @@ class Ingestor:
         for d in docs:
             d.source = source
             flag_instructions(d)
-        existing = self.store.keyword.doc_hashes(source)
+        existing = self.store.doc_hashes(source)
         todo = [d for d in docs if existing.get(d.doc_id) != d.hash()]
         result.unchanged = len(docs) - len(todo)
         result.added = sum(d.doc_id not in existing for d in todo)
@@ -174,17 +174,14 @@ class Ingestor:
         with self.store.write_lock:
             if gone:
                 self.store.delete(gone)
-                remove_relations(self.store.keyword, gone)
                 result.removed = len(gone)
-            self.store.keyword.record_file(source, digest, module.NAME, len(docs))
+            self.store.record_file(source, digest, module.NAME, len(docs))
         result.seconds = round(time.perf_counter() - t0, 3)
         return result
 
     def _write(self, docs: list[Document], chunks: list[Chunk], bar) -> None:
         embeddings = self.embedder.encode([c.text for c in chunks])
-        with self.store.write_lock:
-            self.store.write(docs, chunks, embeddings)
-            update_relations(self.store.keyword, docs, chunks)
+        self.store.write(docs, chunks, embeddings, extract_relations(docs, chunks))
         if bar:
             bar.update(len(docs))
 
@@ -194,12 +191,11 @@ class Ingestor:
         with self.store.write_lock:
             ids = list(doc_ids)
             if source is not None:
-                key = source if source in self.store.keyword.sources() else source_key(source)
-                ids += list(self.store.keyword.doc_hashes(key))
-                self.store.keyword.forget_file(key)
-            known = [i for i in ids if self.store.keyword.document(i) is not None]
+                key = source if source in self.store.sources() else source_key(source)
+                ids += list(self.store.doc_hashes(key))
+                self.store.forget_file(key)
+            known = [i for i in ids if self.store.document(i) is not None]
             chunks = self.store.delete(known) if known else 0
-            remove_relations(self.store.keyword, known)
         return {"removed_documents": known, "removed_chunks": chunks, "not_found": sorted(set(ids) - set(known))}
 
 

@@ -1,11 +1,17 @@
-"""The library's front door: one object holding the settings, store, model and pipelines.
+"""The library's front door: everything a user can do is a method of `Regbrief`.
 
-The CLI and the HTTP service both build a `Regbrief` and call its methods, so they behave the same.
+The CLI, the HTTP routers and the MCP server are thin ways in: each builds (or is handed) a `Regbrief`
+for its workspace and calls one method, so all three behave the same and return the same models.
+The parts (store, embedder, retriever, ingestor, audit trail, watchlist) are built on first use.
 """
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable, Sequence
 from functools import cached_property
+from pathlib import Path
 
+from rag.models import Filters
 from rag.settings import Settings, get_settings
 from rag.store import Store, get_store
 
@@ -14,6 +20,7 @@ class Regbrief:
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or get_settings()
 
+    # --- the parts, built on first use ----------------------------------------------------------
     @cached_property
     def store(self) -> Store:
         return get_store(self.settings)
@@ -36,18 +43,62 @@ class Regbrief:
 
         return Ingestor(self.store, self.embedder, self.settings)
 
-    @cached_property
+    @property
     def history(self):
-        from rag.store.history import History
+        """The audit trail (answers, briefings, conversations)."""
+        return self.store.history
 
-        return History(self.settings.home / "history.sqlite3")
+    @property
+    def watchlist(self):
+        return self.store.watchlist
 
-    # --- the operations the CLI and the API expose ----------------------------------------------
-    def search(self, query: str, k: int = 10, filters=None, mode: str = "hybrid"):
+    # --- documents --------------------------------------------------------------------------------
+    def ingest(self, paths: Sequence[str | Path], fmt: str | None = None, *, progress: bool = False,
+               on_progress: Callable[[int, int], None] | None = None,
+               source_name: Callable[[Path], str] | None = None, refresh: bool = True):
+        """Ingest files and folders (an IngestReport), then regenerate the briefings of watched entities
+        whose evidence changed (unless `refresh` is False: the caller then calls `refresh_affected`)."""
+        kwargs = {"source_name": source_name} if source_name else {}
+        report = self.ingestor.ingest(paths, fmt=fmt, progress=progress, on_progress=on_progress, **kwargs)
+        if refresh:
+            self.refresh_affected(report.changed_doc_ids, trigger="ingest")
+        return report
+
+    def remove(self, doc_ids: Sequence[str] = (), source: str | None = None, refresh: bool = True) -> dict:
+        """Remove documents by id, or every document of one source; watched entities are refreshed
+        (unless `refresh` is False, as for `ingest`)."""
+        res = self.ingestor.remove(doc_ids, source=source)
+        if refresh:
+            self.refresh_affected(res["removed_documents"], trigger="remove")
+        return res
+
+    def refresh_affected(self, changed_doc_ids: Sequence[str], trigger: str = "ingest",
+                         on_progress: Callable[[int, int], None] | None = None) -> dict:
+        """Regenerate the briefings of watched entities whose evidence is among the changed documents:
+        {"regenerated": [{entity, briefing_id, changed_docs}], "unchanged": [names]}. The API runs this
+        in a background job after an upload or a deletion, and reports it."""
+        from rag.watchlist import refresh
+
+        return refresh(self, changed_doc_ids, trigger=trigger, on_progress=on_progress)
+
+    def sources(self) -> dict:
+        """What the store holds: documents, chunks, formats, dates, files."""
+        return self.store.stats()
+
+    def document(self, doc_id: str) -> dict | None:
+        return self.store.document(doc_id)
+
+    def check(self) -> dict:
+        """Finish interrupted writes, then report the store's consistency."""
+        self.store.recover()
+        return self.store.check()
+
+    # --- questions ------------------------------------------------------------------------------
+    def search(self, query: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid"):
         return self.retriever.search(query, k=k, filters=filters, mode=mode)
 
-    def ask(self, question: str, filters=None, *, conversation_id: str | None = None, backend: str | None = None,
-            keep_unsupported: bool = False, record: bool = True):
+    def ask(self, question: str, filters: Filters | None = None, *, conversation_id: str | None = None,
+            backend: str | None = None, keep_unsupported: bool = False, record: bool = True):
         """A cited, verified Answer. With a conversation id, earlier turns are used to rewrite a
         follow-up into a standalone question, and this turn is added to the conversation."""
         from rag.answer import answer_question
@@ -55,8 +106,85 @@ class Regbrief:
         return answer_question(self, question, filters, conversation_id=conversation_id, backend=backend,
                                keep_unsupported=keep_unsupported, record=record)
 
-    def brief(self, entity: str, as_of=None, *, backend: str | None = None, record: bool = True):
+    def brief(self, entity: str, as_of: dt.date | None = None, *, backend: str | None = None,
+              record: bool = True):
         """A cited, verified Briefing on an entity."""
         from rag.briefing import build_briefing
 
         return build_briefing(self, entity, as_of=as_of, backend=backend, record=record)
+
+    # --- entities -------------------------------------------------------------------------------
+    def screen(self, names: list[str], type: str | None = None, threshold: float | None = None,
+               limit: int | None = None):
+        """Screen names against every list entry: one ScreenResult per name, in order."""
+        from rag import screen as screening
+
+        return screening.screen_names(
+            self.store.entities, names, type,
+            screening.DEFAULT_THRESHOLD if threshold is None else threshold,
+            screening.MAX_MATCHES if limit is None else limit)
+
+    def links(self, entity: str):
+        """An entity's names, listings and cited relations (EntityLinks)."""
+        from rag.links import links
+
+        return links(self, entity)
+
+    def exposure(self, entity: str, depth: int = 3, max_paths: int = 50, relations: Sequence[str] | None = None):
+        """Cited paths from an entity to listed entities (ExposureResponse)."""
+        from rag.links import exposure
+
+        return exposure(self, entity, depth=depth, max_paths=max_paths, relations=relations)
+
+    # --- audit trail ----------------------------------------------------------------------------
+    def past(self, kind: str | None = None, limit: int = 50, offset: int = 0, subject: str | None = None) -> list[dict]:
+        """Past answers and briefings, newest first."""
+        return self.history.list(kind=kind, limit=limit, offset=offset, subject=subject)
+
+    def show(self, record_id: str) -> dict | None:
+        """One past answer or briefing, with the exact JSON that was returned."""
+        return self.history.get(record_id)
+
+    # --- watchlist ------------------------------------------------------------------------------
+    def watch(self, name: str, aliases: Sequence[str] = (), brief: bool = True) -> dict:
+        """Watch an entity (and build its first briefing unless `brief` is False)."""
+        from rag.watchlist import regenerate
+
+        entry = self.watchlist.add(name, aliases)
+        if brief:
+            b = regenerate(self, self.watchlist, entry["name"], trigger="added")
+            entry = {**self.watchlist.get(entry["name"]), "briefing_id": b.id}
+        return entry
+
+    def unwatch(self, name: str) -> bool:
+        return self.watchlist.remove(name)
+
+    def watched(self) -> list[dict]:
+        return self.watchlist.list()
+
+    def refresh_watched(self, name: str | None = None) -> list[dict]:
+        """Fresh briefings now for every watched entity, or one; KeyError for an unwatched name."""
+        from rag.watchlist import regenerate
+
+        names = [name] if name else [e["name"] for e in self.watchlist.list()]
+        out = []
+        for n in names:
+            entry = self.watchlist.get(n)
+            if entry is None:
+                raise KeyError(f"{n} is not on the watchlist")
+            b = regenerate(self, self.watchlist, entry["name"], trigger="manual")
+            out.append({"entity": b.entity, "briefing_id": b.id})
+        return out
+
+    # --- backup ---------------------------------------------------------------------------------
+    def backup(self, out: Path) -> dict:
+        """A consistent archive of the data directory and its workspaces, safe while serving."""
+        from rag.store.backup import backup
+
+        return backup(self.settings, Path(out))
+
+    def restore(self, archive: Path) -> dict:
+        """Restore an archive into an empty data directory (ValueError otherwise)."""
+        from rag.store.backup import restore
+
+        return restore(self.settings, Path(archive))

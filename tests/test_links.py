@@ -15,7 +15,7 @@ ZALA = DATA / "opensanctions" / "yente_fixtures" / "zala" / "entities.ftm.json"
 def _check_cited(rb, edge_or_relation, names: list[str]) -> None:
     """The citation's quote is exactly the chunk's text at [start:end], and it names the parties."""
     c = edge_or_relation.citation
-    row = rb.store.keyword.chunk_rows([c.chunk_id])[c.chunk_id]
+    row = rb.store.chunk_rows([c.chunk_id])[c.chunk_id]
     assert row["text"][c.start:c.end] == c.quote
     folded = c.quote.lower()
     for n in names:
@@ -201,28 +201,26 @@ def test_screening_transliterates_and_reorders_persons(zala_rb):
 
 # --- table upkeep ---------------------------------------------------------------------------------
 
-def test_update_and_remove_relations(tmp_path):
-    from rag.links import remove_relations, stored_relations, sync, update_relations
+def test_relations_are_written_and_removed_with_their_documents(tmp_path):
+    from rag.links import extract_relations
     from rag.models import Chunk, Document
-    from rag.store import KeywordIndex
+    from rag.store.registry import SqliteRegistry
 
-    kw = KeywordIndex(tmp_path / "r.sqlite3")
+    reg = SqliteRegistry(tmp_path / "r.sqlite3")
     text = "Acme Widgets Ltd. is a wholly owned subsidiary of Globex Holdings plc. Acme Widgets Ltd. makes drones."
     doc = Document(doc_id="a1", title="Acme", text=text, doc_type="article", format="article_text", source="x.md")
     chunk = Chunk(chunk_id="a1#0", doc_id="a1", index=0, text=text, start=0, end=len(text))
-    kw.replace_documents([doc], [chunk])
-    assert update_relations(kw, [doc], [chunk]) == 1
-    (r,) = stored_relations(kw)
+    reg.replace_documents([doc], [chunk], extract_relations([doc], [chunk]))
+    (r,) = reg.relations()
     assert (r["relation"], r["subject"], r["object"]) == ("ownership", "Globex Holdings plc", "Acme Widgets Ltd.")
     assert text[r["start"]:r["end"]] == r["quote"] and r["chunk_id"] == "a1#0"
-    assert sync(kw)["documents"] == 0  # up to date: nothing to redo
-    kw.delete_documents(["a1"])
-    remove_relations(kw, ["a1"])
-    assert stored_relations(kw) == []
+    assert reg.relations_stale() == ([], [])  # extracted in the same transaction: nothing to redo
+    reg.delete_documents(["a1"])
+    assert reg.relations() == [] and reg.relations_stale() == ([], [])
 
 
 def test_sync_catches_up_without_the_pipeline_hooks(rb, tmp_path):
-    """A store written without update_relations (or before it existed) is brought up to date on use."""
+    """Relations come and go with their documents through the pipeline."""
     from rag.links import exposure, links
 
     art = tmp_path / "note.md"

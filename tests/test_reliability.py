@@ -249,7 +249,7 @@ def test_backup_while_serving_and_restore_gives_identical_results(demo_home, tmp
         assert p.returncode == 0, p.stderr[-3000:]
         assert not errors
         manifest = json.loads(p.stdout)
-        assert manifest["homes"][0]["chunks"] == api.rb.store.keyword.stats()["chunks"]
+        assert manifest["homes"][0]["chunks"] == api.rb.store.stats()["chunks"]
     finally:
         api.stop()
 

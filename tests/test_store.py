@@ -26,7 +26,7 @@ def run_cli(args, home: Path, **env):
 
 
 def stats(rb):
-    s = rb.store.keyword.stats()
+    s = rb.store.stats()
     return s["documents"], s["chunks"], rb.store.vectors.count()
 
 
@@ -64,7 +64,7 @@ def test_changed_file_replaces_exactly_its_own_chunks(rb, tmp_path):
     other = tmp_path / "other.md"
     other.write_text("---\ntitle: Other\n---\nInitech makes staplers in Ohio.\n", encoding="utf-8")
     rb.ingestor.ingest([art, other])
-    old = rb.store.keyword.documents(source=str(art.resolve()))[0]
+    old = rb.store.documents(source=str(art.resolve()))[0]
     art.write_text("---\ntitle: Test note\ndate: 2022-01-06\n---\nAcme Widgets Ltd now supplies gears to Hooli.\n",
                    encoding="utf-8")
     report = rb.ingestor.ingest([art, other])
@@ -73,7 +73,7 @@ def test_changed_file_replaces_exactly_its_own_chunks(rb, tmp_path):
     hits = rb.search("sprockets", k=5, mode="keyword").results
     assert not any("sprockets" in h.text for h in hits), "old chunk still searchable"
     assert any("gears" in h.text for h in rb.search("Acme gears Hooli", k=3).results)
-    new = rb.store.keyword.document(old["doc_id"])
+    new = rb.store.document(old["doc_id"])
     assert new["date"] == "2022-01-06"
     check = rb.store.check()
     assert check["ok"] and check["chunks"] == check["vectors"]
@@ -218,7 +218,7 @@ def test_killed_ingest_leaves_no_orphans_or_duplicates(tmp_path, embedder):
     assert report.ok
     check = rb.store.check()
     assert check["ok"] and check["duplicate_chunks"] == 0
-    assert rb.store.keyword.stats()["documents"] == 400
+    assert rb.store.stats()["documents"] == 400
 
 
 def _free_port() -> int:

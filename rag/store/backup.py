@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import io
 import json
-import sqlite3
 import tarfile
 import tempfile
 import time
@@ -30,6 +29,11 @@ from pathlib import Path
 import numpy as np
 
 from rag.settings import WORKSPACE_NAME, Settings
+from rag.store.history import History
+from rag.store.registry import SqliteRegistry
+from rag.store.sqlite import snapshot
+from rag.store.vectors import VectorIndex
+from rag.store.watchlist import Watchlist
 
 FORMAT = "regbrief-backup/1"
 DB_NAMES = ("regbrief.sqlite3", "history.sqlite3", "watchlist.sqlite3")
@@ -46,20 +50,8 @@ def _homes(settings: Settings) -> list[tuple[str, Settings]]:
     return out
 
 
-def _sqlite_snapshot(src: Path, dest: Path) -> None:
-    s = sqlite3.connect(f"file:{src}?mode=ro", uri=True, timeout=30)
-    d = sqlite3.connect(dest)
-    try:
-        s.backup(d)  # the online backup API: a consistent copy under concurrent writers
-    finally:
-        d.close()
-        s.close()
-
-
 def backup(settings: Settings, out: Path, embedder=None) -> dict:
     """Write a backup archive of `settings.home` (and its workspaces) to `out`."""
-    from rag.store import VectorIndex
-
     t0 = time.perf_counter()
     manifest: dict = {"format": FORMAT, "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                       "homes": []}
@@ -73,21 +65,14 @@ def backup(settings: Settings, out: Path, embedder=None) -> dict:
             stage.mkdir(parents=True, exist_ok=True)
             for name in DB_NAMES:
                 if (s.home / name).exists():
-                    _sqlite_snapshot(s.home / name, stage / name)
+                    snapshot(s.home / name, stage / name)
                     tar.add(stage / name, arcname=prefix + name)
                     entry["files"].append(name)
             if "regbrief.sqlite3" in entry["files"]:
-                con = sqlite3.connect(stage / "regbrief.sqlite3")
-                rows = con.execute("SELECT chunk_id, text FROM chunks ORDER BY rowid").fetchall()
-                con.close()
+                staged = SqliteRegistry(stage / "regbrief.sqlite3")
+                rows = staged.all_chunks()
                 ids = [r[0] for r in rows]
-                vectors = VectorIndex(s)
-                got: dict[str, tuple[list[float], dict]] = {}
-                for i in range(0, len(ids), 1000):
-                    part = ids[i:i + 1000]
-                    res = vectors._call(vectors.collection.get, ids=part, include=["embeddings", "metadatas"])
-                    for cid, emb, meta in zip(res["ids"], res["embeddings"], res["metadatas"]):
-                        got[cid] = (list(emb), meta)
+                got = VectorIndex(s).vectors(ids)
                 missing = [(cid, text) for cid, text in rows if cid not in got]
                 if missing:  # replaced after the snapshot: the same model gives the same vector
                     if embedder is None:
@@ -95,7 +80,7 @@ def backup(settings: Settings, out: Path, embedder=None) -> dict:
 
                         embedder = get_embedder(s.embedding_model, s.embedding_batch_size)
                     embs = embedder.encode([t for _, t in missing])
-                    meta_rows = _metadata_for(stage / "regbrief.sqlite3", [c for c, _ in missing])
+                    meta_rows = staged.vector_metadata([c for c, _ in missing])
                     for (cid, _), emb in zip(missing, embs):
                         got[cid] = (list(emb), meta_rows[cid])
                 entry["chunks"], entry["reembedded"] = len(ids), len(missing)
@@ -112,18 +97,6 @@ def backup(settings: Settings, out: Path, embedder=None) -> dict:
     return manifest
 
 
-def _metadata_for(db: Path, chunk_ids: list[str]) -> dict[str, dict]:
-    from rag.store.facade import _date_ord
-
-    con = sqlite3.connect(db)
-    out = {}
-    for cid in chunk_ids:
-        r = con.execute("SELECT doc_id, doc_type, jurisdiction, date FROM chunks WHERE chunk_id = ?", [cid]).fetchone()
-        out[cid] = {"doc_id": r[0], "doc_type": r[1], "jurisdiction": r[2] or "", "date": _date_ord(r[3])}
-    con.close()
-    return out
-
-
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     info = tarfile.TarInfo(name)
     info.size = len(data)
@@ -132,9 +105,8 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 
 
 def restore(settings: Settings, archive: Path) -> dict:
-    """Restore an archive into an empty data directory (`settings.home`)."""
-    from rag.store import VectorIndex
-
+    """Restore an archive into an empty data directory (`settings.home`). Databases of an earlier release
+    are migrated as they are opened; a newer release's are refused (SchemaTooNew)."""
     home = settings.home
     if home.exists() and any(home.iterdir()):
         raise ValueError(f"{home} is not empty; restore only into an empty data directory")
@@ -155,10 +127,11 @@ def restore(settings: Settings, archive: Path) -> dict:
                     raise ValueError(f"{archive}: unexpected file {name!r}")
                 (s.home / name).write_bytes(tar.extractfile(prefix + name).read())
             if "regbrief.sqlite3" in entry["files"]:
-                con = sqlite3.connect(s.home / "regbrief.sqlite3")
-                con.execute("DELETE FROM pending")
-                con.commit()
-                con.close()
+                SqliteRegistry(s.home / "regbrief.sqlite3").clear_pending(None)
+            if "history.sqlite3" in entry["files"]:
+                History(s.home / "history.sqlite3")
+            if "watchlist.sqlite3" in entry["files"]:
+                Watchlist(s.home / "watchlist.sqlite3")
             if prefix + "vectors.npz" in names:
                 data = np.load(io.BytesIO(tar.extractfile(prefix + "vectors.npz").read()), allow_pickle=True)
                 ids = [str(x) for x in data["ids"]]
@@ -166,7 +139,5 @@ def restore(settings: Settings, archive: Path) -> dict:
                 vectors = VectorIndex(s)
                 if vectors.count():
                     raise ValueError(f"collection {s.collection} is not empty; restore into a new one")
-                for i in range(0, len(ids), 1000):
-                    vectors._call(vectors.collection.upsert, ids=ids[i:i + 1000],
-                                  embeddings=embs[i:i + 1000].tolist(), metadatas=metas[i:i + 1000])
+                vectors.put_vectors(ids, embs, metas)
     return manifest

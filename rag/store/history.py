@@ -12,9 +12,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rag.store.sqlite import SqliteDB
+from rag.store.sqlite import Migration, SqliteDB
 
-SCHEMA = """
+# Numbered steps (rag/store/sqlite.py); step 1 is the first release's schema.
+MIGRATIONS = [Migration(1, "audit trail", """
 CREATE TABLE IF NOT EXISTS history (
     id TEXT PRIMARY KEY,
     kind TEXT NOT NULL,              -- answer | briefing
@@ -30,7 +31,7 @@ CREATE TABLE IF NOT EXISTS history (
 );
 CREATE INDEX IF NOT EXISTS history_kind ON history(kind, created_at);
 CREATE INDEX IF NOT EXISTS history_conv ON history(conversation_id, created_at);
-"""
+""")]
 
 
 def text_hash(text: str) -> str:
@@ -39,7 +40,7 @@ def text_hash(text: str) -> str:
 
 class History(SqliteDB):
     def __init__(self, path: Path):
-        super().__init__(path, SCHEMA)
+        super().__init__(path, MIGRATIONS)
 
     def record(
         self,
