@@ -8,6 +8,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
+from langchain_core.documents import Document as LCDocument
+from langchain_core.retrievers import BaseRetriever
+
 from rag.embeddings import Embedder
 from rag.models import Filters, SearchResponse, SearchResult
 from rag.settings import Settings
@@ -33,13 +36,13 @@ class Retriever:
         ranked: dict[str, list[tuple[str, float]]] = {}
         if mode in ("hybrid", "dense"):
             vec = self.embedder.encode([query])[0]
-            ranked["dense"] = self.store.vectors.query(vec, filters, dense_n)
+            ranked["dense"] = self.store.dense_search(vec, filters, dense_n)
         if mode in ("hybrid", "keyword"):
-            ranked["keyword"] = self.store.keyword.search(query, filters, n)
+            ranked["keyword"] = self.store.keyword_search(query, filters, n)
         if mode == "hybrid" and (not filters.doc_type or "list_entry" in filters.doc_type):
             ranked["names"] = self._name_hits(query)
 
-        rows = self.store.keyword.chunk_rows(
+        rows = self.store.chunk_rows(
             list({cid for hits in ranked.values() for cid, _ in hits}), filters
         )
         weights = {"dense": self.settings.dense_weight, "keyword": self.settings.keyword_weight,
@@ -86,9 +89,25 @@ class Retriever:
         matches = self.store.entities.find_in_text(query)
         if not matches or len(matches) > 20:  # a generic word matching many entries is no name
             return []
-        db = self.store.keyword.conn()
         ids = [m.entry.doc_id for m in matches]
-        marks = ",".join("?" * len(ids))
-        first = {r[0]: r[1] for r in db.execute(
-            f"SELECT doc_id, chunk_id FROM chunks WHERE idx = 0 AND doc_id IN ({marks})", ids)}
+        first = self.store.first_chunks(ids)
         return [(first[d], 1.0) for d in ids if d in first]
+
+
+class RegbriefRetriever(BaseRetriever):
+    """The hybrid retriever as a LangChain `BaseRetriever`, for LangChain chains and agents:
+    `RegbriefRetriever(retriever=rb.retriever, k=5).invoke("Is SenseTime sanctioned?")` gives Documents whose
+    page_content is the passage and whose metadata is the search result's fields (chunk_id, doc_id, title,
+    source, date, doc_type, score, ...), so a chain can still cite the exact passage."""
+
+    retriever: Retriever
+    k: int = 10
+    filters: Filters | None = None
+    mode: Mode = "hybrid"
+
+    model_config = {"arbitrary_types_allowed": True}
+
+    def _get_relevant_documents(self, query: str, *, run_manager=None) -> list[LCDocument]:
+        hits = self.retriever.search(query, k=self.k, filters=self.filters, mode=self.mode).results
+        return [LCDocument(page_content=r.text, id=r.chunk_id,
+                           metadata=r.model_dump(mode="json", exclude={"text"})) for r in hits]

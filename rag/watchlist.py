@@ -20,108 +20,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.store.sqlite import SqliteDB
+from rag.store.watchlist import Watchlist
 from rag.models import Briefing, BriefingSection, Sentence
-from rag.text import mentions
+from rag.names import names_any
 
 CHANGES_TITLE = "What changed since the previous briefing"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS watched (
-    name TEXT PRIMARY KEY COLLATE NOCASE,
-    aliases TEXT NOT NULL,           -- JSON list
-    added_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS watch_briefings (
-    briefing_id TEXT PRIMARY KEY,
-    entity TEXT NOT NULL COLLATE NOCASE,
-    trigger TEXT NOT NULL,           -- added | ingest | remove | manual
-    changed_docs TEXT NOT NULL,      -- JSON list: the changed doc ids that caused it
-    evidence TEXT NOT NULL,          -- JSON list: doc ids it was based on (cited, or naming the entity)
-    created_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS watch_briefings_entity ON watch_briefings(entity, created_at);
-"""
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-class Watchlist(SqliteDB):
-    def __init__(self, path: Path):
-        super().__init__(path, SCHEMA)
-        self.refresh_lock = threading.Lock()  # refreshes of this watchlist take turns (see refresh)
-
-    # --- watched entities -------------------------------------------------------------------
-    def add(self, name: str, aliases: Sequence[str] = ()) -> dict:
-        name = " ".join(name.split())
-        if not name:
-            raise ValueError("the entity name is empty")
-        aliases = [a for a in dict.fromkeys(" ".join(a.split()) for a in aliases) if a and a.lower() != name.lower()]
-        existing = self.get(name)
-        if existing:
-            aliases = list(dict.fromkeys([*existing["aliases"], *aliases]))
-            self.conn().execute("UPDATE watched SET aliases = ? WHERE name = ?", [json.dumps(aliases), name])
-        else:
-            self.conn().execute("INSERT INTO watched VALUES (?, ?, ?)",
-                                 [name, json.dumps(aliases), _now().isoformat(timespec="seconds")])
-        return self.get(name)  # type: ignore[return-value]
-
-    def remove(self, name: str) -> bool:
-        return self.conn().execute("DELETE FROM watched WHERE name = ?", [name.strip()]).rowcount > 0
-
-    def get(self, name: str) -> dict | None:
-        r = self.conn().execute("SELECT * FROM watched WHERE name = ?", [name.strip()]).fetchone()
-        return self._entry(r) if r else None
-
-    def list(self) -> list[dict]:
-        return [self._entry(r) for r in self.conn().execute("SELECT * FROM watched ORDER BY name COLLATE NOCASE")]
-
-    def _entry(self, r) -> dict:
-        latest = self.latest(r["name"])
-        return {
-            "name": r["name"],
-            "aliases": json.loads(r["aliases"]),
-            "added_at": r["added_at"],
-            "latest_briefing_id": latest["briefing_id"] if latest else None,
-            "latest_briefing_at": latest["created_at"] if latest else None,
-            "briefings": self.conn().execute(
-                "SELECT COUNT(*) FROM watch_briefings WHERE entity = ?", [r["name"]]).fetchone()[0],
-        }
-
-    # --- generated briefings ----------------------------------------------------------------
-    def record(self, entity: str, briefing_id: str, trigger: str, changed_docs: Sequence[str],
-               evidence: Sequence[str] = ()) -> None:
-        self.conn().execute(
-            "INSERT OR REPLACE INTO watch_briefings VALUES (?, ?, ?, ?, ?, ?)",
-            [briefing_id, entity, trigger, json.dumps(list(changed_docs)[:1000]), json.dumps(sorted(evidence)),
-             _now().isoformat()],
-        )
-
-    def latest(self, entity: str) -> dict | None:
-        r = self.conn().execute(
-            "SELECT * FROM watch_briefings WHERE entity = ? ORDER BY created_at DESC LIMIT 1", [entity]
-        ).fetchone()
-        return dict(r) if r else None
-
-    def briefings(self, entity: str | None = None, limit: int = 50) -> list[dict]:
-        sql, params = "SELECT * FROM watch_briefings", []
-        if entity:
-            sql += " WHERE entity = ?"
-            params.append(entity)
-        sql += " ORDER BY created_at DESC LIMIT ?"
-        out = []
-        for r in self.conn().execute(sql, [*params, limit]):
-            d = dict(r)
-            d["changed_docs"] = json.loads(d["changed_docs"])
-            d["evidence"] = json.loads(d["evidence"])
-            out.append(d)
-        return out
-
-
 def get_watchlist(settings) -> Watchlist:
-    return Watchlist(settings.home / "watchlist.sqlite3")
+    """The watchlist of a workspace (its store's)."""
+    from rag.store import get_store
+
+    return get_store(settings).watchlist
 
 
 # --- regeneration -----------------------------------------------------------------------------
@@ -141,16 +50,7 @@ def _previous(rb, wl: Watchlist, entity: str) -> Briefing | None:
 
 def _mentioning(rb, doc_ids: Sequence[str], names: Sequence[str]) -> list[str]:
     """The documents among `doc_ids` (still in the store) whose title or text names the entity."""
-    out: list[str] = []
-    db = rb.store.keyword.conn()
-    ids = list(dict.fromkeys(doc_ids))
-    for i in range(0, len(ids), 500):
-        part = ids[i : i + 500]
-        marks = ",".join("?" * len(part))
-        for r in db.execute(f"SELECT doc_id, title, text FROM documents WHERE doc_id IN ({marks})", part):
-            if mentions(f"{r[1]}\n{r[2]}", names):
-                out.append(r[0])
-    return out
+    return [doc_id for doc_id, title, text in rb.store.document_texts(doc_ids) if names_any(f"{title}\n{text}", names)]
 
 
 def named_docs(rb, names: Sequence[str], limit: int = 200) -> set[str]:
@@ -159,9 +59,9 @@ def named_docs(rb, names: Sequence[str], limit: int = 200) -> set[str]:
 
     out: set[str] = set()
     for name in names:
-        hits = rb.store.keyword.search(name, Filters(), limit)
-        rows = rb.store.keyword.chunk_rows([cid for cid, _ in hits])
-        out.update(row["doc_id"] for row in rows.values() if mentions(f"{row['title']}\n{row['text']}", [name]))
+        hits = rb.store.keyword_search(name, Filters(), limit)
+        rows = rb.store.chunk_rows([cid for cid, _ in hits])
+        out.update(row["doc_id"] for row in rows.values() if names_any(f"{row['title']}\n{row['text']}", [name]))
     return out
 
 
@@ -212,7 +112,7 @@ def changes_section(prev: Briefing | None, new: Briefing, changed_docs: Sequence
     if changed_docs and rb is not None:
         titles = []
         for doc_id in list(changed_docs)[:20]:
-            d = rb.store.keyword.document(doc_id)
+            d = rb.store.document(doc_id)
             titles.append(f"{d['title']} ({d['source']})" if d else f"{doc_id} (removed from the store)")
         more = f" and {len(changed_docs) - 20} more" if len(changed_docs) > 20 else ""
         note("Documents added, changed or removed since then that concern this entity: "
