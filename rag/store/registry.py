@@ -117,9 +117,23 @@ CREATE TABLE IF NOT EXISTS relations_docs (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
+
+
+def _typed_entries(db: sqlite3.Connection) -> None:
+    """v3: list entries are stored typed. v1/v2 stores kept their facts in `metadata` only: derive the
+    typed entry from it (rag/legacy_entry.py, the one place the old keys are read)."""
+    from rag.models import ListEntry
+
+    rows = db.execute("SELECT doc_id, title, publisher, date, jurisdiction, metadata FROM documents "
+                      "WHERE doc_type = 'list_entry'").fetchall()
+    db.executemany("UPDATE documents SET entry = ? WHERE doc_id = ?", [
+        (ListEntry.from_legacy(json.loads(r[5]), r[1], r[2], r[3], r[4]).model_dump_json(), r[0]) for r in rows])
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "documents, chunks, keyword index, files, intent log", V1_SCHEMA),
     Migration(2, "relations in the schema; store settings", V2_RELATIONS),
+    Migration(3, "typed list entries", "ALTER TABLE documents ADD COLUMN entry TEXT;", _typed_entries),
 ]
 
 RELATION_FIELDS = ("relation", "subject", "object", "subject_text", "object_text", "subject_ref", "object_ref",
@@ -193,13 +207,14 @@ class SqliteRegistry(SqliteDB):
         for part, marks in _parts(chunk_ids):
             rows = db.execute(
                 "SELECT c.chunk_id, c.doc_id, c.idx, c.text, c.start, c.\"end\", c.page, c.doc_type, c.date, "
-                "c.jurisdiction, c.source, d.title, d.publisher, d.url, d.metadata, d.format "
+                "c.jurisdiction, c.source, d.title, d.publisher, d.url, d.metadata, d.format, d.entry "
                 f"FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.chunk_id IN ({marks}) {where}",
                 [*part, *params],
             ).fetchall()
             for r in rows:
                 row = dict(r)
                 row["metadata"] = json.loads(row["metadata"])
+                row["entry"] = json.loads(row["entry"]) if row["entry"] else None
                 out[row["chunk_id"]] = row
         return out
 
@@ -225,6 +240,7 @@ class SqliteRegistry(SqliteDB):
         doc = dict(r)
         doc["metadata"] = json.loads(doc["metadata"])
         doc["pages"] = json.loads(doc["pages"]) if doc["pages"] else None
+        doc["entry"] = json.loads(doc["entry"]) if doc["entry"] else None
         doc["chunk_ids"] = [
             x[0] for x in db.execute("SELECT chunk_id FROM chunks WHERE doc_id = ? ORDER BY idx", [doc_id])
         ]
@@ -336,11 +352,12 @@ class SqliteRegistry(SqliteDB):
 
     def list_entry_rows(self) -> Iterator[dict]:
         for r in self.conn().execute(
-            "SELECT doc_id, title, date, source, publisher, jurisdiction, metadata FROM documents "
+            "SELECT doc_id, title, date, source, publisher, jurisdiction, metadata, entry FROM documents "
             "WHERE doc_type = 'list_entry'"
         ):
             row = dict(r)
             row["metadata"] = json.loads(row["metadata"])
+            row["entry"] = json.loads(row["entry"]) if row["entry"] else None
             yield row
 
     # --- intent log ----------------------------------------------------------------------------
@@ -376,12 +393,13 @@ class SqliteRegistry(SqliteDB):
             old = self._delete_rows(db, list(by_doc))
             db.executemany(
                 "INSERT INTO documents (doc_id, source, format, doc_type, title, date, jurisdiction, publisher, "
-                "url, content_hash, ingested_at, metadata, text, pages) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "url, content_hash, ingested_at, metadata, text, pages, entry) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
                         d.doc_id, d.source, d.format, d.doc_type, d.title, d.date.isoformat() if d.date else None,
                         d.jurisdiction, d.publisher, d.url, d.hash(), now,
                         json.dumps(d.metadata, default=str), d.text, json.dumps(d.pages) if d.pages else None,
+                        d.entry.model_dump_json() if d.entry is not None else None,
                     )
                     for d in docs
                 ],
