@@ -28,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FR = ROOT.parent / "shared" / "data" / "federal_register" / "fr_sanctions_export_controls_abstracts.jsonl"
+FTM = ROOT.parent / "shared" / "data" / "opensanctions" / "yente_fixtures" / "zala" / "entities.ftm.json"
 QUERIES = ["export controls on semiconductors to China", "Entity List additions Russia",
            "Iran sanctions regulations amendment", "license requirement software geospatial imagery",
            "Hong Kong autonomy act", "Burma military"]
@@ -40,12 +41,17 @@ from rag.settings import Settings
 home, path, queries = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 rb = Regbrief(Settings(home=home))
 out = {"recovered": rb.store.recover(), "check_after_kill": rb.store.check()}
+# relations are written with their documents: right after a kill, none missing, none left over
+out["relations_after_kill"] = sorted([r["doc_id"], r["relation"], r["subject"], r["object"], r["quote"]]
+                                     for r in rb.store.relations(sync=False))
 report = rb.ingestor.ingest([path])
 out["rerun_ok"] = report.ok
 out["rerun_totals"] = report.totals()
 out["check"] = rb.store.check()
 out["documents"] = rb.store.stats()["documents"]
 out["chunk_ids"] = sorted(c["chunk_id"] for c in rb.store.chunk_listing())
+out["relations"] = sorted([r["doc_id"], r["relation"], r["subject"], r["object"], r["quote"]]
+                          for r in rb.store.relations(sync=False))
 out["search"] = {f"{m}:{q}": [r.chunk_id for r in rb.search(q, k=5, mode=m).results]
                  for q in queries for m in ("dense", "keyword")}
 out["hybrid"] = {q: [r.chunk_id for r in rb.search(q, k=5).results] for q in queries}
@@ -63,6 +69,14 @@ def write_version(path: Path, lines: list[str], n: int, version: int) -> None:
     """Version 0: records [0, n); version 1: records [n/2, 3n/2) (half removed, half new)."""
     start = 0 if version == 0 else n // 2
     path.write_text("".join(lines[start:start + n]), encoding="utf-8")
+
+
+def write_corpus(folder: Path, fr_lines: list[str], ftm_lines: list[str], n: int, version: int) -> None:
+    """The ingested folder: a Federal Register slice and a FollowTheMoney slice whose Ownership and
+    Directorship records are relations, both in `version` (so runs add, replace and remove relations too)."""
+    folder.mkdir(exist_ok=True)
+    write_version(folder / "fr_slice.jsonl", fr_lines, n, version)
+    write_version(folder / "zala_slice.ftm.json", ftm_lines, len(ftm_lines) * 2 // 3, version)
 
 
 def verify(home: Path, path: Path) -> dict:
@@ -109,11 +123,12 @@ def run_cycles(workdir: Path, kills: int, lines_n: int = 120, seed: int = 7, max
                log=print, checkpoint=None) -> dict:
     """`checkpoint(result_so_far)` is called after every cycle, so a long run that is stopped keeps its figures."""
     lines = FR.read_text(encoding="utf-8").splitlines(keepends=True)
+    ftm = FTM.read_text(encoding="utf-8").splitlines(keepends=True)
     rng = random.Random(seed)
-    path = workdir / "fr_slice.jsonl"  # one path: documents keep their ids across versions
+    path = workdir / "corpus"  # the same paths every time: documents keep their ids across versions
     refs = {}
     for v in (0, 1):
-        write_version(path, lines, lines_n, v)
+        write_corpus(path, lines, ftm, lines_n, v)
         refs[v] = verify(workdir / f"ref{v}", path)
         assert refs[v]["check"]["ok"], refs[v]["check"]
     home = workdir / "home"
@@ -121,7 +136,7 @@ def run_cycles(workdir: Path, kills: int, lines_n: int = 120, seed: int = 7, max
     while sum(c["killed"] for c in cycles) < kills and attempts < kills * 3:
         attempts += 1
         v = attempts % 2
-        write_version(path, lines, lines_n, v)
+        write_corpus(path, lines, ftm, lines_n, v)
         k = kill_once(home, path, rng, max_delay)
         res = verify(home, path)
         k.update(version=v, recovered=res["recovered"], consistent_after_kill=res["check_after_kill"]["ok"],
@@ -130,10 +145,17 @@ def run_cycles(workdir: Path, kills: int, lines_n: int = 120, seed: int = 7, max
                  hybrid_identical=res["hybrid"] == refs[v]["hybrid"],
                  answers_identical=res["answers"] == refs[v]["answers"])
         k["same_chunks_as_reference"] = res["chunk_ids"] == refs[v]["chunk_ids"]
+        # Relations are written in the same transaction as their documents: after the kill every registered
+        # document has its relations and no relation outlives its document; after the re-run, the reference's.
+        after_kill = res["check_after_kill"]
+        k["relations_consistent_after_kill"] = (after_kill["relations_not_extracted"] == 0
+                                                and after_kill["relations_of_missing_documents"] == 0)
+        k["same_relations_as_reference"] = res["relations"] == refs[v]["relations"]
         # Required: consistent after the kill and after the re-run, exactly the reference's chunks.
         # Rankings are reported, not required: an index that went through other versions (deletes and
         # re-adds in Chroma's HNSW graph) may order near-ties differently from a fresh build.
         ok = (k["consistent_after_kill"] and k["consistent_after_rerun"] and k["same_chunks_as_reference"]
+              and k["relations_consistent_after_kill"] and k["same_relations_as_reference"]
               and res["rerun_ok"] and res["documents"] == refs[v]["documents"])
         if not ok:
             failures.append({"cycle": attempts, "check_after_kill": res["check_after_kill"], "check": res["check"],
@@ -145,7 +167,8 @@ def run_cycles(workdir: Path, kills: int, lines_n: int = 120, seed: int = 7, max
                   "hybrid_identical": sum(c["hybrid_identical"] for c in cycles),
                   "answers_identical": sum(c["answers_identical"] for c in cycles),
                   "failures": failures, "cycles": cycles,
-                  "reference_documents": {v: refs[v]["documents"] for v in refs}}
+                  "reference_documents": {v: refs[v]["documents"] for v in refs},
+                  "reference_relations": {v: len(refs[v]["relations"]) for v in refs}}
         if checkpoint:
             checkpoint(result)
     return result

@@ -67,6 +67,8 @@ def test_ingest_killed_three_times_recovers_to_identical_results(tmp_path):
     assert res["kills"] == 3, res["cycles"]
     assert not res["failures"], json.dumps(res["failures"], indent=1)[:4000]
     assert res["answers_identical"] == len(res["cycles"]), res["cycles"]  # the same answers as before the kills
+    assert all(n > 0 for n in res["reference_relations"].values())  # the corpus states relations to lose
+    assert all(c["relations_consistent_after_kill"] and c["same_relations_as_reference"] for c in res["cycles"])
 
 
 # --- (b) Chroma server goes away and comes back ----------------------------------------------------------

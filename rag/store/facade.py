@@ -119,8 +119,11 @@ class Store:
     def list_entry_rows(self):
         return self.registry.list_entry_rows()
 
-    def relations(self) -> list[dict]:
-        self.sync_relations()
+    def relations(self, sync: bool = True) -> list[dict]:
+        """Every relation with its document's title, source, date and url; `sync` first extracts those of
+        documents stored without them (a store from before relations joined the schema)."""
+        if sync:
+            self.sync_relations()
         return self.registry.relations()
 
     def relations_version(self) -> tuple:
@@ -199,6 +202,7 @@ class Store:
         registered = self.registry.all_chunk_ids()
         vectors = self.vectors.all_ids()
         counts = self.registry.integrity()
+        not_extracted, _ = self.registry.relations_stale()
         return {
             "chunks": len(registered),
             "vectors": len(vectors),
@@ -208,6 +212,8 @@ class Store:
             "duplicate_chunks": counts["duplicate_chunks"],
             "documents_without_chunks": counts["documents_without_chunks"],
             "relations_of_missing_documents": counts["relations_of_missing_documents"],
+            # documents written before relations were part of the schema: extracted on first use, not an error
+            "relations_not_extracted": len(not_extracted),
             "pending": sum(len(v) for v in self.registry.pending().values()),
             "schema_version": self.registry.schema_version,
             "ok": registered == vectors and counts["fts_rows"] == len(registered) and counts["duplicate_chunks"] == 0
