@@ -29,11 +29,21 @@ class Settings(BaseSettings):
     home: Path = Field(default=Path(".regbrief"))
     # When set (e.g. http://127.0.0.1:8001), use a Chroma server instead of the embedded store.
     chroma_url: str | None = None
+    # When set (postgresql://...), the registry, keyword index, relations, audit trail and watchlist live in
+    # PostgreSQL instead of SQLite files under `home`: with chroma_url too, a worker keeps no state on disk.
+    database_url: str | None = None
     collection: str = "regbrief"
 
     # A sentence-transformers model directory or name; empty means the packaged all-MiniLM-L6-v2.
     embedding_model: str = ""
     embedding_batch_size: int = 64
+    # How the model runs (rag/embeddings/backends.py): torch, onnx (same vectors, faster) or onnx-int8
+    # (faster still, vectors a store must be re-embedded for). Chosen by bench/bench_quality.py.
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx"
+    # cpu, or cuda (an accelerator, when present: bigger batches; untested here).
+    embedding_device: str = "cpu"
+    # Where exported ONNX models are cached (built on first use); empty: ~/.cache/regbrief/models.
+    model_cache: str = ""
     # Chunks stay under the embedding model's 256 word-piece window, measured with its tokenizer.
     chunk_max_tokens: int = 200
     chunk_overlap_sentences: int = 1

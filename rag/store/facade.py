@@ -24,12 +24,26 @@ from typing import Any
 
 from rag.models import Chunk, Document, Filters
 from rag.settings import Settings
-from rag.store.history import History
-from rag.store.registry import SqliteRegistry
+from rag.store.protocol import AuditTrail, Registry, WatchlistTables
 from rag.store.vectors import StoreUnavailable, VectorIndex
-from rag.store.watchlist import Watchlist
 
-__all__ = ["Store", "StoreUnavailable", "VectorIndex", "get_store", "wait_for"]
+__all__ = ["Store", "StoreUnavailable", "VectorIndex", "get_store", "open_backend", "wait_for"]
+
+
+def open_backend(settings: Settings) -> tuple[Registry, AuditTrail, WatchlistTables]:
+    """The registry, audit trail and watchlist of a data directory: SQLite files under REGBRIEF_HOME, or
+    PostgreSQL when REGBRIEF_DATABASE_URL is set (then nothing of the store is on this machine's disk)."""
+    if getattr(settings, "database_url", None):
+        from rag.store.postgres import open_postgres
+
+        return open_postgres(settings)
+    from rag.store.history import History
+    from rag.store.registry import SqliteRegistry
+    from rag.store.watchlist import Watchlist
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    return (SqliteRegistry(settings.db_path), History(settings.home / "history.sqlite3"),
+            Watchlist(settings.home / "watchlist.sqlite3"))
 
 
 class Store:
@@ -37,11 +51,8 @@ class Store:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        settings.home.mkdir(parents=True, exist_ok=True)
-        self.registry = SqliteRegistry(settings.db_path)
+        self.registry, self.history, self.watchlist = open_backend(settings)
         self.vectors = VectorIndex(settings)
-        self.history = History(settings.home / "history.sqlite3")
-        self.watchlist = Watchlist(settings.home / "watchlist.sqlite3")
         # Threads of this process write one batch at a time (the intent log covers crashes and other
         # processes). Held per batch, not per file, so a small upload is not stuck behind a big list.
         self.write_lock = threading.RLock()
