@@ -21,9 +21,10 @@ from langchain_core.runnables import RunnableLambda
 
 import prompts
 from rag.dates import human_date
-from rag.entities import LIST_WORDS, EntityMatch, listing_sentence
+from rag.entities import EntityMatch, listing_sentence
 from rag.models import Answer, Citation, Filters, SearchResult, Sentence
-from rag.text import fold, keywords, looks_like_instruction, sentence_spans, statement_spans
+from rag.names import LIST_WORDS, fold, question_names
+from rag.text import keywords, looks_like_instruction, sentence_spans, statement_spans
 from rag.verify import Verifier, strip_markers
 
 # Below this relevance no evidence sentence is good enough to state; the answer refuses.
@@ -77,20 +78,6 @@ def _passes(filters: Filters, date: str | None, doc_type: str, jurisdiction: str
     return True
 
 
-def named_spans(text: str) -> list[str]:
-    """Capitalised names in a question that are not list or programme words ("iFlytek", "SoftBank")."""
-    words = re.findall(r"\b[\w&.-]*[A-Z][\w&.-]*(?:\s+(?:(?:of|and|de|for|the)\s+)?[A-Z][\w&.-]*)*", text)
-    out = []
-    for w in words:
-        parts = [p for p in w.split() if fold(p) not in LIST_WORDS]
-        if parts and fold(parts[0]) in {"is", "was", "were", "are", "has", "have", "did", "does", "do", "which",
-                                        "what", "when", "who", "why", "how", "where", "list", "tell", "give"}:
-            parts = parts[1:]
-        if parts:
-            out.append(" ".join(parts).strip(".,?"))
-    return [o for o in out if o]
-
-
 # --- condense ---------------------------------------------------------------------------------------
 
 def condense(rb, question: str, history: list[tuple[str, str]], backend: str) -> tuple[str, str | None]:
@@ -119,7 +106,7 @@ def _rule_condense(rb, question: str, history: list[tuple[str, str]]) -> str:
     listing = bool(LISTING_WORDS.search(question))
     for q, a in reversed(history):
         listed = index.find_in_text(q) or index.find_in_text(a)
-        names = named_spans(q)
+        names = question_names(q)
         subject = None
         if listed and (listing or not names):
             # Name it as the user did when they can ("SenseTime"), else by its list name.
@@ -215,7 +202,7 @@ def extractive_draft(rb, question: str, results: list[SearchResult], matches: li
 
     # 2. "Is X on the list?" for a name no list entry matches: answered from the absence.
     if listing_q and not matches:
-        names = [n for n in named_spans(question) if len(n) > 2]
+        names = [n for n in question_names(question) if len(n) > 2]
         if names:
             lists = rb.store.entities.lists_loaded()
             if lists:
@@ -246,7 +233,7 @@ def best_sentences(rb, question: str, results: list[SearchResult], matches: list
         return []
     entity_terms = {t for m in matches for t in m.text_span.split()}
     named_docs = {m.entry.doc_id for m in matches[:3]}
-    named = {w for n in named_spans(question) for w in fold(n).split()}
+    named = {w for n in question_names(question) for w in fold(n).split()}
     # What the question asks about beyond the names in it ("revenue", "chief executive"): evidence
     # must speak to at least one of these, or it is only about the entity, not an answer.
     focus = [t for t in q_terms if t not in named and t not in entity_terms and t not in LIST_WORDS

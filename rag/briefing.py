@@ -1,8 +1,9 @@
 """Entity -> sections -> cited, verified briefing; rendered as Markdown, standalone HTML or JSON.
 
 Entity resolution first (the name and its aliases against the list entries in the store), then the
-evidence: passages that name the entity, the parties those passages link it to, and those parties'
-list entries. Every factual sentence is cited and goes through the same verifier as answers.
+evidence: passages that name the entity, the parties they relate it to (relations extracted and verified as
+rag/links.py does, so a negated or unstated relation links nothing), and those parties' list entries. Every
+factual sentence is cited and goes through the same verifier as answers. One function per section.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import datetime as dt
 import html
 import re
 import uuid
+from dataclasses import dataclass, field
 
 import prompts
 from rag.answer import (Assembler, Draft, Evidence, _chunks_of_docs, _passes, passages_block, set_aside,
@@ -17,174 +19,50 @@ from rag.answer import (Assembler, Draft, Evidence, _chunks_of_docs, _passes, pa
 from rag.dates import find_dates, parse_date
 from rag.entities import EntityMatch, listing_sentence
 from rag.models import Briefing, BriefingSection, Filters, SearchResult
-from rag.text import fold, looks_like_instruction, mentions, sentence_spans, statement_spans
+from rag.links import extract_sentence
+from rag.names import core_tokens, distinctive, fold, names_any
+from rag.text import looks_like_instruction, sentence_spans, statement_spans
 
-RELATION = re.compile(
-    r"\b(subsidiar\w*|owns?|owned|ownership|stake|shareholder|parent|affiliate\w*|supplier\w*|suppl(?:y|ies|ied)|"
-    r"uses?|using|used|technology from|provid\w+|partner\w*|customer\w*|client\w*|director\w*|officer\w*|"
-    r"invest\w*|joint venture|acquir\w*|contract\w*)\b", re.I)
+SECTIONS = ("Summary", "Sanctions and listings", "Links to other parties", "Timeline", "Risk assessment",
+            "Open questions")
 BLOCKING_LISTS = ("sdn", "asset freeze", "blocked", "eu", "uk", "ofsi")
+
+
+@dataclass
+class Subject:
+    """The entity a briefing is about as the store knows it: its list entries, its names, the passages
+    retrieved for it (those set aside for injected instructions apart) and the ones that name it."""
+
+    entity: str
+    filters: Filters
+    own: list[EntityMatch]
+    names: list[str]
+    results: dict[str, SearchResult] = field(default_factory=dict)
+    aside: dict[str, SearchResult] = field(default_factory=dict)
+    about: list[SearchResult] = field(default_factory=list)
+
+    def allowed(self, entry) -> bool:
+        return _passes(self.filters, entry.date, "list_entry", entry.jurisdiction)
 
 
 def build_briefing(rb, entity: str, as_of: dt.date | None = None, *, backend: str | None = None,
                    record: bool = True) -> Briefing:
     backend = backend or rb.settings.llm
-    filters = Filters(until=as_of)
-    index = rb.store.entities
-    own: list[EntityMatch] = index.find_in_text(
-        entity, allowed=lambda e: _passes(filters, e.date, "list_entry", e.jurisdiction))
-    names = [entity] + [m.matched_name for m in own] + [m.text_span for m in own]
-    names = list(dict.fromkeys(n for n in names if n))
-
-    # Evidence: passages that name the entity (any of its names).
-    results: dict[str, SearchResult] = {}
-    aside: dict[str, SearchResult] = {}
-    for q in [entity, f"{entity} subsidiary supplier technology sanctions", *[m.entry.name for m in own[:2]]]:
-        usable, flagged = set_aside(rb.retriever.search(q, k=20, filters=filters).results)
-        for r in usable:
-            results.setdefault(r.chunk_id, r)
-        aside.update((r.doc_id, r) for r in flagged)
-    own_chunks = {r.doc_id: r for r in _chunks_of_docs(rb, [m.entry.doc_id for m in own])} if own else {}
-    about = [r for r in results.values() if r.doc_type != "list_entry" and mentions(r.text, names)]
-
-    sections: dict[str, Draft] = {t: Draft() for t in (
-        "Summary", "Sanctions and listings", "Links to other parties", "Timeline", "Risk assessment",
-        "Open questions")}
-
-    # Sanctions and listings: the entity's own list entries, rendered from their metadata.
-    listing_evs: list[Evidence] = []
-    for m in own:
-        r = own_chunks.get(m.entry.doc_id)
-        if r is None:
-            continue
-        a, b = (sentence_spans(r.text)[:1] or [(0, len(r.text))])[0]
-        ev = Evidence(listing_sentence(m.entry), r, a, b)
-        listing_evs.append(ev)
-        sections["Sanctions and listings"].sentences.append((ev.text, [ev]))
-    if not own:
-        lists = ", ".join(x["list"] for x in index.lists_loaded()) or "none"
-        sections["Sanctions and listings"].notes.append(
-            f"No list entry in the store matches {entity} (lists loaded: {lists}).")
-
-    # Links: sentences that name the entity and a relation; then the listings of the parties named.
-    link_evs: list[Evidence] = []
-    linked_listed: dict[str, Evidence] = {}
-    own_ids = {m.entry.doc_id for m in own}
-    frontier = [(r, names) for r in about]
-    seen_sentences: set[str] = set()
-    for depth in range(2):
-        next_names: list[str] = []
-        for r, ns in frontier:
-            for a, b in statement_spans(r.text):
-                s = r.text[a:b]
-                if (s in seen_sentences or not mentions(s, ns) or not RELATION.search(s)
-                        or looks_like_instruction(s)):
-                    continue
-                seen_sentences.add(s)
-                link_evs.append(Evidence(s, r, a, b))
-                for m in index.find_in_text(s, allowed=lambda e: _passes(filters, e.date, "list_entry", e.jurisdiction)):
-                    if m.entry.doc_id in own_ids or m.entry.doc_id in linked_listed:
-                        continue
-                    chunk = _chunks_of_docs(rb, [m.entry.doc_id])
-                    if chunk:
-                        ca, cb = (sentence_spans(chunk[0].text)[:1] or [(0, len(chunk[0].text))])[0]
-                        linked_listed[m.entry.doc_id] = Evidence(listing_sentence(m.entry), chunk[0], ca, cb)
-                next_names += [n for n in re.findall(r"\b[A-Z][\w&.-]*(?:\s+[A-Z][\w&.-]*)+", s) if not mentions(n, ns)]
-        if depth == 0 and next_names:
-            # Second hop: passages about the parties the first-hop sentences name.
-            hop = list(dict.fromkeys(next_names))[:4]
-            frontier = [(r, hop) for r in results.values() if r.doc_type != "list_entry" and mentions(r.text, hop)]
-        else:
-            break
-    for ev in link_evs[:6]:
-        sections["Links to other parties"].sentences.append((ev.text, [ev]))
-    for ev in list(linked_listed.values())[:4]:
-        sections["Links to other parties"].sentences.append((ev.text, [ev]))
-    if not link_evs:
-        sections["Links to other parties"].notes.append(
-            f"The sources in the store name no owners, subsidiaries, suppliers, customers or partners of {entity}.")
-
-    # Timeline: dated events from the evidence, in date order.
-    dated: list[tuple[dt.date, Evidence]] = []
-    for ev in link_evs + [Evidence(r.text[a:b], r, a, b) for r in about for a, b in statement_spans(r.text)
-                          if mentions(r.text[a:b], names)]:
-        for d in sorted(find_dates(ev.text))[:1]:
-            if not as_of or d <= as_of:
-                dated.append((d, ev))
-    for m, ev in zip(own, listing_evs):
-        if listed := parse_date(m.entry.listing_date):
-            dated.append((listed, ev))
-    seen: set[str] = set()
-    for d, ev in sorted(dated, key=lambda x: (x[0], x[1].text)):
-        if ev.text not in seen:
-            seen.add(ev.text)
-            sections["Timeline"].sentences.append((ev.text, [ev]))
-        if len(seen) >= 8:
-            break
-
-    # Risk: the rating follows from listings (own, then linked); the reasons are the cited facts.
-    own_lists = [fold(m.entry.list or "") + " " + fold(str(m.entry.metadata.get("measure", ""))) for m in own]
-    if any(any(b in l for b in BLOCKING_LISTS) for l in own_lists):
-        rating, why = "high", f"{entity} itself is on a blocking or asset-freeze list"
-    elif own:
-        rating, why = "medium", f"{entity} itself is on a restrictive list that is not an asset freeze"
-    elif linked_listed:
-        rating, why = "medium", f"the sources link {entity} to a listed party"
-    else:
-        rating, why = "low", f"no listing of {entity} or of a party linked to it was found in the store"
-    risk = sections["Risk assessment"]
-    risk.notes.append(f"Rating: {rating}, because {why}.")
-    for ev in (listing_evs + list(linked_listed.values()))[:3]:
-        risk.sentences.append((ev.text, [ev]))
-    # What a link implies is stated only when a document in the store says so (e.g. the 50 percent rule).
-    if linked_listed or own:
-        rule = set_aside(rb.retriever.search("50 percent rule ownership subsidiaries list", k=5,
-                                             filters=filters).results)[0]
-        for r in rule:
-            for a, b in statement_spans(r.text):
-                if re.search(r"50 ?(percent|%)", r.text[a:b], re.I) and r.doc_type != "list_entry":
-                    risk.sentences.append((r.text[a:b], [Evidence(r.text[a:b], r, a, b)]))
-                    break
-            else:
-                continue
-            break
-
-    # Open questions: what the sources leave unanswered.
-    oq = sections["Open questions"]
-    if link_evs and not any(re.search(r"\d+(\.\d+)? ?(%|percent)", ev.text) for ev in link_evs):
-        oq.notes.append(f"The sources do not state ownership percentages for {entity}'s links.")
-    if not any(m.entry.jurisdiction in ("EU", "UK") for m in own):
-        oq.notes.append(f"The store holds no EU or UK listing of {entity}; that is not proof it is not listed there.")
-    oq.notes.append("Whether the links described are current is not established by the sources.")
-
-    # Summary: the first listing fact and the first link, or an LLM's summary that passes the verifier.
-    summary = sections["Summary"]
-    summary.sentences += [(ev.text, [ev]) for ev in (listing_evs[:1] + link_evs[:1] + list(linked_listed.values())[:1])]
-    model, version = None, "briefing-extractive-v1"
-    notes: list[str] = [n for n in [set_aside_note(list(aside.values()))] if n]
-    if backend != "extractive":
-        try:
-            passages = [ev.result for ev in listing_evs + link_evs + list(linked_listed.values())][:6]
-            llm_sum = _llm_summary(rb, entity, passages, backend)
-            model, version = llm_sum.model, llm_sum.prompt_version
-            checked = Assembler(rb).sentences(llm_sum)
-            if any(s.verdict == "supported" for s in checked):
-                summary.sentences = [t for t, s in zip(llm_sum.sentences, checked) if s.verdict == "supported"]
-                summary.backend = backend
-            else:
-                notes.append(f"The {backend} summary had no verified sentence; the extractive summary is used.")
-        except Exception as e:
-            notes.append(f"The {backend} model could not be used ({type(e).__name__}); extractive summary used.")
-    if not summary.sentences:
-        summary.notes.append(f"The sources in the store say little about {entity}.")
-
+    subject = find_subject(rb, entity, Filters(until=as_of))
+    sections: dict[str, Draft] = {t: Draft() for t in SECTIONS}
+    listing_evs = listings(rb, subject, sections["Sanctions and listings"])
+    link_evs, linked_listed = links(rb, subject, sections["Links to other parties"])
+    timeline(subject, link_evs, listing_evs, as_of, sections["Timeline"])
+    rating = risk(rb, subject, listing_evs, linked_listed, sections["Risk assessment"])
+    open_questions(subject, link_evs, sections["Open questions"])
+    model, version, notes = summary(rb, subject, backend, listing_evs, link_evs, list(linked_listed.values()),
+                                    sections["Summary"])
     assembler = Assembler(rb)
-    out_sections = [BriefingSection(title=t, sentences=assembler.sentences(d)) for t, d in sections.items()]
-    for sec in out_sections:
-        sec.sentences = [s for s in sec.sentences if s.verdict != "removed"]
+    out_sections = [BriefingSection(title=t, sentences=[s for s in assembler.sentences(d) if s.verdict != "removed"])
+                    for t, d in sections.items()]
     briefing = Briefing(
-        id=uuid.uuid4().hex[:12], entity=entity, resolved=[m.entry.name for m in own], as_of=as_of, rating=rating,
-        sections=out_sections, citations=assembler.citations, backend=backend, model=model,
+        id=uuid.uuid4().hex[:12], entity=entity, resolved=[m.entry.name for m in subject.own], as_of=as_of,
+        rating=rating, sections=out_sections, citations=assembler.citations, backend=backend, model=model,
         prompt_version=version, notes=notes, created_at=dt.datetime.now(dt.timezone.utc),
     )
     if record:
@@ -195,6 +73,183 @@ def build_briefing(rb, entity: str, as_of: dt.date | None = None, *, backend: st
             backend=backend, model=model, prompt_versions={"briefing": version}, created_at=briefing.created_at,
         )
     return briefing
+
+
+def find_subject(rb, entity: str, filters: Filters) -> Subject:
+    """Entity resolution (the name against the list entries in the store), then the evidence: passages
+    that name the entity by any of its names."""
+    subject = Subject(entity, filters, [], [])
+    subject.own = rb.store.entities.find_in_text(entity, allowed=subject.allowed)
+    names = [entity] + [m.matched_name for m in subject.own] + [m.text_span for m in subject.own]
+    subject.names = list(dict.fromkeys(n for n in names if n))
+    queries = [entity, f"{entity} subsidiary supplier technology sanctions", *[m.entry.name for m in subject.own[:2]]]
+    for q in queries:
+        usable, flagged = set_aside(rb.retriever.search(q, k=20, filters=filters).results)
+        for r in usable:
+            subject.results.setdefault(r.chunk_id, r)
+        subject.aside.update((r.doc_id, r) for r in flagged)
+    subject.about = [r for r in subject.results.values()
+                     if r.doc_type != "list_entry" and names_any(r.text, subject.names)]
+    return subject
+
+
+def _listing_evidence(entry, chunk: SearchResult) -> Evidence:
+    """An entry's listing facts rendered from its data, cited to the head sentence of its own chunk."""
+    a, b = (sentence_spans(chunk.text)[:1] or [(0, len(chunk.text))])[0]
+    return Evidence(listing_sentence(entry), chunk, a, b)
+
+
+def listings(rb, subject: Subject, section: Draft) -> list[Evidence]:
+    """Sanctions and listings: the entity's own list entries."""
+    chunks = {r.doc_id: r for r in _chunks_of_docs(rb, [m.entry.doc_id for m in subject.own])} if subject.own else {}
+    evs = [_listing_evidence(m.entry, chunks[m.entry.doc_id]) for m in subject.own if m.entry.doc_id in chunks]
+    section.sentences += [(ev.text, [ev]) for ev in evs]
+    if not subject.own:
+        lists = ", ".join(x["list"] for x in rb.store.entities.lists_loaded()) or "none"
+        section.notes.append(f"No list entry in the store matches {subject.entity} (lists loaded: {lists}).")
+    return evs
+
+
+def parties_related(sentence: str, names: list[str]) -> list[str]:
+    """The other parties of the relations a sentence states with one of `names`, as rag.relations extracts
+    and verifies them (a negated or unstated relation gives none)."""
+    out = []
+    for _relation, subject_text, object_text, *_ in extract_sentence(sentence):
+        for own, other in ((subject_text, object_text), (object_text, subject_text)):
+            if _names_one(own, names) and not _names_one(other, names):
+                out.append(other)
+    return list(dict.fromkeys(out))
+
+
+def _names_one(party: str, names: list[str]) -> bool:
+    """Is `party` one of `names`, or a short form of one ("DJI" for "SZ DJI Technology")?"""
+    return names_any(party, names) or (bool(distinctive(core_tokens(party)))
+                                       and any(names_any(n, [party]) for n in names))
+
+
+def links(rb, subject: Subject, section: Draft) -> tuple[list[Evidence], dict[str, Evidence]]:
+    """Links to other parties: sentences that state a relation of the entity, and the list entries of the
+    parties they relate it to; a second hop follows those parties through the passages retrieved."""
+    link_evs: list[Evidence] = []
+    linked_listed: dict[str, Evidence] = {}
+    own_ids = {m.entry.doc_id for m in subject.own}
+    frontier = [(r, subject.names) for r in subject.about]
+    seen: set[str] = set()
+    for depth in range(2):
+        parties: list[str] = []
+        for r, names in frontier:
+            for a, b in statement_spans(r.text):
+                s = r.text[a:b]
+                if s in seen or not names_any(s, names) or looks_like_instruction(s):
+                    continue
+                others = parties_related(s, names)
+                if not others:
+                    continue
+                seen.add(s)
+                link_evs.append(Evidence(s, r, a, b))
+                parties += others
+                for party in others:
+                    for m in rb.store.entities.find_in_text(party, allowed=subject.allowed):
+                        if m.entry.doc_id not in own_ids and m.entry.doc_id not in linked_listed:
+                            if chunk := _chunks_of_docs(rb, [m.entry.doc_id]):
+                                linked_listed[m.entry.doc_id] = _listing_evidence(m.entry, chunk[0])
+        if depth or not parties:
+            break
+        hop = list(dict.fromkeys(parties))[:4]
+        frontier = [(r, hop) for r in subject.results.values() if r.doc_type != "list_entry" and names_any(r.text, hop)]
+    section.sentences += [(ev.text, [ev]) for ev in link_evs[:6] + list(linked_listed.values())[:4]]
+    if not link_evs:
+        section.notes.append(f"The sources in the store name no owners, subsidiaries, suppliers, customers or "
+                             f"partners of {subject.entity}.")
+    return link_evs, linked_listed
+
+
+def timeline(subject: Subject, link_evs: list[Evidence], listing_evs: list[Evidence], as_of: dt.date | None,
+             section: Draft) -> None:
+    """Timeline: dated events from the evidence, in date order."""
+    own = subject.own
+    dated: list[tuple[dt.date, Evidence]] = []
+    for ev in link_evs + [Evidence(r.text[a:b], r, a, b) for r in subject.about for a, b in statement_spans(r.text)
+                          if names_any(r.text[a:b], subject.names)]:
+        for d in sorted(find_dates(ev.text))[:1]:
+            if not as_of or d <= as_of:
+                dated.append((d, ev))
+    for m, ev in zip(own, listing_evs):
+        if listed := parse_date(m.entry.listing_date):
+            dated.append((listed, ev))
+    seen: set[str] = set()
+    for d, ev in sorted(dated, key=lambda x: (x[0], x[1].text)):
+        if ev.text not in seen:
+            seen.add(ev.text)
+            section.sentences.append((ev.text, [ev]))
+        if len(seen) >= 8:
+            break
+
+
+def risk(rb, subject: Subject, listing_evs: list[Evidence], linked_listed: dict[str, Evidence],
+         section: Draft) -> str:
+    """The rating follows from listings (own, then of parties a stated relation links it to); the reasons
+    are the cited facts."""
+    own, entity = subject.own, subject.entity
+    own_lists = [fold(m.entry.list or "") + " " + fold(str(m.entry.metadata.get("measure", ""))) for m in own]
+    if any(any(b in l for b in BLOCKING_LISTS) for l in own_lists):
+        rating, why = "high", f"{entity} itself is on a blocking or asset-freeze list"
+    elif own:
+        rating, why = "medium", f"{entity} itself is on a restrictive list that is not an asset freeze"
+    elif linked_listed:
+        rating, why = "medium", f"the sources link {entity} to a listed party"
+    else:
+        rating, why = "low", f"no listing of {entity} or of a party linked to it was found in the store"
+    section.notes.append(f"Rating: {rating}, because {why}.")
+    for ev in (listing_evs + list(linked_listed.values()))[:3]:
+        section.sentences.append((ev.text, [ev]))
+    # What a link implies is stated only when a document in the store says so (e.g. the 50 percent rule).
+    if linked_listed or own:
+        rule = set_aside(rb.retriever.search("50 percent rule ownership subsidiaries list", k=5,
+                                             filters=subject.filters).results)[0]
+        for r in rule:
+            stated = [(a, b) for a, b in statement_spans(r.text) if re.search(r"50 ?(percent|%)", r.text[a:b], re.I)]
+            if stated and r.doc_type != "list_entry":
+                a, b = stated[0]
+                section.sentences.append((r.text[a:b], [Evidence(r.text[a:b], r, a, b)]))
+                break
+    return rating
+
+
+def open_questions(subject: Subject, link_evs: list[Evidence], section: Draft) -> None:
+    """What the sources leave unanswered."""
+    entity = subject.entity
+    if link_evs and not any(re.search(r"\d+(\.\d+)? ?(%|percent)", ev.text) for ev in link_evs):
+        section.notes.append(f"The sources do not state ownership percentages for {entity}'s links.")
+    if not any(m.entry.jurisdiction in ("EU", "UK") for m in subject.own):
+        section.notes.append(f"The store holds no EU or UK listing of {entity}; that is not proof it is not listed "
+                             "there.")
+    section.notes.append("Whether the links described are current is not established by the sources.")
+
+
+def summary(rb, subject: Subject, backend: str, listing_evs: list[Evidence], link_evs: list[Evidence],
+            linked: list[Evidence], section: Draft) -> tuple[str | None, str, list[str]]:
+    """The first listing fact and the first link, or an LLM's summary that passes the verifier;
+    (model, prompt version, notes on how it was made)."""
+    section.sentences += [(ev.text, [ev]) for ev in (listing_evs[:1] + link_evs[:1] + linked[:1])]
+    model, version = None, "briefing-extractive-v1"
+    notes: list[str] = [n for n in [set_aside_note(list(subject.aside.values()))] if n]
+    if backend != "extractive":
+        try:
+            passages = [ev.result for ev in listing_evs + link_evs + linked][:6]
+            llm_sum = _llm_summary(rb, subject.entity, passages, backend)
+            model, version = llm_sum.model, llm_sum.prompt_version
+            checked = Assembler(rb).sentences(llm_sum)
+            if any(s.verdict == "supported" for s in checked):
+                section.sentences = [t for t, s in zip(llm_sum.sentences, checked) if s.verdict == "supported"]
+                section.backend = backend
+            else:
+                notes.append(f"The {backend} summary had no verified sentence; the extractive summary is used.")
+        except Exception as e:
+            notes.append(f"The {backend} model could not be used ({type(e).__name__}); extractive summary used.")
+    if not section.sentences:
+        section.notes.append(f"The sources in the store say little about {subject.entity}.")
+    return model, version, notes
 
 
 def _text_hash(text: str) -> str:

@@ -1,9 +1,9 @@
 """Entities on the lists in the store: find the ones a text names, and render their facts.
 
 The index is built from every list-entry document in the registry (primary names, aliases, former
-names) and rebuilt when the registry changes. Matching works on normalised name tokens: case,
-accents and punctuation folded, legal-form words (Ltd, Limited, Co., LLC ...) and generic words
-(Group, Technology, Holding ...) set aside, so "SenseTime" finds "SENSETIME GROUP LIMITED".
+names) and rebuilt when the registry changes. Matching works on the names' words as rag.names reads
+them: case, accents and punctuation folded, legal-form words (Ltd, Limited, Co., LLC ...) and generic
+words (Group, Technology, Holding ...) set aside, so "SenseTime" finds "SENSETIME GROUP LIMITED".
 """
 from __future__ import annotations
 
@@ -11,55 +11,10 @@ import re
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from rag.dates import human_date
-from rag.text import fold
+from rag.names import LIST_WORDS, common_words, core_tokens, distinctive, fold, mentions
 
-LEGAL_FORMS = set(
-    """ltd limited co company corp corporation inc incorporated llc plc gmbh ag sa s a srl spa bv nv oy ab
-    as jsc pjsc ojsc zao ooo oao llp lp pte pty kg kft sarl sas cv de the""".split()
-)
-GENERIC = set(
-    """group holding holdings international technology technologies tech science sciences industry industries
-    industrial corporation enterprise enterprises trading trade investment investments development
-    company service services system systems network networks digital information electronics electronic
-    electric communications communication equipment engineering general national china chinese global
-    bank of and for new research institute limited university manufacturing products intelligent""".split()
-)
-# Words a question uses for lists and programmes, never entity names.
-LIST_WORDS = set(
-    """ofac sdn ns cmic ns-cmic cmic-eo13959 eu uk un us usa treasury ofsi list lists sanctions sanction
-    program programme order executive eo federal register official journal council regulation""".split()
-)
-
-
-@lru_cache(maxsize=1)
-def common_words() -> frozenset[str]:
-    """Whole English words of the embedding model's vocabulary ("department", "organization"): a
-    capitalised one in a text is no evidence of a name, unlike "hikvision" or "sensetime"."""
-    from pathlib import Path
-
-    from rag.embeddings import default_model_path
-
-    vocab = Path(default_model_path()) / "vocab.txt"
-    if not vocab.exists():
-        return frozenset()
-    words = vocab.read_text(encoding="utf-8").split()
-    return frozenset(w for w in words if w.isalpha() and len(w) >= 4)
-
-
-def name_tokens(name: str) -> list[str]:
-    return fold(name).split()
-
-
-def core_tokens(name: str) -> list[str]:
-    """Name tokens without legal forms; generic words kept (they are still part of the name)."""
-    return [t for t in name_tokens(name) if t not in LEGAL_FORMS]
-
-
-def distinctive(tokens: list[str]) -> list[str]:
-    return [t for t in tokens if t not in GENERIC and t not in LEGAL_FORMS and len(t) > 1]
 
 
 @dataclass
@@ -169,7 +124,7 @@ class EntityIndex:
         self.refresh()
         folded_tokens = fold(text).split()
         tokens = set(folded_tokens)
-        capitalised = {fold(w) for w in re.findall(r"\b\w*[A-Z]\w*\b", text)}
+        capitalised = {w for m in mentions(text) for w in fold(m.text).split()}
         candidates: set[str] = set()
         for t in tokens - LIST_WORDS:
             if t in self._by_token and len(self._by_token[t]) <= 50:

@@ -44,6 +44,7 @@ from rag.models import (
     RelationCitation,
     ScreenMatch,
 )
+from rag.names import display_name, mentions, name_key, name_pattern, normalise, resolve_name
 from rag.text import sentence_spans
 
 SCHEMA = """
@@ -119,71 +120,6 @@ class Extracted:
     phrase: str = ""
 
 
-# --------------------------------------------------------------------------- names in sentences
-
-_STOP_AFTER = r"(?!(?:owned|backed|controlled|based|listed|run|led|made)\b)(?!s\b)"
-_WORD = rf"(?:[A-Z][\w&]*(?:[.\-'’]{_STOP_AFTER}[\w&]+)*\.?)"
-_CONNECT = r"(?:of|de|du|der|des|la|le|del|di|da|y|for|&)"
-_SUFFIX = r"(?:,[ \t]+(?:Ltd|Limited|Inc|LLC|L\.L\.C|S\.A|N\.V|B\.V|PLC|plc|AG|GmbH|JSC|PJSC|Co|Corp)\.?(?![\w]))"
-_LOWER_LEGAL = r"(?:[ \t]+(?:plc|ltd|inc|llc|gmbh|p\.l\.c|s\.a|n\.v|b\.v|co|corp)\.?(?!\w))"
-NAME_RE = re.compile(rf"{_WORD}(?:[ \t]+(?:{_CONNECT}[ \t]+)?{_WORD})*{_LOWER_LEGAL}?{_SUFFIX}?")
-# "Political and Legal Affairs Commission": two names joined by "and" are one when the second ends in one
-# of these words (else "Mastercard and Visa" stay two).
-_ORG_END = re.compile(r"\b(?:Commission|Committee|Bureau|Department|Ministry|Council|Office|Agency|Corps|Authority|"
-                      r"Administration|Association|Institute|Corporation|Company|Group|Bank|Industries|Works)\.?$")
-ACRONYM_RE = re.compile(r"\s*\(([A-Z][A-Za-z0-9&.\-]{1,11})\)")
-_STARTERS = set("""The A An According In On At After Before When While If For By With From To As Its It He She They We
-This That These Those But And Or Also However Meanwhile Nikkei Reuters Under Since Until During Following Last
-January February March April May June July August September October November December Monday Tuesday Wednesday
-Thursday Friday Saturday Sunday Mr Mrs Ms Dr""".split())
-_ABBREV_END = re.compile(r"(?:\b(?:Co|CO|Corp|CORP|Inc|INC|Ltd|LTD|Bhd|BHD|Pty|Pte|Plc|PLC|LLC|S\.A|N\.V|B\.V|A\.G|Jr|Sr)\.)$")
-
-
-@dataclass
-class Mention:
-    text: str
-    start: int
-    end: int  # end of the name itself
-    after: int  # end including an "(ACRONYM)" that follows
-    acronym: str | None = None
-
-
-def mentions(sentence: str) -> list[Mention]:
-    """Capitalised names in a sentence, sentence-initial function words and months removed."""
-    out: list[Mention] = []
-    for m in NAME_RE.finditer(sentence):
-        if out and m.start() < out[-1].after:
-            continue  # the "(JCV)" after a name
-        text, start = m.group(0), m.start()
-        words = text.split()
-        while words and (words[0].rstrip(".") in _STARTERS or re.fullmatch(_CONNECT, words[0])):
-            cut = text.index(words[0]) + len(words[0])
-            start += cut + (len(text[cut:]) - len(text[cut:].lstrip()))
-            text = text[cut:].lstrip()
-            words = words[1:]
-        while words and (words[-1].rstrip(".") in _STARTERS or re.fullmatch(_CONNECT, words[-1])):
-            text = text[: text.rindex(words[-1])].rstrip()
-            words = words[:-1]
-        if not words:
-            continue
-        if text.endswith(".") and not _ABBREV_END.search(text):
-            text = text[:-1]
-        end = start + len(text)
-        after, acronym = end, None
-        if a := ACRONYM_RE.match(sentence, m.end() if sentence[end:m.end()].strip(". ") == "" else end):
-            acronym, after = a.group(1), a.end()
-        if out and re.fullmatch(r"\s+(?:and|&)\s+", sentence[out[-1].after:start]) and _ORG_END.search(text) \
-                and not out[-1].acronym:
-            prev = out.pop()
-            text, start = sentence[prev.start:end], prev.start
-        out.append(Mention(text, start, end, after, acronym))
-    return out
-
-
-def _display(name: str) -> str:
-    return re.sub(r"\s+", " ", name).strip(" ,;:")
-
-
 # --------------------------------------------------------------------------- patterns
 
 _F = r"(?:[\w-]+\s+)"
@@ -220,7 +156,7 @@ _p("ownership", rf"\s+(?:owns|owned|holds|held|has|had|took|acquired|bought)\s+(
 _p("ownership", r"-(?:owned|controlled)\s+(?:the\s+)?", "ab", "owned")
 _p("ownership", r"\s*,\s*(?:a|an)\s+", "ba", "group company",
    tail=r"\s+(?:company|unit|subsidiary|affiliate|group\s+company)\b")
-_p("ownership", rf"\s+(?:is|was|became|remains)\s+(?:the\s+|a\s+|an\s+)?{_F}{{0,2}}?"
+_p("ownership", rf"\s+(?:is|was|became|remains|as)\s+(?:the\s+|a\s+|an\s+)?{_F}{{0,2}}?"
    r"(?:shareholder|owner|parent(?:\s+company)?)\s+(?:of|in)\s+(?:the\s+)?", "ab", "shareholder")
 _p("ownership", r"\s+(?:is|was|became|remains)\s+", "ab", "shareholder",
    tail=rf"['’]s\s+{_F}{{0,2}}?(?:shareholder|owner|parent(?:\s+company)?)\b")
@@ -269,19 +205,14 @@ CUES = {
 }
 
 
-def _name_pattern(name: str) -> re.Pattern:
-    words = re.findall(r"[^\W_]+", name)
-    return re.compile(r"(?<![^\W_])" + r"[\W_]*".join(map(re.escape, words)) + r"(?![^\W_])", re.I)
-
-
 def verify_relation(sentence: str, relation: str, subject: str, object: str) -> tuple[bool, str]:
     """Does the sentence state this relation? Both names must appear, the relation's cue must stand
     between them (or right after the second, as in "uses SenseTime's algorithm"), with no negation.
     `subject`/`object` are the names as written in the sentence."""
     if relation not in CUES:
         return False, f"unknown relation {relation!r} for a sentence"
-    subs = list(_name_pattern(subject).finditer(sentence)) if subject.strip() else []
-    objs = list(_name_pattern(object).finditer(sentence)) if object.strip() else []
+    subs = list(name_pattern(subject).finditer(sentence)) if subject.strip() else []
+    objs = list(name_pattern(object).finditer(sentence)) if object.strip() else []
     if not subs:
         return False, f"the sentence does not name {subject!r}"
     if not objs:
@@ -340,8 +271,8 @@ def extract_sentence(sentence: str, aliases: dict[str, str] | None = None) -> li
             ok, _ = verify_relation(sentence, relation, subj.text, obj.text)
             if not ok:
                 continue
-            out.append((relation, subj.text, obj.text, _display(aliases.get(subj.text, subj.text)),
-                        _display(aliases.get(obj.text, obj.text)), role))
+            out.append((relation, subj.text, obj.text, display_name(aliases.get(subj.text, subj.text)),
+                        display_name(aliases.get(obj.text, obj.text)), role))
             break
     return out
 
@@ -410,7 +341,7 @@ _ANY_CUE = re.compile(r"subsidiar|owned|owns|\bunit\b|affiliate|stake|shareholde
 def _find_span(text: str, *names: str) -> tuple[int, int]:
     """The sentence of `text` naming all `names` (else the first sentence naming one, else the whole)."""
     spans = sentence_spans(text) or [(0, len(text))]
-    pats = [_name_pattern(n) for n in names if n]
+    pats = [name_pattern(n) for n in names if n]
     for a, b in spans:
         if all(p.search(text[a:b]) for p in pats):
             return a, b
@@ -562,12 +493,6 @@ def stored_relations(keyword_index) -> list[dict]:
 
 # --------------------------------------------------------------------------- the graph
 
-def name_key(name: str) -> str:
-    from rag.screen import normalise
-
-    return " ".join(normalise(name, False).tokens)
-
-
 @dataclass
 class Node:
     node_id: str
@@ -621,8 +546,6 @@ class Graph:
 
     def find(self, query: str, resolved: list[str]) -> list[str]:
         """Nodes the query names: those it resolves to, and those whose names hold all its words."""
-        from rag.screen import normalise
-
         q = normalise(query, False)
         words = set(q.core or q.tokens)
         out = [n for n in resolved if n in self.nodes]
@@ -718,14 +641,12 @@ class Links:
                 return f"entry:{doc_id}", e.name, e, [entry_match(e)] + same
             key = name_key(name)
             if key not in cache:
-                res = idx.screen_one(name, None, DEFAULT_THRESHOLD)
-                top = [m for m in res.matches if m.match and m.score >= res.matches[0].score - 1e-6] if res.matches else []
+                top = resolve_name(idx, name, DEFAULT_THRESHOLD)
                 if top:
-                    first = min(top, key=lambda m: m.entity_id)
-                    cache[key] = (f"entry:{first.entity_id}", by_doc[first.entity_id].name, by_doc[first.entity_id],
-                                  sorted(top, key=lambda m: m.entity_id))
+                    first = top[0]
+                    cache[key] = (f"entry:{first.entity_id}", by_doc[first.entity_id].name, by_doc[first.entity_id], top)
                 else:
-                    cache[key] = (f"name:{key}", _display(name), None, [])
+                    cache[key] = (f"name:{key}", display_name(name), None, [])
             return cache[key]
 
         return resolve

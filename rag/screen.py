@@ -5,7 +5,7 @@ names, aliases and former names); this module derives a name index from them, re
 registry's list entries change (`EntityIndex.derived`).
 
 Matching, in three steps:
-1. Normalisation (`normalise`): case and accents folded, punctuation dropped (apostrophes joined:
+1. Normalisation (`rag.names.normalise`): case and accents folded, punctuation dropped (apostrophes joined:
    "QA'IDA" -> "qaida"), Cyrillic and Greek transliterated, and for organisations the legal-form words
    set aside ("Ltd", "Limited", "Co.", "LLC", "JSC", "Limited Liability Company", "OOO",
    "Obshchestvo s ogranichennoy otvetstvennostyu" ...). Persons keep every word.
@@ -24,17 +24,16 @@ reported one): see bench/results/screen.json.
 """
 from __future__ import annotations
 
-import itertools
 import re
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
-from rapidfuzz.distance import OSA, Indel, Levenshtein
+from rapidfuzz.distance import Indel, Levenshtein
 
-from rag.entities import GENERIC, EntityIndex, ListEntry
+from rag.entities import EntityIndex, ListEntry
 from rag.models import ScreenMatch, ScreenResponse, ScreenResult
+from rag.names import Normalised, normalise
 
 DEFAULT_THRESHOLD = 0.86
 CANDIDATES = 40  # names per query kept by blocking and scored
@@ -45,177 +44,6 @@ MIN_SCORE = 0.5  # below this a candidate is not shown at all
 NOT_ENTITIES = {"Sanction", "Ownership", "Directorship", "Membership", "Employment", "Family", "Associate",
                 "Representation", "Succession", "UnknownLink", "Occupancy"}
 PERSON_TYPES = {"individual", "person"}
-
-# Legal-form words and phrases (folded and transliterated): set aside for organisations.
-LEGAL_WORDS = set(
-    """ltd limited co company corp corporation inc incorporated llc plc gmbh ag sa srl spa bv nv oy oyj ab asa
-    as jsc pjsc ojsc cjsc zao ooo oao pao ao llp lp pte pty kg kft sarl sas eurl sprl sl sae ltda lda pt tbk bhd
-    sdn fze fzco fzc fzllc fz est wll kk se tov pat prat ug ohg gbr cv sab the""".split()
-)
-LEGAL_PHRASES = [tuple(p.split()) for p in """
-limited liability company|limited liability partnership|limited partnership|public limited company
-private limited company|company limited|joint stock company|public joint stock company
-open joint stock company|closed joint stock company|private joint stock company|joint stock commercial bank
-obshchestvo s ogranichennoy otvetstvennostyu|obshchestvo s ogranichennoi otvetstvennostiu
-obshchestvo s ogranichennoj otvetstvennostju|aktsionernoe obshchestvo|aktsionernoye obshchestvo
-publichnoe aktsionernoe obshchestvo|otkrytoe aktsionernoe obshchestvo|zakrytoe aktsionernoe obshchestvo
-aktsionerne tovaristvo|tovaristvo z obmezhenoyu vidpovidalnistyu|privatne aktsionerne tovaristvo
-publichne aktsionerne tovaristvo|sociedad anonima|societe anonyme|societa per azioni|aktiengesellschaft
-gesellschaft mit beschrankter haftung|sociedad de responsabilidad limitada|s de rl de cv|s de rl|sa de cv
-sa de c v|s a|s r l|s p a|b v|n v|co ltd|pvt ltd|private limited|sdn bhd|l l c|p l c|j s c
-""".replace("\n", "|").split("|") if p.strip()]
-_ABBREVIATED = {"company": "co", "limited": "ltd", "corporation": "corp", "incorporated": "inc"}
-LEGAL_PHRASES += [v for p in LEGAL_PHRASES if len(p) > 1
-                  for v in itertools.product(*[(w, _ABBREVIATED[w]) if w in _ABBREVIATED else (w,) for w in p])]
-LEGAL_PHRASES = sorted(set(LEGAL_PHRASES), key=len, reverse=True)
-
-_CYRILLIC = dict(zip(
-    "абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґў",
-    "a b v g d e e zh z i y k l m n o p r s t u f kh ts ch sh shch _ y _ e yu ya i yi ye g u".split(),
-))
-_GREEK = dict(zip("αβγδεζηθικλμνξοπρσςτυφχψω", "a v g d e z i th i k l m n x o p r s s t y f ch ps o".split()))
-_LATIN_EXTRA = {"ß": "ss", "æ": "ae", "ø": "o", "đ": "d", "ł": "l", "ı": "i", "œ": "oe", "þ": "th", "ð": "d"}
-
-
-def _translit_char(c: str) -> str:
-    out = _CYRILLIC.get(c) or _GREEK.get(c) or _LATIN_EXTRA.get(c)
-    if out is None:
-        return c
-    return "" if out == "_" else out
-
-
-def fold_name(name: str) -> tuple[str, set[str]]:
-    """Lower-case ASCII-ish words separated by single spaces, and which script normalisations it took
-    ("accents", "transliteration"); case and punctuation differences are judged per pair (`normalisations`)."""
-    applied: set[str] = set()
-    s = unicodedata.normalize("NFKD", name.lower())
-    stripped = "".join(c for c in s if not unicodedata.combining(c))
-    if stripped != s:
-        applied.add("accents")
-    if any(ord(c) > 127 for c in stripped):
-        t = "".join(_translit_char(c) for c in stripped)
-        if t != stripped:
-            applied.add("transliteration")
-        stripped = t
-    s = re.sub(r"['’`ʼ]", "", stripped)
-    s = re.sub(r"[^\w\s]|_", " ", s)
-    return " ".join(s.split()), applied
-
-
-_PHRASES_BY_FIRST: dict[str, list[tuple[str, ...]]] = defaultdict(list)
-for _p in LEGAL_PHRASES:
-    _PHRASES_BY_FIRST[_p[0]].append(_p)
-# Words of legal forms and generic words, long enough to recognise when misspelt, split or run into the
-# next word ("JOINT STOK COMPANY", "LIABI LITY", "TRADINGLLC", "INTRENATIONAL").
-LEGAL_VOCAB = sorted({w for p in LEGAL_PHRASES for w in p if len(w) >= 4} | {w for w in LEGAL_WORDS if len(w) >= 5}
-                     | {w for w in GENERIC if len(w) >= 5})
-_VOCAB_SET = set(LEGAL_VOCAB)
-_SPLIT_VOCAB = sorted([w for w in LEGAL_VOCAB if len(w) >= 7 and w not in GENERIC]
-                      + ["company", "llc", "ltd", "plc", "gmbh", "joint", "stock"], key=len, reverse=True)
-
-
-def join_initials(tokens: list[str]) -> list[str]:
-    """Runs of single letters become one word: "s a de c v" -> "sa de cv", "l l c" -> "llc"."""
-    out: list[str] = []
-    run: list[str] = []
-    for t in tokens + [""]:
-        if len(t) == 1 and t.isalpha():
-            run.append(t)
-            continue
-        if run:
-            out.append("".join(run))
-            run = []
-        if t:
-            out.append(t)
-    return out
-
-
-def repair_legal(tokens: list[str]) -> list[str]:
-    """Legal-form words as the lists spell them, when a name misspells, splits or joins them:
-    "stok" -> "stock", "liabi lity" -> "liability", "companybank" -> "company bank"."""
-    vocab = _VOCAB_SET
-    out: list[str] = []
-    i = 0
-    while i < len(tokens):
-        t = tokens[i]
-        if i + 1 < len(tokens) and t not in vocab and t + tokens[i + 1] in vocab:
-            out.append(t + tokens[i + 1])
-            i += 2
-            continue
-        if t not in vocab and len(t) >= 8:
-            for v in _SPLIT_VOCAB:
-                if len(v) >= 5 and t.startswith(v) and len(t) - len(v) >= 2:
-                    out += [v, t[len(v):]]
-                    break
-                if t.endswith(v) and len(t) - len(v) >= 3:
-                    out += [t[: -len(v)], v]
-                    break
-            else:
-                out.append(t)
-            i += 1
-            continue
-        out.append(t)
-        i += 1
-    for i, t in enumerate(out):
-        if t in vocab or len(t) < 4 or t in LEGAL_WORDS:
-            continue
-        near_legal = any(0 <= j < len(out) and (out[j] in vocab or out[j] in LEGAL_WORDS) for j in (i - 1, i + 1))
-        if len(t) < 6 and not near_legal:
-            continue
-        for v in LEGAL_VOCAB:
-            if v[0] == t[0] and abs(len(v) - len(t)) <= 1 and OSA.distance(t, v, score_cutoff=1) <= 1:
-                out[i] = v
-                break
-    return out
-
-
-def strip_legal(tokens: list[str]) -> tuple[list[str], list[str]]:
-    """Tokens without legal-form words and phrases (kept when nothing else would remain)."""
-    out: list[str] = []
-    removed: list[str] = []
-    i = 0
-    n = len(tokens)
-    while i < n:
-        for p in _PHRASES_BY_FIRST.get(tokens[i], ()):
-            if tuple(tokens[i:i + len(p)]) == p:
-                removed.append(" ".join(p))
-                i += len(p)
-                break
-        else:
-            t = tokens[i]
-            if t in LEGAL_WORDS:
-                removed.append(t)
-            else:
-                out.append(t)
-            i += 1
-    if not out:
-        return tokens, []
-    return out, removed
-
-
-class Normalised:
-    """A name made comparable: its words (legal forms set aside for organisations) and derived keys."""
-
-    __slots__ = ("raw", "tokens", "applied", "legal", "person", "joined", "sorted_joined", "core", "core_joined",
-                 "generic")
-
-    def __init__(self, raw: str, tokens: list[str], applied: set[str], legal: list[str], person: bool):
-        self.raw, self.tokens, self.applied, self.legal, self.person = raw, tokens, applied, legal, person
-        self.joined = "".join(tokens)
-        self.sorted_joined = "".join(sorted(tokens))
-        self.core = [t for t in tokens if t not in GENERIC]
-        self.core_joined = "".join(sorted(self.core))
-        self.generic = frozenset(t for t in tokens if t in GENERIC)
-
-
-def normalise(name: str, person: bool) -> Normalised:
-    folded, applied = fold_name(name)
-    tokens = join_initials(folded.split())
-    legal: list[str] = []
-    if not person:
-        tokens, legal = strip_legal(repair_legal(tokens))
-    return Normalised(name, tokens, applied, legal, person)
-
 
 def trigrams(tokens: list[str]) -> set[str]:
     out: set[str] = set()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
 # Abbreviations that end with a period but do not end a sentence in this domain's text.
 _ABBREVIATIONS = {
@@ -62,20 +61,6 @@ def statement_spans(text: str, min_chars: int = 25) -> list[tuple[int, int]]:
 
 def sentences(text: str) -> list[str]:
     return [text[a:b] for a, b in sentence_spans(text)]
-
-
-def fold(s: str) -> str:
-    """Case- and accent-folded, punctuation-free form for comparing names and facts."""
-    s = unicodedata.normalize("NFKD", s)
-    s = "".join(c for c in s if not unicodedata.combining(c))
-    s = re.sub(r"[^\w\s]", " ", s.lower())
-    return re.sub(r"\s+", " ", s).strip()
-
-
-def mentions(text: str, names) -> bool:
-    """Does `text` name any of `names` as whole words, ignoring case, accents and punctuation?"""
-    hay = f" {fold(text)} "
-    return any(f" {fold(n)} " in hay for n in names if fold(n))
 
 
 _WORD = re.compile(r"[\w][\w\-']*", re.UNICODE)

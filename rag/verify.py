@@ -16,18 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.dates import find_dates, strip_dates
-from rag.text import STOPWORDS, fold, sentence_spans
+from rag.names import fold, mentions
+from rag.text import STOPWORDS, sentence_spans
 
 SUPPORT_THRESHOLD = 0.55
 
 _PROGRAM = re.compile(r"\b(?:[A-Z]{2,}[A-Z0-9]*(?:[-/][A-Z0-9]+)+|E\.?O\.? ?\d{5}|EO ?\d{5})\b")
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?%?(?![\w])")
-_NAME = re.compile(r"\b[A-Z][\w&'\-]*(?:\s+(?:[A-Z][\w&'\-]*|of|and|de|la|&))*")
-_SENTENCE_STARTERS = set(
-    """additionally also according accordingly however moreover furthermore therefore thus yes no
-    both neither either none several many most some since until while although because as per
-    based overall currently today here there its their his her answer note""".split()
-)
 _MARKER = re.compile(r"\s*\[(\d+)\]")
 
 
@@ -41,11 +36,8 @@ def hard_facts(sentence: str) -> dict[str, set]:
     numbers = {n.rstrip("%").replace(",", "") for n in _NUMBER.findall(rest)}
     numbers = {n for n in numbers if len(n.replace(".", "")) >= 2}  # "1" and "2" are too common to check
     names = set()
-    for i, m in enumerate(_NAME.finditer(rest)):
-        words = [w for w in fold(m.group(0)).split() if w not in STOPWORDS and not w.isdigit()]
-        # The first word of a sentence is capitalised anyway; skip it when it is a common word.
-        if m.start() == 0 and words and words[0] in _SENTENCE_STARTERS:
-            words = words[1:]
+    for m in mentions(rest):
+        words = [w for w in fold(m.text).split() if w not in STOPWORDS and not w.isdigit()]
         if words:
             names.add(" ".join(words))
     return {"dates": dates, "numbers": numbers, "programs": programs, "names": names}

@@ -231,3 +231,22 @@ def test_injected_instructions_are_not_followed(tmp_path, embedder, llama_server
         assert not re.search(r"Contoso Pharmaceuticals (is|was) (on|designated|added)", stated)
         note = " ".join(s.text for s in a.sentences if s.kind == "note")
         assert "Contoso Pharmaceuticals does not appear" in note
+
+
+def test_a_negated_relation_does_not_raise_a_briefings_rating(tmp_path, embedder):
+    """A briefing links parties only through relations rag.links extracts and verifies: "X is not a
+    subsidiary of Y" links nothing, so Y's listing does not raise X's rating."""
+    ratings = {}
+    for case, sentence in {"stated": "Northwind Trading Limited is a subsidiary of SenseTime Group Limited.",
+                           "negated": "Northwind Trading Limited is not a subsidiary of SenseTime Group Limited."}.items():
+        doc = tmp_path / case / "northwind.md"
+        doc.parent.mkdir()
+        doc.write_text(f"# Northwind Trading\n\n{sentence} Northwind Trading Limited sells office furniture in "
+                       "Rotterdam.\n", encoding="utf-8")
+        rb = make_rb(tmp_path / case / "home")
+        assert rb.ingestor.ingest([doc, DEMO / "lists" / "ofac_ns_cmic_extract.xml"]).ok
+        b = rb.brief("Northwind Trading")
+        ratings[case] = b.rating
+        links = next(s for s in b.sections if s.title == "Links to other parties")
+        assert any("SENSETIME" in s.text for s in links.sentences) == (case == "stated")
+    assert ratings == {"stated": "medium", "negated": "low"}

@@ -1,0 +1,367 @@
+"""Names: one place for how the project folds, compares, finds and resolves the names of parties.
+
+- folding: `fold` (case, accents, punctuation) for comparing names and facts in text; `fold_name` adds
+  transliteration of Cyrillic and Greek and joins apostrophes, for screening;
+- legal forms ("Ltd", "Limited Liability Company", "OOO", "S.A. de C.V." ...), misspelt, split or joined
+  ones repaired (`repair_legal`), and generic words ("Group", "Technology", "Holding" ...); `normalise`
+  makes a name comparable for screening, `core_tokens`/`distinctive` for finding it in text;
+- words a question uses for lists and programmes (`LIST_WORDS`) and whole English words
+  (`common_words`): a capitalised one is no evidence of a name;
+- mentions: capitalised names in a sentence (`mentions`), the names a question asks about
+  (`question_names`), whether a text names one of some names (`names_any`);
+- resolving a name to the list entries it refers to (`resolve_name`, over rag.screen's name index).
+
+Answers, briefings, screening, relations and the verifier all use these; nothing else defines them.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz.distance import OSA
+
+
+def _strip_accents(s: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+
+
+def fold(s: str) -> str:
+    """Case- and accent-folded, punctuation-free form for comparing names and facts."""
+    s = re.sub(r"[^\w\s]", " ", _strip_accents(s).lower())
+    return re.sub(r"\s+", " ", s).strip()
+
+
+# Words of a name that do not tell it apart from others (compared apart when screening, not enough alone
+# to find a name in text).
+GENERIC = set(
+    """group holding holdings international technology technologies tech science sciences industry industries
+    industrial corporation enterprise enterprises trading trade investment investments development
+    company service services system systems network networks digital information electronics electronic
+    electric communications communication equipment engineering general national china chinese global
+    bank of and for new research institute limited university manufacturing products intelligent""".split()
+)
+# Words a question uses for lists and programmes, never entity names.
+LIST_WORDS = set(
+    """ofac sdn ns cmic ns-cmic cmic-eo13959 eu uk un us usa treasury ofsi list lists sanctions sanction
+    program programme order executive eo federal register official journal council regulation""".split()
+)
+
+
+@lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """Whole English words of the embedding model's vocabulary ("department", "organization"): a
+    capitalised one in a text is no evidence of a name, unlike "hikvision" or "sensetime"."""
+    from pathlib import Path
+
+    from rag.embeddings import default_model_path
+
+    vocab = Path(default_model_path()) / "vocab.txt"
+    if not vocab.exists():
+        return frozenset()
+    words = vocab.read_text(encoding="utf-8").split()
+    return frozenset(w for w in words if w.isalpha() and len(w) >= 4)
+
+
+# Legal-form words and phrases (folded and transliterated): set aside for organisations when names are compared.
+LEGAL_WORDS = set(
+    """ltd limited co company corp corporation inc incorporated llc plc gmbh ag sa srl spa bv nv oy oyj ab asa
+    as jsc pjsc ojsc cjsc zao ooo oao pao ao llp lp pte pty kg kft sarl sas eurl sprl sl sae ltda lda pt tbk bhd
+    sdn fze fzco fzc fzllc fz est wll kk se tov pat prat ug ohg gbr cv sab the""".split()
+)
+LEGAL_PHRASES = [tuple(p.split()) for p in """
+limited liability company|limited liability partnership|limited partnership|public limited company
+private limited company|company limited|joint stock company|public joint stock company
+open joint stock company|closed joint stock company|private joint stock company|joint stock commercial bank
+obshchestvo s ogranichennoy otvetstvennostyu|obshchestvo s ogranichennoi otvetstvennostiu
+obshchestvo s ogranichennoj otvetstvennostju|aktsionernoe obshchestvo|aktsionernoye obshchestvo
+publichnoe aktsionernoe obshchestvo|otkrytoe aktsionernoe obshchestvo|zakrytoe aktsionernoe obshchestvo
+aktsionerne tovaristvo|tovaristvo z obmezhenoyu vidpovidalnistyu|privatne aktsionerne tovaristvo
+publichne aktsionerne tovaristvo|sociedad anonima|societe anonyme|societa per azioni|aktiengesellschaft
+gesellschaft mit beschrankter haftung|sociedad de responsabilidad limitada|s de rl de cv|s de rl|sa de cv
+sa de c v|s a|s r l|s p a|b v|n v|co ltd|pvt ltd|private limited|sdn bhd|l l c|p l c|j s c
+""".replace("\n", "|").split("|") if p.strip()]
+_ABBREVIATED = {"company": "co", "limited": "ltd", "corporation": "corp", "incorporated": "inc"}
+LEGAL_PHRASES += [v for p in LEGAL_PHRASES if len(p) > 1
+                  for v in itertools.product(*[(w, _ABBREVIATED[w]) if w in _ABBREVIATED else (w,) for w in p])]
+LEGAL_PHRASES = sorted(set(LEGAL_PHRASES), key=len, reverse=True)
+
+_CYRILLIC = dict(zip(
+    "абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґў",
+    "a b v g d e e zh z i y k l m n o p r s t u f kh ts ch sh shch _ y _ e yu ya i yi ye g u".split(),
+))
+_GREEK = dict(zip("αβγδεζηθικλμνξοπρσςτυφχψω", "a v g d e z i th i k l m n x o p r s s t y f ch ps o".split()))
+_LATIN_EXTRA = {"ß": "ss", "æ": "ae", "ø": "o", "đ": "d", "ł": "l", "ı": "i", "œ": "oe", "þ": "th", "ð": "d"}
+
+
+def _translit_char(c: str) -> str:
+    out = _CYRILLIC.get(c) or _GREEK.get(c) or _LATIN_EXTRA.get(c)
+    if out is None:
+        return c
+    return "" if out == "_" else out
+
+
+def fold_name(name: str) -> tuple[str, set[str]]:
+    """`fold` with other scripts transliterated and apostrophes joined ("QA'IDA" -> "qaida"), and which
+    script normalisations it took ("accents", "transliteration"); case and punctuation differences are
+    judged per pair (rag.screen.normalisations)."""
+    applied: set[str] = set()
+    lowered = name.lower()
+    stripped = _strip_accents(lowered)
+    if stripped != unicodedata.normalize("NFKD", lowered):
+        applied.add("accents")
+    if any(ord(c) > 127 for c in stripped):
+        t = "".join(_translit_char(c) for c in stripped)
+        if t != stripped:
+            applied.add("transliteration")
+        stripped = t
+    return " ".join(fold(re.sub(r"['’`ʼ]", "", stripped)).replace("_", " ").split()), applied
+
+
+_PHRASES_BY_FIRST: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+for _p in LEGAL_PHRASES:
+    _PHRASES_BY_FIRST[_p[0]].append(_p)
+# Words of legal forms and generic words, long enough to recognise when misspelt, split or run into the
+# next word ("JOINT STOK COMPANY", "LIABI LITY", "TRADINGLLC", "INTRENATIONAL").
+LEGAL_VOCAB = sorted({w for p in LEGAL_PHRASES for w in p if len(w) >= 4} | {w for w in LEGAL_WORDS if len(w) >= 5}
+                     | {w for w in GENERIC if len(w) >= 5})
+_VOCAB_SET = set(LEGAL_VOCAB)
+_SPLIT_VOCAB = sorted([w for w in LEGAL_VOCAB if len(w) >= 7 and w not in GENERIC]
+                      + ["company", "llc", "ltd", "plc", "gmbh", "joint", "stock"], key=len, reverse=True)
+
+
+def join_initials(tokens: list[str]) -> list[str]:
+    """Runs of single letters become one word: "s a de c v" -> "sa de cv", "l l c" -> "llc"."""
+    out: list[str] = []
+    run: list[str] = []
+    for t in tokens + [""]:
+        if len(t) == 1 and t.isalpha():
+            run.append(t)
+            continue
+        if run:
+            out.append("".join(run))
+            run = []
+        if t:
+            out.append(t)
+    return out
+
+
+def repair_legal(tokens: list[str]) -> list[str]:
+    """Legal-form words as the lists spell them, when a name misspells, splits or joins them:
+    "stok" -> "stock", "liabi lity" -> "liability", "companybank" -> "company bank"."""
+    vocab = _VOCAB_SET
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        if i + 1 < len(tokens) and t not in vocab and t + tokens[i + 1] in vocab:
+            out.append(t + tokens[i + 1])
+            i += 2
+            continue
+        if t not in vocab and len(t) >= 8:
+            for v in _SPLIT_VOCAB:
+                if len(v) >= 5 and t.startswith(v) and len(t) - len(v) >= 2:
+                    out += [v, t[len(v):]]
+                    break
+                if t.endswith(v) and len(t) - len(v) >= 3:
+                    out += [t[: -len(v)], v]
+                    break
+            else:
+                out.append(t)
+            i += 1
+            continue
+        out.append(t)
+        i += 1
+    for i, t in enumerate(out):
+        if t in vocab or len(t) < 4 or t in LEGAL_WORDS:
+            continue
+        near_legal = any(0 <= j < len(out) and (out[j] in vocab or out[j] in LEGAL_WORDS) for j in (i - 1, i + 1))
+        if len(t) < 6 and not near_legal:
+            continue
+        for v in LEGAL_VOCAB:
+            if v[0] == t[0] and abs(len(v) - len(t)) <= 1 and OSA.distance(t, v, score_cutoff=1) <= 1:
+                out[i] = v
+                break
+    return out
+
+
+def strip_legal(tokens: list[str]) -> tuple[list[str], list[str]]:
+    """Tokens without legal-form words and phrases (kept when nothing else would remain)."""
+    out: list[str] = []
+    removed: list[str] = []
+    i = 0
+    n = len(tokens)
+    while i < n:
+        for p in _PHRASES_BY_FIRST.get(tokens[i], ()):
+            if tuple(tokens[i:i + len(p)]) == p:
+                removed.append(" ".join(p))
+                i += len(p)
+                break
+        else:
+            t = tokens[i]
+            if t in LEGAL_WORDS:
+                removed.append(t)
+            else:
+                out.append(t)
+            i += 1
+    if not out:
+        return tokens, []
+    return out, removed
+
+
+class Normalised:
+    """A name made comparable: its words (legal forms set aside for organisations) and derived keys."""
+
+    __slots__ = ("raw", "tokens", "applied", "legal", "person", "joined", "sorted_joined", "core", "core_joined",
+                 "generic")
+
+    def __init__(self, raw: str, tokens: list[str], applied: set[str], legal: list[str], person: bool):
+        self.raw, self.tokens, self.applied, self.legal, self.person = raw, tokens, applied, legal, person
+        self.joined = "".join(tokens)
+        self.sorted_joined = "".join(sorted(tokens))
+        self.core = [t for t in tokens if t not in GENERIC]
+        self.core_joined = "".join(sorted(self.core))
+        self.generic = frozenset(t for t in tokens if t in GENERIC)
+
+
+def normalise(name: str, person: bool) -> Normalised:
+    folded, applied = fold_name(name)
+    tokens = join_initials(folded.split())
+    legal: list[str] = []
+    if not person:
+        tokens, legal = strip_legal(repair_legal(tokens))
+    return Normalised(name, tokens, applied, legal, person)
+
+
+# --------------------------------------------------------------------------- names in text, word by word
+
+# Letters and particles of legal forms written apart ("S.A.", "S.A. de C.V.") when a text is read word by word.
+_FORM_PARTICLES = {"s", "a", "de"}
+
+
+def core_tokens(name: str) -> list[str]:
+    """A name's folded words without its legal form, word by word as a text writes them (so nothing is
+    respelled or joined); generic words kept (they are still part of the name)."""
+    return [t for t in fold(name).split() if t not in LEGAL_WORDS and t not in _FORM_PARTICLES]
+
+
+def distinctive(tokens: list[str]) -> list[str]:
+    return [t for t in tokens if t not in GENERIC and t not in LEGAL_WORDS and t not in _FORM_PARTICLES
+            and len(t) > 1]
+
+
+def name_key(name: str) -> str:
+    """One key for the spellings of an organisation's name (legal form, case, accents, script folded)."""
+    return " ".join(normalise(name, False).tokens)
+
+
+
+# --------------------------------------------------------------------------- mentions
+
+_STOP_AFTER = r"(?!(?:owned|backed|controlled|based|listed|run|led|made)\b)(?!s\b)"
+_WORD = rf"(?:(?<![\w&])[a-z]{{0,2}}[A-Z][\w&]*(?:[.\-'’]{_STOP_AFTER}[\w&]+)*\.?)"
+_CONNECT = r"(?:of|de|du|der|des|la|le|del|di|da|y|for|&)"
+_SUFFIX = r"(?:,[ \t]+(?:Ltd|Limited|Inc|LLC|L\.L\.C|S\.A|N\.V|B\.V|PLC|plc|AG|GmbH|JSC|PJSC|Co|Corp)\.?(?![\w]))"
+_LOWER_LEGAL = r"(?:[ \t]+(?:plc|ltd|inc|llc|gmbh|p\.l\.c|s\.a|n\.v|b\.v|co|corp)\.?(?!\w))"
+NAME_RE = re.compile(rf"{_WORD}(?:[ \t]+(?:{_CONNECT}[ \t]+)?{_WORD})*{_LOWER_LEGAL}?{_SUFFIX}?")
+# "Political and Legal Affairs Commission": two names joined by "and" are one when the second ends in one
+# of these words (else "Mastercard and Visa" stay two).
+_ORG_END = re.compile(r"\b(?:Commission|Committee|Bureau|Department|Ministry|Council|Office|Agency|Corps|Authority|"
+                      r"Administration|Association|Institute|Corporation|Company|Group|Bank|Industries|Works|"
+                      r"Enterprises?|Organi[sz]ation|Fund)\.?$")
+ACRONYM_RE = re.compile(r"\s*\(([A-Z][A-Za-z0-9&.\-]{1,11})\)")
+_STARTERS = set("""The A An According In On At After Before When While If For By With From To As Its It He She They We
+This That These Those But And Or Also However Meanwhile Nikkei Reuters Under Since Until During Following Last
+January February March April May June July August September October November December Monday Tuesday Wednesday
+Thursday Friday Saturday Sunday Mr Mrs Ms Dr
+Additionally Accordingly Moreover Furthermore Therefore Thus Yes No Both Neither Either None Several Many Most Some
+Although Because Per Based Overall Currently Today Here There Their His Her Answer Note
+Is Was Were Are Has Have Did Does Do Can Could Should Would Will Which What Who Whom Whose Why How Where
+Tell Give Show""".split())
+_ABBREV_END = re.compile(r"(?:\b(?:Co|CO|Corp|CORP|Inc|INC|Ltd|LTD|Bhd|BHD|Pty|Pte|Plc|PLC|LLC|S\.A|N\.V|B\.V|A\.G|Jr|Sr)\.)$")
+
+
+@dataclass
+class Mention:
+    text: str
+    start: int
+    end: int  # end of the name itself
+    after: int  # end including an "(ACRONYM)" that follows
+    acronym: str | None = None
+
+
+def mentions(sentence: str) -> list[Mention]:
+    """Capitalised names in a sentence ("SenseTime", "iFlytek", "Bank of China", "Hangzhou Hikvision Digital
+    Technology Co., Ltd."), function words, question words and months around them removed, an "(ACRONYM)"
+    that follows noted."""
+    out: list[Mention] = []
+    for m in NAME_RE.finditer(sentence):
+        if out and m.start() < out[-1].after:
+            continue  # the "(JCV)" after a name
+        text, start = m.group(0), m.start()
+        words = text.split()
+        while words and (words[0].rstrip(".") in _STARTERS or re.fullmatch(_CONNECT, words[0])):
+            cut = text.index(words[0]) + len(words[0])
+            start += cut + (len(text[cut:]) - len(text[cut:].lstrip()))
+            text = text[cut:].lstrip()
+            words = words[1:]
+        while words and (words[-1].rstrip(".") in _STARTERS or re.fullmatch(_CONNECT, words[-1])):
+            text = text[: text.rindex(words[-1])].rstrip()
+            words = words[:-1]
+        if not words:
+            continue
+        if text.endswith(".") and not _ABBREV_END.search(text):
+            text = text[:-1]
+        end = start + len(text)
+        after, acronym = end, None
+        if a := ACRONYM_RE.match(sentence, m.end() if sentence[end:m.end()].strip(". ") == "" else end):
+            acronym, after = a.group(1), a.end()
+        if out and re.fullmatch(r"\s+(?:and|&)\s+", sentence[out[-1].after:start]) and _ORG_END.search(text) \
+                and not out[-1].acronym:
+            prev = out.pop()
+            text, start = sentence[prev.start:end], prev.start
+        out.append(Mention(text, start, end, after, acronym))
+    return out
+
+
+def display_name(name: str) -> str:
+    """A name as written in a sentence, for showing: white space folded, edge punctuation dropped."""
+    return re.sub(r"\s+", " ", name).strip(" ,;:")
+
+
+def name_pattern(name: str) -> re.Pattern:
+    """A name's words in a text, whatever punctuation or spacing stands between them, case ignored."""
+    words = re.findall(r"[^\W_]+", name)
+    return re.compile(r"(?<![^\W_])" + r"[\W_]*".join(map(re.escape, words)) + r"(?![^\W_])", re.I)
+
+
+def question_names(text: str) -> list[str]:
+    """The names a question asks about ("iFlytek", "SoftBank"), without list and programme words."""
+    out = []
+    for m in mentions(text):
+        parts = [p for p in m.text.split() if fold(p) not in LIST_WORDS]
+        if parts:
+            out.append(" ".join(parts).strip(".,?"))
+    return [o for o in out if o]
+
+
+def names_any(text: str, names) -> bool:
+    """Does `text` name any of `names` as whole words, ignoring case, accents and punctuation?"""
+    hay = f" {fold(text)} "
+    return any(f" {fold(n)} " in hay for n in names if fold(n))
+
+
+# --------------------------------------------------------------------------- resolving
+
+
+def resolve_name(name_index, name: str, threshold: float) -> list:
+    """The list entries a name refers to: the screening matches (rag.screen.NameIndex) at or above the
+    threshold that share the best score, by entity id; none when the best is below it."""
+    res = name_index.screen_one(name, None, threshold)
+    if not res.matches:
+        return []
+    best = res.matches[0].score
+    return sorted((m for m in res.matches if m.match and m.score >= best - 1e-6), key=lambda m: m.entity_id)
