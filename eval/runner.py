@@ -177,9 +177,11 @@ def corpus_paths(name: str, home: Path) -> tuple[list[Path], dict]:
     raise ValueError(f"unknown corpus {name!r}")
 
 
-# The code that decides what a store holds: its schema, parsing, chunking and what ingest flags
-# (rag/text.py holds the prompt-injection detector).
-STORE_CODE = ("rag/store.py", "rag/text.py", "ingest/pipeline.py", "ingest/chunking.py", "ingest/formats")
+# The code that decides what a store holds: its schema, parsing (dates read by rag/dates.py), chunking,
+# what ingest flags (rag/text.py holds the prompt-injection detector) and the relations it extracts
+# (rag/links.py, with the names of rag/names.py).
+STORE_CODE = ("rag/store", "rag/text.py", "rag/dates.py", "rag/names.py", "rag/links.py", "ingest/pipeline.py",
+              "ingest/chunking.py", "ingest/formats")
 
 
 def store_fingerprint() -> str:
