@@ -1,0 +1,423 @@
+"""The registry on PostgreSQL: documents, chunks, the keyword index (postings ranked by BM25), ingested
+files, the intent log, relations and store settings (the Registry of rag/store/protocol.py).
+
+Keyword ranking is SQLite FTS5's BM25, computed in one query from the postings: for each query keyword
+(a phrase when it holds several terms, as FTS5 reads a quoted keyword), the chunks holding all its terms,
+its document frequency n over the N chunks, idf = ln((N - n + 0.5) / (n + 0.5)) (1e-6 when not positive),
+and per chunk sum(idf * f * (k1 + 1) / (f + k1 * (1 - b + b * len / avglen))), k1 = 1.2, b = 0.75, where f
+is the keyword's count in the chunk and len the chunk's length in terms. A keyword listed twice after
+stemming counts twice, as it does in FTS5.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import psycopg
+
+from rag.models import Chunk, Document, Filters
+from rag.store.postgres.db import PgDB, key32
+from rag.store.postgres.schema import MIGRATIONS
+from rag.store.postgres.terms import phrase_terms, term_counts
+from rag.store.registry import RELATION_FIELDS, date_ord
+from rag.store.vectors import StoreUnavailable
+from rag.text import keywords
+
+NS_DOC = 0x52420004
+K1, B = 1.2, 0.75
+
+BM25 = f"""
+WITH q AS (SELECT * FROM unnest(%(g)s::int[], %(terms)s::text[]) AS q(g, term)),
+gs AS (SELECT * FROM unnest(%(gid)s::int[], %(gn)s::int[], %(gw)s::int[]) AS gs(g, nt, w)),
+st AS (SELECT n_rows::float8 AS n, greatest(total_len, 1)::float8 / greatest(n_rows, 1) AS avglen FROM kw_stats),
+hits AS (
+    SELECT q.g, p.chunk, min(p.tf) AS tf, min(p.len) AS len FROM postings p JOIN q ON p.term = q.term
+    GROUP BY q.g, p.chunk HAVING count(*) = (SELECT gs.nt FROM gs WHERE gs.g = q.g)),
+idf AS (
+    SELECT h.g, gs.w * greatest(ln((st.n - count(*) + 0.5) / (count(*) + 0.5)), 1e-6) AS idf
+    FROM hits h JOIN gs ON gs.g = h.g CROSS JOIN st GROUP BY h.g, gs.w, st.n)
+SELECT c.chunk_id, s.score FROM (
+    SELECT h.chunk, sum(idf.idf * h.tf * {K1 + 1} / (h.tf + {K1} * ({1 - B} + {B} * h.len / st.avglen))) AS score
+    FROM hits h JOIN idf ON idf.g = h.g CROSS JOIN st {{join}} GROUP BY h.chunk
+    ORDER BY score DESC, h.chunk LIMIT %(limit)s) s
+JOIN chunks c ON c.rowid = s.chunk ORDER BY s.score DESC, s.chunk
+"""
+
+CHUNK_ROW = ('c.chunk_id, c.doc_id, c.idx, c.text, c.start, c."end", c.page, c.doc_type, c.date, c.jurisdiction, '
+             'c.source, d.title, d.publisher, d.url, d.metadata, d.format, d.entry')
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _json(v: str | None):
+    return json.loads(v) if v else None
+
+
+class PgRegistry(PgDB):
+    """PostgreSQL: the document registry, chunks and their BM25 keyword index, relations, settings."""
+
+    def __init__(self, url: str, schema: str):
+        super().__init__(url, schema, MIGRATIONS)
+        self._recovering: set[str] = set()
+
+    # --- keyword search ----------------------------------------------------------------------
+    def keyword_search(self, query: str, filters: Filters, limit: int) -> list[tuple[str, float]]:
+        """(chunk_id, bm25 score: higher is better) for chunks matching any query keyword."""
+        words = keywords(query)
+        if not words:
+            return []
+        groups: dict[tuple[str, ...], int] = {}
+        for terms in phrase_terms(words):
+            if terms:
+                groups[tuple(terms)] = groups.get(tuple(terms), 0) + 1
+        if not groups:
+            return []
+        g, terms, gid, gn, gw = [], [], [], [], []
+        for i, (phrase, w) in enumerate(groups.items()):
+            uniq = list(dict.fromkeys(phrase))
+            g += [i] * len(uniq)
+            terms += uniq
+            gid.append(i)
+            gn.append(len(uniq))
+            gw.append(w)
+        where, params = _filter_sql(filters, "fc")
+        join = f"JOIN chunks fc ON fc.rowid = h.chunk {where.replace(' AND ', ' WHERE ', 1)}" if where else ""
+        rows = self.all(BM25.format(join=join), {"g": g, "terms": terms, "gid": gid, "gn": gn, "gw": gw,
+                                                 "limit": limit, **params})
+        return [(r["chunk_id"], float(r["score"])) for r in rows]
+
+    # --- chunks and documents ----------------------------------------------------------------
+    def chunk_rows(self, chunk_ids: Sequence[str], filters: Filters | None = None) -> dict[str, dict]:
+        if not chunk_ids:
+            return {}
+        where, params = _filter_sql(filters or Filters(), "c")
+        out: dict[str, dict] = {}
+        for r in self.all(f"SELECT {CHUNK_ROW} FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
+                          f"WHERE c.chunk_id = ANY(%(ids)s) {where}", {"ids": list(chunk_ids), **params}):
+            r["metadata"] = json.loads(r["metadata"])
+            r["entry"] = _json(r["entry"])
+            out[r["chunk_id"]] = r
+        return out
+
+    def first_chunks(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        return {r["doc_id"]: r["chunk_id"] for r in self.all(
+            "SELECT doc_id, chunk_id FROM chunks WHERE idx = 0 AND doc_id = ANY(%s)", [list(doc_ids)])}
+
+    def document_chunks(self, doc_id: str) -> list[dict]:
+        return [{"chunk_id": r["chunk_id"], "index": r["idx"], "text": r["text"], "start": r["start"],
+                 "end": r["end"], "page": r["page"]} for r in self.all(
+            'SELECT chunk_id, idx, text, start, "end", page FROM chunks WHERE doc_id = %s ORDER BY idx', [doc_id])]
+
+    def document(self, doc_id: str) -> dict | None:
+        rows = self.all("SELECT * FROM documents WHERE doc_id = %s", [doc_id])
+        if not rows:
+            return None
+        doc = rows[0]
+        doc["metadata"] = json.loads(doc["metadata"])
+        doc["pages"] = _json(doc["pages"])
+        doc["entry"] = _json(doc["entry"])
+        doc["chunk_ids"] = [r["chunk_id"] for r in self.all(
+            "SELECT chunk_id FROM chunks WHERE doc_id = %s ORDER BY idx", [doc_id])]
+        return doc
+
+    def documents(self, source: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict]:
+        q = ("SELECT d.doc_id, d.source, d.format, d.doc_type, d.title, d.date, d.jurisdiction, d.publisher, "
+             "d.url, d.content_hash, d.ingested_at, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id) "
+             "AS chunks FROM documents d")
+        params: list[Any] = []
+        if source is not None:
+            q += " WHERE d.source = %s"
+            params.append(source)
+        q += " ORDER BY d.source COLLATE \"C\", d.doc_id COLLATE \"C\""
+        if limit is not None:
+            q += " LIMIT %s OFFSET %s"
+            params += [limit, offset]
+        return self.all(q, params)
+
+    def count_documents(self, source: str | None = None) -> int:
+        if source is None:
+            return self.one("SELECT COUNT(*) FROM documents")
+        return self.one("SELECT COUNT(*) FROM documents WHERE source = %s", [source])
+
+    def document_texts(self, doc_ids: Sequence[str]) -> list[tuple[str, str, str]]:
+        return [(r["doc_id"], r["title"], r["text"]) for r in self.all(
+            "SELECT doc_id, title, text FROM documents WHERE doc_id = ANY(%s)", [list(dict.fromkeys(doc_ids))])]
+
+    def flagged_documents(self) -> list[tuple[str, str]]:
+        return [(r["source"], r["doc_id"]) for r in self.all(
+            "SELECT source, doc_id FROM documents WHERE metadata LIKE '%%injected_instructions%%'")]
+
+    def all_chunks(self) -> list[tuple[str, str]]:
+        return [(r["chunk_id"], r["text"]) for r in self.all("SELECT chunk_id, text FROM chunks ORDER BY rowid")]
+
+    def chunk_listing(self) -> list[dict]:
+        return self.all("SELECT c.chunk_id, c.text, c.doc_id, c.doc_type, d.title, c.source FROM chunks c "
+                        "JOIN documents d ON d.doc_id = c.doc_id ORDER BY c.rowid")
+
+    def vector_metadata(self, chunk_ids: Sequence[str]) -> dict[str, dict]:
+        return {r["chunk_id"]: {"doc_id": r["doc_id"], "doc_type": r["doc_type"],
+                                "jurisdiction": r["jurisdiction"] or "", "date": date_ord(r["date"])}
+                for r in self.all("SELECT chunk_id, doc_id, doc_type, jurisdiction, date FROM chunks "
+                                  "WHERE chunk_id = ANY(%s)", [list(chunk_ids)])}
+
+    def doc_hashes(self, source: str) -> dict[str, str]:
+        return {r["doc_id"]: r["content_hash"] for r in self.all(
+            "SELECT doc_id, content_hash FROM documents WHERE source = %s", [source])}
+
+    def file_hash(self, source: str) -> tuple[str, str] | None:
+        rows = self.all("SELECT file_hash, format FROM files WHERE source = %s", [source])
+        return (rows[0]["file_hash"], rows[0]["format"]) if rows else None
+
+    def sources(self) -> list[str]:
+        return [r["source"] for r in self.all(
+            "SELECT DISTINCT source FROM documents ORDER BY source COLLATE \"C\"")]
+
+    def stats(self) -> dict:
+        by_format = self.all(
+            "SELECT d.format, d.doc_type, COUNT(DISTINCT d.doc_id) AS documents, COUNT(c.chunk_id) AS chunks, "
+            "MIN(d.date) AS first_date, MAX(d.date) AS last_date FROM documents d "
+            "LEFT JOIN chunks c ON c.doc_id = d.doc_id GROUP BY d.format, d.doc_type ORDER BY d.format COLLATE \"C\"")
+        files = self.all("SELECT source, format, documents, ingested_at FROM files ORDER BY source COLLATE \"C\"")
+        t = self.all("SELECT (SELECT COUNT(*) FROM documents) AS d, (SELECT COUNT(*) FROM chunks) AS c")[0]
+        return {"documents": t["d"], "chunks": t["c"], "formats": by_format, "files": files}
+
+    def all_chunk_ids(self) -> set[str]:
+        return {r["chunk_id"] for r in self.all("SELECT chunk_id FROM chunks")}
+
+    def integrity(self) -> dict[str, int]:
+        r = self.all(
+            "SELECT (SELECT n_rows FROM kw_stats) AS fts_rows, "
+            "(SELECT COUNT(*) FROM (SELECT doc_id, idx FROM chunks GROUP BY doc_id, idx HAVING COUNT(*) > 1) x) "
+            "AS duplicate_chunks, (SELECT COUNT(*) FROM documents d WHERE NOT EXISTS "
+            "(SELECT 1 FROM chunks c WHERE c.doc_id = d.doc_id)) AS documents_without_chunks, "
+            "(SELECT COUNT(*) FROM relations_docs r WHERE NOT EXISTS "
+            "(SELECT 1 FROM documents d WHERE d.doc_id = r.doc_id)) AS relations_of_missing_documents")[0]
+        return {k: int(v) for k, v in r.items()}
+
+    # --- list entries --------------------------------------------------------------------------
+    def list_entries_version(self) -> int:
+        return int(self.one("SELECT value FROM counters WHERE name = 'list_entries'"))
+
+    def list_entry_rows(self) -> Iterator[dict]:
+        for r in self.all("SELECT doc_id, title, date, source, publisher, jurisdiction, metadata, entry "
+                          "FROM documents WHERE doc_type = 'list_entry'"):
+            r["metadata"] = json.loads(r["metadata"])
+            r["entry"] = _json(r["entry"])
+            yield r
+
+    # --- intent log (see rag/store/postgres/db.py for who owns a row) --------------------------
+    def pending(self, abandoned_only: bool = False) -> dict[str, list[str]]:
+        """Pending chunk ids by operation; with `abandoned_only`, only those whose writer is gone, and
+        only when no live writer is mid-batch (this process then holds the schema's write key until the
+        rows it returned are cleared)."""
+        out: dict[str, list[str]] = {"add": [], "delete": []}
+        if abandoned_only:
+            if not self.locks.begin_recovery(self.schema):
+                return out
+            rows = self.all("SELECT chunk_id, op, owner FROM pending")
+            me = self.locks.current_owner()
+            alive = self.locks.alive(list({r["owner"] for r in rows} - {me}))
+            for r in rows:
+                if r["owner"] not in alive:
+                    out[r["op"]].append(r["chunk_id"])
+            self._recovering = {op for op, ids in out.items() if ids}
+            if not self._recovering:
+                self.locks.end_recovery(self.schema)
+            return out
+        for r in self.all("SELECT chunk_id, op FROM pending"):
+            out[r["op"]].append(r["chunk_id"])
+        return out
+
+    def mark_pending(self, chunk_ids: Iterable[str], op: str) -> None:
+        owner = self.locks.begin_batch(self.schema)
+        with self.tx() as c, c.cursor() as cur:
+            cur.executemany("INSERT INTO pending VALUES (%s, %s, %s) ON CONFLICT (chunk_id, op) DO UPDATE "
+                            "SET owner = EXCLUDED.owner", [(cid, op, owner) for cid in chunk_ids])
+
+    def clear_pending(self, chunk_ids: Iterable[str] | None, op: str | None = None) -> None:
+        with self.tx() as c:
+            if chunk_ids is None:
+                c.execute("DELETE FROM pending")
+            else:
+                c.execute("DELETE FROM pending WHERE chunk_id = ANY(%s) AND op = %s", [list(chunk_ids), op])
+        recovering = getattr(self, "_recovering", set())
+        if op in recovering:
+            recovering.discard(op)
+            if not recovering:
+                self.locks.end_recovery(self.schema)
+
+    # --- writes --------------------------------------------------------------------------------
+    def replace_documents(self, docs: Sequence[Document], chunks: Sequence[Chunk],
+                          relations: dict[str, list] | None = None) -> list[str]:
+        now = _now()
+        by_doc = {d.doc_id: d for d in docs}
+        fts_texts = [c.text if c.index or by_doc[c.doc_id].title in c.text else f"{by_doc[c.doc_id].title}\n{c.text}"
+                     for c in chunks]
+        counts = term_counts(fts_texts)
+        try:
+            with self.tx() as c, c.cursor() as cur:
+                held = cur.execute(*self.locks.holds_batch_sql(self.schema)).fetchone()["held"]
+                if not held:
+                    raise StoreUnavailable(
+                        f"database connection lost during a write ({self.where}): the batch was not stored "
+                        f"and another worker may have recovered it; retry")
+                self._lock_docs(cur, list(by_doc))
+                old = self._delete_rows(cur, list(by_doc))
+                with cur.copy("COPY documents (doc_id, source, format, doc_type, title, date, jurisdiction, "
+                              "publisher, url, content_hash, ingested_at, metadata, text, pages, entry) "
+                              "FROM STDIN") as cp:
+                    for d in docs:
+                        cp.write_row((
+                            d.doc_id, d.source, d.format, d.doc_type, d.title, d.date.isoformat() if d.date else None,
+                            d.jurisdiction, d.publisher, d.url, d.hash(), now, json.dumps(d.metadata, default=str),
+                            d.text, json.dumps(d.pages) if d.pages else None,
+                            d.entry.model_dump_json() if d.entry is not None else None))
+                rowids = [r["id"] for r in cur.execute(
+                    "SELECT nextval('chunks_rowid_seq') AS id FROM generate_series(1, %s)", [len(chunks)])]
+                with cur.copy('COPY chunks (rowid, chunk_id, doc_id, idx, text, start, "end", page, doc_type, '
+                              'date, jurisdiction, source, kw_len) FROM STDIN') as cp:
+                    for rid, ch, (_, n) in zip(rowids, chunks, counts):
+                        d = by_doc[ch.doc_id]
+                        cp.write_row((rid, ch.chunk_id, ch.doc_id, ch.index, ch.text, ch.start, ch.end, ch.page,
+                                      d.doc_type, d.date.isoformat() if d.date else None, d.jurisdiction, d.source, n))
+                with cur.copy("COPY postings (term, chunk, tf, len) FROM STDIN") as cp:
+                    for rid, (terms, n) in zip(rowids, counts):
+                        for term, tf in terms.items():
+                            cp.write_row((term, rid, tf, n))
+                cur.execute("UPDATE kw_stats SET n_rows = n_rows + %s, total_len = total_len + %s",
+                            [len(chunks), sum(n for _, n in counts)])
+                if relations is not None:
+                    self._write_relations(cur, {d.doc_id: (d.hash(), relations.get(d.doc_id, [])) for d in docs})
+                new_ids = {ch.chunk_id for ch in chunks}
+                gone = [cid for cid in old if cid not in new_ids]
+                cur.executemany("INSERT INTO pending VALUES (%s, 'delete', %s) ON CONFLICT DO NOTHING",
+                                [(cid, self.locks.owner) for cid in gone])
+                cur.execute("DELETE FROM pending WHERE op = 'add' AND chunk_id = ANY(%s)", [list(new_ids)])
+        finally:
+            self.locks.end_batch(self.schema)
+        return gone
+
+    def delete_documents(self, doc_ids: Sequence[str]) -> list[str]:
+        owner = self.locks.current_owner()
+        with self.tx() as c, c.cursor() as cur:
+            self._lock_docs(cur, list(doc_ids))
+            old = self._delete_rows(cur, doc_ids)
+            cur.executemany("INSERT INTO pending VALUES (%s, 'delete', %s) ON CONFLICT DO NOTHING",
+                            [(cid, owner) for cid in old])
+        return old
+
+    @staticmethod
+    def _lock_docs(cur: psycopg.Cursor, doc_ids: Sequence[str]) -> None:
+        """Writers of the same documents on other workers take turns (in one order: no deadlock)."""
+        keys = sorted({key32(d) for d in doc_ids})
+        cur.execute("SELECT count(pg_advisory_xact_lock(%s, k)) FROM (SELECT unnest(%s::int[]) AS k ORDER BY k) x",
+                    [NS_DOC, keys])
+
+    @staticmethod
+    def _delete_rows(cur: psycopg.Cursor, doc_ids: Sequence[str]) -> list[str]:
+        ids = list(doc_ids)
+        rows = cur.execute("DELETE FROM chunks WHERE doc_id = ANY(%s) RETURNING rowid, chunk_id, kw_len",
+                           [ids]).fetchall()
+        if rows:
+            cur.execute("DELETE FROM postings WHERE chunk = ANY(%s)", [[r["rowid"] for r in rows]])
+            cur.execute("UPDATE kw_stats SET n_rows = n_rows - %s, total_len = total_len - %s",
+                        [len(rows), sum(r["kw_len"] for r in rows)])
+        cur.execute("DELETE FROM documents WHERE doc_id = ANY(%s)", [ids])
+        cur.execute("DELETE FROM relations WHERE doc_id = ANY(%s)", [ids])
+        cur.execute("DELETE FROM relations_docs WHERE doc_id = ANY(%s)", [ids])
+        return [r["chunk_id"] for r in rows]
+
+    def record_file(self, source: str, file_hash: str, fmt: str, documents: int) -> None:
+        with self.tx() as c:
+            c.execute("INSERT INTO files VALUES (%s, %s, %s, %s, %s) ON CONFLICT (source) DO UPDATE SET "
+                      "file_hash = EXCLUDED.file_hash, format = EXCLUDED.format, documents = EXCLUDED.documents, "
+                      "ingested_at = EXCLUDED.ingested_at", [source, file_hash, fmt, documents, _now()])
+
+    def forget_file(self, source: str) -> None:
+        with self.tx() as c:
+            c.execute("DELETE FROM files WHERE source = %s", [source])
+
+    # --- relations -----------------------------------------------------------------------------
+    @staticmethod
+    def _write_relations(cur: psycopg.Cursor, by_doc: dict[str, tuple[str, list]]) -> None:
+        cur.execute("DELETE FROM relations WHERE doc_id = ANY(%s)", [list(by_doc)])
+        cols = ", ".join(f'"{f}"' for f in RELATION_FIELDS)
+        cur.executemany("INSERT INTO relations_docs VALUES (%s, %s) ON CONFLICT (doc_id) DO UPDATE SET "
+                        "content_hash = EXCLUDED.content_hash", [(d, h) for d, (h, _) in by_doc.items()])
+        rows = [(doc_id, *(getattr(r, f) for f in RELATION_FIELDS)) for doc_id, (_, rels) in by_doc.items()
+                for r in rels]
+        if rows:
+            cur.executemany(f"INSERT INTO relations (doc_id, {cols}) VALUES (%s{', %s' * len(RELATION_FIELDS)})",
+                            rows)
+
+    def replace_relations(self, by_doc: dict[str, tuple[str, list]]) -> None:
+        with self.tx() as c, c.cursor() as cur:
+            self._write_relations(cur, dict(by_doc))
+
+    def relations_stale(self) -> tuple[list[str], list[str]]:
+        current = {r["doc_id"]: r["content_hash"] for r in self.all("SELECT doc_id, content_hash FROM documents")}
+        done = {r["doc_id"]: r["content_hash"] for r in self.all("SELECT doc_id, content_hash FROM relations_docs")}
+        return [d for d, h in current.items() if done.get(d) != h], [d for d in done if d not in current]
+
+    def forget_relations(self, doc_ids: Sequence[str] | None = None) -> None:
+        with self.tx() as c:
+            if doc_ids is None:
+                c.execute("DELETE FROM relations")
+                c.execute("DELETE FROM relations_docs")
+                return
+            c.execute("DELETE FROM relations WHERE doc_id = ANY(%s)", [list(doc_ids)])
+            c.execute("DELETE FROM relations_docs WHERE doc_id = ANY(%s)", [list(doc_ids)])
+
+    def relation_sources(self, doc_ids: Sequence[str]) -> list[dict]:
+        ids = list(doc_ids)
+        chunks: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for r in self.all("SELECT doc_id, chunk_id, text FROM chunks WHERE doc_id = ANY(%s) ORDER BY doc_id, idx",
+                          [ids]):
+            chunks[r["doc_id"]].append((r["chunk_id"], r["text"]))
+        return [{"doc_id": r["doc_id"], "doc_type": r["doc_type"], "title": r["title"],
+                 "metadata": json.loads(r["metadata"]), "content_hash": r["content_hash"],
+                 "chunks": chunks.get(r["doc_id"], [])}
+                for r in self.all("SELECT doc_id, doc_type, title, metadata, content_hash FROM documents "
+                                  "WHERE doc_id = ANY(%s)", [ids])]
+
+    def relations(self) -> list[dict]:
+        return self.all("SELECT r.*, d.title AS doc_title, d.source AS doc_source, d.date AS doc_date, "
+                        "d.url AS doc_url FROM relations r JOIN documents d ON d.doc_id = r.doc_id ORDER BY r.id")
+
+    def relations_version(self) -> tuple:
+        r = self.all("SELECT COUNT(*) AS n, MAX(id) AS m FROM relations")[0]
+        return (r["n"], r["m"])
+
+    # --- store settings ------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        return self.one("SELECT value FROM meta WHERE key = %s", [key])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.tx() as c:
+            c.execute("INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                      [key, value])
+
+
+def _filter_sql(f: Filters, alias: str) -> tuple[str, dict[str, Any]]:
+    clauses, params = [], {}
+    if f.doc_type:
+        clauses.append(f"{alias}.doc_type = ANY(%(f_doc_type)s)")
+        params["f_doc_type"] = list(f.doc_type)
+    if f.jurisdiction:
+        clauses.append(f"{alias}.jurisdiction = ANY(%(f_jurisdiction)s)")
+        params["f_jurisdiction"] = list(f.jurisdiction)
+    if f.source:
+        clauses.append(f"strpos({alias}.source, %(f_source)s) > 0")
+        params["f_source"] = f.source
+    if f.since:
+        clauses.append(f"{alias}.date >= %(f_since)s")
+        params["f_since"] = f.since.isoformat()
+    if f.until:
+        clauses.append(f"{alias}.date <= %(f_until)s")
+        params["f_until"] = f.until.isoformat()
+    return ("".join(" AND " + c for c in clauses), params)

@@ -1,0 +1,172 @@
+"""The PostgreSQL schema of one workspace, as numbered steps (rag/store/postgres/db.py runs them). Never
+edit a released step; add one.
+
+The same tables as the SQLite files (rag/store/registry.py, history.py, watchlist.py), in one schema, with
+the keyword index as postings: one row per (stemmed term, chunk) with the term's count in the chunk and the
+chunk's length in terms, plus one row of collection statistics (chunks, total terms). Ranking computes
+BM25 from these exactly as SQLite FTS5 does (rag/store/postgres/registry.py).
+"""
+from __future__ import annotations
+
+from rag.store.postgres.db import Migration
+
+V1 = """
+CREATE TABLE documents (
+    doc_id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    format TEXT NOT NULL,
+    doc_type TEXT NOT NULL,
+    title TEXT NOT NULL,
+    date TEXT,
+    jurisdiction TEXT,
+    publisher TEXT,
+    url TEXT,
+    content_hash TEXT NOT NULL,
+    ingested_at TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    text TEXT NOT NULL,
+    pages TEXT,
+    entry TEXT
+);
+CREATE INDEX documents_source ON documents(source);
+CREATE INDEX documents_type ON documents(doc_type);
+CREATE TABLE chunks (
+    rowid BIGSERIAL PRIMARY KEY,
+    chunk_id TEXT UNIQUE NOT NULL,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id),
+    idx INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    page INTEGER,
+    doc_type TEXT NOT NULL,
+    date TEXT,
+    jurisdiction TEXT,
+    source TEXT NOT NULL,
+    kw_len INTEGER NOT NULL   -- its length in terms (the keyword index's document length)
+);
+CREATE INDEX chunks_doc ON chunks(doc_id);
+-- The keyword index: postings with term frequency and chunk length (FTS5's tokenizer, see terms.py).
+CREATE TABLE postings (
+    term TEXT NOT NULL,
+    chunk BIGINT NOT NULL,
+    tf INTEGER NOT NULL,
+    len INTEGER NOT NULL,
+    PRIMARY KEY (term, chunk)
+);
+CREATE INDEX postings_chunk ON postings(chunk);
+CREATE TABLE kw_stats (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n_rows BIGINT NOT NULL,
+    total_len BIGINT NOT NULL
+);
+INSERT INTO kw_stats VALUES (1, 0, 0);
+CREATE TABLE files (
+    source TEXT PRIMARY KEY,
+    file_hash TEXT NOT NULL,
+    format TEXT NOT NULL,
+    documents INTEGER NOT NULL,
+    ingested_at TEXT NOT NULL
+);
+CREATE TABLE pending (
+    chunk_id TEXT NOT NULL,
+    op TEXT NOT NULL CHECK (op IN ('add', 'delete')),
+    owner TEXT NOT NULL,  -- host:pid:key; the key is an advisory lock held by the writer's session
+    PRIMARY KEY (chunk_id, op)
+);
+CREATE TABLE counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
+INSERT INTO counters VALUES ('list_entries', 0);
+CREATE FUNCTION bump_list_entries() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE counters SET value = value + 1 WHERE name = 'list_entries';
+    RETURN NULL;
+END $$;
+CREATE TRIGGER list_entries_ins AFTER INSERT ON documents FOR EACH ROW
+    WHEN (NEW.doc_type = 'list_entry') EXECUTE FUNCTION bump_list_entries();
+CREATE TRIGGER list_entries_upd AFTER UPDATE ON documents FOR EACH ROW
+    WHEN (NEW.doc_type = 'list_entry' OR OLD.doc_type = 'list_entry') EXECUTE FUNCTION bump_list_entries();
+CREATE TRIGGER list_entries_del AFTER DELETE ON documents FOR EACH ROW
+    WHEN (OLD.doc_type = 'list_entry') EXECUTE FUNCTION bump_list_entries();
+CREATE TABLE relations (
+    id BIGSERIAL PRIMARY KEY,
+    doc_id TEXT NOT NULL,
+    chunk_id TEXT NOT NULL,
+    relation TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    object TEXT NOT NULL,
+    subject_text TEXT NOT NULL,
+    object_text TEXT NOT NULL,
+    subject_ref TEXT,
+    object_ref TEXT,
+    role TEXT,
+    percentage TEXT,
+    date TEXT,
+    end_date TEXT,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    quote TEXT NOT NULL,
+    method TEXT NOT NULL,
+    phrase TEXT NOT NULL
+);
+CREATE INDEX relations_doc ON relations(doc_id);
+CREATE TABLE relations_docs (doc_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- the audit trail (rag/store/history.py)
+CREATE TABLE history (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    filters TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    model TEXT,
+    prompt_versions TEXT NOT NULL,
+    conversation_id TEXT,
+    created_at TEXT NOT NULL,
+    result TEXT NOT NULL
+);
+CREATE INDEX history_kind ON history(kind, created_at);
+CREATE INDEX history_conv ON history(conversation_id, created_at);
+CREATE INDEX history_subject ON history(lower(subject));
+-- the watchlist (rag/store/watchlist.py); names compare without case, as SQLite's NOCASE
+CREATE TABLE watched (
+    name TEXT NOT NULL,
+    aliases TEXT NOT NULL,
+    added_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX watched_name ON watched(lower(name));
+CREATE TABLE watch_briefings (
+    briefing_id TEXT PRIMARY KEY,
+    entity TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    changed_docs TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX watch_briefings_entity ON watch_briefings(lower(entity), created_at);
+"""
+
+# Background jobs and rate-limit hits, shared by every API worker (api/jobs.py, api/ratelimit.py).
+V2 = """
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    workspace TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    state TEXT NOT NULL,            -- the job's JSON as GET /v1/jobs/{id} returns it
+    owner TEXT NOT NULL,            -- the worker running it (see db.LockSession)
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE INDEX jobs_workspace ON jobs(workspace, created_at);
+CREATE TABLE rate_hits (
+    who TEXT NOT NULL,
+    at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX rate_hits_who ON rate_hits(who, at);
+"""
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "documents, chunks, keyword postings, files, intent log, relations, settings, audit trail, "
+                 "watchlist", V1),
+    Migration(2, "background jobs and rate-limit hits shared by the API workers", V2),
+]

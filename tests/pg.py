@@ -1,0 +1,140 @@
+"""Real servers for the PostgreSQL variants of the tests (and the benchmarks): a PostgreSQL cluster of our
+own (Debian's postgresql package, /usr/lib/postgresql/N/bin; .ci/run installs it) and a `chroma run`, each
+on a free loopback port, in a temporary directory removed at the end.
+
+initdb refuses to run as root, so as root the cluster belongs to the `postgres` user (runuser)."""
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pg_bin() -> Path | None:
+    for d in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]), reverse=True):
+        if (Path(d) / "initdb").exists():
+            return Path(d)
+    found = shutil.which("initdb")
+    return Path(found).parent if found else None
+
+
+class PgServer:
+    """`with PgServer() as pg:` a running cluster; `pg.url(db)` a database URL; stop/start/restart."""
+
+    def __init__(self, port: int | None = None):
+        self.bin = pg_bin()
+        if self.bin is None:
+            raise RuntimeError("PostgreSQL server binaries not found (apt-get install postgresql)")
+        self.port = port or free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="regbrief-pg-"))
+        self.data, self.log, self.sock = self.dir / "data", self.dir / "server.log", self.dir / "sock"
+        self.sock.mkdir()
+        self.as_root = os.geteuid() == 0
+        if self.as_root:
+            subprocess.run(["chown", "-R", "postgres:postgres", str(self.dir)], check=True)
+        self._run(["initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8",
+                   "--locale", "C.UTF-8"])
+
+    def _run(self, cmd: list[str], check: bool = True) -> subprocess.CompletedProcess:
+        full = [str(self.bin / cmd[0]), *cmd[1:]]
+        if self.as_root:
+            full = ["runuser", "-u", "postgres", "--", *full]
+        return subprocess.run(full, check=check, capture_output=True, text=True, cwd="/")
+
+    def start(self) -> "PgServer":
+        opts = (f"-k {self.sock} -p {self.port} -c listen_addresses=127.0.0.1 -c max_connections=300 "
+                f"-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=256MB")
+        self._run(["pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", opts, "-w", "-t", "60", "start"])
+        return self
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run(["pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop"], check=False)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def url(self, db: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{db}"
+
+    def create_database(self, name: str | None = None) -> str:
+        """A new empty database; returns its URL."""
+        import psycopg
+
+        name = name or f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.url(), autocommit=True) as c:
+            c.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def command(self, name: str) -> str:
+        return str(self.bin / name)
+
+    def __enter__(self) -> "PgServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class ChromaServer:
+    """A real `chroma run` on a free loopback port."""
+
+    def __init__(self, path: Path | None = None, port: int | None = None):
+        self.port = port or free_port()
+        self.own_dir = path is None
+        self.path = Path(path or tempfile.mkdtemp(prefix="regbrief-chroma-"))
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 90) -> "ChromaServer":
+        chroma = Path(sys.executable).parent / "chroma"
+        self.proc = subprocess.Popen([str(chroma), "run", "--path", str(self.path), "--port", str(self.port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                httpx.get(f"{self.url}/api/v2/heartbeat", timeout=2).raise_for_status()
+                return self
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError(f"chroma run did not start on {self.url}")
+                time.sleep(0.3)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def __enter__(self) -> "ChromaServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+        if self.own_dir:
+            shutil.rmtree(self.path, ignore_errors=True)
