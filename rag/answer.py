@@ -20,7 +20,7 @@ from pathlib import Path
 from langchain_core.runnables import RunnableLambda
 
 import prompts
-from rag.dates import human_date
+from rag.dates import human_date, iso
 from rag.entities import EntityMatch, listing_sentence
 from rag.models import Answer, Citation, Filters, SearchResult, Sentence
 from rag.names import LIST_WORDS, fold, question_names
@@ -66,7 +66,8 @@ class Draft:
 
 # --- entity helpers ---------------------------------------------------------------------------------
 
-def _passes(filters: Filters, date: str | None, doc_type: str, jurisdiction: str | None) -> bool:
+def _passes(filters: Filters, date: str | dt.date | None, doc_type: str, jurisdiction: str | None) -> bool:
+    date = iso(date)  # a stored ISO string, or a list entry's typed date
     if filters.doc_type and doc_type not in filters.doc_type:
         return False
     if filters.jurisdiction and jurisdiction not in filters.jurisdiction:

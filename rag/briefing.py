@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import prompts
 from rag.answer import (Assembler, Draft, Evidence, _chunks_of_docs, _passes, passages_block, set_aside,
                         set_aside_note)
-from rag.dates import find_dates, parse_date
+from rag.dates import find_dates
 from rag.entities import EntityMatch, listing_sentence
 from rag.models import Briefing, BriefingSection, Filters, SearchResult
 from rag.links import extract_sentence
@@ -175,8 +175,8 @@ def timeline(subject: Subject, link_evs: list[Evidence], listing_evs: list[Evide
             if not as_of or d <= as_of:
                 dated.append((d, ev))
     for m, ev in zip(own, listing_evs):
-        if listed := parse_date(m.entry.listing_date):
-            dated.append((listed, ev))
+        if m.entry.listing_date:
+            dated.append((m.entry.listing_date, ev))
     seen: set[str] = set()
     for d, ev in sorted(dated, key=lambda x: (x[0], x[1].text)):
         if ev.text not in seen:
@@ -191,7 +191,7 @@ def risk(rb, subject: Subject, listing_evs: list[Evidence], linked_listed: dict[
     """The rating follows from listings (own, then of parties a stated relation links it to); the reasons
     are the cited facts."""
     own, entity = subject.own, subject.entity
-    own_lists = [fold(m.entry.list or "") + " " + fold(str(m.entry.metadata.get("measure", ""))) for m in own]
+    own_lists = [fold(" ".join([m.entry.list or ""] + m.entry.measures)) for m in own]
     if any(any(b in l for b in BLOCKING_LISTS) for l in own_lists):
         rating, why = "high", f"{entity} itself is on a blocking or asset-freeze list"
     elif own:

@@ -7,32 +7,15 @@ words (Group, Technology, Holding ...) set aside, so "SenseTime" finds "SENSETIM
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from rag.dates import human_date
+from rag.dates import human_date, iso
+from rag.models import ListEntry
 from rag.names import LIST_WORDS, common_words, core_tokens, distinctive, fold, mentions
-
-
-
-@dataclass
-class ListEntry:
-    doc_id: str
-    name: str
-    names: list[str]  # primary name first, then aliases and former names
-    list: str
-    programs: list[str]
-    entity_type: str | None
-    listing_date: str | None
-    effective_date: str | None
-    divestment_date: str | None
-    date: str | None  # the document date (listing date, or the list's publication date)
-    source: str
-    publisher: str | None
-    jurisdiction: str | None
-    metadata: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -43,8 +26,8 @@ class EntityMatch:
 
 
 class EntityIndex:
-    def __init__(self, keyword_index):
-        self.keyword = keyword_index
+    def __init__(self, store):
+        self.store = store
         self._lock = threading.Lock()
         self._version: int | None = None
         self.entries: dict[str, ListEntry] = {}
@@ -54,7 +37,7 @@ class EntityIndex:
 
     def _registry_version(self) -> int:
         """The registry's list-entry change counter (triggers bump it on every insert, update or delete)."""
-        return self.keyword.conn().execute("SELECT value FROM counters WHERE name = 'list_entries'").fetchone()[0]
+        return self.store.list_entries_version()
 
     def refresh(self) -> None:
         version = self._registry_version()
@@ -63,33 +46,14 @@ class EntityIndex:
         with self._lock:
             if version == self._version:
                 return
-            import json
-
             entries: dict[str, ListEntry] = {}
             by_token: dict[str, set[str]] = defaultdict(set)
             names: dict[str, list[tuple[str, list[str]]]] = {}
-            db = self.keyword.conn()
-            for r in db.execute(
-                "SELECT doc_id, title, date, source, publisher, jurisdiction, metadata FROM documents "
-                "WHERE doc_type = 'list_entry'"
-            ):
-                md = json.loads(r["metadata"])
-                primary = md.get("name") or r["title"]
-                all_names = [primary] + [n for n in _as_list(md.get("aliases")) + _as_list(md.get("former_names"))
-                                         if n and n != primary]
-                e = ListEntry(
-                    doc_id=r["doc_id"], name=primary, names=all_names,
-                    list=md.get("list") or md.get("list_name") or (r["publisher"] or "list"),
-                    programs=_as_list(md.get("programs") or md.get("program")),
-                    entity_type=md.get("entity_type") or md.get("schema"),
-                    listing_date=md.get("listing_date") or md.get("start_date") or md.get("listed_on"),
-                    effective_date=md.get("effective_date"), divestment_date=md.get("divestment_date"),
-                    date=r["date"], source=r["source"], publisher=r["publisher"], jurisdiction=r["jurisdiction"],
-                    metadata=md,
-                )
+            for r in self.store.list_entry_rows():
+                e = _entry(r)
                 entries[e.doc_id] = e
                 names[e.doc_id] = []
-                for n in all_names:
+                for n in e.all_names():
                     # A name of generic words only ("China Electronics Technology Group") is
                     # indexed by all of them; a match then needs every one.
                     d = distinctive(core_tokens(n)) or [t for t in core_tokens(n) if len(t) > 1]
@@ -149,10 +113,10 @@ class EntityIndex:
         # Best first: more matched tokens, then listing date, then id (stable).
         # The same entry in several versions of a list (two SDN files): keep the latest version allowed.
         latest: dict[tuple, EntityMatch] = {}
-        for m in sorted(matches, key=lambda m: (str(m.entry.metadata.get("list_published") or ""), m.entry.doc_id)):
-            latest[(m.entry.list, str(m.entry.metadata.get("uid") or fold(m.entry.name)))] = m
+        for m in sorted(matches, key=lambda m: (m.entry.list_published or dt.date.min, m.entry.doc_id)):
+            latest[_same_entry(m.entry)] = m
         matches = list(latest.values())
-        matches.sort(key=lambda m: (-len(m.text_span.split()), m.entry.date or "", m.entry.doc_id))
+        matches.sort(key=lambda m: (-len(m.text_span.split()), m.entry.date or dt.date.min, m.entry.doc_id))
         return matches
 
     def lists_loaded(self) -> list[dict]:
@@ -160,26 +124,31 @@ class EntityIndex:
         self.refresh()
         seen: dict[tuple, int] = defaultdict(int)
         for e in self.entries.values():
-            seen[(e.list, e.metadata.get("list_published") or "", e.publisher or "")] += 1
+            seen[(e.list or "", iso(e.list_published) or "", e.issuer or "")] += 1
         return [{"list": k[0], "published": k[1] or None, "authority": k[2] or None, "entries": v}
                 for k, v in sorted(seen.items())]
 
 
-def _as_list(v) -> list[str]:
-    if v is None:
-        return []
-    if isinstance(v, str):
-        return [v]
-    return [str(x) for x in v]
+def _entry(row: dict) -> ListEntry:
+    """The typed entry of a store row (`Store.list_entry_rows`), with where the store keeps it."""
+    e = ListEntry.model_validate(row["entry"])
+    e.doc_id, e.source = row["doc_id"], row["source"]
+    return e
+
+
+def _same_entry(e: ListEntry) -> tuple:
+    """What one entry keeps across versions of its list (two SDN files): its list, uid and name. FtM
+    Sanction and relation records are told apart by list and name only (one per authority and target)."""
+    return (e.list, e.uid if e.record == "entity" else None, fold(e.name))
 
 
 def listing_sentence(e: ListEntry) -> str:
-    """One plain sentence with the entry's listing facts, rendered from its metadata."""
+    """One plain sentence with the entry's listing facts, rendered from the typed entry."""
     programs = ", ".join(e.programs)
     on = f"the {e.list} list" if e.list and "list" not in e.list.lower() else (e.list or "a sanctions list")
     s = f"{e.name} is on {on}"
-    if e.publisher and e.publisher.lower() not in on.lower():
-        s += f" ({e.publisher})"
+    if e.issuer and e.issuer.lower() not in on.lower():
+        s += f" ({e.issuer})"
     if programs:
         s += f" under program {programs}"
     dates = []

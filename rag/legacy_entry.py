@@ -115,6 +115,7 @@ def entry_from_legacy(md: dict[str, Any], title: str, publisher: str | None = No
         authorities=authorities,
         jurisdiction=jurisdiction,
         programs=programs,
+        measures=_list(md.get("measure")),
         sanctioned=bool(md.get("sanctioned", True)),
         listing_date=None if record == "relation" else _earliest(md.get("listing_date"), md.get("start_date"),
                                                                   md.get("listed_on")),

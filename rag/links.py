@@ -39,6 +39,7 @@ from rag.models import (
     EntityNode,
     ExposurePath,
     ExposureResponse,
+    ListEntry,
     PathEdge,
     Relation,
     RelationCitation,
@@ -294,7 +295,7 @@ class _Doc:
     doc_id: str
     doc_type: str
     title: str
-    metadata: dict
+    entry: ListEntry | None  # list entries: their typed entry, whose links are relations
     content_hash: str
     chunks: list[tuple[str, str]] = field(default_factory=list)  # (chunk_id, text)
 
@@ -352,34 +353,42 @@ def _find_span(text: str, *names: str) -> tuple[int, int]:
 
 
 def _structured(doc: _Doc) -> list[Extracted]:
-    md = doc.metadata
-    if not doc.chunks:
+    e = doc.entry
+    if e is None or not doc.chunks:
         return []
     chunk_id, text = doc.chunks[0]
     out: list[Extracted] = []
-    for link in md.get("links") or []:
-        spec = FTM_RELATIONS.get(link.get("schema", ""))
-        if not spec:
+    # A FollowTheMoney relation is cited from its own record (the entities it links list it too).
+    for link in e.links if e.record == "relation" else []:
+        spec = FTM_RELATIONS.get(link.relation)
+        if not spec or not link.subject or not link.object:
             continue
-        relation, sp, op = spec
-        subj_id, obj_id = link.get(sp), link.get(op)
-        subj, obj = link.get(f"{sp}_caption") or subj_id, link.get(f"{op}_caption") or obj_id
-        if not subj or not obj:
-            continue
+        relation, subj, obj = spec[0], link.subject, link.object
         a, b = _find_span(text, subj, obj)
-        role = link.get("role")
-        out.append(Extracted(relation, subj, obj, subj, obj, chunk_id, a, b, text[a:b], "ftm", role,
-                             link.get("percentage"), link.get("start_date"), link.get("end_date"),
-                             f"ftm:{subj_id}", f"ftm:{obj_id}",
-                             phrase=phrase(relation, subj, obj, role, link.get("percentage"))))
+        out.append(Extracted(relation, subj, obj, subj, obj, chunk_id, a, b, text[a:b], "ftm", link.role,
+                             link.percentage, link.start_date, link.end_date,
+                             f"ftm:{link.subject_id}", f"ftm:{link.object_id}",
+                             phrase=phrase(relation, subj, obj, link.role, link.percentage)))
     # OFAC "Linked To:" remarks: the entry is linked to another (often its owner or controller).
-    name = md.get("name") or doc.title
-    for target in md.get("linked_to") or []:
+    for link in e.links:
+        if link.relation != "Linked To":
+            continue
+        name, target = e.name, link.object
         a, b = _find_span(text, target)
         out.append(Extracted("linked", name, target, name, target, chunk_id, a, b, text[a:b], "ofac-remarks",
                              "Linked To", subject_ref=f"doc:{doc.doc_id}",
                              phrase=phrase("linked", name, target)))
     return out
+
+
+def _stored_entry(row: dict) -> ListEntry | None:
+    if row.get("entry") is not None:
+        return ListEntry.model_validate(row["entry"])
+    if row["doc_type"] != "list_entry":
+        return None
+    # a store written before entries were stored (its migration fills them with the same converter)
+    return ListEntry.from_legacy(row["metadata"], row["title"], row.get("publisher"), row.get("date"),
+                                 row.get("jurisdiction"))
 
 
 # --------------------------------------------------------------------------- the table
@@ -428,7 +437,7 @@ def update_relations(keyword_index, docs: Sequence[Document], chunks: Sequence[C
     by_doc: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for c in sorted(chunks, key=lambda c: (c.doc_id, c.index)):
         by_doc[c.doc_id].append((c.chunk_id, c.text))
-    views = [_Doc(d.doc_id, d.doc_type, d.title, d.metadata, d.hash(), by_doc.get(d.doc_id, [])) for d in docs]
+    views = [_Doc(d.doc_id, d.doc_type, d.title, d.entry, d.hash(), by_doc.get(d.doc_id, [])) for d in docs]
     return _write(keyword_index, views)
 
 
@@ -451,7 +460,8 @@ def _stored_docs(keyword_index, doc_ids: Sequence[str]) -> list[_Doc]:
             chunks[r[0]].append((r[1], r[2]))
         for r in db.execute(f"SELECT doc_id, doc_type, title, metadata, content_hash FROM documents "
                             f"WHERE doc_id IN ({marks})", part):
-            out.append(_Doc(r[0], r[1], r[2], json.loads(r[3]), r[4], chunks.get(r[0], [])))
+            entry = _stored_entry({"doc_type": r[1], "title": r[2], "metadata": json.loads(r[3])})
+            out.append(_Doc(r[0], r[1], r[2], entry, r[4], chunks.get(r[0], [])))
     return out
 
 
@@ -498,7 +508,7 @@ class Node:
     node_id: str
     name: str
     names: set[str] = field(default_factory=set)
-    entry: object | None = None  # rag.entities.ListEntry
+    entry: ListEntry | None = None
     listings: list[ScreenMatch] = field(default_factory=list)
 
     @property
@@ -508,7 +518,7 @@ class Node:
     def model(self) -> EntityNode:
         aliases = sorted(self.names - {self.name})
         if self.entry is not None:
-            aliases = list(dict.fromkeys([n for n in self.entry.names if n != self.name] + aliases))
+            aliases = list(dict.fromkeys([n for n in self.entry.all_names() if n != self.name] + aliases))
         return EntityNode(node_id=self.node_id, name=self.name, aliases=aliases, listed=self.listed,
                           listings=[m for m in self.listings if m.listed])
 
@@ -554,7 +564,7 @@ class Graph:
         if self._words is None:
             self._words = {}
             for nid, node in self.nodes.items():
-                names = set(node.names) | ({node.name} | set(node.entry.names) if node.entry is not None else set())
+                names = set(node.names) | ({node.name} | set(node.entry.all_names()) if node.entry is not None else set())
                 self._words[nid] = [set(normalise(n, False).tokens) for n in names]
         for nid, sets in self._words.items():
             if nid not in out and any(words <= ws for ws in sets):
@@ -615,9 +625,9 @@ class Links:
 
         idx = name_index(ei)
         ftm_ids: dict[str, str] = {}
-        for e in idx.entries:
-            if e.metadata.get("schema") and e.metadata.get("id"):
-                ftm_ids.setdefault(str(e.metadata["id"]), e.doc_id)
+        for e in idx.entries:  # FtM ids ("NK-...") never look like another list's uid ("33114", "4 (a)")
+            if e.uid:
+                ftm_ids.setdefault(e.uid, e.doc_id)
         by_doc = {e.doc_id: e for e in idx.entries}
         cache: dict[str, tuple] = {}
 

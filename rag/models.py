@@ -95,6 +95,7 @@ class ListEntry(BaseModel):
     authorities: List[str] = []  # the sanctioning authorities, where the source compiles several (FtM)
     jurisdiction: Jurisdiction | None = None
     programs: List[str] = []
+    measures: List[str] = []  # what the listing imposes, where the list says: EU "Asset freeze", "Travel ban"
     sanctioned: bool = True  # False for known but unsanctioned entities (FtM companies)
     listing_date: dt.date | None = None  # the earliest, where the list gives several
     effective_date: dt.date | None = None

@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from rapidfuzz.distance import Indel, Levenshtein
 
-from rag.entities import EntityIndex, ListEntry
-from rag.models import ScreenMatch, ScreenResponse, ScreenResult
+from rag.dates import iso
+from rag.entities import EntityIndex
+from rag.models import ListEntry, ScreenMatch, ScreenResponse, ScreenResult
 from rag.names import Normalised, normalise
 
 DEFAULT_THRESHOLD = 0.86
@@ -40,10 +41,6 @@ CANDIDATES = 40  # names per query kept by blocking and scored
 MAX_MATCHES = 10  # matches returned per query
 MIN_SCORE = 0.5  # below this a candidate is not shown at all
 
-# FollowTheMoney schemas whose documents are not entities (relations, sanctions): not screened.
-NOT_ENTITIES = {"Sanction", "Ownership", "Directorship", "Membership", "Employment", "Family", "Associate",
-                "Representation", "Succession", "UnknownLink", "Occupancy"}
-PERSON_TYPES = {"individual", "person"}
 
 def trigrams(tokens: list[str]) -> set[str]:
     out: set[str] = set()
@@ -139,20 +136,12 @@ def normalisations(q: Normalised, n: Normalised, c: Comparison) -> list[str]:
 
 
 def is_person(entry: ListEntry) -> bool:
-    t = (entry.entity_type or "").lower()
-    return t in PERSON_TYPES or (entry.metadata.get("schema") or "") == "Person"
+    return entry.entity_type == "person"
 
 
 def is_entity(entry: ListEntry) -> bool:
-    return (entry.metadata.get("schema") or "") not in NOT_ENTITIES
-
-
-def is_listed(entry: ListEntry) -> bool:
-    """A listing (OFAC, EU, UK ...), or a FollowTheMoney entity the data marks as sanctioned."""
-    md = entry.metadata
-    if "sanctioned" in md:
-        return bool(md.get("sanctioned"))
-    return True
+    """FollowTheMoney Sanction and relation records are stored as list entries but are not screened."""
+    return entry.record == "entity"
 
 
 def type_ok(entry: ListEntry, type_: str | None) -> bool:
@@ -161,8 +150,7 @@ def type_ok(entry: ListEntry, type_: str | None) -> bool:
     person = is_person(entry)
     if type_ == "person":
         return person
-    t = (entry.entity_type or "").lower()
-    return not person and t not in ("vessel", "aircraft")
+    return not person and entry.entity_type not in ("vessel", "aircraft")
 
 
 class NameIndex:
@@ -179,7 +167,7 @@ class NameIndex:
         for ei, e in enumerate(self.entries):
             person = is_person(e)
             seen: set[str] = set()
-            for name in e.names:
+            for name in e.all_names():
                 nm = normalise(name, person)
                 key = " ".join(nm.tokens)
                 if not key or key in seen:
@@ -193,8 +181,8 @@ class NameIndex:
                 tri_len.append(len(tris))
                 for t in tris:
                     postings[t].append(idx)
-            for ident in _as_list(e.metadata.get("identifiers")):
-                for value in re.findall(r"[A-Za-z0-9][A-Za-z0-9\-/.]{4,}", ident.split(":", 1)[-1]):
+            for ident in e.identifiers:
+                for value in re.findall(r"[A-Za-z0-9][A-Za-z0-9\-/.]{4,}", ident.number):
                     if any(c.isdigit() for c in value):
                         self.identifiers[_ident_key(value)].add(ei)
         self.postings = {t: np.asarray(v, dtype=np.int32) for t, v in postings.items()}
@@ -261,18 +249,16 @@ class NameIndex:
         return ScreenResult(query=query, matches=matches)
 
     def _match(self, e: ListEntry, c: Comparison, matched: str, threshold: float) -> ScreenMatch:
-        md = e.metadata
         score = round(min(1.0, max(0.0, c.score)), 4)
         return ScreenMatch(
             entity_id=e.doc_id, name=e.name, score=score, match=score >= threshold, list=e.list,
-            programs=e.programs, listed_on=(str(e.listing_date)[:10] if e.listing_date else None),
+            programs=e.programs, listed_on=iso(e.listing_date),
             explanation=c.explanation, matched_name=matched or e.name, normalisations=c.applied,
-            entity_type=e.entity_type, listed=is_listed(e),
-            lists=_as_list(md.get("lists")) or ([e.list] if e.list else []),
-            authority=md.get("authority") or (", ".join(_as_list(md.get("authorities"))) or e.publisher),
-            effective_date=e.effective_date, divestment_date=e.divestment_date,
-            countries=_as_list(md.get("countries") or md.get("country") or md.get("nationality")),
-            identifiers=_as_list(md.get("identifiers"))[:10], source=e.source,
+            entity_type=e.entity_type, listed=e.sanctioned,
+            lists=e.lists or ([e.list] if e.list else []), authority=e.authority,
+            effective_date=iso(e.effective_date), divestment_date=iso(e.divestment_date),
+            countries=e.countries or e.nationalities,
+            identifiers=[str(i) for i in e.identifiers[:10]], source=e.source,
         )
 
 
@@ -280,19 +266,11 @@ def _kind(e: ListEntry) -> int:
     """0 organisation, 1 person, 2 vessel/aircraft (for the type filter)."""
     if is_person(e):
         return 1
-    return 2 if (e.entity_type or "").lower() in ("vessel", "aircraft") else 0
+    return 2 if e.entity_type in ("vessel", "aircraft") else 0
 
 
 def _ident_key(value: str) -> str:
     return re.sub(r"[^0-9a-z]", "", value.lower())
-
-
-def _as_list(v) -> list[str]:
-    if v is None:
-        return []
-    if isinstance(v, str):
-        return [v] if v else []
-    return [str(x) for x in v if x not in (None, "")]
 
 
 _LABELS = {
@@ -306,7 +284,7 @@ _LABELS = {
 def explain(query: str, e: ListEntry, c: Comparison, q: Normalised, n: Normalised) -> str:
     matched = n.raw
     which = "primary name" if matched == e.name else (
-        "former name" if matched in _as_list(e.metadata.get("former_names")) else "alias")
+        "former name" if matched in e.names_of("fka") else "alias")
     what = f'"{query}" ~ {which} "{matched}"' + (f" of {e.name}" if which != "primary name" else "")
     if query == matched:
         return f"{what}: identical."

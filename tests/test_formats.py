@@ -376,6 +376,7 @@ def test_eu_typed_entry():
     assert (e.uid, e.name, e.entity_type, e.source_type) == ("4", "Viktor Vasilievich (Vasilyevich) ZOLOTOV", "person",
                                                             "Person")
     assert (e.list, e.programs, e.issuer, e.jurisdiction) == ("EU-HR", ["EU-HR"], "EU Official Journal", "EU")
+    assert e.measures == ["Asset freeze"]
     assert e.listing_date == dt.date(2021, 3, 2) and e.birth_dates == ["27.1.1954"]
     assert e.names_of("aka") == ["Виктор Васильевич ЗОЛОТОВ"] and e.nationalities == ["Russian"]
     assert [(i.type, i.number) for i in e.identifiers] == [("ID number", "770600283509")]
@@ -422,8 +423,8 @@ def test_changelog_notice_names_its_entry(changelog_docs):
 
 # The fields the previous release kept in metadata: the converter must give what the parser gives.
 LEGACY_FIELDS = ("uid", "record", "entity_type", "list", "lists", "issuer", "authorities", "jurisdiction", "programs",
-                 "sanctioned", "listing_date", "effective_date", "divestment_date", "end_date", "list_published",
-                 "last_updated", "birth_dates", "addresses", "links")
+                 "measures", "sanctioned", "listing_date", "effective_date", "divestment_date", "end_date",
+                 "list_published", "last_updated", "birth_dates", "addresses", "links")
 
 
 @pytest.mark.parametrize("module, path", [

@@ -154,6 +154,7 @@ def parse(path: Path) -> Iterator[Document]:
             issuer=PUBLISHER,
             jurisdiction="EU",
             programs=[program],
+            measures=[measure] if measure else [],
             listing_date=start,
             birth_dates=multi["birth_date"],
             birth_places=multi["birth_place"],
