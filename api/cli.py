@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 from api import cli_output as out
+from api.cli_feeds import feed_commands
 from api.cli_output import emit
 from rag.models import Filters
 
@@ -136,6 +137,15 @@ def cmd_check(rb, args) -> int:
     return 0 if res["ok"] else 1
 
 
+def cmd_reembed(rb, args) -> int:
+    """Convert the store's vectors to the configured embedding model and backend (crash-safe; re-run to resume)."""
+    res = rb.reembed()
+    emit(res, args.json, lambda r: print(
+        f"store re-embedded with {r['signature']}: {r['reembedded']} chunks" if r["changed"]
+        else f"the store's vectors are already from {r['signature']}: nothing to do"))
+    return 0
+
+
 def cmd_serve(rb, args) -> int:
     """Serve the HTTP API, the chat page and MCP over HTTP (/mcp) on an existing store."""
     import uvicorn
@@ -247,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     _question_commands(command)
     _entity_commands(command)
     _service_commands(command)
+    feed_commands(command)
     return p
 
 
@@ -341,6 +352,8 @@ def _service_commands(command) -> None:
     sp.add_argument("file")
 
     command("check", cmd_check, "check that the store is consistent (and finish interrupted writes)")
+    command("reembed", cmd_reembed, "re-embed the store with the configured model and backend "
+            "(REGBRIEF_EMBEDDING_BACKEND); crash-safe, re-run to resume")
 
     sp = command("eval", cmd_eval, "run the evaluation suite and write a report under eval/reports/")
     sp.add_argument("--suite", choices=["facts", "injection", "retrieval", "briefings", "gate", "all"], default="all")

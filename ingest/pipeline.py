@@ -144,6 +144,15 @@ class Ingestor:
             result.status, result.error = "failed", f"{path}: cannot read file: {e.strerror or e}"
             return result
 
+        result.seconds = time.perf_counter() - t0  # parsing; storing adds its own time
+        return self.store_documents(docs, source, digest, module.NAME, progress, result, label=path.name)
+
+    def store_documents(self, docs: list[Document], source: str, digest: str, fmt: str, progress: bool = False,
+                        result: FileResult | None = None, label: str = "") -> FileResult:
+        """Store the parsed documents of one source as its whole content: changed ones re-embedded, ones
+        no longer there removed, the file's hash recorded. Feeds call this with what they parsed."""
+        t0 = time.perf_counter()
+        result = result or FileResult(source=source, format=fmt)
         for d in docs:
             d.source = source
             flag_instructions(d)
@@ -155,7 +164,7 @@ class Ingestor:
         gone = sorted(set(existing) - {d.doc_id for d in docs})
         result.changed = [d.doc_id for d in todo] + gone
 
-        bar = _progress_bar(len(todo), path.name) if progress and todo else None
+        bar = _progress_bar(len(todo), label or source) if progress and todo else None
         batch_docs: list[Document] = []
         batch_chunks: list[Chunk] = []
         for d in todo:
@@ -175,13 +184,14 @@ class Ingestor:
             if gone:
                 self.store.delete(gone)
                 result.removed = len(gone)
-            self.store.record_file(source, digest, module.NAME, len(docs))
-        result.seconds = round(time.perf_counter() - t0, 3)
+            self.store.record_file(source, digest, fmt, len(docs))
+        result.seconds = round(result.seconds + time.perf_counter() - t0, 3)
         return result
 
     def _write(self, docs: list[Document], chunks: list[Chunk], bar) -> None:
         embeddings = self.embedder.encode([c.text for c in chunks])
-        self.store.write(docs, chunks, embeddings, extract_relations(docs, chunks))
+        self.store.write(docs, chunks, embeddings, extract_relations(docs, chunks),
+                         signature=getattr(self.embedder, "signature", None))
         if bar:
             bar.update(len(docs))
 

@@ -36,7 +36,7 @@ class Retriever:
         ranked: dict[str, list[tuple[str, float]]] = {}
         if mode in ("hybrid", "dense"):
             vec = self.embedder.encode([query])[0]
-            ranked["dense"] = self.store.dense_search(vec, filters, dense_n)
+            ranked["dense"] = self.store.dense_search(vec, filters, dense_n, getattr(self.embedder, "signature", None))
         if mode in ("hybrid", "keyword"):
             ranked["keyword"] = self.store.keyword_search(query, filters, n)
         if mode == "hybrid" and (not filters.doc_type or "list_entry" in filters.doc_type):

@@ -29,7 +29,8 @@ class Regbrief:
     def embedder(self):
         from rag.embeddings import get_embedder
 
-        return get_embedder(self.settings.embedding_model, self.settings.embedding_batch_size)
+        return get_embedder(self.settings.embedding_model, self.settings.embedding_batch_size,
+                            self.settings.embedding_backend, self.settings.embedding_device)
 
     @cached_property
     def retriever(self):
@@ -91,7 +92,11 @@ class Regbrief:
     def check(self) -> dict:
         """Finish interrupted writes, then report the store's consistency."""
         self.store.recover()
-        return self.store.check()
+        return {**self.store.check(), "embedding": self.store.embedding_signature()}
+
+    def reembed(self) -> dict:
+        """Re-embed every chunk with the configured embedder (crash-safe; a re-run resumes)."""
+        return self.store.reembed(self.embedder)
 
     # --- questions ------------------------------------------------------------------------------
     def search(self, query: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid"):
@@ -175,6 +180,59 @@ class Regbrief:
             b = regenerate(self, self.watchlist, entry["name"], trigger="manual")
             out.append({"entity": b.entity, "briefing_id": b.id})
         return out
+
+    # --- feeds ----------------------------------------------------------------------------------
+    def add_feed(self, name: str, url: str, format: str | None = None, every: str | int = "24h", *,
+                 guarded: bool = False):
+        """Add (or redefine) a feed; ValueError for a bad name, URL, format or schedule. `guarded` (the API):
+        the URL, and every redirect it takes, must reach a public address unless the operator allows
+        private ones (REGBRIEF_FEEDS_ALLOW_PRIVATE)."""
+        from ingest.feeds.fetch import FetchError, check_url
+        from ingest.feeds.models import NEWS, Feed, check_name, parse_every
+        from ingest.formats import formats
+
+        check_name(name)
+        if format and format != NEWS and format not in formats():
+            raise ValueError(f"unknown format {format!r}; known: {', '.join(sorted([*formats(), NEWS]))}")
+        guarded = guarded and not self.settings.feeds_allow_private
+        try:
+            check_url(url, guarded)
+        except FetchError as e:
+            raise ValueError(str(e)) from None
+        return Feed.of(self.store.feeds.add(name, url, format or None, parse_every(every), guarded))
+
+    def remove_feed(self, name: str) -> bool:
+        """Stop syncing a feed (its documents and notices stay in the store: `remove --source URL`)."""
+        import shutil
+
+        from ingest.feeds.models import check_name
+        from ingest.feeds.sync import feed_dir
+
+        gone = self.store.feeds.remove(check_name(name))
+        if gone:
+            shutil.rmtree(feed_dir(self.settings, name), ignore_errors=True)
+        return gone
+
+    def feeds(self) -> list:
+        """Every feed with its state and when it is next due."""
+        from ingest.feeds.models import Feed
+        from ingest.feeds.schedule import next_due
+
+        return [Feed.of(f, next_due(f).isoformat(timespec="seconds") if f["last_attempt"] else None)
+                for f in self.store.feeds.list()]
+
+    def sync_feeds(self, names: Sequence[str] | None = None) -> list:
+        """Sync the named feeds (all when none), one at a time: a SyncResult each; KeyError for a name
+        that is not a feed."""
+        from ingest.feeds.sync import sync_feeds
+
+        return sync_feeds(self, list(names or []))
+
+    def changes(self, since: str | None = None, feed: str | None = None, limit: int = 1000) -> list:
+        """Changes the feeds' syncs found (FeedChange), oldest first."""
+        from ingest.feeds.models import FeedChange
+
+        return [FeedChange.model_validate(c) for c in self.store.feeds.changes(since, feed, limit)]
 
     # --- backup ---------------------------------------------------------------------------------
     def backup(self, out: Path) -> dict:

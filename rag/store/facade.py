@@ -17,6 +17,8 @@ ever return chunks that the registry holds, so a half-written document is never 
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import time
 from collections.abc import Sequence
@@ -27,7 +29,14 @@ from rag.settings import Settings
 from rag.store.protocol import AuditTrail, Registry, WatchlistTables
 from rag.store.vectors import StoreUnavailable, VectorIndex
 
-__all__ = ["Store", "StoreUnavailable", "VectorIndex", "get_store", "open_backend", "wait_for"]
+__all__ = ["EmbeddingMismatch", "Store", "StoreUnavailable", "VectorIndex", "get_store", "open_backend", "wait_for"]
+
+# Stores written before signatures were recorded were all embedded by the one model v1 shipped, in torch.
+LEGACY_SIGNATURE = "all-MiniLM-L6-v2@torch"
+
+
+class EmbeddingMismatch(StoreUnavailable):
+    """The store's vectors were made by an embedding model or backend whose vectors differ from this one's."""
 
 
 def open_backend(settings: Settings) -> tuple[Registry, AuditTrail, WatchlistTables]:
@@ -52,12 +61,26 @@ class Store:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.registry, self.history, self.watchlist = open_backend(settings)
-        self.vectors = VectorIndex(settings)
+        self._vectors = VectorIndex(settings, self._vector_state().get("collection"))
         # Threads of this process write one batch at a time (the intent log covers crashes and other
         # processes). Held per batch, not per file, so a small upload is not stuck behind a big list.
         self.write_lock = threading.RLock()
         self._source_locks: dict[str, threading.Lock] = {}
         self._entities = None
+        self._feeds = None
+
+    @property
+    def feeds(self):
+        """Feeds and their sync state (rag/store/feeds.py), opened on first use."""
+        if self._feeds is None:
+            from rag.store.feeds import FeedStore
+
+            self._feeds = FeedStore(self.settings.home / "feeds.sqlite3")
+        return self._feeds
+
+    def has_feeds(self) -> bool:
+        """Whether feed tables exist, without creating them (probes and the scheduler ask this)."""
+        return self._feeds is not None or (self.settings.home / "feeds.sqlite3").exists()
 
     @property
     def entities(self):
@@ -67,6 +90,15 @@ class Store:
 
             self._entities = EntityIndex(self)
         return self._entities
+
+    @property
+    def vectors(self) -> VectorIndex:
+        """The collection the vectors are in: the settings' own, or its re-embedded copy (see reembed),
+        read from the registry each time so a store re-embedded by another process is followed."""
+        name = self._vector_state().get("collection") or self.settings.collection
+        if self._vectors.name != name:
+            self._vectors = VectorIndex(self.settings, name)
+        return self._vectors
 
     def describe(self) -> str:
         return self.vectors.describe()
@@ -80,7 +112,10 @@ class Store:
     def keyword_search(self, query: str, filters: Filters, limit: int) -> list[tuple[str, float]]:
         return self.registry.keyword_search(query, filters, limit)
 
-    def dense_search(self, embedding, filters: Filters, limit: int) -> list[tuple[str, float]]:
+    def dense_search(self, embedding, filters: Filters, limit: int, signature: str | None = None) -> list[tuple[str, float]]:
+        """Nearest chunks to a query vector; `signature` (the embedder's) is checked against the store's."""
+        if signature:
+            self.require_embedder(signature)
         return self.vectors.query(embedding, filters, limit)
 
     # --- registry look-ups --------------------------------------------------------------------
@@ -166,6 +201,60 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         self.registry.set_meta(key, value)
 
+    # --- which embedder made the vectors ---------------------------------------------------------
+    def _vector_state(self) -> dict:
+        return json.loads(self.registry.get_meta("vectors") or "{}")
+
+    def embedding_signature(self) -> str | None:
+        """The embedder signature ("model@backend") the store's vectors were made with; None when empty."""
+        recorded = self._vector_state().get("embedding")
+        if recorded:
+            return recorded
+        return LEGACY_SIGNATURE if self.registry.count_documents() else None
+
+    def require_embedder(self, signature: str) -> None:
+        """Refuse an embedder whose vectors cannot be compared with the store's; an empty store takes it."""
+        from rag.embeddings import compatible
+
+        recorded = self.embedding_signature()
+        if recorded is None:
+            state = self._vector_state()
+            self.registry.set_meta("vectors", json.dumps({**state, "embedding": signature}))
+        elif not compatible(recorded, signature):
+            raise EmbeddingMismatch(
+                f"this store's vectors were made by {recorded}, and the configured embedder is {signature}, "
+                f"whose vectors differ: set REGBRIEF_EMBEDDING_BACKEND (and REGBRIEF_EMBEDDING_MODEL) to match "
+                f"the store, or convert the store with `regbrief reembed`")
+
+    def reembed(self, embedder, batch: int = 512, on_progress=None) -> dict:
+        """Re-embed every chunk with `embedder`, crash-safe: the new vectors go into a copy of the collection,
+        which is resumed if a run is interrupted, and one registry write switches the store to it."""
+        base = self.settings.collection
+        target = f"{base}.e{hashlib.sha1(embedder.signature.encode()).hexdigest()[:8]}"
+        with self.write_lock:
+            self.recover()
+            current = self.vectors.name
+            if self.embedding_signature() == embedder.signature and current in (base, target):
+                return {"signature": embedder.signature, "reembedded": 0, "collection": current, "changed": False}
+            new = VectorIndex(self.settings, target if current != target else base)
+            for stale in self.vectors.siblings():  # copies left by other interrupted runs
+                if stale not in (new.name, current):
+                    self.vectors.drop(stale)
+            have = new.all_ids()
+            todo = [(c, t) for c, t in self.registry.all_chunks() if c not in have]
+            for i in range(0, len(todo), batch):
+                part = todo[i:i + batch]
+                ids = [c for c, _ in part]
+                metadata = self.registry.vector_metadata(ids)
+                new.put_vectors(ids, embedder.encode([t for _, t in part]), [metadata[c] for c in ids])
+                if on_progress:
+                    on_progress(min(i + batch, len(todo)), len(todo))
+            self.registry.set_meta("vectors", json.dumps({"collection": new.name, "embedding": embedder.signature}))
+            old, self._vectors = self._vectors, new
+            old.drop(old.name)
+            return {"signature": embedder.signature, "reembedded": len(todo), "collection": new.name,
+                    "changed": True}
+
     # --- writes ---------------------------------------------------------------------------------
     def recover(self) -> dict[str, int]:
         """Finish or undo writes interrupted by a crash (see the module docstring)."""
@@ -182,10 +271,13 @@ class Store:
             return {"undone_adds": len(pending["add"]), "finished_deletes": len(pending["delete"])}
 
     def write(self, docs: Sequence[Document], chunks: Sequence[Chunk], embeddings,
-              relations: dict[str, list] | None = None) -> None:
-        """Store documents with their chunks, vectors and relations ({doc_id: [relation]}), all or nothing."""
+              relations: dict[str, list] | None = None, signature: str | None = None) -> None:
+        """Store documents with their chunks, vectors and relations ({doc_id: [relation]}), all or nothing;
+        `signature` is the embedder's that made the vectors (checked against the store's)."""
         ids = [c.chunk_id for c in chunks]
         with self.write_lock:
+            if signature:
+                self.require_embedder(signature)
             self.registry.mark_pending(ids, "add")
             self.vectors.upsert(chunks, {d.doc_id: d for d in docs}, embeddings)
             gone = self.registry.replace_documents(docs, chunks, relations)

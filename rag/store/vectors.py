@@ -35,9 +35,11 @@ def _chroma_where(f: Filters) -> dict | None:
 class VectorIndex:
     """The Chroma collection; embeddings are always computed by us, never by Chroma."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, name: str | None = None):
         self.settings = settings
+        self.name = name or settings.collection  # another name: a re-embedded copy (Store.reembed)
         self._collection = None
+        self._client = None
         self._lock = threading.Lock()
 
     @property
@@ -49,29 +51,31 @@ class VectorIndex:
         return self._collection
 
     def _open(self):
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
-
-        chroma_settings = ChromaSettings(anonymized_telemetry=False)
         try:
-            if self.settings.chroma_url:
-                u = urlparse(self.settings.chroma_url)
-                client = chromadb.HttpClient(
-                    host=u.hostname or "127.0.0.1",
-                    port=u.port or (443 if u.scheme == "https" else 8000),
-                    ssl=u.scheme == "https",
-                    settings=chroma_settings,
-                )
-            else:
-                self.settings.chroma_path.mkdir(parents=True, exist_ok=True)
-                client = chromadb.PersistentClient(path=str(self.settings.chroma_path), settings=chroma_settings)
-            return client.get_or_create_collection(
-                self.settings.collection,
+            self._client = self._connect()
+            return self._client.get_or_create_collection(
+                self.name,
                 embedding_function=None,  # never Chroma's default: it downloads a model
                 configuration={"hnsw": {"space": "cosine"}},
             )
         except Exception as e:
             raise StoreUnavailable(f"vector store unavailable ({self.describe()}): {e}") from e
+
+    def _connect(self):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if self.settings.chroma_url:
+            u = urlparse(self.settings.chroma_url)
+            return chromadb.HttpClient(
+                host=u.hostname or "127.0.0.1",
+                port=u.port or (443 if u.scheme == "https" else 8000),
+                ssl=u.scheme == "https",
+                settings=chroma_settings,
+            )
+        self.settings.chroma_path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(self.settings.chroma_path), settings=chroma_settings)
 
     def describe(self) -> str:
         return f"Chroma server {self.settings.chroma_url}" if self.settings.chroma_url else (
@@ -140,6 +144,18 @@ class VectorIndex:
 
     def ping(self) -> None:
         self.count()
+
+    def siblings(self) -> list[str]:
+        """Names of this collection's re-embedded copies ("<name>.e<hash>"), finished or not."""
+        self.collection  # connects
+        base = self.settings.collection
+        names = [c if isinstance(c, str) else c.name for c in self._call(self._client.list_collections)]
+        return [n for n in names if n.startswith(base + ".e")]
+
+    def drop(self, name: str) -> None:
+        """Delete another collection of this Chroma (a re-embedded copy that was replaced or abandoned)."""
+        self.collection  # connects
+        self._call(self._client.delete_collection, name)
 
     def vectors(self, chunk_ids: Sequence[str]) -> dict[str, tuple[list[float], dict]]:
         """chunk_id -> (embedding, metadata) for the ids the collection holds (backups)."""

@@ -1,0 +1,76 @@
+"""The store records which embedder made its vectors: an incompatible one is refused with a clear message,
+and `regbrief reembed` converts the store in place, crash-safe (killed, then re-run)."""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import DATA, DEMO, ROOT, make_rb
+
+FR = DATA / "federal_register" / "fr_sanctions_export_controls_abstracts.jsonl"
+
+
+def _env(home, backend: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGBRIEF_")}
+    return {**env, "REGBRIEF_HOME": str(home), "REGBRIEF_EMBEDDING_BACKEND": backend, "HF_HUB_OFFLINE": "1"}
+
+
+def _cli(home, backend: str, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=ROOT, env=_env(home, backend),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_an_incompatible_embedder_is_refused_until_reembed(tmp_path):
+    home = tmp_path / "home"
+    assert _cli(home, "torch", "ingest", "-q", str(DEMO / "articles")).returncode == 0
+    # onnx computes the same vectors as torch: accepted
+    out = _cli(home, "onnx", "search", "SenseTime", "--json")
+    assert out.returncode == 0, out.stderr
+    # int8 vectors differ: refused, and the message says what to do
+    out = _cli(home, "onnx-int8", "search", "SenseTime")
+    assert out.returncode == 3
+    assert "all-MiniLM-L6-v2@torch" in out.stderr and "regbrief reembed" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert _cli(home, "onnx-int8", "ingest", "-q", str(DEMO / "lists")).returncode != 0  # no mixed vectors either
+    out = _cli(home, "onnx-int8", "reembed", "--json")
+    assert out.returncode == 0, out.stderr
+    rb = make_rb(home, embedding_backend="onnx-int8")
+    assert rb.check()["ok"] and rb.check()["embedding"] == "all-MiniLM-L6-v2@onnx-int8"
+    hits = rb.search("SenseTime NS-CMIC listing", k=3, mode="dense").results
+    assert hits and "SenseTime" in hits[0].text
+    assert _cli(home, "torch", "search", "SenseTime").returncode == 3  # and now torch is the odd one out
+
+
+@pytest.mark.slow
+def test_reembed_killed_then_rerun_leaves_a_consistent_store(tmp_path):
+    home = tmp_path / "home"
+    corpus = tmp_path / "fr.jsonl"
+    corpus.write_text("".join(FR.read_text(encoding="utf-8").splitlines(keepends=True)[:600]), encoding="utf-8")
+    assert _cli(home, "torch", "ingest", "-q", str(corpus)).returncode == 0
+    before = make_rb(home, embedding_backend="torch").search("export controls semiconductors", k=5, mode="keyword")
+    rng = random.Random(3)
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "reembed"], cwd=ROOT, env=_env(home, "onnx-int8"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(rng.uniform(4, 8))  # model load, then part of the re-embedding
+    killed = proc.poll() is None
+    if killed:
+        proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    # killed before the switch: the store still answers with its old vectors
+    check = _cli(home, "torch", "check", "--json")
+    assert check.returncode in (0, 3), check.stderr
+    out = _cli(home, "onnx-int8", "reembed", "--json")
+    assert out.returncode == 0, out.stderr
+    rb = make_rb(home, embedding_backend="onnx-int8")
+    report = rb.check()
+    assert report["ok"] and report["vectors"] == report["chunks"] == 600 and report["embedding"].endswith("@onnx-int8")
+    after = rb.search("export controls semiconductors", k=5, mode="keyword")
+    assert [r.chunk_id for r in after.results] == [r.chunk_id for r in before.results]
+    assert len(rb.search("export controls semiconductors", k=5, mode="dense").results) == 5
+    assert len(rb.store.vectors.siblings()) <= 1  # the replaced collection is gone
