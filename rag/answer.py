@@ -15,6 +15,7 @@ import datetime as dt
 import re
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from langchain_core.runnables import RunnableLambda
@@ -376,53 +377,75 @@ def render_text(sentences: list[Sentence]) -> str:
 
 # --- the chain --------------------------------------------------------------------------------------
 
+@dataclass
+class Ask:
+    """One question on its way through the chain: what was asked, and how it is to be answered."""
+
+    rb: object
+    question: str
+    filters: Filters
+    backend: str
+    keep_unsupported: bool
+    history: list[tuple[str, str]]
+
+
+def step_condense(ask: Ask, state: dict) -> dict:
+    standalone, note = condense(ask.rb, ask.question, ask.history, ask.backend)
+    return {**state, "standalone": standalone, "notes": [note] if note else []}
+
+
+def step_gather(ask: Ask, state: dict) -> dict:
+    results, matches, aside = gather(ask.rb, state["standalone"], ask.filters)
+    note = set_aside_note(aside)
+    return {**state, "results": results, "matches": matches, "notes": state["notes"] + ([note] if note else [])}
+
+
+def step_draft(ask: Ask, state: dict) -> dict:
+    extractive = extractive_draft(ask.rb, state["standalone"], state["results"], state["matches"], ask.filters)
+    if ask.backend == "extractive":
+        return {**state, "draft": extractive}
+    try:
+        draft = llm_draft(ask.rb, state["standalone"], state["results"], ask.backend)
+    except Exception as e:
+        extractive.backend_notes.append(
+            f"The {ask.backend} model could not be used ({type(e).__name__}); this is the extractive answer.")
+        return {**state, "draft": extractive, "model_error": str(e)}
+    # What the lists say by absence ("X does not appear in ...") does not depend on the drafter.
+    draft.notes = extractive.notes + draft.notes
+    return {**state, "draft": draft, "fallback": extractive}
+
+
+def step_verify(ask: Ask, state: dict) -> dict:
+    assembler = Assembler(ask.rb, ask.keep_unsupported)
+    sentences = assembler.sentences(state["draft"])
+    draft = state["draft"]
+    if draft.backend != "extractive" and not any(s.verdict == "supported" for s in sentences):
+        fallback = state["fallback"]
+        reason = "found the passages insufficient" if draft.refused else "wrote no sentence its passages support"
+        fallback.backend_notes.append(f"The {draft.backend} model {reason}; this is the extractive answer.")
+        assembler = Assembler(ask.rb, ask.keep_unsupported)
+        sentences = assembler.sentences(fallback)
+        fallback.backend = f"extractive (fallback from {draft.backend})"
+        fallback.model, fallback.prompt_version = draft.model, draft.prompt_version
+        draft = fallback
+    return {**state, "draft": draft, "sentences": sentences, "citations": assembler.citations}
+
+
 def answer_question(rb, question: str, filters: Filters | None = None, *, conversation_id: str | None = None,
                     backend: str | None = None, keep_unsupported: bool = False, record: bool = True) -> Answer:
-    filters = filters or Filters()
-    backend = backend or rb.settings.llm
-    history = rb.history.conversation(conversation_id) if conversation_id else []
-
-    def step_condense(state: dict) -> dict:
-        standalone, note = condense(rb, question, history, backend)
-        return {**state, "standalone": standalone, "notes": [note] if note else []}
-
-    def step_gather(state: dict) -> dict:
-        results, matches, aside = gather(rb, state["standalone"], filters)
-        note = set_aside_note(aside)
-        return {**state, "results": results, "matches": matches, "notes": state["notes"] + ([note] if note else [])}
-
-    def step_draft(state: dict) -> dict:
-        extractive = extractive_draft(rb, state["standalone"], state["results"], state["matches"], filters)
-        if backend == "extractive":
-            return {**state, "draft": extractive}
-        try:
-            draft = llm_draft(rb, state["standalone"], state["results"], backend)
-        except Exception as e:
-            extractive.backend_notes.append(
-                f"The {backend} model could not be used ({type(e).__name__}); this is the extractive answer.")
-            return {**state, "draft": extractive, "model_error": str(e)}
-        # What the lists say by absence ("X does not appear in ...") does not depend on the drafter.
-        draft.notes = extractive.notes + draft.notes
-        return {**state, "draft": draft, "fallback": extractive}
-
-    def step_verify(state: dict) -> dict:
-        assembler = Assembler(rb, keep_unsupported)
-        sentences = assembler.sentences(state["draft"])
-        draft = state["draft"]
-        if draft.backend != "extractive" and not any(s.verdict == "supported" for s in sentences):
-            fallback = state["fallback"]
-            reason = "found the passages insufficient" if draft.refused else "wrote no sentence its passages support"
-            fallback.backend_notes.append(f"The {draft.backend} model {reason}; this is the extractive answer.")
-            assembler = Assembler(rb, keep_unsupported)
-            sentences = assembler.sentences(fallback)
-            fallback.backend = f"extractive (fallback from {draft.backend})"
-            fallback.model, fallback.prompt_version = draft.model, draft.prompt_version
-            draft = fallback
-        return {**state, "draft": draft, "sentences": sentences, "citations": assembler.citations}
-
-    chain = (RunnableLambda(step_condense) | RunnableLambda(step_gather) | RunnableLambda(step_draft)
-             | RunnableLambda(step_verify))
+    ask = Ask(rb, question, filters or Filters(), backend or rb.settings.llm, keep_unsupported,
+              rb.history.conversation(conversation_id) if conversation_id else [])
+    chain = (RunnableLambda(partial(step_condense, ask)) | RunnableLambda(partial(step_gather, ask))
+             | RunnableLambda(partial(step_draft, ask)) | RunnableLambda(partial(step_verify, ask)))
     state = chain.invoke({})
+    answer = build_answer(ask, state, conversation_id)
+    if record:
+        record_answer(rb, answer, state)
+    return answer
+
+
+def build_answer(ask: Ask, state: dict, conversation_id: str | None) -> Answer:
+    """The Answer from the chain's final state; a refusal lists the closest passages instead."""
     draft: Draft = state["draft"]
     sentences: list[Sentence] = state["sentences"]
     facts = [s for s in sentences if s.kind == "fact" and s.verdict != "removed"]
@@ -432,33 +455,35 @@ def answer_question(rb, question: str, filters: Filters | None = None, *, conver
         sentences = sentences + [Sentence(
             text="The sources in the store do not say; the closest passages are listed below.", kind="note",
             support=0.0)]
-    answer = Answer(
+    return Answer(
         id=uuid.uuid4().hex[:12],
-        question=question,
-        standalone_question=state["standalone"] if state["standalone"] != question else None,
+        question=ask.question,
+        standalone_question=state["standalone"] if state["standalone"] != ask.question else None,
         answer=render_text(sentences),
         refused=refused,
         citations=state["citations"] if not refused else [],
         sentences=sentences,
         closest=state["results"][:3] if refused else [],
         backend=draft.backend,
-        model=draft.model or (rb.embedder.name if draft.backend == "extractive" else None),
+        model=draft.model or (ask.rb.embedder.name if draft.backend == "extractive" else None),
         prompt_version=draft.prompt_version,
         notes=state["notes"] + draft.backend_notes,
-        filters=filters,
+        filters=ask.filters,
         conversation_id=conversation_id,
         created_at=dt.datetime.now(dt.timezone.utc),
     )
-    if record:
-        rb.history.record(
-            "answer", answer.id, question, answer.model_dump_json(),
-            filters=filters.model_dump(mode="json"),
-            evidence=[{"chunk_id": r.chunk_id, "hash": _hash(r.text)} for r in state["results"]],
-            backend=answer.backend, model=answer.model,
-            prompt_versions={"answer": answer.prompt_version, "condense": prompts.version("condense")},
-            conversation_id=conversation_id, created_at=answer.created_at,
-        )
-    return answer
+
+
+def record_answer(rb, answer: Answer, state: dict) -> None:
+    """The audit trail: the answer, its filters and a hash of every passage it was based on."""
+    rb.history.record(
+        "answer", answer.id, answer.question, answer.model_dump_json(),
+        filters=answer.filters.model_dump(mode="json"),
+        evidence=[{"chunk_id": r.chunk_id, "hash": _hash(r.text)} for r in state["results"]],
+        backend=answer.backend, model=answer.model,
+        prompt_versions={"answer": answer.prompt_version, "condense": prompts.version("condense")},
+        conversation_id=answer.conversation_id, created_at=answer.created_at,
+    )
 
 
 def _hash(text: str) -> str:
