@@ -1,4 +1,13 @@
-"""The embedding model: sentence-transformers, loaded once per process, offline.
+"""The embedding model: loaded once per process, offline, behind one `encode`.
+
+Backends (REGBRIEF_EMBEDDING_BACKEND, see rag/embeddings/backends.py): torch (sentence-transformers),
+onnx (the same vectors, faster) and onnx-int8 (faster still, slightly different vectors). A store records
+`Embedder.signature` with its vectors and may be queried only by an embedder `compatible` with it.
+
+Calls are cheap where they can be: identical texts in a call are embedded once, texts are batched longest
+first (less padding), short interactive calls (a question, a few sentences) are remembered, so the
+question's vector is computed once per ask and reused by retrieval, sentence selection and the verifier,
+and they go before the batches of a running ingest.
 
 It is also a LangChain `Embeddings`, so LangChain components (and the stock-pipeline benchmark) can use
 the very same model object.
@@ -7,16 +16,23 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
+from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
 from langchain_core.embeddings import Embeddings
 
+from rag.embeddings.backends import BACKENDS, FAMILY, load, load_tokenizer
+
 # Nothing may download model weights at run time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+DEFAULT_NAME = "all-MiniLM-L6-v2"
 
 
 def default_model_path() -> str:
@@ -25,70 +41,117 @@ def default_model_path() -> str:
     return str(get_model_path())
 
 
-class FifoLock:
-    """A lock granted in arrival order (threading.Lock is not fair: a thread that releases and at once
-    re-acquires usually wins, which would let a long ingest starve every query)."""
+def signature_of(name: str, backend: str) -> str:
+    return f"{name}@{backend}"
+
+
+def compatible(recorded: str, current: str) -> bool:
+    """May vectors recorded under signature `recorded` be compared with vectors from `current`? Same
+    model, and the same numeric family: torch and onnx compute the same vectors (up to float rounding),
+    onnx-int8 does not (mean cosine about 0.99 to them), so a store must be re-embedded to change family."""
+    if recorded == current:
+        return True
+    r_name, _, r_backend = recorded.rpartition("@")
+    c_name, _, c_backend = current.rpartition("@")
+    return (r_name == c_name and r_backend in FAMILY and c_backend in FAMILY
+            and FAMILY[r_backend] == FAMILY[c_backend])
+
+
+class PriorityLock:
+    """One model call at a time (on 2 cores one encode at a time is faster than two), granted to
+    interactive calls first, then in arrival order. A query waits for at most the one ingest batch
+    already running, never for the ingest's queue; threading.Lock is not fair, so a long ingest that
+    releases and at once re-acquires would otherwise starve every query."""
 
     def __init__(self):
         self._cv = threading.Condition()
-        self._next = 0
-        self._serving = 0
+        self._busy = False
+        self._waiting = {True: [], False: []}  # priority -> tickets in arrival order
 
-    def __enter__(self):
+    @contextmanager
+    def hold(self, priority: bool):
+        ticket = object()
         with self._cv:
-            ticket = self._next
-            self._next += 1
-            self._cv.wait_for(lambda: self._serving == ticket)
-
-    def __exit__(self, *exc):
-        with self._cv:
-            self._serving += 1
-            self._cv.notify_all()
+            queue = self._waiting[priority]
+            queue.append(ticket)
+            self._cv.wait_for(lambda: not self._busy and queue[0] is ticket
+                              and (priority or not self._waiting[True]))
+            queue.pop(0)
+            self._busy = True
+        try:
+            yield
+        finally:
+            with self._cv:
+                self._busy = False
+                self._cv.notify_all()
 
 
 class Embedder(Embeddings):
-    def __init__(self, model: str = "", batch_size: int = 64):
-        from sentence_transformers import SentenceTransformer
+    def __init__(self, model: str = "", batch_size: int = 32, backend: str = "torch", device: str = "cpu",
+                 cache_dir: str = "", remember: int = 4096):
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown embedding backend {backend!r}: use one of {', '.join(BACKENDS)}")
+        self.name = model or DEFAULT_NAME
+        self.backend = backend
+        self.device = device
+        self.signature = signature_of(self.name, backend)
+        model_dir = Path(model or default_model_path())
+        self.model = load(model_dir, backend, device, cache_dir, self.name)
+        self.max_tokens = self.model.max_tokens
+        self.dimension = self.model.dimension
+        # An accelerator takes bigger batches for the same latency.
+        self.batch_size = batch_size * 4 if device.startswith("cuda") else batch_size
+        self._counter = load_tokenizer(model_dir, None)  # counts word pieces, no truncation
+        self._lock = PriorityLock()
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent_max = remember
+        self._recent_lock = threading.Lock()
+        self.model_calls = 0  # batches run by the model (tests and benchmarks read it)
+        self.model_texts = 0
 
-        self.name = model or "all-MiniLM-L6-v2"
-        self.model = SentenceTransformer(model or default_model_path(), device="cpu")
-        self.tokenizer = self.model.tokenizer
-        self.max_tokens = self.model.max_seq_length
-        self.batch_size = batch_size
-        dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
-        self.dimension = dim()
-        # torch on 2 cores: one encode at a time is faster than two. First come, first served, so a
-        # query waits for at most one model batch of a big ingest and the ingest still moves on.
-        self._lock = FifoLock()
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit-length float32 vectors (numpy array, one row per text), so a dot product is the cosine.
 
-    def encode(self, texts: list[str]):
-        """Unit-length float32 vectors (numpy array), so a dot product is the cosine similarity.
-
-        A long list (an ingest batch) is encoded one model batch at a time, longest texts first as
-        sentence-transformers would, taking the lock per batch so queries interleave."""
+        A call of more than one model batch (an ingest) is bulk: it runs one batch at a time behind any
+        waiting interactive call. A shorter one is interactive: its vectors are remembered."""
         texts = list(texts)
-        if len(texts) <= self.batch_size:
-            with self._lock:
-                return self._encode(texts)
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for i in range(0, len(texts), self.batch_size):
-            idx = order[i:i + self.batch_size]
-            with self._lock:
-                out[idx] = self._encode([texts[j] for j in idx])
-        return out
-
-    def _encode(self, texts: list[str]):
-        return self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                 convert_to_numpy=True, show_progress_bar=False)
+        rows: dict[str, int] = {}
+        where = [rows.setdefault(t, len(rows)) for t in texts]
+        uniq = list(rows)
+        out = np.empty((len(uniq), self.dimension), dtype=np.float32)
+        bulk = len(uniq) > self.batch_size
+        todo = list(range(len(uniq)))
+        if not bulk:
+            todo = []
+            with self._recent_lock:
+                for i, t in enumerate(uniq):
+                    v = self._recent.get(t)
+                    if v is None:
+                        todo.append(i)
+                    else:
+                        self._recent.move_to_end(t)
+                        out[i] = v
+        # Longest first, so each batch pads to texts of about its own length.
+        todo.sort(key=lambda i: -len(uniq[i]))
+        for s in range(0, len(todo), self.batch_size):
+            idx = todo[s:s + self.batch_size]
+            with self._lock.hold(priority=not bulk):
+                out[idx] = self.model.run([uniq[i] for i in idx])
+            self.model_calls += 1
+            self.model_texts += len(idx)
+        if not bulk and todo:
+            with self._recent_lock:
+                for i in todo:
+                    self._recent[uniq[i]] = out[i].copy()
+                while len(self._recent) > self._recent_max:
+                    self._recent.popitem(last=False)
+        return out[where] if len(uniq) != len(texts) else out
 
     def count_tokens(self, texts: list[str]) -> list[int]:
-        """Word pieces per text, as the model counts them (without [CLS]/[SEP])."""
+        """Word pieces per text, as the model counts them (without [CLS]/[SEP], no truncation)."""
         if not texts:
             return []
-        with self._lock:  # the Rust tokenizer is not safe to reconfigure while encode() uses it
-            enc = self.tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
-        return [len(ids) for ids in enc]
+        return [len(e.ids) for e in self._counter.encode_batch(list(texts), add_special_tokens=False)]
 
     # LangChain Embeddings interface
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -115,6 +178,17 @@ def threads_for_load(forced: str = "") -> tuple[int, str]:
     return 0, "torch default"
 
 
+def get_embedder(model: str = "", batch_size: int = 32, backend: str | None = None,
+                 device: str | None = None) -> Embedder:
+    """The process's embedder for these settings; backend and device default to the environment's
+    (REGBRIEF_EMBEDDING_BACKEND, REGBRIEF_EMBEDDING_DEVICE)."""
+    from rag.settings import get_settings
+
+    s = get_settings()
+    return _cached(model, batch_size, backend or s.embedding_backend, device or s.embedding_device,
+                   s.model_cache)
+
+
 @lru_cache(maxsize=4)
-def get_embedder(model: str = "", batch_size: int = 64) -> Embedder:
-    return Embedder(model, batch_size)
+def _cached(model: str, batch_size: int, backend: str, device: str, cache_dir: str) -> Embedder:
+    return Embedder(model, batch_size, backend, device, cache_dir)

@@ -1,0 +1,180 @@
+"""The embedding backends on real ObliQA passages: ONNX gives PyTorch's vectors, int8 stays close enough to
+find the same passages, the setting picks the backend, nothing recomputes what it already has, questions
+do not queue behind an ingest, and an ONNX process never loads PyTorch."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from rag.embeddings import compatible, get_embedder
+from tests.conftest import DATA, DEMO, ROOT
+
+OBLIQA = DATA / "obliqa" / "StructuredRegulatoryDocuments"
+
+
+@pytest.fixture(scope="session")
+def passages() -> list[str]:
+    """300 real passages of the AML and Sanctions Rules (document 1), short and long."""
+    docs = json.loads((OBLIQA / "1.json").read_text())
+    return [d["Passage"] for d in docs if d["Passage"].strip()][:300]
+
+
+@pytest.fixture(scope="session")
+def questions() -> list[tuple[str, str]]:
+    """ObliQA dev questions whose gold passage is in document 1: (question, gold passage text)."""
+    items = json.loads((DATA / "obliqa" / "derived_ObliQA_dev_AMLdoc1_subset.json").read_text())
+    return [(q["Question"], q["Passages"][0]["Passage"]) for q in items[:60]]
+
+
+@pytest.fixture(scope="session")
+def torch_embedder():
+    return get_embedder(backend="torch")
+
+
+@pytest.fixture(scope="session")
+def onnx_embedder():
+    return get_embedder(backend="onnx")
+
+
+@pytest.fixture(scope="session")
+def int8_embedder():
+    return get_embedder(backend="onnx-int8")
+
+
+def test_onnx_gives_the_torch_vectors(torch_embedder, onnx_embedder, passages):
+    ref = torch_embedder.encode(passages)
+    got = onnx_embedder.encode(passages)
+    assert got.shape == ref.shape == (len(passages), 384)
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-4)
+    assert float((ref * got).sum(axis=1).min()) > 0.9999
+
+
+def test_int8_stays_close_and_finds_the_same_passages(torch_embedder, int8_embedder, passages, questions):
+    ref = torch_embedder.encode(passages)
+    got = int8_embedder.encode(passages)
+    cos = (ref * got).sum(axis=1)
+    assert float(cos.mean()) >= 0.9 and float(cos.min()) >= 0.8
+
+    # Retrieval, which is what a user sees: the gold passage's rank among the 300 under each model.
+    pool = passages + [g for _, g in questions if g not in passages]
+    hits = {}
+    for name, e in (("float", torch_embedder), ("int8", int8_embedder)):
+        pv = e.encode(pool)
+        qv = e.encode([q for q, _ in questions])
+        top = np.argsort(-(qv @ pv.T), axis=1)[:, :10]
+        hits[name] = sum(pool.index(g) in row for (_, g), row in zip(questions, top))
+    assert hits["int8"] >= hits["float"] - 0.05 * len(questions), hits
+
+
+def test_signatures_and_compatibility(torch_embedder, onnx_embedder, int8_embedder):
+    assert torch_embedder.signature == "all-MiniLM-L6-v2@torch"
+    assert onnx_embedder.signature == "all-MiniLM-L6-v2@onnx"
+    assert int8_embedder.signature == "all-MiniLM-L6-v2@onnx-int8"
+    assert compatible(torch_embedder.signature, onnx_embedder.signature)
+    assert compatible(onnx_embedder.signature, torch_embedder.signature)
+    assert compatible(int8_embedder.signature, int8_embedder.signature)
+    assert not compatible(torch_embedder.signature, int8_embedder.signature)
+    assert not compatible(int8_embedder.signature, onnx_embedder.signature)
+    assert not compatible("other-model@onnx", onnx_embedder.signature)
+
+
+def test_token_counts_do_not_depend_on_the_backend(torch_embedder, int8_embedder, passages):
+    from transformers import AutoTokenizer
+
+    from rag.embeddings import default_model_path
+
+    hf = AutoTokenizer.from_pretrained(default_model_path())
+    expected = [len(ids) for ids in hf(passages, add_special_tokens=False, truncation=False)["input_ids"]]
+    assert int8_embedder.count_tokens(passages) == expected == torch_embedder.count_tokens(passages)
+    assert max(expected) > 256  # some passages pass the window: counting must not truncate
+
+
+def test_duplicates_and_repeated_questions_are_embedded_once(int8_embedder, passages):
+    e = int8_embedder
+    texts = passages[:40]
+    before = e.model_texts
+    out = e.encode(texts + texts[:10] + texts[:5])  # an ingest batch with repeated text
+    assert e.model_texts - before == 40
+    assert np.array_equal(out[40:50], out[:10])
+
+    question = "Which persons must a relevant person screen against sanctions lists? (test)"
+    before = e.model_texts
+    qv = e.encode([question])[0]
+    again = e.encode([question, "a second sentence to compare with it"])  # answer selection, verifier
+    assert e.model_texts - before == 2
+    assert np.array_equal(again[0], qv)
+
+
+def test_the_exported_model_is_built_once_and_reused(int8_embedder):
+    from rag.embeddings.export import onnx_path
+
+    path = int8_embedder.model.path
+    assert path.exists() and ROOT not in path.parents  # cached outside the repository
+    stamp = path.stat().st_mtime_ns
+    model_dir = path.parent
+    again = get_embedder(backend="onnx-int8")
+    assert again is int8_embedder
+    from rag.embeddings import default_model_path
+    from pathlib import Path
+
+    assert onnx_path(Path(default_model_path()), "int8", "", "all-MiniLM-L6-v2") == path
+    assert path.stat().st_mtime_ns == stamp and sorted(p.name for p in model_dir.glob("*.onnx")) == [
+        "model-fp32.onnx", "model-int8.onnx"]
+
+
+def test_a_question_does_not_wait_for_a_running_ingest(int8_embedder, passages):
+    e = int8_embedder
+    bulk = [f"{p} (copy {i})" for i in range(4) for p in passages]  # 1,200 texts: many model batches
+    t0 = time.perf_counter()
+    e.encode(bulk[:e.batch_size])
+    one_batch = time.perf_counter() - t0
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (e.encode(bulk), done.set()))
+    worker.start()
+    time.sleep(3 * one_batch)  # the ingest is under way
+    waits = []
+    for i in range(3):
+        t = time.perf_counter()
+        e.encode([f"What must a firm report under the sanctions rules? ({i})"])
+        waits.append(time.perf_counter() - t)
+    still_running = not done.is_set()
+    worker.join()
+    assert still_running
+    # at most the one batch in progress, plus its own model call
+    assert max(waits) < 3 * one_batch + 0.5, (waits, one_batch)
+
+
+def _run(code: str, **env) -> str:
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600,
+                         env={**os.environ, **env})
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout
+
+
+def test_the_setting_picks_the_backend_and_an_onnx_process_never_loads_torch(tmp_path, int8_embedder):
+    code = f"""
+import sys
+from rag.service import Regbrief
+from rag.settings import Settings
+rb = Regbrief(Settings(home={str(tmp_path / 'home')!r}))
+print(rb.embedder.signature)
+assert rb.ingestor.ingest([{str(DEMO / 'articles')!r}]).ok
+answer = rb.ask("Which SoftBank subsidiary uses SenseTime technology?")
+print(len(answer.citations))
+print(sorted(m for m in ("torch", "sentence_transformers", "transformers") if m in sys.modules))
+"""
+    sig, cited, loaded = _run(code, REGBRIEF_EMBEDDING_BACKEND="onnx-int8").strip().splitlines()[-3:]
+    assert sig == "all-MiniLM-L6-v2@onnx-int8"
+    assert int(cited) > 0
+    assert loaded == "[]"
+
+    bad = subprocess.run([sys.executable, "-c", "from rag.settings import Settings; Settings()"], cwd=ROOT,
+                         capture_output=True, text=True, env={**os.environ, "REGBRIEF_EMBEDDING_BACKEND": "tensorflow"})
+    assert bad.returncode != 0 and "embedding_backend" in bad.stderr
