@@ -21,7 +21,7 @@ from api.keys import bearer, parse_api_keys
 from api.mcp_server import mount as mount_mcp
 from api.metrics import Metrics, worker_exited
 from api.routers import (
-    ask, briefings, chat, documents, entities, health, history, jobs, openai_compat, search, watchlist,
+    ask, briefings, chat, documents, entities, feeds, health, history, jobs, openai_compat, search, watchlist,
 )
 from api.workspaces import Workspaces
 from rag.settings import Settings, get_settings
@@ -64,8 +64,15 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
                 await anyio.to_thread.run_sync(warm_up)
             except Exception as e:  # e.g. the Chroma server is down: start anyway, /readyz says why
                 log.warning("warm-up failed: %s", e)
+        scheduler = None
+        if settings.feed_schedule:  # feeds sync when due, in their own thread (ingest/feeds/schedule.py)
+            from ingest.feeds.schedule import Scheduler
+
+            scheduler = Scheduler(lambda: [s.rb for s in workspaces.opened()], settings.feed_tick_s).start()
         async with mcp.session_manager.run():  # the MCP transport's task group lives as long as the app
             yield
+        if scheduler:
+            scheduler.stop()
         workspaces.jobs.shutdown()
         worker_exited()
 
@@ -76,7 +83,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
 
     secured = [Depends(bearer)]
     app.include_router(health.router)
-    for r in (ask, chat, openai_compat, search, documents, jobs, briefings, watchlist, history, entities):
+    for r in (ask, chat, openai_compat, search, documents, jobs, briefings, watchlist, history, entities, feeds):
         app.include_router(r.router, dependencies=secured)
 
     mcp = mount_mcp(app, workspaces, settings)

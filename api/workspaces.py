@@ -48,6 +48,11 @@ class Workspaces:
                 self._states[name] = state
             return state
 
+    def opened(self) -> list[AppState]:
+        """The workspaces opened so far (the feed scheduler syncs theirs)."""
+        with self._lock:
+            return list(self._states.values())
+
     def of_scope(self, scope) -> AppState:
         """The workspace GuardMiddleware found for this request's key (the default one when auth is off)."""
         return self.get(scope.get("state", {}).get("workspace", DEFAULT_WORKSPACE))

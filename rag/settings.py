@@ -80,6 +80,20 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 600
     max_concurrent_jobs: int = 4
 
+    # Feeds (ingest/feeds/): fetch limits, retries, and the schedule `regbrief serve` runs them on.
+    # Adding a feed over the API refuses loopback, link-local and private addresses unless this is set.
+    feeds_allow_private: bool = False
+    feed_max_bytes: int = 200 * 1024 * 1024  # the parsers' own file limit
+    feed_timeout_s: float = 120.0  # a whole response, headers to last byte
+    feed_retries: int = 3  # further attempts after a connection error, a timeout, a 429 or a 5xx
+    feed_backoff_s: float = 2.0  # doubled after each attempt
+    feed_max_redirects: int = 5
+    # A sync that would remove more than this share of a list's entries is refused: lists do not lose
+    # a third of their entries in a day, a cut-off or wrong file does.
+    feed_max_removed_share: float = 0.3
+    feed_schedule: bool = True  # `regbrief serve` syncs feeds when they are due
+    feed_tick_s: float = 60.0  # how often the scheduler looks for due feeds
+
     @property
     def db_path(self) -> Path:
         return self.home / "regbrief.sqlite3"

@@ -31,8 +31,38 @@ def readyz(state: AppState = Depends(get_state)):
     loaded = "embedder" in rb.__dict__
     checks["model"] = {"ok": loaded, "name": rb.embedder.name if loaded else None}
     ok = ok and loaded
+    if rb.store.has_feeds():  # details only: a failed feed leaves the last good data to serve
+        checks["feeds"] = feed_checks(rb)
     body = Ready(status="ready" if ok else "not ready", checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+
+
+def feed_checks(rb) -> dict:
+    try:
+        return {f.name: {"status": f.last_status, "last_success": f.last_success, "last_failure": f.last_failure,
+                         "error": f.last_error, "version": f.version, "next_due": f.next_due} for f in rb.feeds()}
+    except Exception as e:
+        return {"error": str(e)}
+
+
+def feed_gauges(rb) -> dict:
+    """Per feed: last success and last failure (Unix time) and the age of its data in seconds."""
+    import datetime as dt
+
+    def ts(value):
+        return dt.datetime.fromisoformat(value).timestamp() if value else 0.0
+
+    now = dt.datetime.now(dt.timezone.utc).timestamp()
+    feeds = rb.store.feeds.list()
+    return {
+        "regbrief_feed_last_success_timestamp_seconds": (
+            "When each feed last synced successfully (0: never).", [({"feed": f["name"]}, ts(f["last_success"])) for f in feeds]),
+        "regbrief_feed_last_failure_timestamp_seconds": (
+            "When each feed last failed (0: never).", [({"feed": f["name"]}, ts(f["last_failure"])) for f in feeds]),
+        "regbrief_feed_data_age_seconds": (
+            "Seconds since each feed's data was last confirmed current (a successful sync).",
+            [({"feed": f["name"]}, now - ts(f["last_success"])) for f in feeds if f["last_success"]]),
+    }
 
 
 def store_gauges(state: AppState) -> dict:
@@ -47,6 +77,11 @@ def store_gauges(state: AppState) -> dict:
             [({"format": f["format"], "doc_type": f["doc_type"]}, f["documents"]) for f in stats["formats"]],
         )
     except Exception:  # a store that cannot be reached must not take the metrics down with it
+        pass
+    try:
+        if state.rb.store.has_feeds():
+            gauges.update(feed_gauges(state.rb))
+    except Exception:
         pass
     gauges["regbrief_jobs_active"] = ("Background jobs queued or running.", [({}, state.jobs.active)])
     try:

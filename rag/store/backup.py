@@ -36,7 +36,7 @@ from rag.store.vectors import VectorIndex
 from rag.store.watchlist import Watchlist
 
 FORMAT = "regbrief-backup/1"
-DB_NAMES = ("regbrief.sqlite3", "history.sqlite3", "watchlist.sqlite3")
+DB_NAMES = ("regbrief.sqlite3", "history.sqlite3", "watchlist.sqlite3", "feeds.sqlite3")
 
 
 def _homes(settings: Settings) -> list[tuple[str, Settings]]:
