@@ -7,10 +7,12 @@ import time
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.errors import error_json
+from api.jobs import shared_tables
 from api.keys import key_id, parse_api_keys, workspace_of
 from api.metrics import Metrics
 from api.ratelimit import RateLimiter
 from rag.settings import DEFAULT_WORKSPACE, Settings
+from rag.store import StoreUnavailable
 
 # Paths served without a key: the health probes and the static page (the page holds no data; it asks
 # for a key when the API answers 401). The OpenAPI document describes the API and holds no data either.
@@ -31,7 +33,7 @@ class GuardMiddleware:
     def __init__(self, app, settings: Settings, metrics: Metrics):
         self.app = app
         self.keys = parse_api_keys(settings.api_keys)
-        self.limiter = RateLimiter(settings.rate_limit_per_minute)
+        self.limiter = RateLimiter(settings.rate_limit_per_minute, shared_tables(settings)[1])
         self.max_upload = settings.max_upload_bytes
         self.metrics = metrics
 
@@ -74,7 +76,10 @@ class GuardMiddleware:
         if who is None:
             client = scope.get("client")
             who = "addr:" + (client[0] if client else "unknown")
-        wait = self.limiter.check(who)
+        try:
+            wait = await self.limiter.acheck(who)
+        except StoreUnavailable as e:  # the shared rate-limit table is in the database
+            return await error_json(503, "store_unavailable", str(e), {"Retry-After": "5"})(scope, receive, send)
         if wait is not None:
             resp = error_json(429, "rate_limited",
                               f"rate limit of {self.limiter.per_minute} requests per minute reached; "

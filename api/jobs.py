@@ -5,6 +5,10 @@ write happens here (the store serialises its writes per batch, so jobs interleav
 meanwhile). Submitting more jobs than REGBRIEF_MAX_CONCURRENT_JOBS (queued + running, all workspaces) is
 refused with 429. A job belongs to the workspace that submitted it: `JobManager.scoped(name)` is the
 only view the routers get.
+
+With a shared job table (REGBRIEF_DATABASE_URL: rag/store/postgres), every state change of a job is also
+written there, so a job started through one API worker can be polled through any other; a job whose
+worker stopped before it finished is reported as failed.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import ctypes
 import datetime as dt
 import logging
 import threading
+import time
 import traceback
 import uuid
 from collections import OrderedDict
@@ -37,6 +42,16 @@ def _trim_heap() -> None:
         pass
 
 
+def shared_tables(settings) -> tuple:
+    """(jobs, rate limits): the tables every API worker shares when the store is in PostgreSQL
+    (REGBRIEF_DATABASE_URL), else (None, None): this process's memory, as with one worker."""
+    if not getattr(settings, "database_url", None):
+        return None, None
+    from rag.store.postgres import service_tables
+
+    return service_tables(settings)
+
+
 class TooManyJobs(RuntimeError):
     pass
 
@@ -60,11 +75,23 @@ class JobState:
         self.started_at: dt.datetime | None = None
         self.finished_at: dt.datetime | None = None
         self.finished = threading.Event()
+        self.saved = None  # set by a JobManager with a shared table: writes the state there
+        self._saved_at = 0.0
 
     def progress(self, done: int, total: int, stage: str | None = None) -> None:
         self.done, self.total = done, total
         if stage:
             self.stage = stage
+        if self.saved is not None and time.monotonic() - self._saved_at > 0.5:
+            self.save()
+
+    def save(self) -> None:
+        if self.saved is not None:
+            self._saved_at = time.monotonic()
+            try:
+                self.saved(self)
+            except Exception as e:  # the job goes on; its shared copy catches up at the next change
+                log.warning("job %s: shared state not written: %s", self.id, e)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,8 +102,21 @@ class JobState:
         }
 
 
+class StoredJob:
+    """A job read from the shared table (started by this or another worker)."""
+
+    def __init__(self, state: dict[str, Any]):
+        self.state = state
+        self.id, self.status = state["id"], state["status"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.state
+
+
 class JobManager:
-    def __init__(self, max_jobs: int, metrics=None):
+    def __init__(self, max_jobs: int, metrics=None, table=None):
+        """`table`: a shared JobTable (rag/store/protocol.py) when several workers serve one store."""
+        self.table = table
         self.max_jobs = max(1, max_jobs)
         self.pool = ThreadPoolExecutor(max_workers=self.max_jobs, thread_name_prefix="regbrief-job")
         self.metrics = metrics
@@ -93,11 +133,21 @@ class JobManager:
             self._active += 1
             self._jobs[job.id] = job
             self._trim()
+        if self.table is not None:
+            try:
+                self.table.save(job.id, workspace, kind, job.status, job.to_dict())
+            except BaseException:
+                with self._lock:
+                    self._active -= 1
+                    self._jobs.pop(job.id, None)
+                raise
+            job.saved = lambda j: self.table.save(j.id, j.workspace, j.kind, j.status, j.to_dict())
         self.pool.submit(self._run, job, fn)
         return job
 
     def _run(self, job: JobState, fn) -> None:
         job.status, job.started_at, job.stage = "running", _now(), "running"
+        job.save()
         try:
             job.result = fn(job) or {}
             job.status, job.stage = "succeeded", "done"
@@ -114,6 +164,7 @@ class JobManager:
             if self.metrics:
                 self.metrics.jobs.labels(kind=job.kind, status=job.status).inc()
             _trim_heap()
+            job.save()
             job.finished.set()
 
     def _trim(self) -> None:
@@ -121,12 +172,21 @@ class JobManager:
         for k in finished[: max(0, len(self._jobs) - KEEP_FINISHED)]:
             del self._jobs[k]
 
-    def get(self, job_id: str, workspace: str) -> JobState | None:
+    def get(self, job_id: str, workspace: str) -> JobState | StoredJob | None:
         job = self._jobs.get(job_id)
-        return job if job is not None and job.workspace == workspace else None
+        if job is not None:
+            return job if job.workspace == workspace else None
+        if self.table is not None:
+            state = self.table.get(job_id, workspace)
+            return StoredJob(state) if state else None
+        return None
 
-    def list(self, workspace: str, limit: int = 50) -> list[JobState]:
-        return [j for j in reversed(self._jobs.values()) if j.workspace == workspace][:limit]
+    def list(self, workspace: str, limit: int = 50) -> list[JobState | StoredJob]:
+        mine = [j for j in reversed(self._jobs.values()) if j.workspace == workspace][:limit]
+        if self.table is None:
+            return mine
+        local = {j.id: j for j in mine}
+        return [local.get(s["id"]) or StoredJob(s) for s in self.table.list(workspace, limit)]
 
     def scoped(self, workspace: str) -> "WorkspaceJobs":
         return WorkspaceJobs(self, workspace)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from api.jobs import JobManager, WorkspaceJobs
+from api.jobs import JobManager, WorkspaceJobs, shared_tables
 from api.metrics import Metrics
 from rag.service import Regbrief
 from rag.settings import DEFAULT_WORKSPACE, Settings
@@ -29,7 +29,7 @@ class Workspaces:
 
     def __init__(self, settings: Settings, metrics: Metrics):
         self.settings, self.metrics = settings, metrics
-        self.jobs = JobManager(settings.max_concurrent_jobs, metrics)
+        self.jobs = JobManager(settings.max_concurrent_jobs, metrics, shared_tables(settings)[0])
         self._states: dict[str, AppState] = {}
         self._lock = threading.Lock()
         self.default = self.get(DEFAULT_WORKSPACE)

@@ -243,7 +243,52 @@ def fts5_variants(db_path, questions: list[dict]) -> dict:
     }
 
 
+def compare_backends(backends: list[str], n_questions: int = 0) -> dict:
+    """Dense and hybrid Recall@10 / MAP@10 with the default settings, one store per embedding backend
+    (each embedded by that backend, vectors cached per backend), the questions embedded by the same
+    backend. The default backend is the fastest within 0.01 of torch on both (issue 14)."""
+    from rag.embeddings import get_embedder
+    from rag.retrieve import Retriever
+    from rag.settings import Settings
+
+    dev = json.loads(OBLIQA_DEV.read_text())
+    questions = dev[:n_questions] if n_questions else dev
+    rows: dict[str, dict] = {}
+    for backend in backends:
+        embedder = get_embedder(Settings().embedding_model, Settings().embedding_batch_size, backend)
+        cached = CachedEmbedder(embedder)
+        home = TMP / f"obliqa_store@{backend}"
+        rb, build_s, totals, failed = build_store(home, [OBLIQA_DOCS], cached, f"obliqa ({backend})",
+                                                  embedding_backend=backend)
+        cached.prefetch([q["Question"] for q in questions], label=f"questions ({backend}) ")
+        proxy = _Store(rb.store)
+        r = Retriever(proxy, cached, Settings(home=home, embedding_backend=backend))
+        rows[backend] = {"signature": embedder.signature, "chunks": totals,
+                         "embedding": cached.stats(), "failed_files": failed}
+        for mode in ("dense", "hybrid"):
+            rows[backend][mode] = evaluate(lambda q, mode=mode: pairs(r.search(q, k=10, mode=mode)), questions)
+        log(f"  {backend}: dense {rows[backend]['dense']}, hybrid {rows[backend]['hybrid']}")
+    ref = rows.get("torch")
+    for backend, row in rows.items():
+        if ref:
+            row["hybrid_within_0.01_of_torch"] = all(
+                abs(row["hybrid"][m] - ref["hybrid"][m]) <= 0.01 for m in ("recall@10", "map@10"))
+    figures = {"questions": len(questions), "rows": rows}
+    write_result(f"{NAME}_backends", figures)
+    print(f"\n{NAME} by embedding backend: ObliQA dev, {len(questions)} questions")
+    print(table([[b, r["dense"]["recall@10"], r["dense"]["map@10"], r["hybrid"]["recall@10"], r["hybrid"]["map@10"],
+                  r.get("hybrid_within_0.01_of_torch", "")] for b, r in rows.items()],
+                ["backend", "dense R@10", "dense MAP@10", "hybrid R@10", "hybrid MAP@10", "within 0.01"]))
+    return figures
+
+
 def run(args: argparse.Namespace | None = None) -> dict:
+    if getattr(args, "embedding_backends", ""):
+        return compare_backends(args.embedding_backends.split(","), getattr(args, "questions", 0))
+    if getattr(args, "backend", "sqlite") == "postgres":
+        from bench import backends
+
+        return backends.quality(args)
     from rag.retrieve import Retriever
     from rag.settings import Settings
 
@@ -403,6 +448,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--questions", type=int, default=0, help="first N dev questions (default: all 2,788)")
     p.add_argument("--keyword-variants", action="store_true",
                    help="also score FTS5 variants of the keyword side (title indexed or not, AND-first)")
+    p.add_argument("--embedding-backends", default="",
+                   help="e.g. torch,onnx,onnx-int8: Recall@10 / MAP@10 per embedding backend, one store each")
+    p.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite",
+                   help="postgres: the PostgreSQL backend against SQLite in the same run (bench/backends.py)")
 
 
 if __name__ == "__main__":

@@ -238,6 +238,10 @@ def startup(side: str, query: str) -> dict:
 
 
 def run(args: argparse.Namespace | None = None) -> dict:
+    if getattr(args, "backend", "sqlite") == "postgres":
+        from bench import backends
+
+        return backends.search(args)
     from rag.retrieve import Retriever
 
     log(f"{NAME}: loading the embedding model (not timed)")
@@ -347,6 +351,8 @@ def run(args: argparse.Namespace | None = None) -> dict:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--startup-child", choices=["regbrief", "langchain"], help=argparse.SUPPRESS)
     p.add_argument("--query", help=argparse.SUPPRESS)
+    p.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite",
+                   help="postgres: the PostgreSQL backend against SQLite in the same run (bench/backends.py)")
 
 
 if __name__ == "__main__":

@@ -42,3 +42,44 @@ def demo_rb(tmp_path_factory, embedder):
     report = rb.ingestor.ingest([DEMO / "articles", DEMO / "lists", CONSOLIDATED_XML])
     assert report.ok, report.to_dict()
     return rb
+
+
+# --- PostgreSQL + Chroma server variants (tests/pg.py starts real servers of our own) ---------------------
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A PostgreSQL cluster of the session's own, on a free loopback port."""
+    from tests.pg import PgServer
+
+    with PgServer() as pg:
+        yield pg
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """A real `chroma run` for the session."""
+    from tests.pg import ChromaServer
+
+    with ChromaServer(tmp_path_factory.mktemp("chroma-server")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def servers(pg_server, chroma_server):
+    """servers() -> settings overrides for a new, empty store on the PostgreSQL and Chroma servers (its own
+    database and collection): with them a Regbrief keeps nothing of the store under its home."""
+    import uuid
+
+    def new() -> dict:
+        return {"database_url": pg_server.create_database(), "chroma_url": chroma_server.url,
+                "collection": f"t{uuid.uuid4().hex[:10]}"}
+
+    return new
+
+
+BACKENDS = ["embedded", "servers"]
+
+
+def backend_overrides(request, backend: str) -> dict:
+    """Settings overrides of one backend variant: none (SQLite + embedded Chroma) or the servers'."""
+    return request.getfixturevalue("servers")() if backend == "servers" else {}

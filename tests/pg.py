@@ -36,17 +36,26 @@ def pg_bin() -> Path | None:
 class PgServer:
     """`with PgServer() as pg:` a running cluster; `pg.url(db)` a database URL; stop/start/restart."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, root: Path | None = None):
+        """A new cluster in a temporary directory, or the one kept at `root` (created when missing)."""
         self.bin = pg_bin()
         if self.bin is None:
             raise RuntimeError("PostgreSQL server binaries not found (apt-get install postgresql)")
         self.port = port or free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="regbrief-pg-"))
+        self.keep = root is not None
+        self.dir = Path(root) if root else Path(tempfile.mkdtemp(prefix="regbrief-pg-"))
         self.data, self.log, self.sock = self.dir / "data", self.dir / "server.log", self.dir / "sock"
-        self.sock.mkdir()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.sock.mkdir(exist_ok=True)
         self.as_root = os.geteuid() == 0
         if self.as_root:
             subprocess.run(["chown", "-R", "postgres:postgres", str(self.dir)], check=True)
+            # every directory above the cluster must be passable for the postgres user
+            for parent in self.dir.resolve().parents:
+                if parent != Path("/") and not os.stat(parent).st_mode & 0o001:
+                    os.chmod(parent, os.stat(parent).st_mode | 0o011)
+        if (self.data / "PG_VERSION").exists():
+            return
         self._run(["initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8",
                    "--locale", "C.UTF-8"])
 
@@ -91,8 +100,9 @@ class PgServer:
         self.close()
 
     def close(self) -> None:
-        self.stop("immediate")
-        shutil.rmtree(self.dir, ignore_errors=True)
+        self.stop("immediate" if not self.keep else "fast")
+        if not self.keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class ChromaServer:

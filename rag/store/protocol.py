@@ -128,3 +128,19 @@ class FeedTables(Protocol):
     def add_items(self, feed: str, links: Sequence[str]) -> None: ...
     def record_changes(self, feed: str, synced_at: str, changes: Sequence[dict]) -> None: ...
     def changes(self, since: str | None = None, feed: str | None = None, limit: int = 1000) -> list[dict]: ...
+
+
+class JobTable(Protocol):
+    """Background jobs as every API worker sees them (only with a shared database: api/jobs.py keeps them
+    in memory otherwise). States are the JSON of GET /v1/jobs/{id}."""
+
+    def save(self, job_id: str, workspace: str, kind: str, status: str, state: dict) -> None: ...
+    def get(self, job_id: str, workspace: str) -> dict | None: ...
+    def list(self, workspace: str, limit: int = 50) -> list[dict]: ...
+
+
+class RateLimits(Protocol):
+    """Requests per minute per caller counted across every API worker (api/ratelimit.py)."""
+
+    def hit(self, who: str, per_minute: int) -> float | None:
+        """Count one request; None when allowed, else seconds until the next one would be."""

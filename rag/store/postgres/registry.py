@@ -175,7 +175,7 @@ class PgRegistry(PgDB):
 
     def sources(self) -> list[str]:
         return [r["source"] for r in self.all(
-            "SELECT DISTINCT source FROM documents ORDER BY source COLLATE \"C\"")]
+            "SELECT DISTINCT source COLLATE \"C\" AS source FROM documents ORDER BY 1")]
 
     def stats(self) -> dict:
         by_format = self.all(
