@@ -36,6 +36,10 @@ def test_sensetime_found(demo_rb, query):
     assert top.list == "NS-CMIC" and top.programs == ["CMIC-EO13959"]
     assert top.listed_on == "2021-12-10" and top.divestment_date == "2022-12-10"
     assert "SENSETIME GROUP" in top.explanation and top.matched_name in top.explanation
+    # The other facts come from the stored typed entry, not from metadata keys.
+    assert (top.effective_date, top.authority, top.lists, top.entity_type) == ("2022-02-08", "OFAC", ["NS-CMIC"],
+                                                                              "organisation")
+    assert top.identifiers == ["C.R. No.: 2162198 (Hong Kong)"] and top.countries == ["China"]
 
 
 def test_explanations_name_the_normalisations(demo_rb):
@@ -79,6 +83,11 @@ def test_index_follows_the_registry(rb, tmp_path):
     assert top.match and top.name == "BANK MELLI IRAN" and top.list == "SDN" and "IRAN" in top.programs
     by_alias = screen(rb, ["BMI"]).results[0].matches[0]
     assert by_alias.name == "BANK MELLI IRAN" and by_alias.matched_name == "BMI"
+    # An identifier written in the SDN Remarks (a Tax ID, a digital currency address) is matched exactly.
+    by_id = screen(rb, ["funds sent to 0x910Cbd523D972eb0a6f4cAe4618aD62622b39DbF"]).results[0].matches[0]
+    assert by_id.match and by_id.name == "TORNADO CASH" and by_id.explanation.endswith("an identifier of TORNADO CASH.")
+    tax = screen(rb, ["Tax ID 801326153"]).results[0].matches[0]
+    assert tax.name == "INTELLEXA S.A." and "Tax ID No.: 801326153 (Greece)" in tax.identifiers
     rb.ingestor.remove(source=str(src))
     assert not any(m.match for m in screen(rb, ["Bank Melli Iran"]).results[0].matches)
 
