@@ -79,6 +79,8 @@ def _link(d: dict[str, Any]) -> EntryLink | None:
 
 def entry_from_legacy(md: dict[str, Any], title: str, publisher: str | None = None, date: Any = None,
                       jurisdiction: str | None = None) -> ListEntry:
+    """The entry of one stored list-entry document, from its metadata and columns. The publisher is the
+    list's issuer; `date` (the document's date) is not needed: every date of an entry is in its metadata."""
     schema = md.get("schema")
     record = "sanction" if schema == "Sanction" else "relation" if schema in _FTM_RELATIONS else "entity"
     primary = md.get("name") or title
