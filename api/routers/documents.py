@@ -34,6 +34,31 @@ def display_name(given: str | None) -> str:
     return name[:200] or "upload"
 
 
+def save_uploads(files: list[UploadFile], folder: Path) -> dict[str, str]:
+    """Save the uploaded files under `folder` with safe, distinct names: {saved path: the user's name}.
+    Nothing is left behind when one of them cannot be saved."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names: dict[str, str] = {}
+    try:
+        used: set[str] = set()
+        for f in files:
+            name = safe_name(f.filename)
+            stem, dot, ext = name.rpartition(".")
+            n = 1
+            while name in used:  # two files with the same name in one upload
+                n += 1
+                name = f"{stem}-{n}.{ext}" if dot else f"{ext}-{n}"
+            used.add(name)
+            target = folder / name
+            with open(target, "wb") as out:
+                shutil.copyfileobj(f.file, out, 1 << 20)
+            names[str(target)] = display_name(f.filename)
+    except Exception:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return names
+
+
 def ingest_result(state: AppState, report, names: dict[str, str]) -> dict:
     """The job's result: the ingest report with files named as the user named them (never by their place
     on the server), the documents they hold, and the ingest counters updated."""
@@ -71,25 +96,7 @@ def upload(
         if format not in known:
             raise ApiError(422, "validation_error", f"format: unknown format {format!r}; known: {', '.join(known)}")
     folder = state.settings.home / "uploads" / uuid.uuid4().hex
-    folder.mkdir(parents=True, exist_ok=True)
-    names: dict[str, str] = {}
-    try:
-        used: set[str] = set()
-        for f in files:
-            name = safe_name(f.filename)
-            stem, dot, ext = name.rpartition(".")
-            n = 1
-            while name in used:  # two files with the same name in one upload
-                n += 1
-                name = f"{stem}-{n}.{ext}" if dot else f"{ext}-{n}"
-            used.add(name)
-            target = folder / name
-            with open(target, "wb") as out:
-                shutil.copyfileobj(f.file, out, 1 << 20)
-            names[str(target)] = display_name(f.filename)
-    except Exception:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
+    names = save_uploads(files, folder)
     paths = list(names)
 
     def run(job: JobState) -> dict:
