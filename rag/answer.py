@@ -8,25 +8,29 @@ The extractive drafter composes list facts rendered from list metadata and the e
 that best answer the question; its citations are right by construction. An LLM draft goes through
 the same verifier; what fails is removed (or kept and marked on request); if nothing survives, or the
 model cannot be reached, the extractive answer is returned with a note saying so.
+
+What answers state from (evidence, drafts, passages, documents set aside) is rag/evidence.py; verifying
+and numbering the citations is rag/assemble.py; both are shared with briefings.
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 
 from langchain_core.runnables import RunnableLambda
 
 import prompts
-from rag.dates import human_date, iso
+from rag.dates import human_date
 from rag.entities import EntityMatch, listing_sentence
-from rag.models import Answer, Citation, Filters, SearchResult, Sentence
+from rag.assemble import Assembler, render_text
+from rag.evidence import Draft, Evidence, gather, passages_block, set_aside_note
+from rag.models import Answer, Filters, SearchResult, Sentence
 from rag.names import LIST_WORDS, fold, question_names
 from rag.text import keywords, looks_like_instruction, sentence_spans, statement_spans
-from rag.verify import Verifier, strip_markers
+from rag.verify import strip_markers
 
 # Below this relevance no evidence sentence is good enough to state; the answer refuses.
 REFUSE_BELOW = 0.42
@@ -41,43 +45,6 @@ NAME_WORDS = re.compile(r"\b(alias\w*|a\.k\.a|also known|other names?|short name
 VAGUE = {"many", "much", "kind", "type", "current", "currently", "ever", "also", "still", "now"}
 PRONOUNS = re.compile(r"\b(it|its|they|them|their|the company|the firm|this company|that company|he|she|his|her)\b",
                       re.I)
-
-
-@dataclass
-class Evidence:
-    """One citable span: a sentence of a retrieved chunk, or a list fact rendered from metadata."""
-
-    text: str  # the sentence as stated in the answer
-    result: SearchResult
-    start: int
-    end: int
-    score: float = 0.0
-
-
-@dataclass
-class Draft:
-    sentences: list[tuple[str, list[Evidence]]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # answer sentences that state no fact from the sources
-    backend_notes: list[str] = field(default_factory=list)  # e.g. "the model failed; extractive answer"
-    refused: bool = False
-    backend: str = "extractive"
-    model: str | None = None
-    prompt_version: str = ""
-
-
-# --- entity helpers ---------------------------------------------------------------------------------
-
-def _passes(filters: Filters, date: str | dt.date | None, doc_type: str, jurisdiction: str | None) -> bool:
-    date = iso(date)  # a stored ISO string, or a list entry's typed date
-    if filters.doc_type and doc_type not in filters.doc_type:
-        return False
-    if filters.jurisdiction and jurisdiction not in filters.jurisdiction:
-        return False
-    if filters.until and (not date or date > filters.until.isoformat()):
-        return False
-    if filters.since and (not date or date < filters.since.isoformat()):
-        return False
-    return True
 
 
 # --- condense ---------------------------------------------------------------------------------------
@@ -120,59 +87,6 @@ def _rule_condense(rb, question: str, history: list[tuple[str, str]]) -> str:
             return PRONOUNS.sub(lambda m: subject + ("'s" if m.group(0).lower() in ("its", "their", "his", "her")
                                                       else ""), question, count=1)
     return question
-
-
-# --- evidence ---------------------------------------------------------------------------------------
-
-def set_aside(results: list[SearchResult]) -> tuple[list[SearchResult], list[SearchResult]]:
-    """(usable, set aside): documents flagged at ingest for text addressed to the answering system
-    (ingest.pipeline.flag_instructions) are never evidence, for answers and briefings alike."""
-    usable = [r for r in results if not r.metadata.get("injected_instructions")]
-    return usable, [r for r in results if r.metadata.get("injected_instructions")]
-
-
-def set_aside_note(results: list[SearchResult]) -> str | None:
-    """Names the set-aside documents by source, never by title or text: those are the attacker's words."""
-    sources = sorted({Path(r.source).name if not r.source.startswith(("http", "upload:")) else r.source
-                      for r in results})
-    if not sources:
-        return None
-    return (f"Not used: {len(sources)} document{'s' if len(sources) > 1 else ''} among the closest passages "
-            f"contain{'s' if len(sources) == 1 else ''} instructions addressed to the answering system, so none of "
-            f"{'it' if len(sources) == 1 else 'them'} is evidence ({', '.join(sources[:5])}).")
-
-
-def gather(rb, question: str, filters: Filters, k: int = 8) -> tuple[list[SearchResult], list[EntityMatch],
-                                                                         list[SearchResult]]:
-    """Passages and named list entries for a question, and the passages set aside (see set_aside)."""
-    # A few extra results, so that passages set aside do not leave the answer with fewer than k.
-    results, aside = set_aside(rb.retriever.search(question, k=k + 4, filters=filters).results)
-    results = results[:k]
-    index = rb.store.entities
-    matches = index.find_in_text(
-        question, allowed=lambda e: _passes(filters, e.date, "list_entry", e.jurisdiction))
-    have = {r.doc_id for r in results}
-    missing = [m.entry.doc_id for m in matches[:6] if m.entry.doc_id not in have]
-    if missing:
-        rows = _chunks_of_docs(rb, missing)
-        results = results + rows
-    return results, matches, aside
-
-
-def _chunks_of_docs(rb, doc_ids: list[str]) -> list[SearchResult]:
-    db = rb.store.keyword.conn()
-    marks = ",".join("?" * len(doc_ids))
-    ids = [r[0] for r in db.execute(f"SELECT chunk_id FROM chunks WHERE doc_id IN ({marks}) AND idx = 0", doc_ids)]
-    return set_aside([row_to_result(r, 0.0) for r in rb.store.keyword.chunk_rows(ids).values()])[0]
-
-
-def row_to_result(r: dict, score: float) -> SearchResult:
-    return SearchResult(
-        chunk_id=r["chunk_id"], doc_id=r["doc_id"], text=r["text"], score=score, title=r["title"],
-        source=r["source"], date=dt.date.fromisoformat(r["date"]) if r["date"] else None, doc_type=r["doc_type"],
-        jurisdiction=r["jurisdiction"], publisher=r["publisher"], url=r["url"],
-        metadata={**r["metadata"], **({"page": r["page"]} if r["page"] is not None else {})},
-    )
 
 
 # --- extractive draft -------------------------------------------------------------------------------
@@ -284,15 +198,6 @@ def best_sentences(rb, question: str, results: list[SearchResult], matches: list
     return [candidates[i] for i in chosen]
 
 
-def passages_block(passages: list[SearchResult]) -> str:
-    """Numbered passages for a prompt, fenced as data, with instruction-like sentences cut out."""
-    def clean(text: str) -> str:
-        return " ".join(text[a:b] for a, b in sentence_spans(text) if not looks_like_instruction(text[a:b]))
-
-    return "\n\n".join(f"[{i}] {p.title} ({p.date or 'undated'})\n<<<\n{clean(p.text)}\n>>>"
-                       for i, p in enumerate(passages, 1))
-
-
 # --- LLM draft --------------------------------------------------------------------------------------
 
 def llm_draft(rb, question: str, results: list[SearchResult], backend: str) -> Draft:
@@ -315,64 +220,6 @@ def llm_draft(rb, question: str, results: list[SearchResult], backend: str) -> D
                  if 1 <= n <= len(passages)]
         draft.sentences.append((text, cited))
     return draft
-
-
-# --- verify and assemble ----------------------------------------------------------------------------
-
-class Assembler:
-    """Verifies drafted sentences and numbers their citations; one per answer or briefing, so
-    citation numbers are shared across a briefing's sections."""
-
-    def __init__(self, rb, keep_unsupported: bool = False):
-        self.verifier = Verifier(rb.embedder)
-        self.keep_unsupported = keep_unsupported
-        self._citations: dict[tuple, Citation] = {}
-
-    @property
-    def citations(self) -> list[Citation]:
-        return list(self._citations.values())
-
-    def sentences(self, draft: Draft) -> list[Sentence]:
-        out: list[Sentence] = []
-        self.verifier.prepare([(text, {i: ev.result.text for i, ev in enumerate(evs)}) for text, evs in draft.sentences])
-        for text, evs in draft.sentences:
-            check = self.verifier.check(text, {i: ev.result.text for i, ev in enumerate(evs)})
-            verdict = "supported" if check.ok else ("unsupported" if self.keep_unsupported else "removed")
-            nums = []
-            if check.ok or self.keep_unsupported:
-                for i, ev in enumerate(evs):
-                    # Extractive evidence knows its exact span; an LLM's citation gets the best one.
-                    a, b = (ev.start, ev.end) if draft.backend == "extractive" else check.quotes.get(i, (0, len(ev.result.text)))
-                    key = (ev.result.chunk_id, a, b)
-                    if key not in self._citations:
-                        self._citations[key] = _citation(len(self._citations) + 1, ev.result, a, b)
-                    nums.append(self._citations[key].n)
-            out.append(Sentence(text=text, citations=nums, support=check.support, verdict=verdict,
-                                reason=check.reason()))
-        out += [Sentence(text=note, kind="note", support=1.0) for note in draft.notes]
-        return out
-
-
-def _citation(n: int, r: SearchResult, a: int, b: int) -> Citation:
-    return Citation(
-        n=n, chunk_id=r.chunk_id, doc_id=r.doc_id, title=r.title, source=r.source, date=r.date,
-        quote=r.text[a:b], start=a, end=b, publisher=r.publisher, url=r.url, page=r.metadata.get("page"),
-        doc_type=r.doc_type, chunk_text=r.text,
-        metadata={k: v for k, v in r.metadata.items()
-                  if k in ("uid", "programs", "list", "DocumentID", "PassageID", "document_number", "celex",
-                           "record_id", "page", "listing_date", "url")},
-    )
-
-
-def render_text(sentences: list[Sentence]) -> str:
-    parts = []
-    for s in sentences:
-        if s.verdict == "removed":
-            continue
-        marks = "".join(f"[{n}]" for n in s.citations)
-        flag = " (unsupported)" if s.verdict == "unsupported" else ""
-        parts.append(f"{s.text.rstrip()}{(' ' + marks) if marks else ''}{flag}")
-    return " ".join(parts)
 
 
 # --- the chain --------------------------------------------------------------------------------------

@@ -14,13 +14,14 @@ import uuid
 from dataclasses import dataclass, field
 
 import prompts
-from rag.answer import (Assembler, Draft, Evidence, _chunks_of_docs, _passes, passages_block, set_aside,
-                        set_aside_note)
+from rag.assemble import Assembler
 from rag.dates import find_dates
 from rag.entities import EntityMatch, listing_sentence
+from rag.evidence import (Draft, Evidence, chunks_of_docs, passages_block, passes_filters, set_aside,
+                          set_aside_note)
 from rag.models import Briefing, BriefingSection, Filters, SearchResult
 from rag.links import extract_sentence
-from rag.names import core_tokens, distinctive, fold, names_any
+from rag.names import core_tokens, distinctive, fold, name_key, names_any
 from rag.text import looks_like_instruction, sentence_spans, statement_spans
 
 SECTIONS = ("Summary", "Sanctions and listings", "Links to other parties", "Timeline", "Risk assessment",
@@ -42,7 +43,7 @@ class Subject:
     about: list[SearchResult] = field(default_factory=list)
 
     def allowed(self, entry) -> bool:
-        return _passes(self.filters, entry.date, "list_entry", entry.jurisdiction)
+        return passes_filters(self.filters, entry.date, "list_entry", entry.jurisdiction)
 
 
 def build_briefing(rb, entity: str, as_of: dt.date | None = None, *, backend: str | None = None,
@@ -101,7 +102,7 @@ def _listing_evidence(entry, chunk: SearchResult) -> Evidence:
 
 def listings(rb, subject: Subject, section: Draft) -> list[Evidence]:
     """Sanctions and listings: the entity's own list entries."""
-    chunks = {r.doc_id: r for r in _chunks_of_docs(rb, [m.entry.doc_id for m in subject.own])} if subject.own else {}
+    chunks = {r.doc_id: r for r in chunks_of_docs(rb, [m.entry.doc_id for m in subject.own])} if subject.own else {}
     evs = [_listing_evidence(m.entry, chunks[m.entry.doc_id]) for m in subject.own if m.entry.doc_id in chunks]
     section.sentences += [(ev.text, [ev]) for ev in evs]
     if not subject.own:
@@ -116,7 +117,8 @@ def parties_related(sentence: str, names: list[str]) -> list[str]:
     out = []
     for _relation, subject_text, object_text, *_ in extract_sentence(sentence):
         for own, other in ((subject_text, object_text), (object_text, subject_text)):
-            if _names_one(own, names) and not _names_one(other, names):
+            # Both may carry the entity's name ("SenseTime Group owns Shenzhen SenseTime Technology").
+            if _names_one(own, names) and name_key(other) != name_key(own):
                 out.append(other)
     return list(dict.fromkeys(out))
 
@@ -151,7 +153,7 @@ def links(rb, subject: Subject, section: Draft) -> tuple[list[Evidence], dict[st
                 for party in others:
                     for m in rb.store.entities.find_in_text(party, allowed=subject.allowed):
                         if m.entry.doc_id not in own_ids and m.entry.doc_id not in linked_listed:
-                            if chunk := _chunks_of_docs(rb, [m.entry.doc_id]):
+                            if chunk := chunks_of_docs(rb, [m.entry.doc_id]):
                                 linked_listed[m.entry.doc_id] = _listing_evidence(m.entry, chunk[0])
         if depth or not parties:
             break

@@ -1,0 +1,112 @@
+"""What answers and briefings state from: citable spans (Evidence) and drafts, the passages and named
+list entries for a question, and the documents set aside because they address the answering system.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.dates import iso
+from rag.entities import EntityMatch
+from rag.models import Filters, SearchResult
+from rag.text import looks_like_instruction, sentence_spans
+
+
+@dataclass
+class Evidence:
+    """One citable span: a sentence of a retrieved chunk, or a list fact rendered from metadata."""
+
+    text: str  # the sentence as stated in the answer
+    result: SearchResult
+    start: int
+    end: int
+    score: float = 0.0
+
+
+@dataclass
+class Draft:
+    sentences: list[tuple[str, list[Evidence]]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # answer sentences that state no fact from the sources
+    backend_notes: list[str] = field(default_factory=list)  # e.g. "the model failed; extractive answer"
+    refused: bool = False
+    backend: str = "extractive"
+    model: str | None = None
+    prompt_version: str = ""
+
+
+# --- filters on list entries ----------------------------------------------------------------
+
+def passes_filters(filters: Filters, date: str | dt.date | None, doc_type: str, jurisdiction: str | None) -> bool:
+    date = iso(date)  # a stored ISO string, or a list entry's typed date
+    if filters.doc_type and doc_type not in filters.doc_type:
+        return False
+    if filters.jurisdiction and jurisdiction not in filters.jurisdiction:
+        return False
+    if filters.until and (not date or date > filters.until.isoformat()):
+        return False
+    if filters.since and (not date or date < filters.since.isoformat()):
+        return False
+    return True
+
+
+# --- passages ---------------------------------------------------------------------------------------
+
+def set_aside(results: list[SearchResult]) -> tuple[list[SearchResult], list[SearchResult]]:
+    """(usable, set aside): documents flagged at ingest for text addressed to the answering system
+    (ingest.pipeline.flag_instructions) are never evidence, for answers and briefings alike."""
+    usable = [r for r in results if not r.metadata.get("injected_instructions")]
+    return usable, [r for r in results if r.metadata.get("injected_instructions")]
+
+
+def set_aside_note(results: list[SearchResult]) -> str | None:
+    """Names the set-aside documents by source, never by title or text: those are the attacker's words."""
+    sources = sorted({Path(r.source).name if not r.source.startswith(("http", "upload:")) else r.source
+                      for r in results})
+    if not sources:
+        return None
+    return (f"Not used: {len(sources)} document{'s' if len(sources) > 1 else ''} among the closest passages "
+            f"contain{'s' if len(sources) == 1 else ''} instructions addressed to the answering system, so none of "
+            f"{'it' if len(sources) == 1 else 'them'} is evidence ({', '.join(sources[:5])}).")
+
+
+def gather(rb, question: str, filters: Filters, k: int = 8) -> tuple[list[SearchResult], list[EntityMatch],
+                                                                         list[SearchResult]]:
+    """Passages and named list entries for a question, and the passages set aside (see set_aside)."""
+    # A few extra results, so that passages set aside do not leave the answer with fewer than k.
+    results, aside = set_aside(rb.retriever.search(question, k=k + 4, filters=filters).results)
+    results = results[:k]
+    index = rb.store.entities
+    matches = index.find_in_text(
+        question, allowed=lambda e: passes_filters(filters, e.date, "list_entry", e.jurisdiction))
+    have = {r.doc_id for r in results}
+    missing = [m.entry.doc_id for m in matches[:6] if m.entry.doc_id not in have]
+    if missing:
+        rows = chunks_of_docs(rb, missing)
+        results = results + rows
+    return results, matches, aside
+
+
+def chunks_of_docs(rb, doc_ids: list[str]) -> list[SearchResult]:
+    db = rb.store.keyword.conn()
+    marks = ",".join("?" * len(doc_ids))
+    ids = [r[0] for r in db.execute(f"SELECT chunk_id FROM chunks WHERE doc_id IN ({marks}) AND idx = 0", doc_ids)]
+    return set_aside([row_to_result(r, 0.0) for r in rb.store.keyword.chunk_rows(ids).values()])[0]
+
+
+def row_to_result(r: dict, score: float) -> SearchResult:
+    return SearchResult(
+        chunk_id=r["chunk_id"], doc_id=r["doc_id"], text=r["text"], score=score, title=r["title"],
+        source=r["source"], date=dt.date.fromisoformat(r["date"]) if r["date"] else None, doc_type=r["doc_type"],
+        jurisdiction=r["jurisdiction"], publisher=r["publisher"], url=r["url"],
+        metadata={**r["metadata"], **({"page": r["page"]} if r["page"] is not None else {})},
+    )
+
+
+def passages_block(passages: list[SearchResult]) -> str:
+    """Numbered passages for a prompt, fenced as data, with instruction-like sentences cut out."""
+    def clean(text: str) -> str:
+        return " ".join(text[a:b] for a, b in sentence_spans(text) if not looks_like_instruction(text[a:b]))
+
+    return "\n\n".join(f"[{i}] {p.title} ({p.date or 'undated'})\n<<<\n{clean(p.text)}\n>>>"
+                       for i, p in enumerate(passages, 1))
