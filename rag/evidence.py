@@ -88,10 +88,8 @@ def gather(rb, question: str, filters: Filters, k: int = 8) -> tuple[list[Search
 
 
 def chunks_of_docs(rb, doc_ids: list[str]) -> list[SearchResult]:
-    db = rb.store.keyword.conn()
-    marks = ",".join("?" * len(doc_ids))
-    ids = [r[0] for r in db.execute(f"SELECT chunk_id FROM chunks WHERE doc_id IN ({marks}) AND idx = 0", doc_ids)]
-    return set_aside([row_to_result(r, 0.0) for r in rb.store.keyword.chunk_rows(ids).values()])[0]
+    ids = list(rb.store.first_chunks(doc_ids).values())
+    return set_aside([row_to_result(r, 0.0) for r in rb.store.chunk_rows(ids).values()])[0]
 
 
 def row_to_result(r: dict, score: float) -> SearchResult:
