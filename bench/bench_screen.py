@@ -191,11 +191,11 @@ class Baseline:
 
 
 def rigour_normaliser():
-    """rag.screen.normalise with OpenSanctions' rigour doing transliteration and org-type removal."""
+    """rag.names.normalise with OpenSanctions' rigour doing transliteration and org-type removal."""
     from rigour.names import remove_org_types
     from rigour.text import ascii_text
 
-    from rag.screen import Normalised, fold_name
+    from rag.names import Normalised, fold_name
 
     def normalise(name: str, person: bool):
         folded, applied = fold_name(ascii_text(name))
