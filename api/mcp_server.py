@@ -28,7 +28,7 @@ INSTRUCTIONS = ("regbrief answers questions about sanctions and regulation from 
                 "cited paths from an entity to listed entities.")
 
 # Which Regbrief serves a call: one fixed instance over stdio, the caller's workspace over HTTP.
-Resolver = Callable[[Context], tuple[Regbrief, Settings]]
+Resolver = Callable[[Context], Regbrief]
 
 
 def _filters(doc_type, jurisdiction, source, since, until, as_of) -> Filters:
@@ -56,7 +56,7 @@ async def _run(fn, *args, **kwargs):
         raise ToolError(f"store_unavailable: {e}") from e
 
 
-def build_server(resolve: Resolver) -> MCPServer:  # five tool declarations, each a few lines: one list
+def build_server(resolve: Resolver) -> MCPServer:
     mcp = MCPServer(name="regbrief", instructions=INSTRUCTIONS, version="0.1.0", log_level="WARNING")
 
     @mcp.tool(description="Ranked passages for a query (hybrid dense + keyword search), with filters.")
@@ -64,7 +64,7 @@ def build_server(resolve: Resolver) -> MCPServer:  # five tool declarations, eac
                      doc_type: list[DocType] | None = None, jurisdiction: list[Jurisdiction] | None = None,
                      source: str | None = None, since: dt.date | None = None, until: dt.date | None = None,
                      as_of: dt.date | None = None) -> SearchResponse:
-        rb, settings = resolve(ctx)
+        rb = resolve(ctx)
         return await _run(rb.search, _text(query, "query", 2000), k=max(1, min(k, 100)), mode=mode,
                           filters=_filters(doc_type, jurisdiction, source, since, until, as_of))
 
@@ -75,21 +75,21 @@ def build_server(resolve: Resolver) -> MCPServer:  # five tool declarations, eac
                   doc_type: list[DocType] | None = None, jurisdiction: list[Jurisdiction] | None = None,
                   source: str | None = None, since: dt.date | None = None, until: dt.date | None = None,
                   as_of: dt.date | None = None) -> Answer:
-        rb, settings = resolve(ctx)
-        return await _run(rb.ask, _text(question, "question", settings.max_question_chars),
+        rb = resolve(ctx)
+        return await _run(rb.ask, _text(question, "question", rb.settings.max_question_chars),
                           _filters(doc_type, jurisdiction, source, since, until, as_of),
                           conversation_id=conversation_id)
 
     @mcp.tool(description="A cited risk briefing on an entity (a company or a person), as known on as_of.")
     async def brief(entity: str, ctx: Context, as_of: dt.date | None = None) -> Briefing:
-        rb, settings = resolve(ctx)
+        rb = resolve(ctx)
         return await _run(rb.brief, _text(entity, "entity", 300), as_of=as_of)
 
     @mcp.tool(description="Screen names (at most 100) against every list entry in the store: matches best "
                           "first, with score, list, programs, listing date and why each matched.")
     async def screen(names: list[str], ctx: Context, type: Literal["company", "person"] | None = None,
                      threshold: float | None = None, limit: int = 10) -> ScreenResponse:
-        rb, settings = resolve(ctx)
+        rb = resolve(ctx)
         if not 1 <= len(names) <= 100:
             raise ToolError("names: give 1 to 100 names")
         names = [_text(n, f"names.{i}", 500) for i, n in enumerate(names)]
@@ -99,7 +99,7 @@ def build_server(resolve: Resolver) -> MCPServer:  # five tool declarations, eac
                           "listed entities, up to `depth` relations long.")
     async def exposure(entity: str, ctx: Context, depth: int = 3, max_paths: int = 50,
                        relations: list[str] | None = None) -> ExposureResponse:
-        rb, settings = resolve(ctx)
+        rb = resolve(ctx)
         return await _run(rb.exposure, _text(entity, "entity", 500), depth=max(1, min(depth, 5)),
                           max_paths=max(1, min(max_paths, 200)), relations=relations or None)
 
@@ -108,18 +108,14 @@ def build_server(resolve: Resolver) -> MCPServer:  # five tool declarations, eac
 
 def stdio_server(rb: Regbrief) -> MCPServer:
     """`regbrief mcp`: one workspace's Regbrief, over stdin/stdout."""
-    return build_server(lambda ctx: (rb, rb.settings))
+    return build_server(lambda ctx: rb)
 
 
 def mount(app, workspaces, settings: Settings) -> MCPServer:
     """Streamable HTTP at /mcp on the FastAPI app. Stateless (no session held between requests), so any
     API worker can answer any call; GuardMiddleware has already checked the key and named its workspace
     in the request scope. The caller runs `server.session_manager.run()` in the app's lifespan."""
-    def resolve(ctx: Context):
-        state = workspaces.of_scope(ctx.request_context.request.scope)
-        return state.rb, state.settings
-
-    server = build_server(resolve)
+    server = build_server(lambda ctx: workspaces.of_scope(ctx.request_context.request.scope).rb)
     # DNS-rebinding protection guards a keyless server on loopback from web pages; with API keys the
     # bearer key is that guard (a page cannot send it), and the service may sit behind any host name.
     security = TransportSecuritySettings(enable_dns_rebinding_protection=not settings.api_keys,
