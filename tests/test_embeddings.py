@@ -200,3 +200,26 @@ def test_reingesting_an_edited_article_embeds_only_its_new_text(tmp_path):
     assert 1 <= e.model_texts - before < chunks  # the new text only, not the whole article again
     hits = rb.search("A correction changed one figure in the table of listed subsidiaries", k=3, mode="dense")
     assert any("correction" in r.text for r in hits.results)  # the new chunk is stored and found
+
+
+def test_an_ask_embeds_its_question_once(tmp_path):
+    from tests.conftest import make_rb
+
+    rb = make_rb(tmp_path / "home", embedding_backend="onnx-int8")
+    assert rb.ingest([DEMO / "articles"]).ok
+    seen: list[str] = []
+    real_run = rb.embedder.model.run
+
+    def run(texts):
+        seen.extend(texts)
+        return real_run(texts)
+
+    rb.embedder.model.run = run
+    try:
+        question = "Why did SenseTime postpone its Hong Kong share offering? (asked once)"
+        answer = rb.ask(question)
+    finally:
+        del rb.embedder.model.run
+    assert answer.citations
+    assert seen.count(question) == 1  # retrieval, sentence selection and the verifier share one vector
+    assert len(seen) == len(set(seen))  # and no text went through the model twice
