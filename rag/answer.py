@@ -25,6 +25,7 @@ from langchain_core.runnables import RunnableLambda
 import prompts
 from rag.dates import human_date
 from rag.entities import EntityMatch, listing_sentence
+from rag.llm import with_extractive_fallback
 from rag.assemble import Assembler, render_text
 from rag.evidence import Draft, Evidence, gather, passages_block, set_aside_note
 from rag.models import Answer, Filters, SearchResult, Sentence
@@ -251,15 +252,20 @@ def step_draft(ask: Ask, state: dict) -> dict:
     extractive = extractive_draft(ask.rb, state["standalone"], state["results"], state["matches"], ask.filters)
     if ask.backend == "extractive":
         return {**state, "draft": extractive}
-    try:
+
+    def by_model(state: dict) -> dict:
         draft = llm_draft(ask.rb, state["standalone"], state["results"], ask.backend)
-    except Exception as e:
+        # What the lists say by absence ("X does not appear in ...") does not depend on the drafter.
+        draft.notes = extractive.notes + draft.notes
+        return {**state, "draft": draft, "fallback": extractive}
+
+    def model_failed(state: dict) -> dict:
+        e = state.pop("error")
         extractive.backend_notes.append(
             f"The {ask.backend} model could not be used ({type(e).__name__}); this is the extractive answer.")
         return {**state, "draft": extractive, "model_error": str(e)}
-    # What the lists say by absence ("X does not appear in ...") does not depend on the drafter.
-    draft.notes = extractive.notes + draft.notes
-    return {**state, "draft": draft, "fallback": extractive}
+
+    return with_extractive_fallback(by_model, model_failed).invoke(state)
 
 
 def step_verify(ask: Ask, state: dict) -> dict:
