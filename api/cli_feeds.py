@@ -67,10 +67,12 @@ def sync_results(results) -> None:
 
 
 def cmd_changes(rb, args) -> int:
+    from ingest.feeds.notice import field_change
+
     changes = rb.changes(since=args.since, feed=args.feed, limit=args.limit)
     emit({"changes": [c.model_dump() for c in changes]}, args.json, lambda _: [print(
-        f"{c.date or c.synced_at[:10]}  {c.feed:<14} {c.change:<8} {c.name} [{c.key}]"
-        + ("".join(f"\n{'':<36}{k}: {old} -> {new}" for k, (old, new) in c.fields.items()) if c.fields else ""))
+        f"{c.date or c.synced_at[:10]}  {c.feed}  {c.change:<8} {c.name} [{c.key}]"
+        + "".join(f"\n{'':<12}{field_change(k, old, new)}" for k, (old, new) in c.fields.items()))
         for c in changes])
     return 0
 

@@ -153,6 +153,9 @@ def test_sdn_9_then_10_december_2021_gives_ofacs_25_additions(tmp_path, site, em
 
     first = rb.sync_feeds()[0]
     assert (first.status, first.added, first.notice_id) == ("updated", 150, None), first  # a first load: no notice
+    # An analyst watches one of the entries OFAC is about to add: the sync re-briefs it.
+    watched = next(row[1] for row in csv.reader(io.StringIO(after.decode("latin-1"))) if row and row[0] in added)
+    rb.watch(watched, brief=False)
     site.serve("/sdn.csv", after, date="2021-12-10")
     r = rb.sync_feeds(["ofac-sdn"])[0]
     assert (r.status, r.added, r.removed, r.changed, r.error) == ("updated", 25, 0, 0, None), r
@@ -167,6 +170,9 @@ def test_sdn_9_then_10_december_2021_gives_ofacs_25_additions(tmp_path, site, em
     for program in ("GLOMAG", "BURMA-EO14014", "DPRK"):
         assert program in text
     assert all(c.name in text for c in changes)
+
+    rebriefed = rb.watchlist.briefings(watched)
+    assert rebriefed and rebriefed[0]["trigger"] == "feed" and r.notice_id in rebriefed[0]["changed_docs"]
 
     # The notice is searchable and answers the question, cited.
     a = rb.ask("What did OFAC add to the SDN list on 10 December 2021?", record=False)
@@ -189,7 +195,17 @@ def test_consolidated_2024_then_2025_gives_its_real_additions_and_removals(tmp_p
     assert rb.feeds()[0].format == "ofac_xml"
 
     site.serve("/consolidated.xml", CONS_2025.read_bytes())
-    r = rb.sync_feeds()[0]
+    # Questions are not held up by a sync: searches finish while it is still running.
+    done: list = []
+    syncing = threading.Thread(target=lambda: done.append(rb.sync_feeds()[0]))
+    syncing.start()
+    answered_during = 0
+    while syncing.is_alive():
+        hits = rb.search("SenseTime NS-CMIC listing", k=3).results
+        answered_during += bool(hits) and syncing.is_alive()
+    syncing.join()
+    assert answered_during > 0
+    r = done[0]
     assert r.status == "updated" and r.date == "2025-06-30", r
     changes = rb.changes(since="2025-01-01", feed="ofac-cons")
     by_kind = {k: {c.key for c in changes if c.change == k} for k in ("added", "removed", "changed")}

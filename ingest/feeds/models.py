@@ -24,7 +24,7 @@ def parse_every(text: str | int) -> int:
 
 
 def human_every(seconds: int) -> str:
-    for unit, n in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+    for unit, n in (("w", 604800), ("h", 3600), ("m", 60)):  # 24h reads better than 1d
         if seconds % n == 0:
             return f"{seconds // n}{unit}"
     return f"{seconds}s"

@@ -24,13 +24,30 @@ def _list_label(entry: ListEntry | None, fallback: str) -> str:
     return f"{issuer} {name} list".strip() if issuer and not name.startswith(issuer) else f"{name} list"
 
 
+def _item(x: Any) -> str:
+    if isinstance(x, dict):  # a name, an identifier or a link, as a person reads it
+        text = " ".join(str(x[k]) for k in ("type", "number", "name", "relation", "object") if x.get(k))
+        return f"{text} ({x['country']})" if x.get("country") else text
+    return str(x)
+
+
 def _value(v: Any) -> str:
     if v in (None, "", [], {}):
         return "(none)"
-    if isinstance(v, list):
-        v = ", ".join(x.get("name") or x.get("number") or str(x) if isinstance(x, dict) else str(x) for x in v)
-    text = " ".join(str(v).split())
+    text = " ".join(("; ".join(map(_item, v)) if isinstance(v, list) else str(v)).split())  # items hold commas
     return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS - 1] + "…"
+
+
+def field_change(name: str, old: Any, new: Any) -> str:
+    """"programs changed from A to B", or for lists what was added and removed ("addresses: added X")."""
+    label = name.replace("_", " ")
+    if isinstance(old, list) and isinstance(new, list):
+        before, after = [_item(x) for x in old], [_item(x) for x in new]
+        parts = [f"{verb} {_value([x for x in a if x not in b])}" for verb, a, b in
+                 (("added", after, before), ("removed", before, after)) if any(x not in b for x in a)]
+        if parts:
+            return f"{label}: {' and '.join(parts)}"
+    return f"{label} changed from {_value(old)} to {_value(new)}"
 
 
 def _describe(c: Change) -> str:
@@ -50,8 +67,7 @@ def _describe(c: Change) -> str:
 def sentence(c: Change, list_label: str, when: str) -> str:
     head = f"{VERBS[c.change]} the {_list_label(c.entry, list_label)} on {when}: {_describe(c)}"
     if c.change == "changed" and c.fields:
-        head += ": " + "; ".join(f"{k.replace('_', ' ')} changed from {_value(old)} to {_value(new)}"
-                                 for k, (old, new) in c.fields.items())
+        head += ": " + "; ".join(field_change(k, old, new) for k, (old, new) in c.fields.items())
     return head.rstrip(".") + "."
 
 
