@@ -1,12 +1,14 @@
 """Server-Sent Events through sse-starlette, against a real uvicorn server whose model endpoint hangs (a
 real socket that accepts and never answers, as a stuck model server does): while the answer waits for the
 model's timeout, keep-alive pings keep the stream open; the answer then arrives as the extractive fallback
-with the same events as ever; a client that leaves mid-stream is let go cleanly, for both streams."""
+with the same events as ever; a client that leaves mid-stream stops the answer being worked out for it, for
+both streams."""
 from __future__ import annotations
 
 import json
 import socket
 import threading
+import time
 
 import pytest
 
@@ -98,13 +100,25 @@ def test_openai_stream_is_pinged_too(server):
     assert data[-1] == "[DONE]" and json.loads(data[-2])["choices"][0]["finish_reason"] == "stop"
 
 
-def test_a_client_that_leaves_is_let_go(server):
+def test_a_client_that_leaves_stops_the_work(server):
+    """The client hangs up while the model is waited for: the stream ends, and the answer stops at its next
+    step, so nothing is recorded for it (an answer that is read to the end is recorded, as ever)."""
+    def recorded(question: str) -> int:
+        with server.client() as c:
+            items = c.get("/v1/history", params={"kind": "answer", "subject": question}).json()["items"]
+        return len(items)
+
     before = len(LOGS.lines)
-    for path, body in (("/v1/chat", {"message": "Is SenseTime sanctioned?", "stream": True}),
-                       ("/v1/chat/completions", {"model": "regbrief", "stream": True,
-                                                 "messages": [{"role": "user", "content": "Is SenseTime listed?"}]})):
+    asked = {"/v1/chat": "Is SenseTime on a sanctions list?", "/v1/chat/completions": "Was SenseTime listed by OFAC?"}
+    for path, question in asked.items():
+        body = ({"message": question, "stream": True} if path == "/v1/chat" else
+                {"model": "regbrief", "stream": True, "messages": [{"role": "user", "content": question}]})
         with server.client() as c, c.stream("POST", path, json=body) as r:
             next(r.iter_lines())  # the first event, then the client hangs up while the model is waited for
+    time.sleep(5)  # past the model's 2.5 s timeout: an answer that went on would have been recorded by now
+    assert [recorded(q) for q in asked.values()] == [0, 0]
     with server.client() as c:  # the server is fine, and nothing failed on its side
         assert c.get("/readyz").status_code == 200
-    assert not [ln for ln in LOGS.lines[before:] if "stream failed" in ln or "Traceback" in ln]
+        assert c.post("/v1/chat", json={"message": asked["/v1/chat"]}).status_code == 200
+    assert recorded(asked["/v1/chat"]) == 1
+    assert not [ln for ln in LOGS.lines[before:] if "stream failed" in ln or "Traceback" in ln or "Error in" in ln]

@@ -10,7 +10,6 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 
-import anyio
 from fastapi import APIRouter, Depends
 
 from api import sse
@@ -43,9 +42,8 @@ def chat_answer(state: AppState, req: ChatRequest, question: str, conversation_i
 
 async def answer_events(state: AppState, req: ChatRequest, question: str, conversation_id: str) -> AsyncIterator[dict]:
     yield sse.event("start", {"conversation_id": conversation_id, "question": question})
-    try:  # in a worker thread; a client that leaves cancels this wait at once and nothing more is sent
-        ans = await anyio.to_thread.run_sync(chat_answer, state, req, question, conversation_id,
-                                             abandon_on_cancel=True)
+    try:  # a client that leaves ends this wait at once, and the answer stops at its next step
+        ans = await sse.answered(chat_answer, state, req, question, conversation_id)
     except StoreUnavailable as e:
         yield sse.event("error", {"error": {"code": "store_unavailable", "message": str(e)}})
         return

@@ -14,7 +14,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 
-import anyio
 from fastapi import APIRouter, Depends
 
 from api import sse
@@ -159,8 +158,8 @@ def _chunk(cid: str, created: int, delta: dict, finish: str | None = None, **ext
 
 async def _stream(state: AppState, req: OAIChatRequest, cid: str, created: int) -> AsyncIterator[dict]:
     yield _chunk(cid, created, {"role": "assistant", "content": ""})
-    try:  # in a worker thread; a client that leaves cancels this wait at once and nothing more is sent
-        ans = await anyio.to_thread.run_sync(_ask, state, req, abandon_on_cancel=True)
+    try:  # a client that leaves ends this wait at once, and the answer stops at its next step
+        ans = await sse.answered(_ask, state, req)
     except Exception as e:
         log.exception("chat completion stream failed")
         yield sse.event(None, {"error": {"code": "internal", "message": f"{type(e).__name__}: {e}"}})
