@@ -221,7 +221,12 @@ def cmd_eval(rb, args) -> int:
 
 def cmd_backup(rb, args) -> int:
     """A consistent archive of the data directory, safe while the service runs."""
-    emit(rb.backup(Path(args.file)), args.json, lambda m: print(f"backup written to {args.file}: " + ", ".join(
+    try:
+        manifest = rb.backup(Path(args.file))
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    emit(manifest, args.json, lambda m: print(f"backup written to {args.file}: " + ", ".join(
         f"{h['prefix'] or 'default'} {h['chunks']} chunks" for h in m["homes"])))
     return 0
 

@@ -50,8 +50,16 @@ def _homes(settings: Settings) -> list[tuple[str, Settings]]:
     return out
 
 
+def _refuse_database(settings: Settings) -> None:
+    if settings.database_url:
+        raise ValueError("this store is in PostgreSQL (REGBRIEF_DATABASE_URL), which a backup archive does not "
+                         "hold: back it up with pg_dump and the Chroma server's data directory (README, 'Several "
+                         "machines: PostgreSQL')")
+
+
 def backup(settings: Settings, out: Path, embedder=None) -> dict:
     """Write a backup archive of `settings.home` (and its workspaces) to `out`."""
+    _refuse_database(settings)
     t0 = time.perf_counter()
     manifest: dict = {"format": FORMAT, "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                       "homes": []}
@@ -107,6 +115,7 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 def restore(settings: Settings, archive: Path) -> dict:
     """Restore an archive into an empty data directory (`settings.home`). Databases of an earlier release
     are migrated as they are opened; a newer release's are refused (SchemaTooNew)."""
+    _refuse_database(settings)
     home = settings.home
     if home.exists() and any(home.iterdir()):
         raise ValueError(f"{home} is not empty; restore only into an empty data directory")
