@@ -13,7 +13,6 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
 from pathlib import Path
 
 from ingest.chunking import chunk_document
@@ -189,15 +188,8 @@ class Ingestor:
         result.seconds = round(result.seconds + time.perf_counter() - t0, 3)
         return result
 
-    @cached_property
-    def _vectors_by_text(self):
-        # vectors by content, beside the store: a changed file re-embeds only its new text
-        from rag.store.embedding_cache import EmbeddingCache
-
-        return EmbeddingCache(self.settings.home / "embeddings.sqlite3")
-
     def _write(self, docs: list[Document], chunks: list[Chunk], bar) -> None:
-        embeddings = self._vectors_by_text.encode(self.embedder, [c.text for c in chunks])
+        embeddings = self.embedder.encode([c.text for c in chunks])
         self.store.write(docs, chunks, embeddings, extract_relations(docs, chunks),
                          signature=getattr(self.embedder, "signature", None))
         if bar:

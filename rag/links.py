@@ -12,11 +12,11 @@ Relations come from two places:
   relation's cue between them, and no negation ("not", "no longer", "never", "denied"); a relation the
   sentence does not state is rejected.
 
-They are kept in the store's SQLite database (the KeywordIndex's), in a `relations` table with the chunk
-id and the sentence's offsets in the chunk, so every edge can be cited. The ingest pipeline calls
-`update_relations(keyword_index, docs, chunks)` after writing documents and `remove_relations(keyword_index,
-doc_ids)` after deleting them; `sync(keyword_index)` catches up with any change it was not told about
-(it compares content hashes), and `rebuild(keyword_index)` recomputes everything.
+They are stored by the store (rag/store/), with the chunk id and the sentence's offsets in the chunk, so
+every edge can be cited. The ingest pipeline extracts them with `extract_relations(docs, chunks)` and
+hands them to `Store.write`, which writes them in the same transaction as their documents; removing a
+document removes its relations. `Store.sync_relations()` extracts them for documents stored without
+(an older store) using `extract_stored`.
 
 Exposure: the relations form a graph whose nodes are list entries (names resolved with the screening
 matcher, FollowTheMoney ids through their entity documents) or, for unlisted parties, normalised names.
@@ -48,34 +48,6 @@ from rag.models import (
 from rag.names import display_name, mentions, name_key, name_pattern, normalise, resolve_name
 from rag.text import sentence_spans
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS relations (
-    id INTEGER PRIMARY KEY,
-    doc_id TEXT NOT NULL,
-    chunk_id TEXT NOT NULL,
-    relation TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    object TEXT NOT NULL,
-    subject_text TEXT NOT NULL,
-    object_text TEXT NOT NULL,
-    subject_ref TEXT,
-    object_ref TEXT,
-    role TEXT,
-    percentage TEXT,
-    date TEXT,
-    end_date TEXT,
-    start INTEGER NOT NULL,
-    "end" INTEGER NOT NULL,
-    quote TEXT NOT NULL,
-    method TEXT NOT NULL,
-    phrase TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS relations_doc ON relations(doc_id);
-CREATE TABLE IF NOT EXISTS relations_docs (
-    doc_id TEXT PRIMARY KEY,
-    content_hash TEXT NOT NULL
-);
-"""
 
 RELATION_TYPES = ("ownership", "supplier", "customer", "partner", "director", "family", "associate", "member",
                   "employee", "representative", "successor", "linked")
@@ -381,124 +353,27 @@ def _structured(doc: _Doc) -> list[Extracted]:
     return out
 
 
-def _stored_entry(row: dict) -> ListEntry | None:
-    if row.get("entry") is not None:
-        return ListEntry.model_validate(row["entry"])
-    if row["doc_type"] != "list_entry":
-        return None
-    # a store written before entries were stored (its migration fills them with the same converter)
-    return ListEntry.from_legacy(row["metadata"], row["title"], row.get("publisher"), row.get("date"),
-                                 row.get("jurisdiction"))
+# --------------------------------------------------------------------------- for the store
 
-
-# --------------------------------------------------------------------------- the table
-
-_ready_lock = threading.Lock()
-
-
-def ensure_schema(keyword_index) -> None:
-    if getattr(keyword_index, "_relations_schema", False):
-        return
-    with _ready_lock:
-        keyword_index.conn().executescript(SCHEMA)
-        keyword_index._relations_schema = True
-
-
-def _write(keyword_index, docs: Sequence[_Doc]) -> int:
-    extracted = [(d, extract_document(d)) for d in docs]
-    n = 0
-    with keyword_index.tx() as db:
-        _delete(db, [d.doc_id for d in docs])
-        for d, rels in extracted:
-            db.execute("INSERT OR REPLACE INTO relations_docs VALUES (?, ?)", (d.doc_id, d.content_hash))
-            db.executemany(
-                "INSERT INTO relations (doc_id, chunk_id, relation, subject, object, subject_text, object_text, "
-                "subject_ref, object_ref, role, percentage, date, end_date, start, \"end\", quote, method, phrase) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(d.doc_id, r.chunk_id, r.relation, r.subject, r.object, r.subject_text, r.object_text, r.subject_ref,
-                  r.object_ref, r.role, r.percentage, r.date, r.end_date, r.start, r.end, r.quote, r.method, r.phrase)
-                 for r in rels])
-            n += len(rels)
-    return n
-
-
-def _delete(db, doc_ids: Sequence[str]) -> None:
-    for i in range(0, len(doc_ids), 500):
-        part = list(doc_ids[i:i + 500])
-        marks = ",".join("?" * len(part))
-        db.execute(f"DELETE FROM relations WHERE doc_id IN ({marks})", part)
-        db.execute(f"DELETE FROM relations_docs WHERE doc_id IN ({marks})", part)
-
-
-def update_relations(keyword_index, docs: Sequence[Document], chunks: Sequence[Chunk]) -> int:
-    """Re-extract the relations of these just-written documents (the ingest pipeline calls this after
-    `Store.write`); returns how many relations they hold now."""
-    ensure_schema(keyword_index)
+def extract_relations(docs: Sequence[Document], chunks: Sequence[Chunk]) -> dict[str, list[Extracted]]:
+    """The relations these documents state, by doc_id; the ingest pipeline passes them to `Store.write`,
+    which stores them in the same transaction as the documents."""
     by_doc: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for c in sorted(chunks, key=lambda c: (c.doc_id, c.index)):
         by_doc[c.doc_id].append((c.chunk_id, c.text))
-    views = [_Doc(d.doc_id, d.doc_type, d.title, d.entry, d.hash(), by_doc.get(d.doc_id, [])) for d in docs]
-    return _write(keyword_index, views)
+    return {d.doc_id: extract_document(_Doc(d.doc_id, d.doc_type, d.title, d.entry, d.hash(),
+                                            by_doc.get(d.doc_id, []))) for d in docs}
 
 
-def remove_relations(keyword_index, doc_ids: Iterable[str]) -> None:
-    """Forget the relations of removed documents (the ingest pipeline calls this after `Store.delete`)."""
-    ensure_schema(keyword_index)
-    with keyword_index.tx() as db:
-        _delete(db, list(doc_ids))
+def extract_stored(row: dict) -> list[Extracted]:
+    """The relations of a stored document (a `Registry.relation_sources` row): `Store.sync_relations`."""
+    return extract_document(_Doc(row["doc_id"], row["doc_type"], row["title"], _stored_entry(row),
+                                 row["content_hash"], row["chunks"]))
 
 
-def _stored_docs(keyword_index, doc_ids: Sequence[str]) -> list[_Doc]:
-    db = keyword_index.conn()
-    out: list[_Doc] = []
-    for i in range(0, len(doc_ids), 500):
-        part = list(doc_ids[i:i + 500])
-        marks = ",".join("?" * len(part))
-        chunks: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        for r in db.execute(f"SELECT doc_id, chunk_id, text FROM chunks WHERE doc_id IN ({marks}) ORDER BY doc_id, idx",
-                            part):
-            chunks[r[0]].append((r[1], r[2]))
-        for r in db.execute(f"SELECT doc_id, doc_type, title, metadata, content_hash FROM documents "
-                            f"WHERE doc_id IN ({marks})", part):
-            entry = _stored_entry({"doc_type": r[1], "title": r[2], "metadata": json.loads(r[3])})
-            out.append(_Doc(r[0], r[1], r[2], entry, r[4], chunks.get(r[0], [])))
-    return out
-
-
-def sync(keyword_index) -> dict[str, int]:
-    """Bring the relations up to date with the registry: extract from new or changed documents, drop
-    those of removed ones (cheap when nothing changed: one pass over doc ids and content hashes)."""
-    ensure_schema(keyword_index)
-    db = keyword_index.conn()
-    current = dict(db.execute("SELECT doc_id, content_hash FROM documents").fetchall())
-    done = dict(db.execute("SELECT doc_id, content_hash FROM relations_docs").fetchall())
-    todo = [d for d, h in current.items() if done.get(d) != h]
-    gone = [d for d in done if d not in current]
-    if gone:
-        with keyword_index.tx() as tx:
-            _delete(tx, gone)
-    added = 0
-    for i in range(0, len(todo), 1000):
-        added += _write(keyword_index, _stored_docs(keyword_index, todo[i:i + 1000]))
-    return {"documents": len(todo), "removed": len(gone), "relations": added}
-
-
-def rebuild(keyword_index) -> dict[str, int]:
-    """Recompute every relation from the stored documents and chunks."""
-    ensure_schema(keyword_index)
-    with keyword_index.tx() as db:
-        db.execute("DELETE FROM relations")
-        db.execute("DELETE FROM relations_docs")
-    return sync(keyword_index)
-
-
-def stored_relations(keyword_index) -> list[dict]:
-    ensure_schema(keyword_index)
-    db = keyword_index.conn()
-    rows = db.execute(
-        "SELECT r.*, d.title AS doc_title, d.source AS doc_source, d.date AS doc_date, d.url AS doc_url "
-        "FROM relations r JOIN documents d ON d.doc_id = r.doc_id ORDER BY r.id").fetchall()
-    return [dict(r) for r in rows]
+def _stored_entry(row: dict) -> ListEntry | None:
+    """The typed entry of a stored list entry (the store's migration gave older stores theirs)."""
+    return ListEntry.model_validate(row["entry"]) if row.get("entry") is not None else None
 
 
 # --------------------------------------------------------------------------- the graph
@@ -596,27 +471,23 @@ class Links:
         self._lock = threading.Lock()
         self._graph: tuple[tuple, Graph] | None = None
 
-    @property
-    def keyword(self):
-        return self.rb.store.keyword
-
     def _entity_index(self):
         from rag.screen import entity_index
 
         return entity_index(self.rb)
 
     def graph(self) -> Graph:
-        sync(self.keyword)
+        store = self.rb.store
+        store.sync_relations()
         ei = self._entity_index()
         ei.refresh()
-        db = self.keyword.conn()
-        version = (tuple(db.execute("SELECT COUNT(*), MAX(id) FROM relations").fetchone()), ei.version)
+        version = (store.relations_version(), ei.version)
         if self._graph and self._graph[0] == version:
             return self._graph[1]
         with self._lock:
             if self._graph and self._graph[0] == version:
                 return self._graph[1]
-            graph = Graph(stored_relations(self.keyword), self._resolver(ei))
+            graph = Graph(store.relations(), self._resolver(ei))
             self._graph = (version, graph)
             return graph
 

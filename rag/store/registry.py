@@ -384,10 +384,11 @@ class SqliteRegistry(SqliteDB):
             for r in db.execute(
                     f"SELECT doc_id, chunk_id, text FROM chunks WHERE doc_id IN ({marks}) ORDER BY doc_id, idx", part):
                 chunks[r[0]].append((r[1], r[2]))
-            for r in db.execute(f"SELECT doc_id, doc_type, title, metadata, content_hash FROM documents "
+            for r in db.execute(f"SELECT doc_id, doc_type, title, metadata, content_hash, entry FROM documents "
                                 f"WHERE doc_id IN ({marks})", part):
                 out.append({"doc_id": r[0], "doc_type": r[1], "title": r[2], "metadata": json.loads(r[3]),
-                            "content_hash": r[4], "chunks": chunks.get(r[0], [])})
+                            "content_hash": r[4], "entry": json.loads(r[5]) if r[5] else None,
+                            "chunks": chunks.get(r[0], [])})
         return out
 
     def relations(self) -> list[dict]:
