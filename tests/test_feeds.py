@@ -427,3 +427,28 @@ def test_cli_feeds_and_sync(tmp_path, site, embedder, capsys, monkeypatch):
         assert main(["feeds", "remove", "sdn"]) == 0
     finally:
         get_settings.cache_clear()
+
+
+def test_feed_tables_implement_their_protocol_and_keep_state(tmp_path):
+    """FeedStore has every FeedTables operation with the protocol's parameters (what a PostgreSQL backend
+    implements), and its rows round-trip."""
+    import inspect
+
+    from rag.store.feeds import FeedStore
+    from rag.store.protocol import FeedTables
+
+    for name, fn in vars(FeedTables).items():
+        if not name.startswith("_") and callable(fn):
+            assert list(inspect.signature(getattr(FeedStore, name)).parameters) == list(inspect.signature(fn).parameters)
+    t = FeedStore(tmp_path / "feeds.sqlite3")
+    assert t.schema_version == 1
+    t.add("sdn", "https://example.org/sdn.csv", "ofac_sdn_csv", 3600, guarded=True)
+    t.update_state("sdn", etag='"x"', last_status="updated")
+    t.add("sdn", "https://example.org/sdn.csv", None, 7200, guarded=False)  # same URL: the state is kept
+    assert (t.get("SDN")["etag"], t.get("sdn")["every_s"], t.get("sdn")["guarded"]) == ('"x"', 7200, False)
+    t.add("sdn", "https://example.org/other.csv", None, 7200, guarded=False)  # another URL: a new feed
+    assert t.get("sdn")["etag"] is None
+    t.record_changes("sdn", "2026-01-02T00:00:00+00:00", [
+        {"change": "changed", "key": "1", "name": "A", "date": "2021-12-10", "fields": {"programs": [["X"], ["Y"]]}}])
+    assert t.changes(since="2021-12-10")[0]["fields"] == {"programs": [["X"], ["Y"]]}
+    assert t.changes(since="2021-12-11") == [] and t.remove("sdn") and t.list() == []
