@@ -278,6 +278,38 @@ class HistoryRecord(HistoryItem):
 
 class Health(BaseModel):
     status: str
+class ConversationSummary(BaseModel):
+    conversation_id: str
+    question: str = Field(description="the conversation's first question")
+    started_at: str
+    updated_at: str
+    turns: int
+
+
+class ConversationList(BaseModel):
+    conversations: list[ConversationSummary]
+    limit: int
+    offset: int
+
+
+class ConversationTurn(BaseModel):
+    id: str
+    question: str
+    created_at: str
+    answer: Answer
+
+
+class Conversation(BaseModel):
+    conversation_id: str
+    turns: list[ConversationTurn] = Field(description="oldest first")
+
+
+class Limits(BaseModel):
+    max_question_chars: int
+    max_upload_bytes: int
+    max_files: int
+
+
 
 
 class Ready(BaseModel):

@@ -265,6 +265,39 @@ def test_chat_follow_up(client):
     assert sum(t["conversation_id"] == conv for t in turns) == 2
 
 
+def test_chat_unknown_conversation_is_404(client):
+    r = client.post("/v1/chat", json={"message": "When was it listed?", "conversation_id": "no-such-conversation"})
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", r.text
+    assert client.get("/v1/conversations/no-such-conversation").status_code == 404
+    # Nothing was started under that id.
+    listed = client.get("/v1/conversations", params={"limit": 500}).json()["conversations"]
+    assert "no-such-conversation" not in [c["conversation_id"] for c in listed]
+
+
+def test_conversations_listed_and_reopened(client):
+    first = client.post("/v1/chat", json={"message": "Is SenseTime on the NS-CMIC list?"}).json()
+    conv = first["conversation_id"]
+    second = client.post("/v1/chat", json={"message": "When was it listed?", "conversation_id": conv}).json()
+    other = client.post("/v1/chat", json={"message": "What is SenseTime's OFAC uid?"}).json()
+    listed = client.get("/v1/conversations").json()["conversations"]
+    mine = {c["conversation_id"]: c for c in listed}
+    assert mine[conv]["question"] == "Is SenseTime on the NS-CMIC list?" and mine[conv]["turns"] == 2
+    assert mine[conv]["started_at"] <= mine[conv]["updated_at"]
+    order = [c["conversation_id"] for c in listed]
+    assert order.index(other["conversation_id"]) < order.index(conv)  # latest activity first
+    turns = client.get(f"/v1/conversations/{conv}").json()["turns"]
+    assert [t["question"] for t in turns] == ["Is SenseTime on the NS-CMIC list?", "When was it listed?"]
+    assert [t["answer"]["id"] for t in turns] == [first["id"], second["id"]]
+    assert turns[1]["answer"]["answer"] == second["answer"] and turns[1]["answer"]["citations"]
+
+
+def test_limits(client, guarded):
+    assert client.get("/v1/limits").json()["max_question_chars"] == 2000
+    with guarded.client(KEYS[0]) as g:
+        limits = g.get("/v1/limits").json()
+    assert limits == {"max_question_chars": 100, "max_upload_bytes": 4000, "max_files": 50}
+
+
 def read_sse(resp) -> list[tuple[str, dict, float]]:
     events, event, data = [], "message", []
     t0 = time.perf_counter()

@@ -130,12 +130,13 @@ def test_chat_history_is_private(teams):
     alpha_ids = {h["id"] for h in alpha.get("/v1/history", params={"limit": 200}).json()["items"]}
     assert first["id"] in alpha_ids and "Silver Orrery" in first["answer"]
 
-    # Beta reuses alpha's conversation id: the follow-up must not be rewritten with alpha's turn.
-    follow = beta.post("/v1/chat", json={"message": "Where did that tanker load cargo?",
-                                         "conversation_id": conv}).json()
-    _no_secret(follow["answer"])
-    assert "corvane" not in (follow.get("standalone_question") or "").lower()
-    assert not {c["doc_id"] for c in follow["citations"]} & teams["alpha_docs"]
+    # Beta reuses alpha's conversation id: beta has no such conversation (404), nothing of alpha's shows.
+    r = beta.post("/v1/chat", json={"message": "Where did that tanker load cargo?", "conversation_id": conv})
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", r.text
+    _no_secret(r.text)
+    assert beta.get(f"/v1/conversations/{conv}").status_code == 404
+    assert conv not in [c["conversation_id"] for c in beta.get("/v1/conversations").json()["conversations"]]
+    assert conv in [c["conversation_id"] for c in alpha.get("/v1/conversations").json()["conversations"]]
 
     beta_ids = {h["id"] for h in beta.get("/v1/history", params={"limit": 200}).json()["items"]}
     assert not alpha_ids & beta_ids

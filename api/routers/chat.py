@@ -13,8 +13,10 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Depends
 
 from api import sse
+from api.errors import ApiError
 from api.routers.ask import check_question, counted, with_as_of
-from api.schemas import ERRORS, ChatRequest
+from api.routers.documents import MAX_FILES
+from api.schemas import ERRORS, NOT_FOUND, ChatRequest, Limits
 from api.workspaces import AppState, get_state
 from rag.models import Answer
 from rag.store import StoreUnavailable
@@ -58,12 +60,23 @@ async def answer_events(state: AppState, req: ChatRequest, question: str, conver
 
 
 @router.post("/v1/chat", response_model=Answer, responses={
-    **ERRORS, 200: {"description": "The Answer as JSON, or with stream=true an event stream",
+    **ERRORS, **NOT_FOUND, 200: {"description": "The Answer as JSON, or with stream=true an event stream",
                     "content": {"application/json": {}, "text/event-stream": {}}}},
     summary="Ask in a conversation (follow-ups use its earlier turns)")
 def chat(req: ChatRequest, state: AppState = Depends(get_state)):
     question = check_question(state, req.message, "message")
+    if req.conversation_id and not state.rb.history.conversation(req.conversation_id, limit=1):
+        # A follow-up names a conversation this workspace has: an unknown id is an error, not a new one.
+        raise ApiError(404, "not_found", f"no conversation with id {req.conversation_id!r} "
+                                         "(omit conversation_id to start a new conversation)")
     conversation_id = req.conversation_id or uuid.uuid4().hex
     if req.stream:
         return sse.stream(answer_events(state, req, question, conversation_id))
     return chat_answer(state, req, question, conversation_id)
+
+
+@router.get("/v1/limits", response_model=Limits, responses=ERRORS,
+            summary="What the server accepts: question length, upload size and file count (the chat page shows them)")
+def limits(state: AppState = Depends(get_state)) -> Limits:
+    return Limits(max_question_chars=state.settings.max_question_chars,
+                  max_upload_bytes=state.settings.max_upload_bytes, max_files=MAX_FILES)

@@ -97,3 +97,20 @@ class History(SqliteDB):
             [conversation_id, limit],
         ).fetchall()
         return [(r[0], json.loads(r[1]).get("answer", "")) for r in reversed(rows)]
+
+    def conversations(self, limit: int = 50, offset: int = 0) -> list[dict]:
+        """{conversation_id, question (the first one), started_at, updated_at, turns}, latest activity first."""
+        return [dict(r) for r in self.conn().execute(
+            "SELECT conversation_id, "
+            "(SELECT f.subject FROM history f WHERE f.conversation_id = h.conversation_id AND f.kind = 'answer' "
+            " ORDER BY f.created_at, f.id LIMIT 1) AS question, "
+            "MIN(created_at) AS started_at, MAX(created_at) AS updated_at, COUNT(*) AS turns "
+            "FROM history h WHERE kind = 'answer' AND conversation_id IS NOT NULL "
+            "GROUP BY conversation_id ORDER BY updated_at DESC, conversation_id LIMIT ? OFFSET ?",
+            [limit, offset])]
+
+    def turns(self, conversation_id: str) -> list[dict]:
+        """{id, question, created_at, result (the exact JSON returned)} of a conversation, oldest first."""
+        return [dict(r) for r in self.conn().execute(
+            "SELECT id, subject AS question, created_at, result FROM history "
+            "WHERE conversation_id = ? AND kind = 'answer' ORDER BY created_at, id", [conversation_id])]

@@ -96,6 +96,11 @@ class AuditTrail(Protocol):
              subject: str | None = None) -> list[dict]: ...
     def get(self, record_id: str) -> dict | None: ...
     def conversation(self, conversation_id: str, limit: int = 10) -> list[tuple[str, str]]: ...
+    def conversations(self, limit: int = 50, offset: int = 0) -> list[dict]:
+        """{conversation_id, question (the first one), started_at, updated_at, turns}, latest activity first."""
+
+    def turns(self, conversation_id: str) -> list[dict]:
+        """{id, question, created_at, result (the exact JSON returned)} of a conversation, oldest first."""
 
 
 class WatchlistTables(Protocol):

@@ -68,6 +68,21 @@ class PgHistory:
                            "ORDER BY created_at DESC LIMIT %s", [conversation_id, limit])
         return [(r["subject"], json.loads(r["result"]).get("answer", "")) for r in reversed(rows)]
 
+    def conversations(self, limit: int = 50, offset: int = 0) -> list[dict]:
+        return self.db.all(
+            "SELECT conversation_id, "
+            "(SELECT f.subject FROM history f WHERE f.conversation_id = h.conversation_id AND f.kind = 'answer' "
+            ' ORDER BY f.created_at, f.id COLLATE "C" LIMIT 1) AS question, '
+            "MIN(created_at) AS started_at, MAX(created_at) AS updated_at, COUNT(*) AS turns "
+            "FROM history h WHERE kind = 'answer' AND conversation_id IS NOT NULL "
+            'GROUP BY conversation_id ORDER BY updated_at DESC, conversation_id COLLATE "C" LIMIT %s OFFSET %s',
+            [limit, offset])
+
+    def turns(self, conversation_id: str) -> list[dict]:
+        return self.db.all("SELECT id, subject AS question, created_at, result FROM history "
+                           "WHERE conversation_id = %s AND kind = 'answer' ORDER BY created_at, id COLLATE \"C\"",
+                           [conversation_id])
+
 
 class PgWatchlist:
     """WatchlistTables (rag/store/protocol.py)."""
