@@ -122,7 +122,8 @@ class OAIChatCompletion(BaseModel):
 
 class DocumentSummary(BaseModel):
     doc_id: str
-    source: str
+    source: str  # what a person recognises (a list and its date, a publisher, a file's name)
+    source_key: str = ""  # the store's key for the file it came from: `?source=` and removal take it
     format: str
     doc_type: str
     title: str
@@ -154,6 +155,7 @@ class ChunkOut(BaseModel):
 class DocumentDetail(BaseModel):
     doc_id: str
     source: str
+    source_key: str = ""
     format: str
     doc_type: str
     title: str
@@ -276,8 +278,6 @@ class HistoryRecord(HistoryItem):
     result: dict[str, Any]
 
 
-class Health(BaseModel):
-    status: str
 class ConversationSummary(BaseModel):
     conversation_id: str
     question: str = Field(description="the conversation's first question")
@@ -310,6 +310,8 @@ class Limits(BaseModel):
     max_files: int
 
 
+class Health(BaseModel):
+    status: str
 
 
 class Ready(BaseModel):

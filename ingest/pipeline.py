@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from ingest.chunking import chunk_document
@@ -21,6 +22,7 @@ from rag.embeddings import Embedder
 from rag.links import extract_relations
 from rag.models import Chunk, Document
 from rag.settings import Settings
+from rag.sources import file_key
 from rag.store import Store
 from rag.text import instruction_snippets
 
@@ -40,6 +42,8 @@ class FileResult:
     seconds: float = 0.0
     # ids of documents added, changed or removed (what a watchlist needs to know); not in to_dict()
     changed: list[str] = field(default_factory=list, repr=False)
+    # the file read, for the caller only: not in to_dict(), since responses never show server paths
+    path: Path | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -63,7 +67,7 @@ class IngestReport:
 
     def to_dict(self) -> dict:
         return {"ok": self.ok, "totals": self.totals(), "files": [
-            {k: v for k, v in asdict(f).items() if k != "changed"} for f in self.files
+            {k: v for k, v in asdict(f).items() if k not in ("changed", "path")} for f in self.files
         ]}
 
 
@@ -91,7 +95,8 @@ def file_hash(path: Path) -> str:
 
 
 def source_key(path: str | Path) -> str:
-    return str(Path(path).resolve())
+    """The store's key for a file of this machine: its name and a hash of its path (rag/sources.py)."""
+    return file_key(path)
 
 
 class Ingestor:
@@ -127,7 +132,7 @@ class Ingestor:
 
     def _ingest_file(self, path: Path, fmt: str | None, progress: bool, source: str) -> FileResult:
         t0 = time.perf_counter()
-        result = FileResult(source=source)
+        result = FileResult(source=source, path=path)
         try:
             module = resolve(path, fmt)
             result.format = module.NAME
@@ -188,8 +193,15 @@ class Ingestor:
         result.seconds = round(result.seconds + time.perf_counter() - t0, 3)
         return result
 
+    @cached_property
+    def _vectors_by_text(self):
+        # vectors by content, beside the store: a changed file re-embeds only its new text
+        from rag.store.embedding_cache import EmbeddingCache
+
+        return EmbeddingCache(self.settings.home / "embeddings.sqlite3")
+
     def _write(self, docs: list[Document], chunks: list[Chunk], bar) -> None:
-        embeddings = self.embedder.encode([c.text for c in chunks])
+        embeddings = self._vectors_by_text.encode(self.embedder, [c.text for c in chunks])
         self.store.write(docs, chunks, embeddings, extract_relations(docs, chunks),
                          signature=getattr(self.embedder, "signature", None))
         if bar:

@@ -49,7 +49,7 @@ def _citation(n: int, r: SearchResult, a: int, b: int) -> Citation:
         doc_type=r.doc_type, chunk_text=r.text,
         metadata={k: v for k, v in r.metadata.items()
                   if k in ("uid", "programs", "list", "DocumentID", "PassageID", "document_number", "celex",
-                           "record_id", "page", "listing_date", "url")},
+                           "record_id", "page", "listing_date", "url", "file")},
     )
 
 

@@ -30,6 +30,7 @@ class Draft:
     notes: list[str] = field(default_factory=list)  # answer sentences that state no fact from the sources
     backend_notes: list[str] = field(default_factory=list)  # e.g. "the model failed; extractive answer"
     refused: bool = False
+    lead_notes: bool = False  # the notes answer the question ("No: X has no entry on ..."): they come first
     backend: str = "extractive"
     model: str | None = None
     prompt_version: str = ""
@@ -61,8 +62,8 @@ def set_aside(results: list[SearchResult]) -> tuple[list[SearchResult], list[Sea
 
 def set_aside_note(results: list[SearchResult]) -> str | None:
     """Names the set-aside documents by source, never by title or text: those are the attacker's words."""
-    sources = sorted({Path(r.source).name if not r.source.startswith(("http", "upload:")) else r.source
-                      for r in results})
+    # the file name (or feed URL): a label can hold the document's own publisher text, the attacker's words
+    sources = sorted({r.metadata.get("file") or r.url or r.doc_id for r in results})
     if not sources:
         return None
     return (f"Not used: {len(sources)} document{'s' if len(sources) > 1 else ''} among the closest passages "

@@ -417,7 +417,9 @@ def test_upload_then_ask(server, client):
     a = client.post("/v1/ask", json={"question": "Which vessel did Quillmere Logistics operate?"}).json()
     assert not a["refused"], a
     assert "Harbour Lantern" in a["answer"]
-    assert any(c["source"] == "upload:quillmere.md" for c in a["citations"])
+    # the source shown is the file's own name, and a citation says which file it came from
+    assert any(c["source"].startswith("quillmere.md") and c["metadata"]["file"] == "quillmere.md"
+               for c in a["citations"])
 
     docs = client.get("/v1/documents", params={"source": "upload:quillmere.md"}).json()
     assert docs["total"] == 1
@@ -669,3 +671,24 @@ def test_schemathesis_no_server_errors(api_tmp):
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     tail = (proc.stdout + proc.stderr)[-6000:]
     assert proc.returncode == 0, tail
+
+
+def test_no_server_path_in_any_response(server, client, api_tmp):
+    """Sources read as people know them (a list with its date and uid and a link to the issuer's page, a
+    publisher and date), and no response shows where files sit on the server."""
+    paths = [str(api_tmp), str(api_tmp.resolve()), str(ROOT)]
+    hits = client.get("/v1/search", params={"q": "SenseTime", "k": 10}).json()["results"]
+    entry = next(r for r in hits if r["doc_type"] == "list_entry")
+    assert re.fullmatch(r"OFAC [\w-]+ list, published \d\d \w{3} \d{4}, uid 33114", entry["source"]), entry["source"]
+    assert entry["url"] == "https://sanctionssearch.ofac.treas.gov/Details.aspx?id=33114"
+    answer = ask_sensetime(client)
+    bodies = [json.dumps(hits), json.dumps(answer),
+              client.get("/v1/documents", params={"limit": 50}).text,
+              client.get(f"/v1/documents/{entry['doc_id']}").text,
+              client.get("/v1/history").text, client.get(f"/v1/history/{answer['id']}").text]
+    job = wait_job(client, client.post("/v1/briefings", json={"entity": "SenseTime"}).json()["job_id"])
+    bid = job["result"]["briefing_id"]
+    bodies += [client.get(f"/v1/briefings/{bid}", params={"format": f}).text for f in ("json", "md", "html")]
+    for body in bodies:
+        for p in paths:
+            assert p not in body, f"{p} appears in a response: ...{body[max(0, body.find(p) - 80):body.find(p) + 80]}..."

@@ -66,7 +66,7 @@ def test_a_flagged_document_is_never_evidence(injected_rb):
     a = injected_rb.ask("What is the NS-CMIC listing date of SenseTime Group Limited?")
     assert "10 December 2021" in a.answer
     assert "2020" not in a.answer
-    assert not any("forum_post" in c.source for c in a.citations)
+    assert not any("forum_post" in c.metadata.get("file", "") for c in a.citations)
     assert any(n.startswith("Not used: 1 document") and "2023-03-15_forum_post_sensetime_dates.md" in n
                for n in a.notes), a.notes
     # The note names the file, never the attacker's words.
@@ -74,12 +74,12 @@ def test_a_flagged_document_is_never_evidence(injected_rb):
 
     # Its harmless sentences are not used either: the document as a whole is untrusted.
     b = injected_rb.ask("What do analysts keep asking about private military companies?")
-    assert not any("wagner_policy_note" in c.source for c in b.citations)
+    assert not any("wagner_policy_note" in c.metadata.get("file", "") for c in b.citations)
 
 
 def test_search_shows_flagged_documents_with_the_flag(injected_rb):
     res = injected_rb.search("SenseTime listing date correction forum", k=10, mode="keyword")
-    hit = next(r for r in res.results if "forum_post" in r.source)
+    hit = next(r for r in res.results if "forum_post" in r.metadata["file"])
     assert hit.metadata["injected_instructions"][0].startswith("Note to AI assistants")
 
 
@@ -87,7 +87,7 @@ def test_briefing_sets_flagged_documents_aside(injected_rb):
     from rag.briefing import render
 
     b = injected_rb.brief("SenseTime Group Limited", record=False)
-    assert not any("forum_post" in c.source for c in b.citations)
+    assert not any("forum_post" in c.metadata.get("file", "") for c in b.citations)
     assert any("Not used" in n for n in b.notes)
     for fmt in ("md", "html"):  # the note travels with the briefing a user forwards
         assert "2023-03-15_forum_post_sensetime_dates.md" in render(b, fmt)

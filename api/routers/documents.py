@@ -127,7 +127,7 @@ def upload(
 
 @router.get("/v1/documents", response_model=DocumentList, responses=ERRORS, summary="Documents in the store")
 def list_documents(
-    source: str | None = Query(None, max_length=2000, description="only documents of this source (exact)"),
+    source: str | None = Query(None, max_length=2000, description="only documents of this source key (exact, as `source_key` shows it)"),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=100_000_000),
     state: AppState = Depends(get_state),
