@@ -217,6 +217,36 @@ def invented_listing_claims(sentences: Sequence[str], names: Sequence[str], list
     return out
 
 
+_LIST_TERMS = ("sdn", "ns cmic", "cmic", "eu", "uk", "capta", "fse", "ns plc", "ns mbs", "ssi", "un", "entity list")
+
+
+def self_contradictions(sentences: Sequence[str]) -> list[tuple[str, str]]:
+    """(negative, positive) pairs of one answer's sentences that contradict each other about one entity's
+    listing: the negative says an entity is not on a list (NOT_FOUND), the positive says, without
+    negation, that an entity sharing a distinctive name word (4+ letters, not a _GENERIC word) is on a list
+    (_LISTED), and either the negative names no particular list or both name the same one."""
+    def names(s: str) -> set[str]:
+        return {w for w in fold(s).split() if len(w) >= 3 and w not in _GENERIC and w not in
+                {"does", "appear", "list", "lists", "entry", "entries", "store", "sanctions", "published", "with",
+                 "filters", "under", "program", "listed", "effective", "divestment", "date", "jurisdiction"}}
+
+    def lists(s: str) -> set[str]:
+        f = f" {fold(s).replace(' non sdn ', ' ')} "
+        return {t for t in _LIST_TERMS if f" {t} " in f}
+
+    out = []
+    negatives = [s for s in sentences if NOT_FOUND.search(s)]
+    positives = [s for s in sentences if _LISTED.search(s) and not _NEGATION.search(s)]
+    for n in negatives:
+        # The part before the parenthesis names the entity and the list asked about; the rest is what was looked at.
+        head = n.split("(")[0] + " " + n.split(")")[0].split("(")[-1] if n.startswith("No:") and "(" in n else n
+        head = re.split(r"\bin the store\b", n)[0]
+        for p in positives:
+            if names(head) & names(p) and (not lists(head) or lists(head) & lists(p)):
+                out.append((n, p))
+    return out
+
+
 def false_list_matches(cited_entries: Sequence[str], names: Sequence[str]) -> list[str]:
     """List entries (their names) cited in an answer about an unlisted entity that share a distinctive word
     with the entity's names: a different entity presented as a match (e.g. "ZHEJIANG X CO" for

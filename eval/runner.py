@@ -94,7 +94,10 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def load_facts() -> list[dict]:
-    return sorted(read_jsonl(DATASETS / "facts.jsonl"), key=lambda c: c["id"])
+    """The hand-written cases, then the cases generated from the list data (eval/gen_facts.py)."""
+    generated = DATASETS / "facts_generated.jsonl"
+    return (sorted(read_jsonl(DATASETS / "facts.jsonl"), key=lambda c: c["id"])
+            + (read_jsonl(generated) if generated.exists() else []))
 
 
 def load_briefings() -> list[dict]:
@@ -303,6 +306,7 @@ def score_answer(case: dict, answer, judge, latency: float) -> dict:
             false_matches = M.false_list_matches([c["title"] for c in cits if c["doc_type"] == "list_entry"],
                                                  nl["names"])
     forbidden = [f for f in case.get("forbidden") or [] if M.fact_present(f, text)]
+    contradictions = M.self_contradictions([s.text for s in answer.sentences if s.verdict != "removed"])
     not_found = M.says_not_found(text) if (case["category"] == "negative" or case.get("expect_not_found")) else None
     alce = M.alce_citation_scores(statements_of(answer.sentences, answer.citations), judge)
     correct = M.exact_correct(
@@ -323,6 +327,7 @@ def score_answer(case: dict, answer, judge, latency: float) -> dict:
     why += [f"invented listing: {s}" for s in invented]
     why += [f"false list match: {e}" for e in false_matches]
     why += [f"forbidden fact stated: {f}" for f in forbidden]
+    why += [f"contradicts itself: {n!r} beside {p!r}" for n, p in contradictions]
     return {
         "id": case["id"], "category": case["category"], "question": case["question"],
         "as_of": case.get("as_of"), "expected": facts, "found": found, "fact_recall": recall,
@@ -331,7 +336,8 @@ def score_answer(case: dict, answer, judge, latency: float) -> dict:
         "refusal_ok": (None if case.get("accept_refusal")
                        else M.refusal_correct(answer.refused, case.get("should_refuse", False))),
         "not_found": not_found, "invented": invented, "false_matches": false_matches, "forbidden_hits": forbidden,
-        "citation": alce, "correct": correct, "why": why, "answer": text,
+        "citation": alce, "correct": correct and not contradictions, "why": why, "answer": text,
+        "contradictions": len(contradictions),
         "citations": [{k: v for k, v in c.items() if k != "quote"} for c in cits],
         "latency_s": round(latency, 4),
     }
@@ -348,6 +354,7 @@ def run_facts(stores: Stores, backend: str, limit: int | None) -> tuple[dict, li
         latency = time.perf_counter() - t0
         r = score_answer(case, answer, judge, latency)
         r["backend"], r["model"], r["prompt_version"] = answer.backend, answer.model, answer.prompt_version
+        r["split"], r["generated"] = case.get("split", "dev"), bool(case.get("generated"))
         results.append(r)
         if i % 20 == 0:
             log(f"facts: {i}/{len(cases)}")
@@ -371,6 +378,7 @@ def aggregate_facts(results: list[dict]) -> dict:
             "citation_precision": M.mean_or_none(r["citation"]["precision"] for r in rs),
             "invented_listings": sum(len(r["invented"]) for r in rs),
             "false_list_matches": sum(len(r["false_matches"]) for r in rs),
+            "self_contradictions": sum(r.get("contradictions", 0) for r in rs),
         }
 
     out = block(results)
@@ -380,6 +388,12 @@ def aggregate_facts(results: list[dict]) -> dict:
     out["citation_counts"] = totals
     out["by_category"] = {c: block([r for r in results if r["category"] == c]) for c in CATEGORIES
                           if any(r["category"] == c for r in results)}
+    # The generated cases' held-out part (entries and phrasings never used to write the planner's field
+    # descriptions) apart from the rest, and the hand-written cases alone.
+    out["by_split"] = {sp: block([r for r in results if r.get("split", "dev") == sp])
+                       for sp in ("dev", "heldout") if any(r.get("split", "dev") == sp for r in results)}
+    out["generated"] = block([r for r in results if r.get("generated")]) if any(r.get("generated") for r in results) else None
+    out["handwritten"] = block([r for r in results if not r.get("generated")])
     out["negatives_invented_listings"] = out["by_category"].get("negative", {}).get("invented_listings", 0)
     out["negatives_false_list_matches"] = out["by_category"].get("negative", {}).get("false_list_matches", 0)
     out["latency"] = M.latency_summary([r["latency_s"] for r in results])

@@ -23,11 +23,12 @@ from functools import partial
 from langchain_core.runnables import RunnableLambda
 
 import prompts
-from rag.dates import human_date
-from rag.entities import EntityMatch, listing_sentence
+from rag.entities import EntityMatch
 from rag.llm import with_extractive_fallback
 from rag.assemble import Assembler, render_text
 from rag.evidence import Draft, Evidence, gather, passages_block, set_aside_note
+from rag.facts import FactDrafter
+from rag.plan import Plan, make_plan
 from rag.models import Answer, Filters, SearchResult, Sentence
 from rag.names import LIST_WORDS, fold, question_names
 from rag.text import keywords, looks_like_instruction, sentence_spans, statement_spans
@@ -39,9 +40,6 @@ MAX_SENTENCES = 4
 LISTING_WORDS = re.compile(
     r"\b(sanction\w*|list(ed|ing)?|designat\w*|blacklist\w*|sdn|ns-cmic|cmic|added|blocked|restrict\w*|"
     r"programs?|programmes?|divest\w*|effective|uid|identifiers?|alias\w*|a\.k\.a)\b", re.I)
-# Questions that ask for an entry's names: its head sentence (names, a.k.a.s, program, dates) answers.
-NAME_WORDS = re.compile(r"\b(alias\w*|a\.k\.a|also known|other names?|short names?|abbreviat\w*|called|known as|"
-                        r"former names?|f\.k\.a|spell\w*)\b", re.I)
 # Question words that say nothing about what is asked ("how many", "what kind").
 VAGUE = {"many", "much", "kind", "type", "current", "currently", "ever", "also", "still", "now"}
 PRONOUNS = re.compile(r"\b(it|its|they|them|their|the company|the firm|this company|that company|he|she|his|her)\b",
@@ -93,51 +91,36 @@ def _rule_condense(rb, question: str, history: list[tuple[str, str]]) -> str:
 # --- extractive draft -------------------------------------------------------------------------------
 
 def extractive_draft(rb, question: str, results: list[SearchResult], matches: list[EntityMatch],
-                     filters: Filters) -> Draft:
-    draft = Draft(prompt_version="extractive-v1")
-    listing_q = bool(LISTING_WORDS.search(question))
-    by_doc = {r.doc_id: r for r in results}
-    stated: set[str] = set()
-
-    # 1. List facts for the entities the question names: rendered from list metadata for listing
-    #    questions; the entry's own head (names, aliases, program, dates) when it asks for names.
-    heads: set[str] = set()  # chunk ids whose head sentence is already stated
-    for m in matches[:3]:
-        r = by_doc.get(m.entry.doc_id)
-        if r is None or m.entry.doc_id in stated:
-            continue
-        first = (sentence_spans(r.text)[:1] or [(0, len(r.text))])[0]
-        if NAME_WORDS.search(question):
-            head = r.text[first[0]:first[1]]
-            draft.sentences.append((head, [Evidence(head, r, *first, 1.0)]))
-        elif listing_q:
-            draft.sentences.append((listing_sentence(m.entry), [Evidence(listing_sentence(m.entry), r, *first, 1.0)]))
-        else:
-            continue
-        stated.add(m.entry.doc_id)
-        heads.add(r.chunk_id)
-
-    # 2. "Is X on the list?" for a name no list entry matches: answered from the absence.
-    if listing_q and not matches:
-        names = [n for n in question_names(question) if len(n) > 2]
-        if names:
-            lists = rb.store.entities.lists_loaded()
-            if lists:
-                described = "; ".join(
-                    f"{x['list']}" + (f" (published {human_date(x['published'])})" if x["published"] else "")
-                    + f", {x['entries']} entries" for x in lists[:6])
-                draft.notes.append(
-                    f"{names[0]} does not appear in any sanctions list entry in the store ({described})"
-                    + (f" as of {human_date(filters.until.isoformat())}" if filters.until else "") + ".")
-
-    # 3. Evidence sentences from the passages, the best ones that answer the question.
-    # The named entries' other sentences (identifiers, links, remarks) compete with the passages.
-    named_ids = {m.entry.doc_id for m in matches[:3]}
-    picked = best_sentences(rb, question, [r for r in results if r.doc_id not in stated or r.doc_id in named_ids],
-                            matches, skip_heads=heads)
-    for ev in picked[: MAX_SENTENCES - len(draft.sentences)]:
-        draft.sentences.append((ev.text, [ev]))
-
+                     filters: Filters, plan: Plan | None = None) -> Draft:
+    """The plan's facts first (rag/facts.py: typed fields, relations, listed or not), then passages only
+    for what they leave unanswered; "the sources do not say" when nothing states the asked fact."""
+    draft = Draft(prompt_version="extractive-v2")
+    plan = plan or make_plan(rb, question, filters)
+    if plan.needs_entity:
+        draft.notes.append("Which entity do you mean? The question refers to one without naming it, and there is "
+                           "no earlier question in this conversation to take it from.")
+        return draft
+    facts = FactDrafter(rb, plan, filters).draft()
+    draft.sentences += facts.sentences
+    draft.notes += facts.notes
+    draft.lead_notes = bool(facts.notes)
+    if facts.unanswered or not plan.asks:
+        # Passages, for what the record and the relations leave open: entries the plan did not resolve
+        # to are not evidence (no neighbouring entries), and an entry already stated adds only its other sentences.
+        named = {i for e in plan.entities for i in e.entry_ids}
+        usable = [r for r in results if r.doc_type != "list_entry" or r.doc_id in named]
+        heads = {r.chunk_id for r in usable if r.doc_id in facts.entities_stated}
+        entity_matches = [m for m in matches if m.entry.doc_id in named]
+        picked = best_sentences(rb, question, usable, entity_matches, skip_heads=heads)
+        have = {t for t, _ in draft.sentences}
+        for ev in picked:
+            if len(draft.sentences) >= MAX_SENTENCES:
+                break
+            if ev.text not in have:
+                draft.sentences.append((ev.text, [ev]))
+    if not draft.sentences and facts.not_stated:
+        draft.notes.append("The sources do not say " + "; ".join(facts.not_stated) + ".")
+        draft.refused = True
     if not draft.sentences and not draft.notes:
         draft.refused = True
     return draft
@@ -201,14 +184,25 @@ def best_sentences(rb, question: str, results: list[SearchResult], matches: list
 
 # --- LLM draft --------------------------------------------------------------------------------------
 
-def llm_draft(rb, question: str, results: list[SearchResult], backend: str) -> Draft:
+def llm_draft(rb, question: str, results: list[SearchResult], backend: str, plan: Plan | None = None,
+              typed: Draft | None = None) -> Draft:
+    """The model's draft. It gets the plan (what is asked, about whom) and the typed facts the extractive
+    drafter stated, with their entries as the first passages, as well as the retrieved passages."""
     from rag.llm import chat_model
 
     llm, model = chat_model(rb.settings, backend)
     template, version = prompts.load("answer")
-    passages = results[:6]
+    first = list({ev.result.chunk_id: ev.result for _, evs in (typed.sentences if typed else []) for ev in evs}.values())
+    passages = (first + [r for r in results if r.chunk_id not in {f.chunk_id for f in first}])[:6]
     block = passages_block(passages)
-    raw = llm.invoke(template.format(passages=block, question=question)).content or ""
+    asked = question
+    if plan is not None and plan.asks:
+        wants = "; ".join(f"{a.field} of {plan.entities[a.entity].text if a.entity is not None else 'the subject'}"
+                          for a in plan.asks)
+        asked += f"\n(Answer first with: {wants}.)"
+    if typed is not None and (typed.sentences or typed.notes):
+        asked += "\n(Facts from the list records: " + " ".join([t for t, _ in typed.sentences] + typed.notes) + ")"
+    raw = llm.invoke(template.format(passages=block, question=asked)).content or ""
     draft = Draft(backend=backend, model=model, prompt_version=version)
     if raw.strip().upper().startswith("INSUFFICIENT"):
         draft.refused = True
@@ -242,6 +236,10 @@ def step_condense(ask: Ask, state: dict) -> dict:
     return {**state, "standalone": standalone, "notes": [note] if note else []}
 
 
+def step_plan(ask: Ask, state: dict) -> dict:
+    return {**state, "plan": make_plan(ask.rb, state["standalone"], ask.filters, history=bool(ask.history))}
+
+
 def step_gather(ask: Ask, state: dict) -> dict:
     results, matches, aside = gather(ask.rb, state["standalone"], ask.filters)
     note = set_aside_note(aside)
@@ -249,12 +247,13 @@ def step_gather(ask: Ask, state: dict) -> dict:
 
 
 def step_draft(ask: Ask, state: dict) -> dict:
-    extractive = extractive_draft(ask.rb, state["standalone"], state["results"], state["matches"], ask.filters)
+    extractive = extractive_draft(ask.rb, state["standalone"], state["results"], state["matches"], ask.filters,
+                                  state.get("plan"))
     if ask.backend == "extractive":
         return {**state, "draft": extractive}
 
     def by_model(state: dict) -> dict:
-        draft = llm_draft(ask.rb, state["standalone"], state["results"], ask.backend)
+        draft = llm_draft(ask.rb, state["standalone"], state["results"], ask.backend, state.get("plan"), extractive)
         # What the lists say by absence ("X does not appear in ...") does not depend on the drafter.
         draft.notes = extractive.notes + draft.notes
         return {**state, "draft": draft, "fallback": extractive}
@@ -288,7 +287,8 @@ def answer_question(rb, question: str, filters: Filters | None = None, *, conver
                     backend: str | None = None, keep_unsupported: bool = False, record: bool = True) -> Answer:
     ask = Ask(rb, question, filters or Filters(), backend or rb.settings.llm, keep_unsupported,
               rb.history.conversation(conversation_id) if conversation_id else [])
-    chain = (RunnableLambda(partial(step_condense, ask)) | RunnableLambda(partial(step_gather, ask))
+    chain = (RunnableLambda(partial(step_condense, ask)) | RunnableLambda(partial(step_plan, ask))
+             | RunnableLambda(partial(step_gather, ask))
              | RunnableLambda(partial(step_draft, ask)) | RunnableLambda(partial(step_verify, ask)))
     state = chain.invoke({})
     answer = build_answer(ask, state, conversation_id)
@@ -303,8 +303,10 @@ def build_answer(ask: Ask, state: dict, conversation_id: str | None) -> Answer:
     sentences: list[Sentence] = state["sentences"]
     facts = [s for s in sentences if s.kind == "fact" and s.verdict != "removed"]
     notes = [s for s in sentences if s.kind == "note"]
-    refused = not facts and not notes
-    if refused:
+    if draft.lead_notes:  # "No: X has no entry on the SDN list" answers first; what it is on follows
+        sentences = notes + [s for s in sentences if s.kind != "note"]
+    refused = not facts and (not notes or draft.refused)
+    if refused and not notes:
         sentences = sentences + [Sentence(
             text="The sources in the store do not say; the closest passages are listed below.", kind="note",
             support=0.0)]
@@ -324,6 +326,7 @@ def build_answer(ask: Ask, state: dict, conversation_id: str | None) -> Answer:
         filters=ask.filters,
         conversation_id=conversation_id,
         created_at=dt.datetime.now(dt.timezone.utc),
+        plan=state["plan"].model_dump(mode="json") if state.get("plan") is not None else None,
     )
 
 

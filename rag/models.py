@@ -279,6 +279,9 @@ class Answer(BaseModel):
     filters: Filters = Field(default_factory=Filters)
     conversation_id: str | None = None
     created_at: dt.datetime
+    # What the question was read as (rag/plan.py): the entities it names, what it asks about each, the
+    # time and the kind of answer expected. Additive; kept in the audit trail with the answer.
+    plan: dict[str, Any] | None = None
 
 
 class BriefingSection(BaseModel):

@@ -139,6 +139,20 @@ class Verifier:
             i = int(np.argmax(sims))
             quotes[n] = spans[i]
             best = max(best, float(sims[i]))
+        if best < SUPPORT_THRESHOLD:
+            # A list entry states its name once, in its first sentence: each later sentence ("DOB Aug 1953")
+            # is read with it, so a fact rendered from the entry is compared with what the entry says of whom.
+            for n, text in cited.items():
+                spans = self._spans(text)
+                if len(spans) < 2:
+                    continue
+                head = text[spans[0][0]:spans[0][1]]
+                joined = [head + " " + text[a:b] for a, b in spans[1:]]
+                self._encode(joined)
+                sims = np.stack([self._vecs[j] for j in joined]) @ vec
+                i = int(np.argmax(sims))
+                if float(sims[i]) > best:
+                    best, quotes[n] = float(sims[i]), spans[1:][i]
         if best < SUPPORT_THRESHOLD and any(len(t) < 2000 for t in cited.values()):
             # The whole passage counts too: a sentence may draw on two of its sentences at once.
             short = [t for t in cited.values() if len(t) < 2000]

@@ -1,0 +1,377 @@
+"""Answers from the plan (rag/plan.py): the one fact asked for, first, from the typed record.
+
+For each thing the plan asks:
+- a field of a list entry (dates, programmes, identifiers, birth date and place, nationality, addresses,
+  names, positions, measures, reasons): stated from the typed entry and cited to the exact span of the
+  entry's chunk text that states the value;
+- a relation (owner, subsidiary, supplier, customer, link): the sentences of the relations store that
+  state it, quoted as written (so a 14.9 percent stake reads as a stake, not as ownership);
+- whether an entity is listed: its entries on the lists asked about (and under the filters in force);
+  a negative only when the resolved entity has no such entry, naming the lists looked at with their
+  dates and the filters, and never beside a positive for the same entity and list;
+- when the record and the relations do not state the asked fact, the passages may (rag.answer decides);
+  when nothing does, "the sources do not say", naming what was looked at.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from rag.dates import find_dates, human_date, iso
+from rag.entities import listing_sentence
+from rag.evidence import Evidence, chunks_of_docs, passes_filters, row_to_result
+from rag.models import Filters, ListEntry, SearchResult
+from rag.names import fold
+from rag.plan import DATES, PRONOUN, RELATIONS, Plan, PlanAsk
+from rag.text import sentence_spans
+
+LISTING = {"listed", "listing_date", "effective_date", "programs", "change"}
+LABELS = {
+    "listing_date": "the listing date", "effective_date": "the effective date", "divestment_date": "the divestment date",
+    "birth_date": "the date of birth", "birth_place": "the place of birth", "nationality": "the nationality",
+    "identifiers": "an identifier", "addresses": "an address", "names": "other names", "positions": "a position",
+    "remarks": "the reasons for the listing", "measures": "the measures", "gender": "the gender",
+    "programs": "the program", "links": "a linked party", "owner": "an owner", "subsidiary": "a subsidiary",
+    "supplier": "a supplier", "customer": "a customer", "listed": "a listing", "change": "a change",
+}
+
+
+@dataclass
+class FactDraft:
+    sentences: list[tuple[str, list[Evidence]]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    unanswered: list[PlanAsk] = field(default_factory=list)  # asks only passages may answer
+    not_stated: list[str] = field(default_factory=list)  # "the date of birth of X (looked at ...)"
+    entities_stated: set[str] = field(default_factory=set)  # doc ids of entries stated
+
+
+def _entry_result(rb, e: ListEntry, cache: dict) -> SearchResult | None:
+    if e.doc_id not in cache:
+        rows = chunks_of_docs(rb, [e.doc_id])
+        cache[e.doc_id] = rows[0] if rows else None
+    return cache[e.doc_id]
+
+
+def _sentence_at(text: str, a: int, b: int) -> tuple[int, int]:
+    for s, t in sentence_spans(text):
+        if s <= a and b <= t:
+            return s, t
+    return a, b
+
+
+def span_of(text: str, value) -> tuple[int, int] | None:
+    """The sentence of an entry's chunk text that states `value` (a date, or text as the list writes it)."""
+    if isinstance(value, dt.date):
+        for s, t in sentence_spans(text):
+            if value in find_dates(text[s:t]):
+                return s, t
+        return None
+    v = str(value).strip()
+    if not v:
+        return None
+    at = text.lower().find(v.lower())
+    if at < 0:
+        m = re.search(r"[\W_]*".join(map(re.escape, re.findall(r"[^\W_]+", v))), text, re.I) if re.search(r"\w", v) else None
+        if not m:
+            return None
+        at, end = m.start(), m.end()
+    else:
+        end = at + len(v)
+    return _sentence_at(text, at, end)
+
+
+def _on(e: ListEntry) -> str:
+    lst = e.list or "sanctions"
+    return f"the {lst} list" if "list" not in lst.lower() else lst
+
+
+def _filters_note(filters: Filters) -> str:
+    parts = []
+    if filters.jurisdiction:
+        parts.append("jurisdiction " + ", ".join(filters.jurisdiction))
+    if filters.since:
+        parts.append(f"since {human_date(filters.since)}")
+    if filters.until:
+        parts.append(f"until {human_date(filters.until)}")
+    if filters.doc_type:
+        parts.append("document types " + ", ".join(filters.doc_type))
+    if filters.source:
+        parts.append(f"source {filters.source}")
+    return f", with the filters {'; '.join(parts)}" if parts else ""
+
+
+def _lists_described(rb, plan, filters: Filters) -> str:
+    lists = rb.store.entities.lists_loaded()
+    index = rb.store.entities
+    juris = {e.list: e.jurisdiction for e in index.entries.values()}
+    keep = [x for x in lists
+            if (not plan.lists or x["list"] in plan.lists)
+            and (not plan.jurisdictions or juris.get(x["list"]) in plan.jurisdictions)
+            and (not filters.jurisdiction or juris.get(x["list"]) in filters.jurisdiction)]
+    if not keep:
+        asked = ", ".join(plan.lists or plan.jurisdictions or filters.jurisdiction or [])
+        return f"no {asked} list is loaded" if asked else "no list is loaded"
+    return "; ".join(f"{x['list']}" + (f" (published {human_date(x['published'])})" if x["published"] else "")
+                     + f", {x['entries']} entries" for x in keep[:6])
+
+
+def _wanted(e: ListEntry, plan, filters: Filters) -> bool:
+    """Is the entry on the lists `plan` (a Plan, or one of its asks) asks about, under the filters?"""
+    if plan.lists and e.list not in plan.lists and not set(e.lists) & set(plan.lists):
+        return False
+    if plan.jurisdictions and e.jurisdiction not in plan.jurisdictions:
+        return False
+    return passes_filters(filters, e.date, "list_entry", e.jurisdiction)
+
+
+def _latest(entries: list[ListEntry]) -> list[ListEntry]:
+    """One entry per list (the latest version of it), in a stable order."""
+    best: dict[str, ListEntry] = {}
+    for e in sorted(entries, key=lambda e: (e.list_published or dt.date.min, e.doc_id)):
+        best[e.list or ""] = e
+    return sorted(best.values(), key=lambda e: (e.date or dt.date.min, e.doc_id))
+
+
+def _identifier_words(index) -> set[str]:
+    """Words of the identifier types the lists in the store use ("passport", "isin", "swift", "imo")."""
+    def build(ix):
+        return {w for e in ix.entries.values() for i in e.identifiers for w in fold(i.type).split() if len(w) >= 3}
+
+    return index.derived("facts.identifier_words", build)
+
+
+def _values(e: ListEntry, fieldname: str, clause: str, index=None) -> list:
+    if fieldname in ("listing_date", "effective_date", "divestment_date"):
+        v = getattr(e, fieldname)
+        return [v] if v else []
+    if fieldname == "birth_date":
+        return list(e.birth_dates)
+    if fieldname == "birth_place":
+        return list(e.birth_places)
+    if fieldname == "nationality":
+        return list(dict.fromkeys(e.nationalities + e.citizenships))
+    if fieldname == "identifiers":
+        ids = list(e.identifiers)
+        words = set(fold(clause).split())
+        generic = {"no", "number", "id", "code", "identification", "registration", "reg"}
+        typed = [i for i in ids if set(fold(i.type).split()) & words - generic]
+        if typed:
+            return typed
+        # The clause names a kind of identifier the store knows ("passport") that this entry does not have.
+        return [] if (words & _identifier_words(index) - generic) or _names_a_type(clause, ids) else ids
+    if fieldname == "addresses":
+        return list(e.addresses)
+    if fieldname == "names":
+        return e.all_names()[1:]
+    if fieldname == "positions":
+        return list(e.positions)
+    if fieldname == "measures":
+        return list(e.measures)
+    if fieldname == "remarks":
+        return [e.remarks] if e.remarks else []
+    if fieldname == "gender":
+        return [e.gender] if e.gender else []
+    if fieldname == "programs":
+        return list(e.programs)
+    if fieldname == "links":
+        return [ln.object if fold(ln.object) != fold(e.name) else ln.subject for ln in e.links]
+    return []
+
+
+def _names_a_type(clause: str, ids) -> bool:
+    """Does the clause ask for one kind of identifier by an upper-case code ("ISIN", "IMO") the entry lacks?"""
+    codes = {fold(w) for w in re.findall(r"\b[A-Z][A-Z/]{2,}\b", clause)}
+    have = {w for i in ids for w in fold(i.type).split()}
+    return bool(codes) and not codes & have and bool(codes - {"ofac", "sdn", "eu", "uk", "un", "us", "cmic"})
+
+
+def _field_sentence(e: ListEntry, fieldname: str, value) -> str:
+    """One sentence stating a field's value, shaped like the entry's own text (name, list, field, value) so
+    the verifier can compare them."""
+    who, on = e.name, _on(e)
+    src = f"{e.issuer} {e.list} list" if e.issuer and e.list and e.issuer not in (e.list or "") else (e.list or "list")
+    if fieldname == "listing_date":
+        return f"{who} was added to {on} on {human_date(value)}."
+    if fieldname == "effective_date":
+        return f"The {e.list or ''} listing of {who} took effect on {human_date(value)}."
+    if fieldname == "divestment_date":
+        return f"The divestment date for {who} on {on} is {human_date(value)}."
+    if fieldname == "names":
+        return f"{who} is also known as {value}."
+    if fieldname == "links":
+        return f"{who} ({src}) is linked to {value}."
+    if fieldname == "programs":
+        return f"{who} is listed on {on} under program {value}."
+    if fieldname == "identifiers":
+        return f"{who} ({src}): {value}."
+    label = LABELS.get(fieldname, fieldname).removeprefix("the ").removeprefix("an ").removeprefix("a ")
+    return f"{who} ({src}): {label} {value}."
+
+
+def _cap(s: str) -> str:
+    return s[:1].upper() + s[1:]
+
+
+class FactDrafter:
+    def __init__(self, rb, plan: Plan, filters: Filters):
+        self.rb, self.plan, self.filters = rb, plan, filters
+        self.index = rb.store.entities
+        self._chunks: dict[str, SearchResult | None] = {}
+        self.out = FactDraft()
+        self.carry: list[str] = []  # the other parties of the last relation stated (for "that company")
+
+    def draft(self) -> FactDraft:
+        done: set[tuple] = set()
+        for ask in self.plan.asks:
+            key = (ask.field, ask.entity, ask.clause if ask.field in RELATIONS else "")
+            if key in done:
+                continue
+            done.add(key)
+            self.answer(ask)
+        return self.out
+
+    # --- one ask ------------------------------------------------------------------------------------
+    def answer(self, ask: PlanAsk) -> None:
+        ent = self.plan.entities[ask.entity] if ask.entity is not None and self.plan.entities else None
+        entries = [self.index.entries[i] for i in (ent.entry_ids if ent else []) if i in self.index.entries]
+        if self.carry and PRONOUN.search(ask.clause) and not (ent and fold(ent.text) in fold(ask.clause)):
+            entries = self._resolve_carry()
+            ent = None if not entries else ent
+        fieldname = ask.field
+        if ask.kind == "yes_no" and fieldname in LISTING:
+            fieldname = "listed"
+        if fieldname in RELATIONS - {"links"} or (fieldname == "links" and not entries):
+            if ent is None and not entries:
+                self.out.unanswered.append(ask)
+                return
+            if not self.relation(ask, ent.text if ent else entries[0].name, fieldname):
+                self.out.unanswered.append(ask)
+            return
+        if fieldname == "other" or (ent is None and not entries):
+            self.out.unanswered.append(ask)
+            return
+        if fieldname == "listed":
+            self.listed(ask, ent, entries)
+            return
+        if fieldname == "change":
+            self.out.unanswered.append(ask)
+            return
+        wanted = _latest([e for e in entries if _wanted(e, ask, self.filters)])
+        stated = False
+        for e in wanted:
+            r = _entry_result(self.rb, e, self._chunks)
+            if r is None:
+                continue
+            for v in _values(e, fieldname, ask.clause, self.index)[:3]:
+                span = span_of(r.text, v)
+                if span is None:
+                    continue
+                text = _cap(_field_sentence(e, fieldname, str(v) if not isinstance(v, dt.date) else v))
+                if fieldname == "remarks":
+                    text = r.text[span[0]:span[1]]
+                self.out.sentences.append((text, [Evidence(text, r, *span, 1.0)]))
+                self.out.entities_stated.add(e.doc_id)
+                stated = True
+            if stated:
+                break
+        if not stated:
+            looked = ", ".join(f"{e.name} ({e.list} list" + (f", uid {e.uid}" if e.uid else "") + ")"
+                               for e in (wanted or _latest(entries))[:3])
+            who = ent.text if ent else (entries[0].name if entries else "it")
+            self.out.not_stated.append(f"{LABELS.get(fieldname, fieldname)} of {who} (looked at its list entries: "
+                                       f"{looked or 'none under the filters in force'})")
+
+    def _resolve_carry(self) -> list[ListEntry]:
+        from rag.names import resolve_name
+        from rag.screen import DEFAULT_THRESHOLD, name_index
+
+        idx = name_index(self.index)
+        for name in self.carry:
+            top = resolve_name(idx, name, DEFAULT_THRESHOLD)
+            if top:
+                return [self.index.entries[m.entity_id] for m in top if m.entity_id in self.index.entries]
+        return []
+
+    # --- listed or not ------------------------------------------------------------------------------
+    def listed(self, ask: PlanAsk, ent, entries: list[ListEntry]) -> None:
+        name = ent.text if ent else (entries[0].name if entries else "")
+        if not entries:
+            if ask.kind != "yes_no":
+                self.out.unanswered.append(ask)
+                return
+            self.out.notes.append(
+                f"No: {name} does not appear in any sanctions list entry in the store "
+                f"({_lists_described(self.rb, ask, self.filters)}){_filters_note(self.filters)}.")
+            return
+        wanted = _latest([e for e in entries if _wanted(e, ask, self.filters)])
+        if wanted:
+            for i, e in enumerate(wanted[:3]):
+                r = _entry_result(self.rb, e, self._chunks)
+                if r is None:
+                    continue
+                head = (sentence_spans(r.text)[:1] or [(0, len(r.text))])[0]
+                text = listing_sentence(e)
+                if i == 0 and ask.kind == "yes_no":
+                    text = "Yes: " + text
+                self.out.sentences.append((text, [Evidence(text, r, *head, 1.0)]))
+                self.out.entities_stated.add(e.doc_id)
+            return
+        what = " or ".join(ask.lists) or " or ".join(ask.jurisdictions or self.filters.jurisdiction or [])
+        on = f"the {what} list" if ask.lists else (f"an {what} list" if what else "a list")
+        self.out.notes.append(
+            f"No: {name} ({', '.join(dict.fromkeys(e.name for e in entries))}) has no entry on {on} in the store "
+            f"({_lists_described(self.rb, ask, self.filters)}){_filters_note(self.filters)}.")
+        # What it is listed on instead, when the filters in force allow it: a different list, so no contradiction.
+        others = _latest([e for e in entries if passes_filters(self.filters, e.date, "list_entry", e.jurisdiction)])
+        for e in others[:2]:
+            r = _entry_result(self.rb, e, self._chunks)
+            if r is None:
+                continue
+            head = (sentence_spans(r.text)[:1] or [(0, len(r.text))])[0]
+            text = listing_sentence(e)
+            self.out.sentences.append((text, [Evidence(text, r, *head, 1.0)]))
+            self.out.entities_stated.add(e.doc_id)
+
+    # --- relations ----------------------------------------------------------------------------------
+    def relation(self, ask: PlanAsk, name: str, fieldname: str) -> bool:
+        try:
+            links = self.rb.links(name)
+        except Exception:  # no relations store: passages may still answer
+            return False
+        own = {n.node_id for n in links.entities}
+        kinds = {"owner": ("ownership", "object"), "subsidiary": ("ownership", "subject"),
+                 "supplier": ("supplier", "object"), "customer": ("supplier", "subject"),
+                 "links": (None, None)}
+        kind, side = kinds[fieldname]
+        picked = []
+        for rel in links.relations:
+            if kind and rel.relation != kind:
+                continue
+            if kind is None and rel.relation in ("ownership", "supplier", "customer"):
+                continue
+            if side == "object" and rel.object_id not in own:
+                continue
+            if side == "subject" and rel.subject_id not in own:
+                continue
+            if not passes_filters(self.filters, rel.citation.date, "article", None) and (self.filters.since or self.filters.until):
+                continue
+            picked.append(rel)
+        if not picked:
+            return False
+        rows = self.rb.store.chunk_rows(list(dict.fromkeys(r.citation.chunk_id for r in picked)))
+        seen: set[str] = set()
+        carry: list[str] = []
+        for rel in picked:
+            row = rows.get(rel.citation.chunk_id)
+            if row is None or rel.citation.quote in seen or len(seen) >= 3:
+                continue
+            seen.add(rel.citation.quote)
+            r = row_to_result(row, 1.0)
+            text = rel.citation.quote.lstrip("# ").strip()
+            a = rel.citation.start + (len(rel.citation.quote) - len(rel.citation.quote.lstrip("# ")))
+            self.out.sentences.append((text, [Evidence(text, r, a, rel.citation.end, 1.0)]))
+            other = rel.subject if side == "object" or (side is None and rel.object_id in own) else rel.object
+            carry.append(other)
+        self.carry = list(dict.fromkeys(carry))
+        return bool(seen)

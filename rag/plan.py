@@ -1,0 +1,356 @@
+"""A plan for every question: which entities it names, what it asks about each, the time it asks about
+and the kind of answer it expects. Answers are drafted from the plan (rag/facts.py), and the plan is
+returned with the answer and kept in the audit trail.
+
+- Entities are resolved through the one names module and the screener's matching (rag.names.resolve_name
+  over rag.screen's name index, so "Sensetme" finds SENSETIME GROUP LIMITED), the entity index's reading of
+  a text (lower-case names, "Hikvision" inside a longer name) and a name's distinctive word on its own
+  ("DJI" in "SZ DJI TECHNOLOGY CO., LTD."). A mention that is a list, a programme or an issuer ("NS-CMIC",
+  "GLOMAG", "OFAC") is a list asked about, never an entity.
+- What is asked is read by meaning, not by words: each clause of the question, with its names masked, is
+  compared with short descriptions of the typed entry's fields and of the relation kinds (the embedding
+  model answers already load); the closest description above a floor wins. eval/datasets/plan_fields.jsonl
+  measures it (`python -m eval plan`), with a held-out part never used to write the descriptions.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from rag.names import LIST_WORDS, core_tokens, distinctive, fold, mentions, question_names, resolve_name
+
+# --- what a question can ask about ------------------------------------------------------------------
+# Each field of the typed list entry (rag.models.ListEntry) and each relation kind, described in a few
+# plain sentences. These are descriptions of the field, not lists of trigger words.
+FIELDS: dict[str, list[str]] = {
+    "listed": ["is it sanctioned or on a sanctions list", "has it been designated or blacklisted",
+               "is it still listed or subject to sanctions", "is it still on the list today"],
+    "programs": ["which sanctions program or regime is it listed under", "what is the program code of its listing"],
+    "listing_date": ["when was it added to the sanctions list", "on what date was it designated or listed",
+                     "since when has it been sanctioned"],
+    "effective_date": ["when did the listing take effect", "what is the effective date of the restrictions"],
+    "divestment_date": ["by what deadline must investors divest or sell its securities",
+                        "what is the divestment date"],
+    "birth_date": ["when was this person born", "what is the person's date of birth or age"],
+    "birth_place": ["where was this person born", "what is the person's place of birth"],
+    "nationality": ["what is the person's nationality or citizenship", "which country is the person a citizen of"],
+    "identifiers": ["what identification number is given, such as a passport, registration, tax or ID number",
+                    "what ISIN, SWIFT/BIC code, ticker or registration code does the entry give"],
+    "addresses": ["what address does the entry give", "where is the company located or headquartered"],
+    "names": ["what other names or aliases is it known by", "what was its former name, also known as"],
+    "positions": ["what position or job does the person hold", "what is the person's official role or title"],
+    "remarks": ["why was it sanctioned", "what reasons are given for the listing"],
+    "measures": ["what measures apply to it, such as an asset freeze or a travel ban"],
+    "gender": ["is the person a man or a woman"],
+    "links": ["which organisation is it linked to on the list", "what entity is it associated with"],
+    "owner": ["who owns it", "what is its parent company or main shareholder", "who controls it"],
+    "subsidiary": ["which subsidiaries or companies does it own", "what are its subsidiaries"],
+    "supplier": ["whose technology does it use", "who supplies it", "which company provides its technology"],
+    "customer": ["who are its customers", "who buys its products or technology"],
+    "change": ["what changed in its listing", "was it removed or delisted", "what was updated in its entry"],
+}
+RELATIONS = {"owner", "subsidiary", "supplier", "customer", "links"}
+DATES = {"listing_date", "effective_date", "divestment_date", "birth_date"}
+# Below this similarity no description fits: the clause asks about something else (revenue, a share
+# price, a regulation), which only passages can answer.
+FIELD_FLOOR = 0.42
+AnswerKind = Literal["yes_no", "date", "name", "list", "text", "clarify"]
+_AUX = re.compile(r"^\s*(is|are|was|were|has|have|had|does|do|did|can|could|will|would|should)\b", re.I)
+PRONOUN = re.compile(r"\b(it|its|they|them|their|he|she|his|her|this company|that company|the company|"
+                     r"this entity|that entity|the entity|this person|that person)\b", re.I)
+_CLAUSE = re.compile(r"(?:,\s*and\s+|;\s*|\s+and\s+(?=(?:what|which|when|who|whom|where|why|how|under|since|"
+                     r"is|was|are|were|has|does|did)\b))", re.I)
+
+
+class PlanEntity(BaseModel):
+    text: str  # as the question writes it
+    entry_ids: list[str] = Field(default_factory=list)  # the list entries it resolves to (doc ids)
+    names: list[str] = Field(default_factory=list)  # their primary names
+    method: str = ""  # "screening", "name in text", "distinctive word", "previous answer", "unresolved"
+    score: float | None = None
+
+
+class PlanAsk(BaseModel):
+    field: str  # a FIELDS key, or "other" (only passages can answer)
+    score: float
+    clause: str
+    entity: int | None = None  # index into Plan.entities
+    kind: AnswerKind = "text"
+    lists: list[str] = Field(default_factory=list)  # lists this clause asks about; empty: any
+    jurisdictions: list[str] = Field(default_factory=list)
+
+
+class Plan(BaseModel):
+    question: str
+    entities: list[PlanEntity] = Field(default_factory=list)
+    asks: list[PlanAsk] = Field(default_factory=list)
+    lists: list[str] = Field(default_factory=list)  # lists asked about ("SDN"); empty: any
+    jurisdictions: list[str] = Field(default_factory=list)  # "EU", "UK", "US" named in the question
+    since: dt.date | None = None
+    until: dt.date | None = None
+    answer_kind: AnswerKind = "text"
+    needs_entity: bool = False  # a pronoun with nothing to refer to: ask which entity is meant
+
+
+# --- the field classifier ---------------------------------------------------------------------------
+
+class FieldClassifier:
+    """Nearest field description by the embedding model's cosine similarity."""
+
+    def __init__(self, embedder):
+        self.embedder = embedder
+        self.labels: list[str] = []
+        texts: list[str] = []
+        for f, descs in FIELDS.items():
+            for d in descs:
+                self.labels.append(f)
+                texts.append(d)
+        self.vecs = np.asarray(embedder.encode(texts))
+
+    def scores(self, texts: list[str]) -> list[list[tuple[str, float]]]:
+        """Per text: (field, best similarity) pairs, best first."""
+        if not texts:
+            return []
+        q = np.asarray(self.embedder.encode(texts))
+        sims = q @ self.vecs.T
+        out = []
+        for row in sims:
+            best: dict[str, float] = {}
+            for lab, s in zip(self.labels, row):
+                best[lab] = max(best.get(lab, -1.0), float(s))
+            out.append(sorted(best.items(), key=lambda x: -x[1]))
+        return out
+
+    def classify(self, text: str) -> tuple[str, float]:
+        field, score = self.scores([text])[0][0]
+        return (field, score) if score >= FIELD_FLOOR else ("other", score)
+
+
+_classifiers: dict[int, FieldClassifier] = {}
+_lock = threading.Lock()
+
+
+def classifier(embedder) -> FieldClassifier:
+    with _lock:
+        c = _classifiers.get(id(embedder))
+        if c is None or c.embedder is not embedder:
+            c = _classifiers[id(embedder)] = FieldClassifier(embedder)
+        return c
+
+
+# --- lists, programmes and issuers the store knows --------------------------------------------------
+
+def _list_vocab(index) -> dict[str, tuple[str, str]]:
+    """folded name -> (kind, canonical): the lists, programmes, issuers and jurisdictions of the entries."""
+    def build(ix):
+        out: dict[str, tuple[str, str]] = {}
+        for e in ix.entries.values():
+            for lst in [e.list, *e.lists]:
+                if lst:
+                    out[fold(lst)] = ("list", lst)
+            for p in e.programs:
+                out.setdefault(fold(p), ("program", p))
+            if e.issuer:
+                out.setdefault(fold(e.issuer), ("issuer", e.issuer))
+            if e.jurisdiction:
+                out.setdefault(fold(e.jurisdiction), ("jurisdiction", e.jurisdiction))
+        return out
+
+    return index.derived("plan.lists", build)
+
+
+def _token_index(index) -> dict[str, set[str]]:
+    """distinctive word of an entry's names -> the entries whose names have it ("dji" -> SZ DJI ...)."""
+    def build(ix):
+        out: dict[str, set[str]] = {}
+        for e in ix.entries.values():
+            if e.record != "entity":
+                continue
+            for n in e.all_names():
+                for t in distinctive(core_tokens(n)):
+                    out.setdefault(t, set()).add(e.doc_id)
+        return out
+
+    return index.derived("plan.tokens", build)
+
+
+def lists_in(question: str, vocab: dict[str, tuple[str, str]]) -> tuple[list[str], list[str], set[str]]:
+    """(lists, jurisdictions, folded phrases) the question names: "SDN", "NS-CMIC", "EU"; not "non-SDN"."""
+    words = fold(question).split()
+    text = " " + " ".join(words) + " "
+    lists: list[str] = []
+    juris: list[str] = []
+    phrases: set[str] = set()
+    for key, (kind, canon) in vocab.items():
+        if not key or f" {key} " not in text or f" non {key} " in text:
+            continue
+        phrases.add(key)
+        if kind == "list":
+            lists.append(canon)
+        elif kind == "jurisdiction":
+            juris.append(canon)
+    return sorted(set(lists)), sorted(set(juris)), phrases
+
+
+def _is_list_name(name: str, vocab: dict, phrases: set[str]) -> bool:
+    f = fold(name)
+    toks = f.split()
+    return (f in vocab or all(t in LIST_WORDS or t in phrases or t in {"list", "lists", "regime", "programme"}
+                              for t in toks))
+
+
+# --- resolving the names a question asks about -----------------------------------------------------
+
+def resolve_entities(rb, question: str, vocab: dict, phrases: set[str]) -> list[PlanEntity]:
+    from rag.screen import DEFAULT_THRESHOLD, name_index
+
+    index = rb.store.entities
+    idx = name_index(index)
+    tokens = _token_index(index)
+    out: list[PlanEntity] = []
+    seen: set[str] = set()
+
+    def add(pe: PlanEntity) -> None:
+        ids = [i for i in pe.entry_ids if i not in seen]
+        if pe.entry_ids and not ids:
+            return
+        seen.update(ids)
+        pe.entry_ids = ids
+        pe.names = list(dict.fromkeys(index.entries[i].name for i in ids if i in index.entries))
+        out.append(pe)
+
+    # Names as the question writes them, each through the screener's matching.
+    for name in question_names(question):
+        if _is_list_name(name, vocab, phrases) or len(fold(name)) < 2:
+            continue
+        top = resolve_name(idx, name, DEFAULT_THRESHOLD)
+        if top:
+            add(PlanEntity(text=name, entry_ids=[m.entity_id for m in top], method="screening",
+                           score=top[0].score))
+            continue
+        # A short name that is one distinctive word of a listed name ("DJI").
+        words = fold(name).split()
+        hits = set.intersection(*[tokens.get(w, set()) for w in words]) if words else set()
+        if hits and len(hits) <= 6 and all(len(w) >= 3 for w in words):
+            add(PlanEntity(text=name, entry_ids=sorted(hits), method="distinctive word", score=None))
+            continue
+        add(PlanEntity(text=name, method="unresolved"))
+    # An unresolved upper-case code beside a resolved name ("What ISIN does OFAC give for Hikvision?") is a
+    # word of the question, not a second entity.
+    if any(pe.entry_ids for pe in out):
+        out = [pe for pe in out if pe.entry_ids or not re.fullmatch(r"[A-Z/]{2,6}", pe.text)]
+        seen = {i for pe in out for i in pe.entry_ids}
+    # Names the entity index reads in the text (lower case, inside longer phrases).
+    for m in index.find_in_text(question):
+        if m.entry.doc_id in seen or m.entry.record != "entity":
+            continue
+        span = m.text_span
+        if _is_list_name(span, vocab, phrases):
+            continue
+        # Several entries (versions, lists) of the same name join the entity already found for it.
+        same = next((pe for pe in out if pe.entry_ids and any(
+            fold(index.entries[i].name) == fold(m.entry.name) for i in pe.entry_ids)), None)
+        if same is not None:
+            same.entry_ids.append(m.entry.doc_id)
+            seen.add(m.entry.doc_id)
+            continue
+        covered = next((pe for pe in out if pe.method == "unresolved" and fold(span) in fold(pe.text)), None)
+        if covered is not None:
+            out.remove(covered)
+        add(PlanEntity(text=span, entry_ids=[m.entry.doc_id], method="name in text"))
+    # Every version of the same entry (the same name on the same list) belongs to its entity.
+    by_key: dict[tuple, list[str]] = {}
+    for e in index.entries.values():
+        by_key.setdefault((e.list, fold(e.name)), []).append(e.doc_id)
+    for pe in out:
+        extra = [d for i in list(pe.entry_ids) for d in by_key.get((index.entries[i].list, fold(index.entries[i].name)), [])]
+        pe.entry_ids = list(dict.fromkeys(pe.entry_ids + extra))
+    return out
+
+
+# --- the plan ----------------------------------------------------------------------------------------
+
+def clauses(question: str) -> list[str]:
+    parts = [p.strip(" ,;?") for p in _CLAUSE.split(question) if p and p.strip(" ,;?")]
+    return parts or [question]
+
+
+def _mask(text: str, names) -> str:
+    from rag.names import name_pattern
+
+    for n in sorted(names, key=len, reverse=True):
+        if n and re.search(r"\w", n):
+            text = name_pattern(n).sub("it", text)
+    return text
+
+
+LISTING = {"listed", "listing_date", "effective_date", "programs", "change"}
+
+
+def _drop(text: str, phrases: set[str]) -> str:
+    from rag.names import name_pattern
+
+    for p in sorted(phrases, key=len, reverse=True):
+        text = name_pattern(p).sub("", text)
+    text = re.sub(r"(?<!\w)'s\b", "", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _best(a: list[tuple[str, float]], b: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    best = dict(a)
+    for f, s in b:
+        best[f] = max(best.get(f, -1.0), s)
+    return sorted(best.items(), key=lambda x: -x[1])
+
+
+def _kind(field: str, clause: str) -> AnswerKind:
+    if _AUX.match(clause) and (field in LISTING or field == "other"):
+        return "yes_no"
+    if field in DATES:
+        return "date"
+    if _AUX.match(clause):
+        return "yes_no"
+    if field in RELATIONS or field in ("names", "programs"):
+        return "name"
+    return "text"
+
+
+def make_plan(rb, question: str, filters=None, history: bool = False) -> Plan:
+    index = rb.store.entities
+    index.refresh()
+    vocab = _list_vocab(index)
+    lists, juris, phrases = lists_in(question, vocab)
+    entities = resolve_entities(rb, question, vocab, phrases)
+    parts = clauses(question)
+    # Each clause is read twice, its names masked, and with the lists and issuers it names left out too
+    # ("What date of birth does OFAC's SDN entry give for it" -> "What date of birth does entry give for it");
+    # the closer reading counts.
+    masked = [PRONOUN.sub("it", _mask(p, [e.text for e in entities])) for p in parts]
+    bare = [_drop(m, phrases) for m in masked]
+    both = classifier(rb.embedder).scores(masked + bare)
+    scored = [_best(a, b) for a, b in zip(both[:len(parts)], both[len(parts):])]
+    asks: list[PlanAsk] = []
+    for clause, ranked in zip(parts, scored):
+        field, score = ranked[0]
+        if score < FIELD_FLOOR:
+            field = "other"
+        # Which entity this clause is about: one it names, else the last one named before it.
+        ent = next((i for i, e in enumerate(entities) if fold(e.text) and f" {fold(e.text)} " in f" {fold(clause)} "),
+                   None)
+        if ent is None and entities:
+            ent = len(entities) - 1 if PRONOUN.search(clause) or len(entities) == 1 else 0
+        c_lists, c_juris, _ = lists_in(clause, vocab)
+        asks.append(PlanAsk(field=field, score=round(score, 4), clause=clause, entity=ent, kind=_kind(field, clause),
+                            lists=c_lists, jurisdictions=c_juris))
+    needs = (not entities and not history and bool(PRONOUN.search(question))
+             and not any(a.field == "other" and not PRONOUN.search(a.clause) for a in asks))
+    f = filters
+    plan = Plan(question=question, entities=entities, asks=asks, lists=lists, jurisdictions=juris,
+                since=getattr(f, "since", None), until=getattr(f, "until", None),
+                answer_kind="clarify" if needs else (asks[0].kind if asks else "text"), needs_entity=needs)
+    return plan
