@@ -45,8 +45,13 @@ def filters_from(args) -> Filters:
     as_of = getattr(args, "as_of", None)
     if as_of and (until is None or as_of < until):
         until = as_of
-    return Filters(doc_type=args.doc_type, source=args.source, jurisdiction=args.jurisdiction,
-                   since=args.since, until=until)
+    try:
+        return Filters(doc_type=args.doc_type, source=args.source, jurisdiction=args.jurisdiction,
+                       since=args.since, until=until)
+    except ValueError as e:  # an inverted date range: name the options, exit 2 as argparse does
+        msg = e.errors()[0]["msg"].removeprefix("Value error, ") if hasattr(e, "errors") else str(e)
+        print(f"regbrief: error: --since/--until: {msg}", file=sys.stderr)
+        raise SystemExit(2)
 
 
 # --- commands: each calls one Regbrief method and prints its result (api/cli_output.py) -------------

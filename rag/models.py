@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Any, List, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 DocType = Literal["list_entry", "notice", "article", "regulation"]
 Jurisdiction = Literal["US", "EU", "UK", "UN"]
@@ -229,6 +229,14 @@ class Filters(BaseModel):
     jurisdiction: list[Jurisdiction] | None = None
     since: dt.date | None = None
     until: dt.date | None = None  # inclusive; --as-of sets this
+
+    @model_validator(mode="after")
+    def _range(self) -> "Filters":
+        """An inverted date range is an error that names both fields (a 422 through the API)."""
+        if self.since and self.until and self.since > self.until:
+            raise ValueError(f"since ({self.since.isoformat()}) is after until ({self.until.isoformat()}): "
+                             f"the date range is inverted")
+        return self
 
     def is_empty(self) -> bool:
         return not any([self.doc_type, self.source, self.jurisdiction, self.since, self.until])
