@@ -8,6 +8,7 @@ publisher and date, an uploaded file's own name) and, where one exists, a public
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +87,37 @@ def public_url(*, url: str | None, doc_type: str, source_key: str, metadata: dic
     if source_key.startswith(("http://", "https://")):
         return source_key
     return None
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def present(row: dict) -> dict:
+    """A stored document or chunk row as people see it: `source` becomes the label, the store's key moves to
+    `source_key`, `url` is the public link, and the metadata names the file it came from (never its path).
+    Done as rows are read (rag/store/facade.py), so every backend and every older store shows the same."""
+    if "source_key" in row:
+        return row  # already presented
+    key = row["source"]
+    md, entry = _json(row.get("metadata")) or {}, _json(row.get("entry"))
+    common = {"doc_type": row.get("doc_type") or "", "source_key": key, "metadata": md, "entry": entry}
+    row["source_key"] = key
+    row["source"] = label(publisher=row.get("publisher"), date=row.get("date"), **common)
+    row["url"] = public_url(url=row.get("url"), **common)
+    if isinstance(row.get("metadata"), (dict, str)) and file_name(key):
+        row["metadata"] = {**md, "file": file_name(key)}
+    return row
+
+
+def present_relation(row: dict) -> dict:
+    """A relation row's document fields (doc_source, doc_url) as people see them."""
+    if "doc_source_key" in row:
+        return row
+    key = row["doc_source"]
+    common = {"doc_type": row.get("doc_type") or "", "source_key": key,
+              "metadata": _json(row.get("doc_metadata")) or {}, "entry": _json(row.get("doc_entry"))}
+    row["doc_source_key"] = key
+    row["doc_source"] = label(publisher=row.get("doc_publisher"), date=row.get("doc_date"), **common)
+    row["doc_url"] = public_url(url=row.get("doc_url"), **common)
+    return row

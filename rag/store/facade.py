@@ -26,6 +26,7 @@ from typing import Any
 
 from rag.models import Chunk, Document, Filters
 from rag.settings import Settings
+from rag.sources import present, present_relation
 from rag.store.protocol import AuditTrail, Registry, WatchlistTables
 from rag.store.vectors import StoreUnavailable, VectorIndex
 
@@ -119,20 +120,23 @@ class Store:
         return self.vectors.query(embedding, filters, limit)
 
     # --- registry look-ups --------------------------------------------------------------------
+    # Rows leave the store presented (rag/sources.py): `source` is what a person recognises, `source_key`
+    # the store's own key for the file, `url` a public link.
     def chunk_rows(self, chunk_ids: Sequence[str], filters: Filters | None = None) -> dict[str, dict]:
-        return self.registry.chunk_rows(chunk_ids, filters)
+        return {cid: present(row) for cid, row in self.registry.chunk_rows(chunk_ids, filters).items()}
 
     def first_chunks(self, doc_ids: Sequence[str]) -> dict[str, str]:
         return self.registry.first_chunks(doc_ids)
 
     def document(self, doc_id: str) -> dict | None:
-        return self.registry.document(doc_id)
+        doc = self.registry.document(doc_id)
+        return present(doc) if doc else None
 
     def document_chunks(self, doc_id: str) -> list[dict]:
         return self.registry.document_chunks(doc_id)
 
     def documents(self, source: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict]:
-        return self.registry.documents(source, limit, offset)
+        return [present(d) for d in self.registry.documents(source, limit, offset)]
 
     def count_documents(self, source: str | None = None) -> int:
         return self.registry.count_documents(source)
@@ -163,14 +167,14 @@ class Store:
         return self.registry.list_entries_version()
 
     def list_entry_rows(self):
-        return self.registry.list_entry_rows()
+        return (present(r) for r in self.registry.list_entry_rows())
 
     def relations(self, sync: bool = True) -> list[dict]:
         """Every relation with its document's title, source, date and url; `sync` first extracts those of
         documents stored without them (a store from before relations joined the schema)."""
         if sync:
             self.sync_relations()
-        return self.registry.relations()
+        return [present_relation(r) for r in self.registry.relations()]
 
     def relations_version(self) -> tuple:
         return self.registry.relations_version()

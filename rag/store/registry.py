@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from rag.models import Chunk, Document, Filters
-from rag.sources import file_name, label, public_url
 from rag.store.schema import MIGRATIONS
 from rag.store.sqlite import SqliteDB
 from rag.text import keywords
@@ -93,14 +92,13 @@ class SqliteRegistry(SqliteDB):
         for part, marks in _parts(chunk_ids):
             rows = db.execute(
                 "SELECT c.chunk_id, c.doc_id, c.idx, c.text, c.start, c.\"end\", c.page, c.doc_type, c.date, "
-                "c.jurisdiction, d.label AS source, c.source AS source_key, d.title, d.publisher, d.url, d.metadata, "
-                "d.format, d.entry "
+                "c.jurisdiction, c.source, d.title, d.publisher, d.url, d.metadata, d.format, d.entry "
                 f"FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.chunk_id IN ({marks}) {where}",
                 [*part, *params],
             ).fetchall()
             for r in rows:
                 row = dict(r)
-                row["metadata"] = {**json.loads(row["metadata"]), **_file_of(row["source_key"])}
+                row["metadata"] = json.loads(row["metadata"])
                 row["entry"] = json.loads(row["entry"]) if row["entry"] else None
                 out[row["chunk_id"]] = row
         return out
@@ -127,7 +125,6 @@ class SqliteRegistry(SqliteDB):
         doc = dict(r)
         doc["metadata"] = json.loads(doc["metadata"])
         doc["pages"] = json.loads(doc["pages"]) if doc["pages"] else None
-        doc["source_key"], doc["source"] = doc["source"], doc.pop("label")
         doc["entry"] = json.loads(doc["entry"]) if doc["entry"] else None
         doc["chunk_ids"] = [
             x[0] for x in db.execute("SELECT chunk_id FROM chunks WHERE doc_id = ? ORDER BY idx", [doc_id])
@@ -136,10 +133,9 @@ class SqliteRegistry(SqliteDB):
 
     def documents(self, source: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict]:
         sql = (
-            "SELECT d.doc_id, d.label AS source, d.source AS source_key, d.format, d.doc_type, d.title, d.date, "
-            "d.jurisdiction, d.publisher, "
+            "SELECT d.doc_id, d.source, d.format, d.doc_type, d.title, d.date, d.jurisdiction, d.publisher, "
             "d.url, d.content_hash, d.ingested_at, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id) "
-            "AS chunks FROM documents d"
+            "AS chunks, d.metadata, d.entry FROM documents d"
         )
         params: list[Any] = []
         if source is not None:
@@ -149,7 +145,13 @@ class SqliteRegistry(SqliteDB):
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             params += [limit, offset]
-        return [dict(r) for r in self.conn().execute(sql, params)]
+        out = []
+        for r in self.conn().execute(sql, params):
+            row = dict(r)
+            row["metadata"] = json.loads(row["metadata"])
+            row["entry"] = json.loads(row["entry"]) if row["entry"] else None
+            out.append(row)
+        return out
 
     def count_documents(self, source: str | None = None) -> int:
         if source is None:
@@ -176,7 +178,7 @@ class SqliteRegistry(SqliteDB):
     def chunk_listing(self) -> list[dict]:
         """Every chunk with its document's title and type (for exports and benchmarks)."""
         return [dict(r) for r in self.conn().execute(
-            "SELECT c.chunk_id, c.text, c.doc_id, c.doc_type, d.title, d.label AS source FROM chunks c "
+            "SELECT c.chunk_id, c.text, c.doc_id, c.doc_type, d.title, c.source FROM chunks c "
             "JOIN documents d ON d.doc_id = c.doc_id ORDER BY c.rowid")]
 
     def vector_metadata(self, chunk_ids: Sequence[str]) -> dict[str, dict]:
@@ -241,7 +243,7 @@ class SqliteRegistry(SqliteDB):
 
     def list_entry_rows(self) -> Iterator[dict]:
         for r in self.conn().execute(
-            "SELECT doc_id, title, date, label AS source, publisher, jurisdiction, metadata, entry FROM documents "
+            "SELECT doc_id, doc_type, title, date, source, publisher, jurisdiction, url, metadata, entry FROM documents "
             "WHERE doc_type = 'list_entry'"
         ):
             row = dict(r)
@@ -282,14 +284,13 @@ class SqliteRegistry(SqliteDB):
             old = self._delete_rows(db, list(by_doc))
             db.executemany(
                 "INSERT INTO documents (doc_id, source, format, doc_type, title, date, jurisdiction, publisher, "
-                "url, content_hash, ingested_at, metadata, text, pages, entry, label) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "url, content_hash, ingested_at, metadata, text, pages, entry) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
                         d.doc_id, d.source, d.format, d.doc_type, d.title, d.date.isoformat() if d.date else None,
-                        d.jurisdiction, d.publisher, _public_url(d), d.hash(), now,
+                        d.jurisdiction, d.publisher, d.url, d.hash(), now,
                         json.dumps(d.metadata, default=str), d.text, json.dumps(d.pages) if d.pages else None,
-                        d.entry.model_dump_json() if d.entry is not None else None, _label(d),
+                        d.entry.model_dump_json() if d.entry is not None else None,
                     )
                     for d in docs
                 ],
@@ -399,7 +400,8 @@ class SqliteRegistry(SqliteDB):
     def relations(self) -> list[dict]:
         """Every stored relation with its document's title, source, date and url (for citations)."""
         return [dict(r) for r in self.conn().execute(
-            "SELECT r.*, d.title AS doc_title, d.label AS doc_source, d.date AS doc_date, d.url AS doc_url "
+            "SELECT r.*, d.title AS doc_title, d.source AS doc_source, d.date AS doc_date, d.url AS doc_url, "
+            "d.doc_type AS doc_type, d.publisher AS doc_publisher, d.metadata AS doc_metadata, d.entry AS doc_entry "
             "FROM relations r JOIN documents d ON d.doc_id = r.doc_id ORDER BY r.id")]
 
     def relations_version(self) -> tuple:
@@ -413,22 +415,6 @@ class SqliteRegistry(SqliteDB):
     def set_meta(self, key: str, value: str) -> None:
         with self.tx() as db:
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
-
-
-def _label(d: Document) -> str:
-    return label(doc_type=d.doc_type, publisher=d.publisher, date=d.date, source_key=d.source, metadata=d.metadata,
-                 entry=d.entry.model_dump(mode="json") if d.entry is not None else None)
-
-
-def _public_url(d: Document) -> str | None:
-    return public_url(url=d.url, doc_type=d.doc_type, source_key=d.source, metadata=d.metadata,
-                      entry=d.entry.model_dump(mode="json") if d.entry is not None else None)
-
-
-def _file_of(source_key: str) -> dict:
-    """The file a passage came from, by name (never its path), for readers and the evaluation."""
-    name = file_name(source_key)
-    return {"file": name} if name else {}
 
 
 def _filter_sql(f: Filters, alias: str) -> tuple[str, list[Any]]:

@@ -119,30 +119,20 @@ def _typed_entries(db: sqlite3.Connection) -> None:
         (ListEntry.from_legacy(json.loads(r[5]), r[1], r[2], r[3], r[4]).model_dump_json(), r[0]) for r in rows])
 
 
-def _labels_and_file_keys(db: sqlite3.Connection) -> None:
-    """v4: a source shown to people is a label and a public link (rag/sources.py), never a path on the
-    server; files ingested from this machine are keyed by name and a hash of their path, not the path."""
-    from rag.sources import label, public_url, stored_file_key
+def _file_keys(db: sqlite3.Connection) -> None:
+    """v4: files ingested from this machine are keyed by name and a hash of their path, never the path, so
+    no response can show where files sit on the server (rag/sources.py)."""
+    from rag.sources import stored_file_key
 
-    for doc_id, key, doc_type, publisher, date, url, metadata, entry in db.execute(
-            "SELECT doc_id, source, doc_type, publisher, date, url, metadata, entry FROM documents").fetchall():
-        new_key = stored_file_key(key)
-        md, typed = json.loads(metadata), json.loads(entry) if entry else None
-        db.execute("UPDATE documents SET source = ?, label = ?, url = ? WHERE doc_id = ?", (
-            new_key, label(doc_type=doc_type, publisher=publisher, date=date, source_key=new_key, metadata=md,
-                           entry=typed),
-            public_url(url=url, doc_type=doc_type, source_key=new_key, metadata=md, entry=typed), doc_id))
-        if new_key != key:
-            db.execute("UPDATE chunks SET source = ? WHERE doc_id = ?", (new_key, doc_id))
-    for (key,) in db.execute("SELECT source FROM files").fetchall():
-        if stored_file_key(key) != key:
-            db.execute("UPDATE files SET source = ? WHERE source = ?", (stored_file_key(key), key))
+    for table in ("documents", "chunks", "files"):
+        for (key,) in db.execute(f"SELECT DISTINCT source FROM {table}").fetchall():
+            if stored_file_key(key) != key:
+                db.execute(f"UPDATE {table} SET source = ? WHERE source = ?", (stored_file_key(key), key))
 
 
 MIGRATIONS: list[Migration] = [
     Migration(1, "documents, chunks, keyword index, files, intent log", V1_SCHEMA),
     Migration(2, "relations in the schema; store settings", V2_RELATIONS),
     Migration(3, "typed list entries", "ALTER TABLE documents ADD COLUMN entry TEXT;", _typed_entries),
-    Migration(4, "source labels and public links; file keys without server paths",
-              "ALTER TABLE documents ADD COLUMN label TEXT;", _labels_and_file_keys),
+    Migration(4, "file keys without server paths", "", _file_keys),
 ]
