@@ -184,7 +184,7 @@ def corpus_paths(name: str, home: Path) -> tuple[list[Path], dict]:
 # what ingest flags (rag/text.py holds the prompt-injection detector) and the relations it extracts
 # (rag/links.py, with the names of rag/names.py), and the typed list entry it stores (rag/models.py, and
 # rag/legacy_entry.py for migrated stores).
-STORE_CODE = ("rag/store", "rag/text.py", "rag/dates.py", "rag/names.py", "rag/links.py", "ingest/pipeline.py",
+STORE_CODE = ("rag/store", "rag/text.py", "rag/dates.py", "rag/names.py", "rag/relations.py", "ingest/pipeline.py",
               "ingest/chunking.py", "ingest/formats", "rag/models.py", "rag/legacy_entry.py")
 
 

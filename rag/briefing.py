@@ -2,7 +2,7 @@
 
 Entity resolution first (the name and its aliases against the list entries in the store), then the
 evidence: passages that name the entity, the parties they relate it to (relations extracted and verified as
-rag/links.py does, so a negated or unstated relation links nothing), and those parties' list entries. Every
+rag/relations.py does, so a negated or unstated relation links nothing), and those parties' list entries. Every
 factual sentence is cited and goes through the same verifier as answers. One function per section.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from rag.entities import EntityMatch, listing_sentence
 from rag.evidence import (Draft, Evidence, chunks_of_docs, passages_block, passes_filters, set_aside,
                           set_aside_note)
 from rag.models import Briefing, BriefingSection, Filters, SearchResult
-from rag.links import extract_sentence
+from rag.relations import extract_sentence
 from rag.names import core_tokens, distinctive, fold, name_key, names_any
 from rag.text import looks_like_instruction, sentence_spans, statement_spans
 

@@ -75,7 +75,7 @@ def test_negated_statements_are_not_relations(demo_rb):
 # --- extraction checks ----------------------------------------------------------------------------
 
 def test_relation_the_sentence_does_not_state_is_rejected():
-    from rag.links import extract_sentence, verify_relation
+    from rag.relations import extract_sentence, verify_relation
 
     stated = "Japan Computer Vision Corp. uses technology from SenseTime."
     assert verify_relation(stated, "supplier", "SenseTime", "Japan Computer Vision Corp.")[0]
@@ -109,7 +109,7 @@ def test_relation_the_sentence_does_not_state_is_rejected():
     ("John Smith is the chief executive of Acme Widgets Ltd.", ("director", "John Smith", "Acme Widgets Ltd.")),
 ])
 def test_patterns(sentence, expected):
-    from rag.links import extract_sentence
+    from rag.relations import extract_sentence
 
     assert [r[:3] for r in extract_sentence(sentence)] == [expected]
 
@@ -202,7 +202,7 @@ def test_screening_transliterates_and_reorders_persons(zala_rb):
 # --- table upkeep ---------------------------------------------------------------------------------
 
 def test_relations_are_written_and_removed_with_their_documents(tmp_path):
-    from rag.links import extract_relations
+    from rag.relations import extract_relations
     from rag.models import Chunk, Document
     from rag.store.registry import SqliteRegistry
 
