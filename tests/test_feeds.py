@@ -253,14 +253,14 @@ def test_rss_feed_brings_new_articles_in(tmp_path, site, embedder):
     rb.add_feed("news", url, every="1h")  # detected as RSS
     r = rb.sync_feeds()[0]
     assert (r.status, r.added, r.format) == ("updated", 2, "rss"), r
-    sources = {d["source"] for d in rb.store.documents()}
+    sources = {d["source_key"] for d in rb.store.documents()}
     assert sources == {site.url + p for _, p in items[:2]}
 
     site.serve("/news.rss", rss(site, items), type="application/rss+xml")  # one more item
     r = rb.sync_feeds()[0]
     assert (r.status, r.added) == ("updated", 1), r
     hits = rb.search("SenseTime NS-CMIC", k=5)
-    assert any(h.source.startswith(site.url + "/news/") for h in hits.results)
+    assert any((h.url or "").startswith(site.url + "/news/") for h in hits.results)
     assert rb.sync_feeds()[0].status == "unchanged"
 
 
@@ -452,3 +452,30 @@ def test_feed_tables_implement_their_protocol_and_keep_state(tmp_path):
         {"change": "changed", "key": "1", "name": "A", "date": "2021-12-10", "fields": {"programs": [["X"], ["Y"]]}}])
     assert t.changes(since="2021-12-10")[0]["fields"] == {"programs": [["X"], ["Y"]]}
     assert t.changes(since="2021-12-11") == [] and t.remove("sdn") and t.list() == []
+
+
+def lines(path, n: int) -> bytes:
+    return b"".join(path.read_bytes().splitlines(keepends=True)[:n])
+
+
+@pytest.mark.parametrize("fmt, body", [
+    ("uk_ofsi_csv", lambda: (DATA / "uk" / "ConList_excerpt_2020.csv").read_bytes()),
+    ("ftm_json", lambda: (DATA / "opensanctions" / "yente_fixtures" / "t1" / "entities.ftm.json").read_bytes()),
+    ("eu_oj_csv", lambda: (DATA / "eu" / "amendments" / "32026R1883.csv").read_bytes()),
+    ("federal_register", lambda: lines(DATA / "federal_register" / "fr_sanctions_export_controls_abstracts.jsonl", 12)),
+    ("ofac_changelog_csv", lambda: lines(DATA / "ofac" / "sdn_changelog_2021-08-18_to_2024-05-03.csv", 12)),
+])
+def test_every_list_format_syncs_as_its_ingest_does(tmp_path, site, embedder, fmt, body):
+    """A feed of each format, detected from the content, holds what ingesting the same file holds."""
+    from ingest.formats import parse_with, resolve
+
+    data = body()
+    rb = make_rb(tmp_path / "home")
+    rb.add_feed("f", site.serve(f"/list.{'json' if 'json' in fmt else 'csv'}", data))
+    r = rb.sync_feeds()[0]
+    local = tmp_path / f"copy.{'json' if 'json' in fmt else 'csv'}"
+    local.write_bytes(data)
+    expected = parse_with(resolve(local), local)
+    assert (r.status, r.format, r.documents) == ("updated", fmt, len(expected)), r
+    assert sorted(d["title"] for d in rb.store.documents(site.url + f"/list.{local.suffix[1:]}")) == \
+        sorted(d.title for d in expected)

@@ -170,8 +170,10 @@ def _parse(path: Path, feed: dict):
 
 def _stored(rb, source: str) -> list[dict]:
     """The source's documents as the store holds them, with their typed entries."""
-    entries = {r["doc_id"]: r["entry"] for r in rb.store.list_entry_rows() if r["source"] == source}
-    return [{**d, "entry": entries.get(d["doc_id"])} for d in rb.store.documents(source)]
+    docs = rb.store.documents(source)
+    ids = {d["doc_id"] for d in docs}  # by id: what list_entry_rows calls a row's source may be its label
+    entries = {r["doc_id"]: r["entry"] for r in rb.store.list_entry_rows() if r["doc_id"] in ids}
+    return [{**d, "entry": entries.get(d["doc_id"])} for d in docs]
 
 
 def _data_date(docs, last_modified: str | None) -> dt.date:
