@@ -388,6 +388,18 @@ def test_feeds_over_http(tmp_path, site, embedder):
         assert client.delete("/v1/feeds/sdn").json() == {"feeds": []}
         assert client.delete("/v1/feeds/sdn").status_code == 404
 
+    # Inside the server, the scheduler syncs a due feed by itself; with keys configured, adding one needs a key.
+    app = create_app(Settings(home=tmp_path / "home2", feed_tick_s=0.2, feeds_allow_private=True,
+                              api_keys="k-feeds"), warm=False)
+    with TestClient(app) as client:
+        assert client.post("/v1/feeds", json={"name": "sdn", "url": url}).status_code == 401
+        key = {"Authorization": "Bearer k-feeds"}
+        assert client.post("/v1/feeds", json={"name": "sdn", "url": url}, headers=key).status_code == 201
+        deadline = time.monotonic() + 120
+        while client.get("/v1/feeds", headers=key).json()["feeds"][0]["last_status"] != "updated":
+            assert time.monotonic() < deadline, "the scheduler did not sync the due feed"
+            time.sleep(0.2)
+
 
 def test_scheduler_syncs_due_feeds_one_at_a_time(tmp_path, site, embedder):
     from ingest.feeds.schedule import Scheduler, due
