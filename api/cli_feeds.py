@@ -81,21 +81,21 @@ def feed_commands(command) -> None:
     sp = command("feeds", cmd_feeds, "feeds of official lists and news, synced on a schedule by `regbrief serve`")
     fsub = sp.add_subparsers(dest="feeds_command", required=True)
     fp = fsub.add_parser("add", help="add (or redefine) a feed: a named URL with a format and a schedule")
-    fp.add_argument("name")
-    fp.add_argument("url")
+    fp.add_argument("name", help="a short name for the feed, e.g. ofac-sdn")
+    fp.add_argument("url", help="where to fetch it (http or https)")
     fp.add_argument("--format", help="a list format (see the README's table), 'rss' for a news feed; default: "
                                      "detected at the first sync")
-    fp.add_argument("--every", default="24h", help="how often `regbrief serve` syncs it (30m, 6h, 1d; default 24h)")
+    fp.add_argument("--every", default="24h", help="how often `regbrief serve` syncs it (30m, 6h, 1d)")
     fsub.add_parser("list", help="feeds with their state")
     fp = fsub.add_parser("remove", help="stop syncing a feed (its documents stay)")
-    fp.add_argument("name")
+    fp.add_argument("name", help="the feed's name")
     for fp in fsub.choices.values():  # `feeds list --json` as well as `feeds --json list`
         fp.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
 
     sp = command("sync", cmd_sync, "sync feeds now (all, or the named ones), one at a time")
-    sp.add_argument("names", nargs="*")
+    sp.add_argument("names", nargs="*", help="feeds to sync; default: all of them")
 
     sp = command("changes", cmd_changes, "what feed syncs found: entries added, removed and changed")
     sp.add_argument("--since", help="YYYY-MM-DD: changes dated on or after")
-    sp.add_argument("--feed")
-    sp.add_argument("--limit", type=int, default=1000)
+    sp.add_argument("--feed", help="only this feed's changes")
+    sp.add_argument("--limit", type=int, default=1000, help="at most this many changes, in the order found")

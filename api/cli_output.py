@@ -28,6 +28,14 @@ def ingest_report(r, quiet: bool) -> None:
           f"{t['unchanged']} unchanged, {t['chunks']} chunks embedded, {t['failed']} failed")
 
 
+def formats(rows: list[dict]) -> None:
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        print(f"{r['name']:<{width}}  {' '.join(r['extensions'])}")
+        print(textwrap.indent(textwrap.fill(r["description"], 96), "    "))
+    print("\n`regbrief ingest` detects the format of each file; --format NAME forces one.")
+
+
 def sources(s: dict, where: str) -> None:
     print(f"{s['documents']} documents, {s['chunks']} chunks in {where}")
     for f in s["formats"]:
@@ -99,6 +107,10 @@ def _listing(list_name, programs, listed_on=None, effective=None, divestment=Non
 
 
 def screening(r, show_all: bool) -> None:
+    lists = "; ".join(f"{x['list']}" + (f" published {x['published']}" if x.get("published") else "")
+                      for x in getattr(r, "lists", []))
+    if lists:
+        print(f"lists screened: {lists}")
     for res in r.results:
         hits = [m for m in res.matches if m.match]
         print(f"{res.query}: {len(hits)} match{'es' if len(hits) != 1 else ''} at threshold {r.threshold:.2f}"
@@ -109,6 +121,8 @@ def screening(r, show_all: bool) -> None:
                                           "" if m.listed else "not sanctioned"] if x)
             print(f"  {'MATCH' if m.match else 'below'} {m.score:.2f}  {m.name}  ({facts})  [{m.entity_id}]")
             print(textwrap.indent(textwrap.fill(m.explanation, 96), "        "))
+            if m.features:
+                print(f"        weighed: {', '.join(m.features)}")
 
 
 def citation(c, indent: str = "      ") -> None:

@@ -6,6 +6,7 @@ loopback on a free port) and talks to it through the same OpenAI-compatible inte
 """
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 from collections.abc import Callable
@@ -84,6 +85,8 @@ def start_gguf_server(model_path: str, port: int, ctx: int = 4096):
     params.hostnames = ["127.0.0.1"]
     params.port = port
     params.cpuparams.n_threads = 2
+    # llama.cpp's own log (model loading, slots) follows regbrief's: silent unless INFO is on (`--verbose`).
+    params.verbosity = 3 if logging.getLogger("regbrief.llm").isEnabledFor(logging.INFO) else -1
     return xlc.Server(params)
 
 

@@ -533,6 +533,105 @@ def test_cli_watch_commands(tmp_path):
     assert json.loads(cli("watch", "list", "--json").stdout) == []
 
 
+def _cli_env(home: Path, **extra) -> dict:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGBRIEF_")}
+    return {**env, "REGBRIEF_HOME": str(home), **extra}
+
+
+def test_cli_every_option_has_help_and_its_default():
+    import argparse
+
+    from api.cli import build_parser
+    from rag.screen import DEFAULT_THRESHOLD
+
+    def walk(p, path):
+        yield path, p
+        for a in p._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                for name, sp in a.choices.items():
+                    yield from walk(sp, path + [name])
+
+    missing, no_default = [], []
+    for path, p in walk(build_parser(), ["regbrief"]):
+        text = " ".join(p.format_help().split())
+        for a in p._actions:
+            if isinstance(a, (argparse._HelpAction, argparse._SubParsersAction)):
+                continue
+            if not a.help:
+                missing.append(f"{' '.join(path)} {a.dest}")
+            elif a.default not in (None, False, [], argparse.SUPPRESS) and f"(default: {a.default})" not in text:
+                no_default.append(f"{' '.join(path)} {a.dest}={a.default!r}")
+    assert not missing, missing
+    assert not no_default, no_default
+
+    env = _cli_env(ROOT / ".no-such-home")
+    run = lambda *a: subprocess.run([sys.executable, "-m", "api.cli", *a], cwd=ROOT, env=env, capture_output=True,
+                                    text=True, timeout=120)
+    screen = " ".join(run("screen", "--help").stdout.split())
+    assert f"(default: {DEFAULT_THRESHOLD})" in screen and "DEFAULT_THRESHOLD" not in screen and "rag." not in screen
+    assert "(default: extractive)" in " ".join(run("ask", "--help").stdout.split())
+    assert "regbrief formats" in run("ingest", "--help").stdout
+
+
+def test_cli_formats_lists_the_registry():
+    from ingest.formats import formats
+
+    env = _cli_env(ROOT / ".no-such-home")
+    r = subprocess.run([sys.executable, "-m", "api.cli", "formats"], cwd=ROOT, env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0 and not r.stderr, r.stderr
+    listed = [ln.split()[0] for ln in r.stdout.splitlines() if ln and not ln.startswith((" ", "`"))]
+    assert listed == list(formats())
+    assert "ofac_sdn_csv        .csv" in r.stdout and "Federal Register documents" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "api.cli", "formats", "--json"], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=120)
+    rows = json.loads(r.stdout)["formats"]
+    assert {x["name"]: x["extensions"] for x in rows}["article_text"] == [".txt", ".md", ".markdown"]
+    assert not (ROOT / ".no-such-home").exists()  # listing formats opens no store
+
+
+def test_cli_quiet_unless_verbose(tmp_path):
+    """The torch backend's "Loading weights" bar and the libraries' logs reach the terminal only with --verbose."""
+    env = _cli_env(tmp_path / "home", REGBRIEF_EMBEDDING_BACKEND="torch")
+    art = tmp_path / DEMO_ARTICLE.name
+    art.write_text(DEMO_ARTICLE.read_text(encoding="utf-8"), encoding="utf-8")
+    run = lambda *a: subprocess.run([sys.executable, "-m", "api.cli", *a], cwd=ROOT, env=env, capture_output=True,
+                                    text=True, timeout=300)
+    r = run("ingest", "--quiet", str(art))
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    r = run("ask", "Is SenseTime sanctioned?")
+    assert r.returncode == 0 and "SenseTime" in r.stdout
+    assert r.stderr == "", r.stderr
+    r = run("search", "--verbose", "SenseTime", "--k", "1")
+    assert r.returncode == 0 and "Loading weights" in r.stderr, r.stderr
+
+
+def test_cli_ask_is_quick(tmp_path):
+    """`regbrief ask` on the demo corpus, a fresh process end to end: under 3 s of CPU (the wall time on a
+    loaded test machine depends on the other processes; `python -m bench ask` measures it)."""
+    import os
+    import resource
+
+    env = _cli_env(tmp_path / "home")
+    demo = ROOT / "ingest" / "demo_corpus"
+    r = subprocess.run([sys.executable, "-m", "api.cli", "ingest", "-q", str(demo / "articles"), str(demo / "lists")],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    r = subprocess.run([os.path.join(os.path.dirname(sys.executable), "regbrief"), "ask",
+                        "Is SenseTime sanctioned, and on which list?"], cwd=ROOT, env=env, capture_output=True,
+                       text=True, timeout=120)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    assert r.returncode == 0 and "NS-CMIC" in r.stdout and r.stderr == "", r.stderr
+    print(f"regbrief ask: {cpu:.2f} s CPU, {wall:.2f} s wall, load {os.getloadavg()[0]:.1f}")
+    assert cpu < 3.0
+
+
 def test_history(client):
     a = ask_sensetime(client)
     items = client.get("/v1/history", params={"kind": "answer"}).json()["items"]
