@@ -258,7 +258,6 @@ def name_key(name: str) -> str:
     return " ".join(normalise(name, False).tokens)
 
 
-
 # --------------------------------------------------------------------------- mentions
 
 _STOP_AFTER = r"(?!(?:owned|backed|controlled|based|listed|run|led|made)\b)(?!s\b)"
