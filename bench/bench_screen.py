@@ -13,8 +13,13 @@ Queries:
   threshold; a wrong entry first above the threshold is a false positive as well as a miss.
 - negatives: real companies that are on neither list; any match at or above the threshold is a false
   positive.
+- persons with birth dates (--dob-n, issue 13): persons of the lists with a birth date, each queried by its
+  own name and a birth date: the entry's own for half of them, a wrong one for the other half (another
+  year, or the same year and another day). Measured with the name alone and with the birth date
+  (rag.models.ScreenQuery): a right birth date should keep the entry the top match; a wrong one should
+  no longer leave it the top match at or above the threshold.
 
-Usage: python bench/bench_screen.py [--n 1000] [--seed 2024] [--dev-seed 7] [--rigour]
+Usage: python bench/bench_screen.py [--n 1000] [--seed 2024] [--dev-seed 7] [--dob-n 400] [--rigour]
 Writes bench/results/screen.json. The default threshold (rag.screen.DEFAULT_THRESHOLD) was chosen on the
 dev seed's queries (a different sample of entries; the negatives are shared): the best F1 with no negative
 matched. Each matcher is also reported at its own dev-chosen threshold.
@@ -157,6 +162,57 @@ def positives(entries, n: int, seed: int):
     return out
 
 
+def dob_queries(entries, n: int, seed: int) -> list[dict]:
+    """Persons with a birth date of at least a month's precision, queried with their own name and a birth
+    date: theirs (even positions) or a wrong one (odd: another year, or the same year and another day)."""
+    from rag.screen import birth_dates, is_person
+
+    rng = random.Random(seed)
+    pool = []
+    for e in sorted(entries, key=lambda e: e.doc_id):
+        dates = [d for v in e.birth_dates for d in birth_dates(v)]
+        if is_person(e) and len(dates) == 1 and dates[0][1]:
+            pool.append((e, dates[0]))
+    out = []
+    for i, (e, (y, m, d)) in enumerate(rng.sample(pool, min(n, len(pool)))):
+        right = i % 2 == 0
+        if not right:
+            if d and rng.random() < 0.5:
+                d = rng.choice([x for x in range(1, 29) if x not in (d, m)])
+            else:
+                y += rng.choice([-9, -7, -5, -3, -2, 2, 3, 5, 7, 9])
+        date = f"{y:04d}-{m:02d}" + (f"-{d:02d}" if d else "")
+        out.append({"query": e.name, "birth_date": date, "target": e.doc_id, "right": right,
+                    "listed": e.birth_dates})
+    return out
+
+
+def run_dob(index, queries, threshold: float) -> dict:
+    """Top matches with the name alone and with the birth date too (a ScreenQuery)."""
+    from rag.models import ScreenQuery
+
+    out = {}
+    for mode in ("name_only", "with_birth_date"):
+        right_found = wrong_top = 0
+        for q in queries:
+            details = ScreenQuery(name=q["query"], schema="person", birth_date=q["birth_date"]) \
+                if mode == "with_birth_date" else None
+            r = index.screen_one(q["query"], "person", threshold, limit=5, details=details)
+            top = r.matches[0] if r.matches else None
+            firsts = {m.entity_id for m in r.matches if top and m.score >= top.score - 1e-9}
+            is_top_match = bool(top) and top.score >= threshold and q["target"] in firsts
+            if q["right"]:
+                right_found += is_top_match
+            else:
+                wrong_top += is_top_match
+        n_right = sum(q["right"] for q in queries)
+        n_wrong = len(queries) - n_right
+        out[mode] = {"right_birth_date_top_match": round(right_found / n_right, 4) if n_right else None,
+                     "wrong_birth_date_still_top_match": round(wrong_top / n_wrong, 4) if n_wrong else None,
+                     "right": n_right, "wrong": n_wrong}
+    return out
+
+
 # --- matchers --------------------------------------------------------------------------------------
 
 class Regbrief:
@@ -256,6 +312,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rigour", action="store_true", help="also run rag.screen with rigour's normalisation")
     ap.add_argument("--out", default=str(OUT))
     ap.add_argument("--show-errors", type=int, default=0)
+    ap.add_argument("--dob-n", type=int, default=400, help="person queries with birth dates (half of them wrong)")
     args = ap.parse_args(argv)
 
     import rag.screen as screen
@@ -334,6 +391,14 @@ def main(argv=None) -> int:
                         names_of = {e.doc_id: e.name for e in entries}
                         print("  MISS", r["kind"], repr(p["query"]), "<-", repr(p.get("from")), p.get("op"), "| want",
                               names_of.get(p.get("target")), "| got", [(names_of[i], s) for i, s in top[:2]])
+        dob = dob_queries(entries, args.dob_n, args.seed)
+        results["birth_dates"] = {"queries": len(dob), **run_dob(index, dob, screen.DEFAULT_THRESHOLD),
+                                  "examples": dob[:6]}
+        for mode in ("name_only", "with_birth_date"):
+            x = results["birth_dates"][mode]
+            print(f"persons with birth dates, {mode:<16}: right birth date -> top match {x['right_birth_date_top_match']}"
+                  f" ({x['right']}); wrong birth date -> still top match {x['wrong_birth_date_still_top_match']}"
+                  f" ({x['wrong']})")
         results["examples"] = [{k: p[k] for k in ("query", "from", "op")} for p in pos[:15]]
         results["negatives"] = NEGATIVES
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

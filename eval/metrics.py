@@ -388,3 +388,37 @@ def mean_or_none(values: Iterable[float | None]) -> float | None:
     """The mean of the values that are not None, or None when there are none."""
     xs = [float(v) for v in values if v is not None]
     return sum(xs) / len(xs) if xs else None
+
+
+# --- briefings: what an analyst notices ---------------------------------------------------------------
+
+_WORD = re.compile(r"[a-z0-9]+")
+_FILLER = {"the", "a", "an", "of", "to", "in", "on", "and", "is", "was", "by", "for", "its", "it", "that", "as",
+           "with", "according", "reported", "said", "says"}
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(fold(text)) if w not in _FILLER}
+
+
+def repeated_facts(sentences: Sequence[str], overlap: float = 0.8) -> list[tuple[str, str]]:
+    """Pairs of fact sentences of one briefing that state the same fact: the same folded text, or nearly
+    the same words (Jaccard of content words >= `overlap`) with the same dates. Judged on the words alone,
+    independently of the embeddings the briefing merges facts with."""
+    out: list[tuple[str, str]] = []
+    seen: list[tuple[str, set[str], set]] = []
+    for s in sentences:
+        words, dates = _content_words(s), find_dates(s)
+        for t, tw, td in seen:
+            union = words | tw
+            if fold(s) == fold(t) or (union and len(words & tw) / len(union) >= overlap and dates == td):
+                out.append((t, s))
+                break
+        else:
+            seen.append((s, words, dates))
+    return out
+
+
+def timeline_sorted(dates: Sequence) -> bool:
+    """Are a timeline's event dates in order (None: an entry without a date, which breaks the order)?"""
+    return all(d is not None for d in dates) and all(a <= b for a, b in zip(dates, dates[1:]))

@@ -211,6 +211,9 @@ def render_md(r: dict, prev: dict | None, plots: list[str]) -> str:
               f"complete {_fmt(b['complete'])}; rating accuracy {_fmt(b['rating_accuracy'])}; citation recall "
               f"{_fmt(b['citation_recall'])}, precision {_fmt(b['citation_precision'])}; invented listings "
               f"{b['invented_listings']}; latency {b['latency']}", "",
+              f"Repeated facts {b.get('repeated_facts')}; required exposure facts present "
+              f"{_fmt(b.get('exposure_recall'))}; timelines in date order {_fmt(b.get('timeline_sorted'))}; "
+              f"unrated when nothing is known {_fmt(b.get('unrated_accuracy'))}", "",
               "| id | entity | coverage | rating (expected) | citation recall | citation precision | s |",
               "|---|---|---|---|---|---|---|"]
         for c in r["cases"]["briefings"]:

@@ -478,6 +478,8 @@ def run_verifier(stores: Stores) -> tuple[dict, list[dict]]:
 
 
 def run_briefings(stores: Stores, backend: str, limit: int | None) -> tuple[dict, list[dict]]:
+    from rag.dates import find_dates
+
     rb = stores.get("facts")
     judge = Judge(rb.embedder)
     cases = load_briefings()[:limit] if limit else load_briefings()
@@ -498,18 +500,35 @@ def run_briefings(stores: Stores, backend: str, limit: int | None) -> tuple[dict
         alce = M.alce_citation_scores(statements_of(sentences, b.citations), judge)
         rating_ok = None if not case.get("rating") else b.rating == case["rating"]
         cite_ok = M.cites_required(cits, case.get("must_cite"))
+        # What an analyst notices: a fact stated twice (the Timeline indexes dated facts, checked on its
+        # own), the exposure facts the case requires among the cited links, the timeline's order.
+        body = [s.text for sec in b.sections if sec.title != "Timeline" for s in sec.sentences
+                if s.kind == "fact" and s.verdict != "removed"]
+        events = [s for sec in b.sections if sec.title == "Timeline" for s in sec.sentences if s.kind == "fact"]
+        repeated = M.repeated_facts(body) + M.repeated_facts([s.text for s in events])
+        link_text = "\n".join(s.text for sec in b.sections if sec.title == "Links to other parties"
+                              for s in sec.sentences if s.kind == "fact" and s.citations)
+        exposure = case.get("exposure") or []
+        exposure_found = [M.fact_present(f, link_text) for f in exposure]
+        sorted_ok = M.timeline_sorted([s.date or min(find_dates(s.text), default=None) for s in events])
         why = [f"missing cited fact {f}" for f, ok in zip(facts, found) if not ok]
         if not cite_ok:
             why.append(f"no citation matching {case.get('must_cite')}")
         if rating_ok is False:
             why.append(f"rating {b.rating}, expected {case['rating']}")
         why += [f"invented listing: {s}" for s in invented]
+        why += [f"fact repeated: {b_!r} (first: {a_!r})" for a_, b_ in repeated]
+        why += [f"missing exposure fact {f}" for f, ok in zip(exposure, exposure_found) if not ok]
+        if not sorted_ok:
+            why.append("timeline out of date order")
         results.append({
             "id": case["id"], "entity": case["entity"], "as_of": case.get("as_of"), "expected": facts,
             "found": found, "must_cite": case.get("must_cite"), "coverage": M.briefing_fact_coverage(facts, cited),
             "coverage_any_sentence": M.fact_recall(facts, "\n".join(every)), "cite_ok": cite_ok,
             "rating": b.rating, "expected_rating": case.get("rating"), "rating_ok": rating_ok,
             "invented": invented, "citation": alce, "why": why, "resolved": b.resolved,
+            "repeated": [list(x) for x in repeated], "exposure": exposure, "exposure_found": exposure_found,
+            "timeline_sorted": sorted_ok, "timeline_events": len(events),
             "complete": not why, "latency_s": round(latency, 4), "backend": b.backend, "model": b.model,
             "prompt_version": b.prompt_version,
             "text": "\n".join(f"[{sec.title}] " + " ".join(s.text for s in sec.sentences) for sec in b.sections),
@@ -528,6 +547,11 @@ def run_briefings(stores: Stores, backend: str, limit: int | None) -> tuple[dict
         "citation_precision_micro": totals["precise"] / totals["citations"] if totals["citations"] else None,
         "citation_counts": totals,
         "invented_listings": sum(len(r["invented"]) for r in results),
+        "repeated_facts": sum(len(r["repeated"]) for r in results),
+        "exposure_recall": M.mean_or_none(ok for r in results for ok in r["exposure_found"]),
+        "timeline_sorted": M.mean_or_none(r["timeline_sorted"] for r in results),
+        "unrated_accuracy": M.mean_or_none(r["rating"] == r["expected_rating"] for r in results
+                                           if "unrated" in (r["rating"], r["expected_rating"])),
         "latency": M.latency_summary([r["latency_s"] for r in results]),
     }
     return agg, results

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from rag.dates import parse_date
 from rag.models import EntityNode, ListEntry, PathEdge, Relation, RelationCitation, ScreenMatch
-from rag.names import normalise
+from rag.names import name_key, normalise
 
 
 @dataclass
@@ -134,6 +134,41 @@ class Graph:
         return PathEdge(source=a, target=b, relation=relation, direction=direction, phrase=first["phrase"],
                         date=dates[0] if dates else None, end_date=end_date, citation=citation(first),
                         more_citations=[citation(e.rel) for e in edges[1:6]])
+
+
+def bare_name(name: str) -> bool:
+    """A name written without a legal form or generic word ("SoftBank", not "SoftBank Corp.")."""
+    n = normalise(name, False)
+    return bool(n.tokens) and not n.legal and not n.generic
+
+
+def group_names(rows: list[dict]) -> dict[str, str | None]:
+    """Bare names that several legal entities named in the relations share: "SoftBank" when the sources
+    name "SoftBank Corp." and "SoftBank Group Corp.". Such a name would otherwise take the node of the
+    entity whose name key it equals (SoftBank Corp., the wireless unit) and pin what the sources say of
+    the group on it. It stands for the group's parent when the relations say which one owns the others
+    (SoftBank Group Corp. owns SoftBank Corp.), else for none of them (None: a node of its own)."""
+    full: dict[str, dict[str, str]] = defaultdict(dict)  # bare key -> {name key: a full name}
+    bare: set[str] = set()
+    for r in rows:
+        for name in (r["subject"], r["object"]):
+            n = normalise(name, False)
+            if not n.tokens:
+                continue
+            if bare_name(name):
+                bare.add(" ".join(n.tokens))
+            else:
+                full[" ".join(n.core)].setdefault(" ".join(n.tokens), name)
+    out: dict[str, str | None] = {}
+    for key in bare:
+        members = full.get(key, {})
+        if len(members) < 2:
+            continue  # one legal entity of that name: the bare name is that one
+        owned = {(name_key(r["subject"]), name_key(r["object"])) for r in rows if r["relation"] == "ownership"}
+        parents = [k for k in members if any((k, o) in owned for o in members if o != k)
+                   and not any((o, k) in owned for o in members if o != k)]
+        out[key] = members[parents[0]] if len(parents) == 1 else None
+    return out
 
 
 def citation(r: dict) -> RelationCitation:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from rag.graph import Graph, relation_model
+from rag.graph import Graph, bare_name, group_names, relation_model
 from rag.models import EntityLinks, EntityNode, ExposurePath, ExposureResponse, ScreenMatch
 from rag.names import display_name, name_key, resolve_name
 
@@ -47,11 +47,14 @@ class Links:
         with self._lock:
             if self._graph and self._graph[0] == version:
                 return self._graph[1]
-            graph = Graph(store.relations(), self._resolver(ei))
+            rows = store.relations()
+            graph = Graph(rows, self._resolver(ei, group_names(rows)))
             self._graph = (version, graph)
             return graph
 
-    def _resolver(self, ei):
+    def _resolver(self, ei, groups: dict[str, str | None] | None = None):
+        """`resolve(name, ref)` for Graph; `groups` (see `group_names`) maps a bare name shared by several
+        legal entities to the one it stands for (None: to none of them, a node of its own)."""
         from rag.screen import DEFAULT_THRESHOLD, name_index
 
         idx = name_index(ei)
@@ -81,6 +84,10 @@ class Links:
                         if m.score >= 0.999 and m.entity_id != doc_id]
                 return f"entry:{doc_id}", e.name, e, [entry_match(e)] + same
             key = name_key(name)
+            if groups and key in groups and bare_name(name):
+                if groups[key] is None:  # "SoftBank" when the sources name several SoftBank companies
+                    return f"name:{key} (unspecified)", display_name(name), None, []
+                return resolve(groups[key], None)
             if key not in cache:
                 top = resolve_name(idx, name, DEFAULT_THRESHOLD)
                 if top:

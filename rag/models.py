@@ -269,6 +269,10 @@ class Sentence(BaseModel):
     # the store does not hold, open questions) carry no facts from the sources and are not verified.
     kind: Literal["fact", "note"] = "fact"
     reason: str | None = None  # why the verifier rejected it
+    # Timeline entries: the event's date, and where it comes from ("text": written in the sentence,
+    # "listing": the list entry's listing date, "reported": the date of the document that reports it).
+    date: dt.date | None = None
+    dated_by: Literal["text", "listing", "reported"] | None = None
 
 
 class Answer(BaseModel):
@@ -297,12 +301,30 @@ class BriefingSection(BaseModel):
     sentences: list[Sentence] = Field(default_factory=list)
 
 
+class BriefingExposure(BaseModel):
+    """One exposure fact of a briefing: a cited relation between the entity and another party."""
+
+    party: str  # the other party (its list entry's name when it resolves to one)
+    party_id: str  # its graph node id (rag/links.py)
+    relation: str  # ownership | supplier | customer | partner | director | ...
+    strength: str  # what `entity` is to `party`: shareholder, owner, subsidiary, investee, supplier, customer ...
+    entity: str  # which legal entity of the briefing's subject the relation is about ("SoftBank Group Corp.")
+    percentage: str | None = None
+    listed: bool = False
+    lists: list[str] = Field(default_factory=list)
+    via: str | None = None  # the party in between, for a second hop
+    sentence: str = ""  # the fact sentence of the "Links to other parties" section
+    citations: list[int] = Field(default_factory=list)
+
+
 class Briefing(BaseModel):
     id: str
     entity: str
     resolved: list[str] = Field(default_factory=list)  # list entry names the entity resolved to
     as_of: dt.date | None = None
-    rating: Literal["low", "medium", "high"]
+    rating: Literal["low", "medium", "high", "unrated"]  # unrated: nothing in the store about the entity
+    exposure: list[BriefingExposure] = Field(default_factory=list)
+    lists_checked: list[dict] = Field(default_factory=list)  # {"list", "published", "authority", "entries"}
     sections: list[BriefingSection]
     citations: list[Citation] = Field(default_factory=list)
     backend: str = "extractive"
@@ -338,6 +360,23 @@ class ScreenMatch(BaseModel):
     countries: List[str] = []  # pydantic copies defaults
     identifiers: List[str] = []  # pydantic copies defaults
     source: str | None = None
+    birth_dates: List[str] = []  # pydantic copies defaults  # as the list writes them
+    # What besides the name weighed in the score: "identifier match", "birth date match",
+    # "birth year mismatch", "country mismatch" ... (a mismatch lowers the name's score)
+    features: List[str] = []  # pydantic copies defaults
+
+
+class ScreenQuery(BaseModel):
+    """One thing to screen: a name, and what else the analyst knows about the party (all optional)."""
+
+    name: str = Field(..., min_length=1, max_length=500)
+    schema_: str | None = Field(None, alias="schema", description="person, company, organization, vessel, aircraft")
+    birth_date: str | None = Field(None, max_length=40, description="YYYY-MM-DD, YYYY-MM or YYYY")
+    country: str | None = Field(None, max_length=80, description="a country name or ISO code (CN, China)")
+    identifiers: List[str] = Field(default_factory=list, max_length=20,
+                                   description="registration numbers, passports, IMO numbers ...")
+
+    model_config = {"populate_by_name": True}
 
 
 class ScreenResult(BaseModel):
@@ -350,6 +389,7 @@ class ScreenResponse(BaseModel):
     threshold: float = 0.0
     type: str | None = None
     entries: int = 0  # how many list entries were screened against
+    lists: list[dict] = Field(default_factory=list)  # the lists screened: {"list", "published", "authority", "entries"}
 
 
 class RelationCitation(BaseModel):

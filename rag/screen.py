@@ -19,6 +19,16 @@ Matching, in three steps:
    longer one (omitted middle names or patronymics, discounted). The explanation names the entry's name
    that matched and the normalisations that were needed.
 
+4. Whatever else the query says about the party (`ScreenQuery`: schema, birth date, country, identifiers)
+   qualifies the name's score, as yente's logic-v1 matcher does: an identifier of the entry among the
+   query's is strong evidence (the score is at least IDENTIFIER_SCORE); a birth year the entry does not
+   have lowers it by 0.35, the same year but another day by 0.2 (0.1 when day and month are swapped), a
+   country that is none of the entry's by 0.2, identifiers of an organisation that all differ from the
+   entry's by up to 0.2. Each of these is named in the explanation and in `features`.
+5. A short name inside a legal name ("DJI" in "SZ DJI TECHNOLOGY CO., LTD."): every word of the query is a
+   word of the name, the name's other words are generic words and at least one one- or two-letter
+   abbreviation ("SZ" for Shenzhen), and one of the query's words is rare among the names (SHORT_NAME_SCORE).
+
 The default threshold was chosen on a development split of bench/bench_screen.py (a different seed from the
 reported one): see bench/results/screen.json.
 """
@@ -31,15 +41,25 @@ from dataclasses import dataclass, field
 import numpy as np
 from rapidfuzz.distance import Indel, Levenshtein
 
-from rag.dates import iso
+from rag.dates import MONTHS, iso
 from rag.entities import EntityIndex
-from rag.models import ListEntry, ScreenMatch, ScreenResponse, ScreenResult
-from rag.names import Normalised, normalise
+from rag.models import ListEntry, ScreenMatch, ScreenQuery, ScreenResponse, ScreenResult
+from rag.names import GENERIC, Normalised, fold, normalise
 
 DEFAULT_THRESHOLD = 0.86
 CANDIDATES = 40  # names per query kept by blocking and scored
 MAX_MATCHES = 10  # matches returned per query
 MIN_SCORE = 0.5  # below this a candidate is not shown at all
+IDENTIFIER_SCORE = 0.95  # an identifier of the entry among the query's (yente logic-v1: 0.85 to 0.98)
+SHORT_NAME_SCORE = 0.9  # a short name inside a legal name, less 0.02 per abbreviation left over
+SHORT_NAME_RARE = 5  # ... when one of its words is in at most this many entries' names
+DOB_YEAR_MISMATCH = 0.35  # logic-v1: dob_year_disjoint 0.15 + dob_day_disjoint 0.2
+DOB_DAY_MISMATCH = 0.2
+COUNTRY_MISMATCH = 0.2
+IDENTIFIERS_DISJOINT = 0.2
+SCHEMAS = {"person": "person", "individual": "person", "people": "person", "company": "company",
+           "organization": "company", "organisation": "company", "legalentity": "company", "entity": "company",
+           "vessel": "vessel", "ship": "vessel", "aircraft": "aircraft", "airplane": "aircraft"}
 
 
 def trigrams(tokens: list[str]) -> set[str]:
@@ -58,9 +78,10 @@ def _sim(a: str, b: str) -> float:
 @dataclass
 class Comparison:
     score: float
-    how: str  # "joined" | "word order" | "generic words" | "partial person name" | "identifier"
+    how: str  # "joined" | "word order" | "generic words" | "partial person name" | "short name" | "identifier"
     applied: list[str] = field(default_factory=list)
     explanation: str = ""
+    name_score: float | None = None  # the name's score before what else the query says qualified it
 
 
 def compare(q: Normalised, n: Normalised) -> Comparison:
@@ -150,7 +171,19 @@ def type_ok(entry: ListEntry, type_: str | None) -> bool:
     person = is_person(entry)
     if type_ == "person":
         return person
+    if type_ in ("vessel", "aircraft"):
+        return entry.entity_type == type_
     return not person and entry.entity_type not in ("vessel", "aircraft")
+
+
+def schema_type(schema: str | None) -> str | None:
+    """The screening type a schema names (person, company, vessel, aircraft); ValueError for others."""
+    if not schema:
+        return None
+    t = SCHEMAS.get("".join(schema.lower().split()))
+    if t is None:
+        raise ValueError(f"unknown schema {schema!r}: one of {', '.join(sorted(set(SCHEMAS)))}")
+    return t
 
 
 class NameIndex:
@@ -164,6 +197,7 @@ class NameIndex:
         postings: dict[str, list[int]] = defaultdict(list)
         tri_len: list[int] = []
         self.identifiers: dict[str, set[int]] = defaultdict(set)
+        self.token_names: dict[str, list[int]] = defaultdict(list)  # organisations' name words -> names
         for ei, e in enumerate(self.entries):
             person = is_person(e)
             seen: set[str] = set()
@@ -177,6 +211,9 @@ class NameIndex:
                 self.names.append(name)
                 self.name_entry.append(ei)
                 self.norm.append(nm)
+                if not person:
+                    for t in set(nm.tokens):
+                        self.token_names[t].append(idx)
                 tris = trigrams(nm.tokens)
                 tri_len.append(len(tris))
                 for t in tris:
@@ -201,6 +238,8 @@ class NameIndex:
         dice = 2 * counts / (len(tris) + self.tri_len)
         if type_ == "person":
             dice[self.entry_kind != 1] = 0
+        elif type_ in ("vessel", "aircraft"):
+            dice[self.entry_kind != 2] = 0
         elif type_:
             dice[self.entry_kind != 0] = 0
         nz = np.flatnonzero(dice)
@@ -208,7 +247,9 @@ class NameIndex:
             nz = nz[np.argpartition(-dice[nz], k - 1)[:k]]
         return [int(i) for i in nz[np.argsort(-dice[nz], kind="stable")]]
 
-    def screen_one(self, query: str, type_: str | None, threshold: float, limit: int = MAX_MATCHES) -> ScreenResult:
+    def screen_one(self, query: str, type_: str | None, threshold: float, limit: int = MAX_MATCHES,
+                   details: ScreenQuery | None = None) -> ScreenResult:
+        """Screen one name; `details` (birth date, country, identifiers) qualify the name's score."""
         found: dict[int, tuple[Comparison, int]] = {}
         variants = {
             True: normalise(query, True),
@@ -229,11 +270,23 @@ class NameIndex:
             ei = self.name_entry[ni]
             if ei not in found or c.score > found[ei][0].score:
                 found[ei] = (c, ni)
-        # Identifiers (registration numbers, IMO numbers ...) match exactly.
-        for value in re.findall(r"[A-Za-z0-9][A-Za-z0-9\-/.]{4,}", query):
+        if type_ != "person":
+            for ni, c in self.short_names(variants[False]):
+                ei = self.name_entry[ni]
+                if type_ok(self.entries[ei], type_) and (ei not in found or c.score > found[ei][0].score):
+                    found[ei] = (c, ni)
+        # Identifiers (registration numbers, IMO numbers ...) match exactly, in the name or given apart.
+        given = [v for i in (details.identifiers if details else []) for v in _ident_values(i)]
+        hits: dict[int, str] = {}
+        for value in _ident_values(query) + given:
             for ei in self.identifiers.get(_ident_key(value), ()):
-                if type_ok(self.entries[ei], type_):
-                    found[ei] = (Comparison(1.0, "identifier", ["identifier"]), -1)
+                if not type_ok(self.entries[ei], type_):
+                    continue
+                hits[ei] = value
+                score = IDENTIFIER_SCORE if value in given else 1.0
+                if ei not in found or found[ei][0].score < score:
+                    found[ei] = (Comparison(score, "identifier", ["identifier"]), -1)
+        extra = {ei: qualify(self.entries[ei], details, given, c, hits.get(ei)) for ei, (c, _) in found.items()}
         ranked = sorted(found.items(), key=lambda x: (-x[1][0].score, self.entries[x[0]].doc_id))
         matches = []
         for ei, (c, ni) in ranked[:limit]:
@@ -241,12 +294,41 @@ class NameIndex:
                 break
             if ni >= 0:
                 n = self.norm[ni]
-                c.applied = normalisations(variants[n.person], n, c)
+                c.applied = normalisations(variants[n.person], n, c) if c.how != "short name" else ["short name"]
                 c.explanation = explain(query, self.entries[ei], c, variants[n.person], n)
+                if ei in hits:
+                    c.explanation += f" Identifier {hits[ei]} is one of its identifiers too."
             else:
-                c.explanation = f'"{query}" contains an identifier of {self.entries[ei].name}.'
-            matches.append(self._match(self.entries[ei], c, self.names[ni] if ni >= 0 else "", threshold))
+                c.explanation = f'"{query}": identifier {hits[ei]} is an identifier of {self.entries[ei].name}.'
+
+            features, said = extra.get(ei, ([], ""))
+            c.explanation += said
+            m = self._match(self.entries[ei], c, self.names[ni] if ni >= 0 else "", threshold)
+            m.features = features
+            matches.append(m)
         return ScreenResult(query=query, matches=matches)
+
+    def short_names(self, q: Normalised) -> list[tuple[int, Comparison]]:
+        """Names that hold a short name whole ("DJI" in "SZ DJI TECHNOLOGY CO., LTD."): every word of the
+        query is a word of the name, the name's other words are generic or abbreviations of one or two
+        letters, and one of the query's words is rare among the names."""
+        words = [t for t in q.tokens if t not in GENERIC]
+        if not words or len(q.tokens) > 3 or not all(len(t) >= 3 for t in words):
+            return []
+        postings = [set(self.token_names.get(t, ())) for t in q.tokens]
+        rare = [t for t, p in zip(q.tokens, postings) if t in words and 0 < len({self.name_entry[i] for i in p})
+                <= SHORT_NAME_RARE]
+        if not rare or not all(postings):
+            return []
+        out = []
+        for ni in set.intersection(*postings):
+            rest = [t for t in self.norm[ni].tokens if t not in q.tokens]
+            abbreviations = [t for t in rest if t not in GENERIC]
+            # Generic words alone are compare()'s "generic words"; this is for abbreviations ("SZ" DJI).
+            if not abbreviations or not all(t in GENERIC or len(t) <= 2 for t in rest):
+                continue
+            out.append((ni, Comparison(SHORT_NAME_SCORE - 0.02 * len(abbreviations), "short name")))
+        return out
 
     def _match(self, e: ListEntry, c: Comparison, matched: str, threshold: float) -> ScreenMatch:
         score = round(min(1.0, max(0.0, c.score)), 4)
@@ -258,7 +340,7 @@ class NameIndex:
             lists=e.lists or ([e.list] if e.list else []), authority=e.authority,
             effective_date=iso(e.effective_date), divestment_date=iso(e.divestment_date),
             countries=e.countries or e.nationalities,
-            identifiers=[str(i) for i in e.identifiers[:10]], source=e.source,
+            identifiers=[str(i) for i in e.identifiers[:10]], source=e.source, birth_dates=e.birth_dates[:5],
         )
 
 
@@ -273,11 +355,134 @@ def _ident_key(value: str) -> str:
     return re.sub(r"[^0-9a-z]", "", value.lower())
 
 
+def _ident_values(text: str) -> list[str]:
+    """The identifier-like values of a text: 5+ characters with a digit ("914403007954257495", "IMO 9187629")."""
+    return [v for v in re.findall(r"[A-Za-z0-9][A-Za-z0-9\-/.]{4,}", text) if any(c.isdigit() for c in v)]
+
+
+# --- qualifying a name match with what else the query says (yente logic-v1's qualifiers) ------------
+
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+
+
+def birth_dates(value: str) -> list[tuple[int, int | None, int | None]]:
+    """(year, month, day) read from a birth date as lists write it: "1963-05-14", "14 May 1963",
+    "May 1963", "1963", "circa 1965" (1964 to 1966), "1970 to 1972" (each year); month and day None when
+    not given."""
+    text = value.strip()
+    if m := re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", text):
+        return [(int(m[1]), int(m[2]) if m[2] else None, int(m[3]) if m[3] else None)]
+    years = [int(y) for y in _YEAR.findall(text)]
+    if not years:
+        return []
+    if re.search(r"\b(?:circa|approx|about|ca\.?)\b", text, re.I) and len(years) == 1:
+        return [(y, None, None) for y in range(years[0] - 1, years[0] + 2)]
+    if len(years) == 2 and re.search(r"\bto\b|-", text) and 0 < years[1] - years[0] <= 10:
+        return [(y, None, None) for y in range(years[0], years[1] + 1)]
+    if len(years) > 1:
+        return [(y, None, None) for y in years]
+    mon = re.search(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\b", text, re.I)
+    month = MONTHS[mon[1].lower()] if mon else None
+    day = re.search(r"\b(\d{1,2})\b", _YEAR.sub(" ", text))
+    return [(years[0], month, int(day[1]) if day and month and 1 <= int(day[1]) <= 31 else None)]
+
+
+def compare_birth_dates(query: str, listed: list[str]) -> tuple[float, str] | None:
+    """(score change, what it was) for a query's birth date against an entry's; None when either has none."""
+    q = birth_dates(query)
+    e = [d for v in listed for d in birth_dates(v)]
+    if not q or not e:
+        return None
+    qy = {d[0] for d in q}
+    if not qy & {d[0] for d in e}:
+        return -DOB_YEAR_MISMATCH, "birth year mismatch"
+    same_year = [d for d in e if d[0] in qy]
+    for y, m, d in q:
+        for ey, em, ed in same_year:
+            if (m is None or em is None or m == em) and (d is None or ed is None or d == ed):
+                full = None not in (m, d, em, ed)
+                return 0.0, "birth date match" if full else "birth year match"
+    for y, m, d in q:  # day and month swapped: a common mistake
+        if any(None not in (m, d, em, ed) and (m, d) == (ed, em) for ey, em, ed in same_year):
+            return -DOB_DAY_MISMATCH / 2, "birth date mismatch (day and month swapped)"
+    return -DOB_DAY_MISMATCH, "birth date mismatch"
+
+
+def country_code(value: str) -> str | None:
+    """An ISO 3166 code for a country name or code ("China", "CN", "Russian Federation"), via babel."""
+    names = _country_names()
+    v = value.strip()
+    if len(v) == 2 and v.upper() in names["codes"]:
+        return v.upper()
+    return names["by_name"].get(fold(v))
+
+
+_COUNTRIES: dict | None = None
+
+
+def _country_names() -> dict:
+    global _COUNTRIES
+    if _COUNTRIES is None:
+        from babel import Locale
+
+        territories = {k: v for k, v in Locale("en").territories.items() if len(k) == 2 and k.isalpha()}
+        by_name = {fold(v): k for k, v in territories.items()}
+        by_name.update({"russia": "RU", "north korea": "KP", "south korea": "KR", "iran": "IR", "syria": "SY",
+                        "burma": "MM", "united states of america": "US", "usa": "US", "uk": "GB",
+                        "great britain": "GB", "hong kong": "HK", "macau": "MO", "taiwan": "TW",
+                        "vietnam": "VN", "laos": "LA", "moldova": "MD", "venezuela": "VE", "bolivia": "BO",
+                        "tanzania": "TZ", "czech republic": "CZ", "turkey": "TR", "ivory coast": "CI"})
+        _COUNTRIES = {"codes": set(territories), "by_name": by_name}
+    return _COUNTRIES
+
+
+def qualify(e: ListEntry, q: ScreenQuery | None, given: list[str], c: Comparison,
+            hit: str | None = None) -> tuple[list[str], str]:
+    """Lowers `c.score` for what the query says that the entry contradicts; (features, explanation)."""
+    c.name_score = c.score
+    features: list[str] = ["identifier match"] if hit else []
+    if q is None:
+        return features, ""
+    said: list[str] = []
+    if q.birth_date and is_person(e):
+        got = compare_birth_dates(q.birth_date, e.birth_dates)
+        if got:
+            delta, what = got
+            c.score += delta
+            features.append(what)
+            listed = "; ".join(e.birth_dates[:3])
+            said.append(f"{what}: {q.birth_date} given, the entry has {listed}"
+                        + (f" (score -{-delta:.2f})" if delta else ""))
+    if q.country:
+        mine = country_code(q.country)
+        theirs = {x for x in (country_code(v) for v in e.countries + e.nationalities + e.citizenships) if x}
+        if mine and theirs:
+            if mine in theirs:
+                features.append("country match")
+                said.append(f"country match: {q.country}")
+            else:
+                c.score -= COUNTRY_MISMATCH
+                features.append("country mismatch")
+                said.append(f"country mismatch: {q.country} given, the entry has "
+                            f"{', '.join((e.countries + e.nationalities + e.citizenships)[:3])} (score -{COUNTRY_MISMATCH:.2f})")
+    if given and not hit and not is_person(e):
+        mine_ids = {_ident_key(v) for v in given}
+        theirs_ids = {_ident_key(v) for i in e.identifiers for v in _ident_values(i.number)}
+        if theirs_ids and not mine_ids & theirs_ids:
+            close = max((Levenshtein.normalized_similarity(a, b) for a in mine_ids for b in theirs_ids), default=0.0)
+            delta = IDENTIFIERS_DISJOINT * (1 - (close if close > 0.7 else 0.0))
+            c.score -= delta
+            features.append("identifier mismatch")
+            said.append(f"identifier mismatch: {', '.join(given[:3])} given, the entry has "
+                        f"{', '.join(str(i) for i in e.identifiers[:3])} (score -{delta:.2f})")
+    return features, (" " + "; ".join(s[0].upper() + s[1:] for s in said) + ".") if said else ""
+
+
 _LABELS = {
     "case": "case", "accents": "accents", "transliteration": "transliteration", "punctuation": "punctuation",
     "legal form": "legal-form words", "word order": "word order", "generic words": "generic words",
     "partial person name": "omitted name parts", "spacing": "spacing", "spelling": "spelling differences",
-    "identifier": "identifier",
+    "identifier": "identifier", "short name": "a short name inside the legal name",
 }
 
 
@@ -297,7 +502,10 @@ def explain(query: str, e: ListEntry, c: Comparison, q: Normalised, n: Normalise
         detail.append(f"generic words ({', '.join(sorted(q.generic ^ n.generic))}) compared apart, score discounted")
     if "partial person name" in c.applied:
         detail.append("a name part is missing on one side, score discounted")
-    text = f"{what}, score {c.score:.2f}"
+    score = c.name_score if c.name_score is not None else c.score
+    if c.how == "short name":
+        detail.append(f"every word of \"{query}\" is a word of the name; its other words are generic or abbreviations")
+    text = f"{what}, {'name ' if score != c.score else ''}score {score:.2f}"
     if steps:
         text += "; normalised for " + ", ".join(steps)
     if detail:
@@ -310,19 +518,55 @@ def name_index(entity_index: EntityIndex) -> NameIndex:
     return entity_index.derived("screen.names", lambda ix: NameIndex(list(ix.entries.values())))
 
 
-def screen_names(entity_index: EntityIndex, names: list[str], type: str | None = None,
+def screen_names(entity_index: EntityIndex, names: list[str | ScreenQuery], type: str | None = None,
                  threshold: float = DEFAULT_THRESHOLD, limit: int = MAX_MATCHES) -> ScreenResponse:
+    """Screen names, or queries with a schema, birth date, country and identifiers: one result each, in
+    order; the response says which lists (with their publication dates) were screened."""
     idx = name_index(entity_index)
-    results = [idx.screen_one(n, type, threshold, limit) for n in names]
-    return ScreenResponse(results=results, threshold=threshold, type=type, entries=len(idx))
+    results = []
+    for n in names:
+        if isinstance(n, ScreenQuery):
+            results.append(idx.screen_one(n.name, schema_type(n.schema_) or type, threshold, limit, n))
+        else:
+            results.append(idx.screen_one(n, type, threshold, limit))
+    return ScreenResponse(results=results, threshold=threshold, type=type, entries=len(idx),
+                          lists=entity_index.lists_loaded())
 
 
-def screen(rb, names: list[str], type: str | None = None, threshold: float = DEFAULT_THRESHOLD,
+def screen_queries(names: list[str], lines: str = "", schema: str | None = None, birth_date: str | None = None,
+                   country: str | None = None, identifiers: list[str] | None = None) -> list[str | ScreenQuery]:
+    """What the CLI screens: its names (with the details its options give, applied to each), then the lines
+    of a file, each a name or a JSON query ({"name", "schema", "birth_date", "country", "identifiers"})."""
+    import json
+
+    from pydantic import ValidationError
+
+    out: list[str | ScreenQuery] = []
+    details = {"schema": schema, "birth_date": birth_date, "country": country, "identifiers": identifiers or []}
+    for n in names:
+        out.append(ScreenQuery(name=n, **details) if any(details.values()) else n)
+    for i, line in enumerate(x.strip() for x in lines.splitlines()):
+        if not line:
+            continue
+        if line.startswith("{"):
+            try:
+                out.append(ScreenQuery.model_validate(json.loads(line)))
+            except (json.JSONDecodeError, ValidationError) as e:
+                raise ValueError(f"line {i + 1}: not a screening query ({str(e).splitlines()[0]})") from None
+        else:
+            out.append(ScreenQuery(name=line, **details) if any(details.values()) else line)
+    for q in out:
+        if isinstance(q, ScreenQuery):
+            schema_type(q.schema_)
+    return out
+
+
+def screen(rb, names: list[str | ScreenQuery], type: str | None = None, threshold: float = DEFAULT_THRESHOLD,
            limit: int = MAX_MATCHES) -> ScreenResponse:
     """Screen names against every list entry in `rb`'s store: one result per name, in order,
     matches best first. `type` is "company" or "person" (None: both)."""
-    if type not in (None, "company", "person"):
-        raise ValueError(f"type must be 'company' or 'person', not {type!r}")
+    if type not in (None, "company", "person", "vessel", "aircraft"):
+        raise ValueError(f"type must be 'company', 'person', 'vessel' or 'aircraft', not {type!r}")
     return screen_names(entity_index(rb), names, type, threshold, limit)
 
 

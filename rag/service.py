@@ -119,9 +119,10 @@ class Regbrief:
         return build_briefing(self, entity, as_of=as_of, backend=backend, record=record)
 
     # --- entities -------------------------------------------------------------------------------
-    def screen(self, names: list[str], type: str | None = None, threshold: float | None = None,
+    def screen(self, names: list, type: str | None = None, threshold: float | None = None,
                limit: int | None = None):
-        """Screen names against every list entry: one ScreenResult per name, in order."""
+        """Screen names (str) or queries (rag.models.ScreenQuery: a name with a schema, birth date, country and
+        identifiers) against every list entry: one ScreenResult each, in order, and the lists screened."""
         from rag import screen as screening
 
         return screening.screen_names(

@@ -299,7 +299,7 @@ def test_briefing_cases_are_well_formed():
     for c in cases:
         assert c["entity"].strip() and c["provenance"].strip(), c["id"]
         assert isinstance(c["facts"], list) and (c["facts"] == [] or _fact_list_ok(c["facts"])), c["id"]
-        assert c.get("rating") in (None, "low", "medium", "high"), c["id"]
+        assert c.get("rating") in (None, "low", "medium", "high", "unrated"), c["id"]
 
 
 def test_verifier_labels_are_well_formed_and_balanced():

@@ -67,8 +67,9 @@ def test_type_filter(demo_rb):
 
     assert screen(demo_rb, ["SENSETIME"], type="company").results[0].matches[0].match
     assert not any(m.match for m in screen(demo_rb, ["SENSETIME"], type="person").results[0].matches)
+    assert not any(m.match for m in screen(demo_rb, ["SENSETIME"], type="vessel").results[0].matches)
     with pytest.raises(ValueError):
-        screen(demo_rb, ["SENSETIME"], type="vessel")
+        screen(demo_rb, ["SENSETIME"], type="planet")
 
 
 def test_index_follows_the_registry(rb, tmp_path):
@@ -124,3 +125,92 @@ def test_corruption_is_deterministic():
     a = [bench.corrupt("SENSETIME GROUP LIMITED", False, random.Random(5)) for _ in range(3)]
     b = [bench.corrupt("SENSETIME GROUP LIMITED", False, random.Random(5)) for _ in range(3)]
     assert a == b
+
+
+# --- issue 13: screening on more than a name -------------------------------------------------------------
+
+def test_a_short_name_inside_a_legal_name_is_found(demo_rb):
+    from rag.screen import screen
+
+    dji, sony = screen(demo_rb, ["DJI", "Sony"]).results
+    top = dji.matches[0]
+    assert top.match and top.name == "SZ DJI TECHNOLOGY CO., LTD."
+    assert "short name" in top.explanation
+    assert not any(m.match for m in sony.matches)
+
+
+def test_a_birth_date_or_country_that_differs_lowers_a_person_match(demo_rb):
+    from rag.models import ScreenQuery
+    from rag.screen import screen
+
+    name = "Wang Junzheng"  # SDN: WANG, Junzheng, born May 1963, China
+    plain, right, wrong_year, wrong_country = screen(demo_rb, [
+        name, ScreenQuery(name=name, schema="person", birth_date="1963-05"),
+        ScreenQuery(name=name, birth_date="1971-05-02"), ScreenQuery(name=name, country="RU")]).results
+    assert plain.matches[0].match and plain.matches[0].name == "WANG, Junzheng"
+    assert right.matches[0].match and right.matches[0].score == plain.matches[0].score
+    assert "birth year match" in right.matches[0].features
+    miss = wrong_year.matches[0]
+    assert miss.name == "WANG, Junzheng" and not miss.match and miss.score < plain.matches[0].score
+    assert "birth year mismatch" in miss.features and "1971-05-02" in miss.explanation and "May 1963" in miss.explanation
+    assert miss.birth_dates == ["May 1963"]
+    assert not wrong_country.matches[0].match and "country mismatch" in wrong_country.matches[0].features
+
+
+def test_an_identifier_is_strong_evidence_and_a_different_one_counts_against(demo_rb):
+    from rag.models import ScreenQuery
+    from rag.screen import screen
+
+    # SENSETIME GROUP LIMITED: C.R. No. 2162198 (Hong Kong)
+    by_id, other_id = screen(demo_rb, [ScreenQuery(name="ST Group HK", identifiers=["2162198"]),
+                                       ScreenQuery(name="Sensetime Group Ltd", schema="company",
+                                                   identifiers=["CR 8871350"])]).results
+    top = by_id.matches[0]
+    assert top.match and top.name == "SENSETIME GROUP LIMITED" and "identifier match" in top.features
+    assert "2162198" in top.explanation
+    m = next(m for m in other_id.matches if m.name == "SENSETIME GROUP LIMITED")
+    assert not m.match and "identifier mismatch" in m.features
+
+
+def test_each_response_names_the_lists_screened_with_their_dates(demo_rb):
+    from rag.screen import screen
+
+    res = screen(demo_rb, ["SenseTime"])
+    lists = {(x["list"], x["published"]) for x in res.lists}
+    assert ("NS-CMIC", "2025-06-30") in lists
+    assert all(x["entries"] > 0 for x in res.lists)
+
+
+def test_screen_over_http_and_the_cli_take_queries(demo_rb, capsys, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.cli import main
+
+    app = create_app(demo_rb.settings, warm=False)
+    with TestClient(app) as client:
+        r = client.post("/v1/screen", json={
+            "names": ["Sensetime Group Ltd"],
+            "queries": [{"name": "Wang Junzheng", "schema": "person", "birth_date": "1971"},
+                        {"name": "DJI", "country": "China"}]})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert [x["query"] for x in body["results"]] == ["Sensetime Group Ltd", "Wang Junzheng", "DJI"]
+        sensetime, wang, dji = body["results"]
+        assert sensetime["matches"][0]["match"]
+        assert not wang["matches"][0]["match"] and "birth year mismatch" in wang["matches"][0]["features"]
+        assert dji["matches"][0]["match"] and "country match" in dji["matches"][0]["features"]
+        assert any(x["list"] == "NS-CMIC" for x in body["lists"])
+        bad = client.post("/v1/screen", json={"queries": [{"name": "X", "schema": "planet"}]})
+        assert bad.status_code == 422 and "schema" in bad.json()["error"]["message"]
+        assert client.post("/v1/screen", json={}).status_code == 422
+    from rag.settings import get_settings
+
+    monkeypatch.setenv("REGBRIEF_HOME", str(demo_rb.settings.home))
+    get_settings.cache_clear()
+    try:
+        code = main(["screen", "Wang Junzheng", "--birth-date", "1971"])
+    finally:
+        get_settings.cache_clear()
+    out = capsys.readouterr().out
+    assert code == 1 and "birth year mismatch" in out and "lists screened:" in out and "NS-CMIC" in out

@@ -1,6 +1,7 @@
 """Entities: screening names against the lists, an entity's cited relations, exposure paths.
 
-POST /v1/screen          {"names": [...up to 100], "type": "company"|"person", "threshold": 0.86}
+POST /v1/screen          {"names": [...up to 100], "type": "company"|"person", "threshold": 0.86}, or per query
+                         {"queries": [{"name", "schema", "birth_date", "country", "identifiers": [...]}]}
 GET  /v1/entities/{id}   an entity (list entry id, graph node id such as "name:softbank", or a name):
                          its names, listings and cited relations
 GET  /v1/exposure?q=...  cited paths from an entity to listed entities
@@ -15,14 +16,18 @@ from pydantic import BaseModel, Field
 from api.errors import ApiError
 from api.schemas import ERRORS, NOT_FOUND
 from api.workspaces import AppState, get_state
-from rag.models import EntityLinks, ExposureResponse, ScreenResponse
+from rag.models import EntityLinks, ExposureResponse, ScreenQuery, ScreenResponse
 
 router = APIRouter(tags=["entities"])
 
 
 class ScreenRequest(BaseModel):
-    names: list[str] = Field(..., min_length=1, max_length=100, description="names to screen (at most 100)")
-    type: Literal["company", "person"] | None = Field(None, description="only companies or only persons")
+    names: list[str] = Field(default_factory=list, max_length=100, description="names to screen (at most 100)")
+    queries: list[ScreenQuery] = Field(default_factory=list, max_length=100,
+                                       description="names with what else is known: schema, birth date, country, "
+                                                   "identifiers (screened after `names`)")
+    type: Literal["company", "person", "vessel", "aircraft"] | None = Field(
+        None, description="only companies, persons, vessels or aircraft")
     threshold: float | None = Field(None, ge=0.0, le=1.0, description="match threshold (default 0.86)")
     limit: int = Field(10, ge=1, le=50, description="candidates returned per name")
 
@@ -30,10 +35,23 @@ class ScreenRequest(BaseModel):
 @router.post("/v1/screen", response_model=ScreenResponse, responses=ERRORS,
              summary="Screen names against every list entry in the store")
 def screen(req: ScreenRequest, state: AppState = Depends(get_state)) -> ScreenResponse:
+    from rag.screen import schema_type
+
+    if not req.names and not req.queries:
+        raise ApiError(422, "validation_error", "give names or queries to screen")
+    if len(req.names) + len(req.queries) > 100:
+        raise ApiError(422, "validation_error", "at most 100 names and queries in all")
     for i, n in enumerate(req.names):
         if not n.strip() or len(n) > 500:
             raise ApiError(422, "validation_error", f"names.{i}: a name must have 1 to 500 characters")
-    return state.rb.screen(req.names, type=req.type, threshold=req.threshold, limit=req.limit)
+    for i, q in enumerate(req.queries):
+        if not q.name.strip():
+            raise ApiError(422, "validation_error", f"queries.{i}.name: a name must have 1 to 500 characters")
+        try:
+            schema_type(q.schema_)
+        except ValueError as e:
+            raise ApiError(422, "validation_error", f"queries.{i}.schema: {e}") from None
+    return state.rb.screen([*req.names, *req.queries], type=req.type, threshold=req.threshold, limit=req.limit)
 
 
 @router.get("/v1/entities/{entity_id:path}", response_model=EntityLinks, responses={**ERRORS, **NOT_FOUND},
