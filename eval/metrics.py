@@ -238,10 +238,15 @@ def self_contradictions(sentences: Sequence[str]) -> list[tuple[str, str]]:
     negatives = [s for s in sentences if NOT_FOUND.search(s)]
     positives = [s for s in sentences if _LISTED.search(s) and not _NEGATION.search(s)]
     for n in negatives:
-        # The part before the parenthesis names the entity and the list asked about; the rest is what was looked at.
-        head = n.split("(")[0] + " " + n.split(")")[0].split("(")[-1] if n.startswith("No:") and "(" in n else n
-        head = re.split(r"\bin the store\b", n)[0]
+        # The entity is named before the negation ("X does not appear ...", "No: X has no entry on L"), in the
+        # same line; the list after it, up to what was looked at ("in the store (...)").
+        line = next(x for x in n.splitlines() if NOT_FOUND.search(x))
+        m = NOT_FOUND.search(line)
+        subject, rest = line[:m.start()], re.split(r"\bin the store\b|\(", line[m.start():])[0]
+        head = subject + " " + rest
         for p in positives:
+            if not names(subject) & names(p):
+                continue
             if names(head) & names(p) and (not lists(head) or lists(head) & lists(p)):
                 out.append((n, p))
     return out

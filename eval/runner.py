@@ -94,10 +94,11 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def load_facts() -> list[dict]:
-    """The hand-written cases, then the cases generated from the list data (eval/gen_facts.py)."""
-    generated = DATASETS / "facts_generated.jsonl"
+    """The hand-written cases (facts.jsonl, and issue 12's analyst-style cases), then the cases generated from
+    the list data (eval/gen_facts.py)."""
+    extra = [DATASETS / "facts_analyst.jsonl", DATASETS / "facts_generated.jsonl"]
     return (sorted(read_jsonl(DATASETS / "facts.jsonl"), key=lambda c: c["id"])
-            + (read_jsonl(generated) if generated.exists() else []))
+            + [c for p in extra if p.exists() for c in read_jsonl(p)])
 
 
 def load_briefings() -> list[dict]:

@@ -100,7 +100,7 @@ def extractive_draft(rb, question: str, results: list[SearchResult], matches: li
         draft.notes.append("Which entity do you mean? The question refers to one without naming it, and there is "
                            "no earlier question in this conversation to take it from.")
         return draft
-    facts = FactDrafter(rb, plan, filters).draft()
+    facts = FactDrafter(rb, plan, filters, results).draft()
     draft.sentences += facts.sentences
     draft.notes += facts.notes
     draft.lead_notes = bool(facts.notes)
@@ -112,6 +112,11 @@ def extractive_draft(rb, question: str, results: list[SearchResult], matches: li
         heads = {r.chunk_id for r in usable if r.doc_id in facts.entities_stated}
         entity_matches = [m for m in matches if m.entry.doc_id in named]
         picked = best_sentences(rb, question, usable, entity_matches, skip_heads=heads)
+        if not picked and any(e.entry_ids for e in plan.entities) and any(a.field == "general" for a in plan.asks):
+            # A question about an entity in general ("what did OFAC say about Hikvision?", "what happened
+            # with SenseTime?"): what the passages say about it, closest to the question first.
+            about = " ".join(e.text for e in plan.entities if e.entry_ids)
+            picked = [ev for ev in best_sentences(rb, about, usable, entity_matches, skip_heads=heads)]
         have = {t for t, _ in draft.sentences}
         for ev in picked:
             if len(draft.sentences) >= MAX_SENTENCES:

@@ -22,11 +22,11 @@ from rag.dates import find_dates, human_date, iso
 from rag.entities import listing_sentence
 from rag.evidence import Evidence, chunks_of_docs, passes_filters, row_to_result
 from rag.models import Filters, ListEntry, SearchResult
-from rag.names import fold
+from rag.names import fold, mentions
 from rag.plan import DATES, PRONOUN, RELATIONS, Plan, PlanAsk
 from rag.text import sentence_spans
 
-LISTING = {"listed", "listing_date", "effective_date", "programs", "change"}
+LISTING = {"listed", "listing_date", "effective_date", "programs"}
 LABELS = {
     "listing_date": "the listing date", "effective_date": "the effective date", "divestment_date": "the divestment date",
     "birth_date": "the date of birth", "birth_place": "the place of birth", "nationality": "the nationality",
@@ -61,24 +61,20 @@ def _sentence_at(text: str, a: int, b: int) -> tuple[int, int]:
 
 
 def span_of(text: str, value) -> tuple[int, int] | None:
-    """The sentence of an entry's chunk text that states `value` (a date, or text as the list writes it)."""
+    """The sentence of an entry's chunk text that states `value` (a date, or text as the list writes it);
+    of several, the shortest: lists state a field as its own short sentence ("Nationality: Russian.")."""
+    spans = sentence_spans(text) or [(0, len(text))]
     if isinstance(value, dt.date):
-        for s, t in sentence_spans(text):
-            if value in find_dates(text[s:t]):
-                return s, t
-        return None
-    v = str(value).strip()
-    if not v:
-        return None
-    at = text.lower().find(v.lower())
-    if at < 0:
-        m = re.search(r"[\W_]*".join(map(re.escape, re.findall(r"[^\W_]+", v))), text, re.I) if re.search(r"\w", v) else None
-        if not m:
-            return None
-        at, end = m.start(), m.end()
+        hits = [(s, t) for s, t in spans if value in find_dates(text[s:t])]
     else:
-        end = at + len(v)
-    return _sentence_at(text, at, end)
+        v = str(value).strip()
+        if not v or not re.search(r"\w", v):
+            return None
+        pattern = re.compile(r"(?<!\w)" + r"[\W_]*".join(map(re.escape, re.findall(r"[^\W_]+", v))) + r"(?!\w)", re.I)
+        hits = []
+        for m in pattern.finditer(text):
+            hits.append(_sentence_at(text, m.start(), m.end()))
+    return min(hits, key=lambda st: st[1] - st[0]) if hits else None
 
 
 def _on(e: ListEntry) -> str:
@@ -154,12 +150,12 @@ def _values(e: ListEntry, fieldname: str, clause: str, index=None) -> list:
     if fieldname == "identifiers":
         ids = list(e.identifiers)
         words = set(fold(clause).split())
-        generic = {"no", "number", "id", "code", "identification", "registration", "reg"}
-        typed = [i for i in ids if set(fold(i.type).split()) & words - generic]
-        if typed:
-            return typed
-        # The clause names a kind of identifier the store knows ("passport") that this entry does not have.
-        return [] if (words & _identifier_words(index) - generic) or _names_a_type(clause, ids) else ids
+        generic = {"no", "number", "id", "code", "identification", "registration", "reg", "the", "of"}
+        # The kinds of identifier the clause names, in the words the store's lists use ("passport", "isin").
+        asked = words & _identifier_words(index) - generic
+        if asked:  # none of them on this entry: the sources do not say
+            return [i for i in ids if set(fold(i.type).split()) & asked]
+        return sorted(ids, key=lambda i: -len(set(fold(i.type).split()) & words))
     if fieldname == "addresses":
         return list(e.addresses)
     if fieldname == "names":
@@ -179,18 +175,28 @@ def _values(e: ListEntry, fieldname: str, clause: str, index=None) -> list:
     return []
 
 
-def _names_a_type(clause: str, ids) -> bool:
-    """Does the clause ask for one kind of identifier by an upper-case code ("ISIN", "IMO") the entry lacks?"""
-    codes = {fold(w) for w in re.findall(r"\b[A-Z][A-Z/]{2,}\b", clause)}
-    have = {w for i in ids for w in fold(i.type).split()}
-    return bool(codes) and not codes & have and bool(codes - {"ofac", "sdn", "eu", "uk", "un", "us", "cmic"})
+def _source_words(e: ListEntry, text: str) -> str:
+    """The list as the entry's text names it: "OFAC SDN list" where the text says OFAC, else "EU-HR list"."""
+    lst = e.list or "sanctions"
+    if e.issuer and fold(e.issuer) in fold(text) and e.issuer not in lst:
+        return f"{e.issuer} {lst} list"
+    return f"{lst} list"
 
 
-def _field_sentence(e: ListEntry, fieldname: str, value) -> str:
+def listed_sentence(e: ListEntry, text: str) -> str:
+    """The entry's listing in one sentence, naming only what its text names (rag.entities.listing_sentence
+    with the issuer left out where the entry does not name it)."""
+    s = listing_sentence(e)
+    if e.issuer and fold(e.issuer) not in fold(text):
+        s = s.replace(f" ({e.issuer})", "")
+    return s
+
+
+def _field_sentence(e: ListEntry, fieldname: str, value, text: str = "") -> str:
     """One sentence stating a field's value, shaped like the entry's own text (name, list, field, value) so
     the verifier can compare them."""
     who, on = e.name, _on(e)
-    src = f"{e.issuer} {e.list} list" if e.issuer and e.list and e.issuer not in (e.list or "") else (e.list or "list")
+    src = _source_words(e, text)
     if fieldname == "listing_date":
         return f"{who} was added to {on} on {human_date(value)}."
     if fieldname == "effective_date":
@@ -214,12 +220,14 @@ def _cap(s: str) -> str:
 
 
 class FactDrafter:
-    def __init__(self, rb, plan: Plan, filters: Filters):
+    def __init__(self, rb, plan: Plan, filters: Filters, results: list[SearchResult] | None = None):
         self.rb, self.plan, self.filters = rb, plan, filters
         self.index = rb.store.entities
         self._chunks: dict[str, SearchResult | None] = {}
         self.out = FactDraft()
         self.carry: list[str] = []  # the other parties of the last relation stated (for "that company")
+        self._last: PlanAsk | None = None
+        self.results = results or []
 
     def draft(self) -> FactDraft:
         done: set[tuple] = set()
@@ -235,9 +243,16 @@ class FactDrafter:
     def answer(self, ask: PlanAsk) -> None:
         ent = self.plan.entities[ask.entity] if ask.entity is not None and self.plan.entities else None
         entries = [self.index.entries[i] for i in (ent.entry_ids if ent else []) if i in self.index.entries]
-        if self.carry and PRONOUN.search(ask.clause) and not (ent and fold(ent.text) in fold(ask.clause)):
-            entries = self._resolve_carry()
-            ent = None if not entries else ent
+        after_relation = self._last is not None and self._last.field in RELATIONS
+        if after_relation and PRONOUN.search(ask.clause) and not (ent and fold(ent.text) in fold(ask.clause)):
+            # "... and is that company sanctioned?": the party the relation before it named, or nothing.
+            self._last = ask
+            entries = self._resolve_carry() if self.carry else []
+            if not entries:
+                self.out.unanswered.append(ask)
+                return
+            ent = None
+        self._last = ask
         fieldname = ask.field
         if ask.kind == "yes_no" and fieldname in LISTING:
             fieldname = "listed"
@@ -248,16 +263,21 @@ class FactDrafter:
             if not self.relation(ask, ent.text if ent else entries[0].name, fieldname):
                 self.out.unanswered.append(ask)
             return
-        if fieldname == "other" or (ent is None and not entries):
-            self.out.unanswered.append(ask)
-            return
-        if fieldname == "listed":
+        if fieldname == "listed" and (ent is not None or entries):
             self.listed(ask, ent, entries)
+            return
+        if fieldname in ("other", "listed", "general") or not entries:
+            self.out.unanswered.append(ask)
             return
         if fieldname == "change":
             self.out.unanswered.append(ask)
             return
         wanted = _latest([e for e in entries if _wanted(e, ask, self.filters)])
+        if not wanted and (ask.lists or ask.jurisdictions):
+            # A question that takes a listing for granted ("Why did the EU freeze Huawei's assets?") about an
+            # entity with no entry on the lists it names: that is the answer.
+            self.negative(ask, ent, entries)
+            return
         stated = False
         for e in wanted:
             r = _entry_result(self.rb, e, self._chunks)
@@ -267,7 +287,7 @@ class FactDrafter:
                 span = span_of(r.text, v)
                 if span is None:
                     continue
-                text = _cap(_field_sentence(e, fieldname, str(v) if not isinstance(v, dt.date) else v))
+                text = _cap(_field_sentence(e, fieldname, str(v) if not isinstance(v, dt.date) else v, r.text))
                 if fieldname == "remarks":
                     text = r.text[span[0]:span[1]]
                 self.out.sentences.append((text, [Evidence(text, r, *span, 1.0)]))
@@ -311,17 +331,13 @@ class FactDrafter:
                 if r is None:
                     continue
                 head = (sentence_spans(r.text)[:1] or [(0, len(r.text))])[0]
-                text = listing_sentence(e)
+                text = listed_sentence(e, r.text)
                 if i == 0 and ask.kind == "yes_no":
                     text = "Yes: " + text
                 self.out.sentences.append((text, [Evidence(text, r, *head, 1.0)]))
                 self.out.entities_stated.add(e.doc_id)
             return
-        what = " or ".join(ask.lists) or " or ".join(ask.jurisdictions or self.filters.jurisdiction or [])
-        on = f"the {what} list" if ask.lists else (f"an {what} list" if what else "a list")
-        self.out.notes.append(
-            f"No: {name} ({', '.join(dict.fromkeys(e.name for e in entries))}) has no entry on {on} in the store "
-            f"({_lists_described(self.rb, ask, self.filters)}){_filters_note(self.filters)}.")
+        self.negative(ask, ent, entries)
         # What it is listed on instead, when the filters in force allow it: a different list, so no contradiction.
         others = _latest([e for e in entries if passes_filters(self.filters, e.date, "list_entry", e.jurisdiction)])
         for e in others[:2]:
@@ -329,14 +345,28 @@ class FactDrafter:
             if r is None:
                 continue
             head = (sentence_spans(r.text)[:1] or [(0, len(r.text))])[0]
-            text = listing_sentence(e)
+            text = listed_sentence(e, r.text)
             self.out.sentences.append((text, [Evidence(text, r, *head, 1.0)]))
             self.out.entities_stated.add(e.doc_id)
+
+    def negative(self, ask: PlanAsk, ent, entries: list[ListEntry]) -> None:
+        """The entity has entries, none on the lists asked about (or under the filters in force)."""
+        name = ent.text if ent else entries[0].name
+        what = " or ".join(ask.lists) or " or ".join(ask.jurisdictions or self.filters.jurisdiction or [])
+        on = f"the {what} list" if ask.lists else (f"an {what} list" if what else "a list")
+        self.out.notes.append(
+            f"No: {name} ({', '.join(dict.fromkeys(e.name for e in entries))}) has no entry on {on} in the store "
+            f"({_lists_described(self.rb, ask, self.filters)}){_filters_note(self.filters)}.")
 
     # --- relations ----------------------------------------------------------------------------------
     def relation(self, ask: PlanAsk, name: str, fieldname: str) -> bool:
         try:
             links = self.rb.links(name)
+            if not links.relations:
+                # An acronym the passages spell out ("Japan Computer Vision Corp. (JCV)").
+                full = next((m.text for r in self.results for m in mentions(r.text) if m.acronym == name), None)
+                if full:
+                    links = self.rb.links(full)
         except Exception:  # no relations store: passages may still answer
             return False
         own = {n.node_id for n in links.entities}

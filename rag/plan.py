@@ -22,37 +22,61 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from rag.names import LIST_WORDS, core_tokens, distinctive, fold, mentions, question_names, resolve_name
+from rag.names import (LEGAL_WORDS, LIST_WORDS, common_words, core_tokens, distinctive, fold, question_names,
+                        resolve_name)
 
 # --- what a question can ask about ------------------------------------------------------------------
 # Each field of the typed list entry (rag.models.ListEntry) and each relation kind, described in a few
 # plain sentences. These are descriptions of the field, not lists of trigger words.
 FIELDS: dict[str, list[str]] = {
     "listed": ["is it sanctioned or on a sanctions list", "has it been designated or blacklisted",
-               "is it still listed or subject to sanctions", "is it still on the list today"],
-    "programs": ["which sanctions program or regime is it listed under", "what is the program code of its listing"],
+               "is it still listed or subject to sanctions", "is it still on the list today",
+               "does it appear on any sanctions list", "are there sanctions against it"],
+    "programs": ["which sanctions program or regime is it listed under", "what is the program code of its listing",
+                 "which sanctions programme covers it"],
     "listing_date": ["when was it added to the sanctions list", "on what date was it designated or listed",
-                     "since when has it been sanctioned"],
-    "effective_date": ["when did the listing take effect", "what is the effective date of the restrictions"],
+                     "since when has it been sanctioned", "when did the authority list it",
+                     "what is its designation date", "what is the listing date"],
+    "effective_date": ["when did the listing take effect", "what is the effective date of the restrictions",
+                       "what effective date is recorded for the listing", "from when do the prohibitions apply",
+                       "when did it take effect"],
     "divestment_date": ["by what deadline must investors divest or sell its securities",
-                        "what is the divestment date"],
-    "birth_date": ["when was this person born", "what is the person's date of birth or age"],
-    "birth_place": ["where was this person born", "what is the person's place of birth"],
-    "nationality": ["what is the person's nationality or citizenship", "which country is the person a citizen of"],
+                        "what is the divestment date", "until when could investors sell their holdings"],
+    "birth_date": ["when was this person born", "what is the person's date of birth or age",
+                   "what year was the person born"],
+    "birth_place": ["where was this person born", "what is the person's place of birth", "what town is the person from"],
+    "nationality": ["what is the person's nationality or citizenship", "which country is the person a citizen of",
+                    "what nationality does the list give"],
     "identifiers": ["what identification number is given, such as a passport, registration, tax or ID number",
-                    "what ISIN, SWIFT/BIC code, ticker or registration code does the entry give"],
-    "addresses": ["what address does the entry give", "where is the company located or headquartered"],
-    "names": ["what other names or aliases is it known by", "what was its former name, also known as"],
+                    "what ISIN, SWIFT/BIC code, ticker or registration code does the entry give",
+                    "what is its equity ticker or securities code", "what is its company registration number"],
+    "addresses": ["what address does the entry give", "where is the company located or headquartered",
+                  "what street address is recorded"],
+    "names": ["what other names or aliases is it known by", "what was its former name, also known as",
+              "what other spellings of the name are listed"],
     "positions": ["what position or job does the person hold", "what is the person's official role or title"],
-    "remarks": ["why was it sanctioned", "what reasons are given for the listing"],
-    "measures": ["what measures apply to it, such as an asset freeze or a travel ban"],
+    "remarks": ["why was it sanctioned", "what reasons are given for the listing", "on what grounds was it listed"],
+    "measures": ["what measures apply to it, such as an asset freeze or a travel ban", "what measure applies",
+                 "what restrictions does the listing impose on it"],
     "gender": ["is the person a man or a woman"],
-    "links": ["which organisation is it linked to on the list", "what entity is it associated with"],
-    "owner": ["who owns it", "what is its parent company or main shareholder", "who controls it"],
-    "subsidiary": ["which subsidiaries or companies does it own", "what are its subsidiaries"],
-    "supplier": ["whose technology does it use", "who supplies it", "which company provides its technology"],
-    "customer": ["who are its customers", "who buys its products or technology"],
-    "change": ["what changed in its listing", "was it removed or delisted", "what was updated in its entry"],
+    "links": ["which organisation is it linked to on the list", "what entity is it associated with",
+              "who is it connected to in its list entry"],
+    "owner": ["who owns it", "what is its parent company or main shareholder", "who controls it",
+              "which group does it belong to"],
+    "subsidiary": ["which subsidiaries or companies does it own", "what are its subsidiaries",
+                   "which businesses does it control"],
+    "supplier": ["whose technology does it use", "who supplies it", "which company provides its technology",
+                 "which vendor does it rely on"],
+    "customer": ["who are its customers", "who buys its products or technology", "who are its clients"],
+    "change": ["what changed in its listing", "was it removed or delisted", "what was updated in its entry",
+               "what was amended in its entry"],
+    # A question about the entity in general: what the passages say about it.
+    "general": ["what happened with it", "what did the authority say about it", "tell me about it",
+                "what is known about it", "what news is there about it"],
+    # Questions about something no list field records: only passages can answer them.
+    "other": ["how much money did it raise", "what did a news report say about it", "why did it postpone its plans",
+              "what does the regulation restrict or require", "how many were added", "what was the share price",
+              "what did the authority say in its notice"],
 }
 RELATIONS = {"owner", "subsidiary", "supplier", "customer", "links"}
 DATES = {"listing_date", "effective_date", "divestment_date", "birth_date"}
@@ -60,6 +84,7 @@ DATES = {"listing_date", "effective_date", "divestment_date", "birth_date"}
 # price, a regulation), which only passages can answer.
 FIELD_FLOOR = 0.42
 AnswerKind = Literal["yes_no", "date", "name", "list", "text", "clarify"]
+_WHEN = re.compile(r"^\s*(?:since when|until when|when|on what date|on which date|what date|which date)\b", re.I)
 _AUX = re.compile(r"^\s*(is|are|was|were|has|have|had|does|do|did|can|could|will|would|should)\b", re.I)
 PRONOUN = re.compile(r"\b(it|its|they|them|their|he|she|his|her|this company|that company|the company|"
                      r"this entity|that entity|the entity|this person|that person)\b", re.I)
@@ -179,6 +204,55 @@ def _token_index(index) -> dict[str, set[str]]:
     return index.derived("plan.tokens", build)
 
 
+def _identifier_codes(index) -> set[str]:
+    """Words of the identifier types the lists in the store use, short enough to be codes ("isin", "imo")."""
+    def build(ix):
+        return {w for e in ix.entries.values() for i in e.identifiers for w in fold(i.type).split()
+                if 3 <= len(w) <= 6 and w not in ("number", "code", "reg")}
+
+    return index.derived("plan.identifier_codes", build)
+
+
+def _identifier_types(index) -> set[str]:
+    """The identifier types the store's lists use, folded, of two words or more ("government gazette number")."""
+    def build(ix):
+        return {fold(i.type) for e in ix.entries.values() for i in e.identifiers if len(fold(i.type).split()) >= 2}
+
+    return index.derived("plan.identifier_types", build)
+
+
+def _record_labels(index) -> dict[str, str]:
+    """Short labels the entries' own text puts before a field's value, mapped to that field: for each typed
+    value found in an entry's remarks, the word just before it; kept when it is not an English word, is
+    seen at least five times, and nearly always before the same field (OFAC's "DOB", "POB")."""
+    def build(ix):
+        from collections import Counter
+
+        seen: dict[str, Counter] = {}
+        common = common_words()
+        for e in ix.entries.values():
+            text = e.remarks or ""
+            if not text:
+                continue
+            for fieldname, values in (("birth_date", e.birth_dates), ("birth_place", e.birth_places),
+                                      ("nationality", e.nationalities), ("positions", e.positions)):
+                for v in values:
+                    at = text.find(v)
+                    if at <= 0:
+                        continue
+                    before = fold(text[max(0, at - 20):at]).split()
+                    if before and 3 <= len(before[-1]) <= 4 and before[-1].isalpha() and before[-1] not in common:
+                        seen.setdefault(before[-1], Counter())[fieldname] += 1
+        out = {}
+        for label, counts in seen.items():
+            fieldname, n = counts.most_common(1)[0]
+            if n >= 5 and n >= 0.9 * sum(counts.values()):
+                out[label] = fieldname
+        return out
+
+    return index.derived("plan.record_labels", build)
+
+
 def lists_in(question: str, vocab: dict[str, tuple[str, str]]) -> tuple[list[str], list[str], set[str]]:
     """(lists, jurisdictions, folded phrases) the question names: "SDN", "NS-CMIC", "EU"; not "non-SDN"."""
     words = fold(question).split()
@@ -236,14 +310,25 @@ def resolve_entities(rb, question: str, vocab: dict, phrases: set[str]) -> list[
         # A short name that is one distinctive word of a listed name ("DJI").
         words = fold(name).split()
         hits = set.intersection(*[tokens.get(w, set()) for w in words]) if words else set()
-        if hits and len(hits) <= 6 and all(len(w) >= 3 for w in words):
+        if hits and len(hits) <= 6 and len(words) == 1 and len(words[0]) >= 3:
             add(PlanEntity(text=name, entry_ids=sorted(hits), method="distinctive word", score=None))
             continue
         add(PlanEntity(text=name, method="unresolved"))
-    # An unresolved upper-case code beside a resolved name ("What ISIN does OFAC give for Hikvision?") is a
-    # word of the question, not a second entity.
+    # Lower-case names: a word of the question that is a distinctive word of few listed names ("tuniyaz").
+    written = {w for pe in out for w in fold(pe.text).split()}
+    common = common_words()
+    for w in fold(question).split():
+        if len(w) >= 5 and w not in written and w not in common and w not in LIST_WORDS and 0 < len(tokens.get(w, ())) <= 3:
+            add(PlanEntity(text=w, entry_ids=sorted(tokens[w]), method="distinctive word"))
+            written.add(w)
+    # Beside a resolved name, an unresolved mention made only of common words, codes and legal forms
+    # ("ISIN", "OOO Registration ID") is part of the question, not a second entity.
     if any(pe.entry_ids for pe in out):
-        out = [pe for pe in out if pe.entry_ids or not re.fullmatch(r"[A-Z/]{2,6}", pe.text)]
+        def wordy(pe: PlanEntity) -> bool:
+            words = [w for w in fold(pe.text).split() if w not in LEGAL_WORDS]
+            return all(w in common or len(w) <= 4 for w in words)
+
+        out = [pe for pe in out if pe.entry_ids or not wordy(pe)]
         seen = {i for pe in out for i in pe.entry_ids}
     # Names the entity index reads in the text (lower case, inside longer phrases).
     for m in index.find_in_text(question):
@@ -259,9 +344,13 @@ def resolve_entities(rb, question: str, vocab: dict, phrases: set[str]) -> list[
             same.entry_ids.append(m.entry.doc_id)
             seen.add(m.entry.doc_id)
             continue
-        covered = next((pe for pe in out if pe.method == "unresolved" and fold(span) in fold(pe.text)), None)
-        if covered is not None:
-            out.remove(covered)
+        # A word of a name already resolved ("anatolevich" of "Sergey Anatolevich MOROZ") is not another entity.
+        if any(pe.entry_ids and set(fold(span).split()) <= set(fold(pe.text).split()) for pe in out):
+            continue
+        # An unresolved mention that is part of this entry's name ("IK-3" of "IK-3 penal colony") is this entity.
+        for pe in [pe for pe in out if pe.method == "unresolved" and (
+                fold(span) in fold(pe.text) or fold(pe.text) in fold(m.entry.name))]:
+            out.remove(pe)
         add(PlanEntity(text=span, entry_ids=[m.entry.doc_id], method="name in text"))
     # Every version of the same entry (the same name on the same list) belongs to its entity.
     by_key: dict[tuple, list[str]] = {}
@@ -290,6 +379,11 @@ def _mask(text: str, names) -> str:
 
 
 LISTING = {"listed", "listing_date", "effective_date", "programs", "change"}
+
+
+def _mask_words(text: str, words: set[str]) -> str:
+    out = re.sub(r"[^\W_]+", lambda m: "it" if fold(m.group(0)) in words else m.group(0), text)
+    return re.sub(r"\bit(?:[\W_]+it\b)+", "it", out)
 
 
 def _drop(text: str, phrases: set[str]) -> str:
@@ -330,25 +424,48 @@ def make_plan(rb, question: str, filters=None, history: bool = False) -> Plan:
     # Each clause is read twice, its names masked, and with the lists and issuers it names left out too
     # ("What date of birth does OFAC's SDN entry give for it" -> "What date of birth does entry give for it");
     # the closer reading counts.
-    masked = [PRONOUN.sub("it", _mask(p, [e.text for e in entities])) for p in parts]
+    # Names are masked word by word, with every word of the names of the entries they resolve to.
+    name_words = {w for e in entities for w in fold(e.text).split()} | {
+        w for e in entities for i in e.entry_ids if i in index.entries
+        for n in index.entries[i].all_names() for w in fold(n).split() if len(w) >= 2 and w not in LIST_WORDS}
+    masked = [PRONOUN.sub("it", _mask_words(p, name_words)) for p in parts]
     bare = [_drop(m, phrases) for m in masked]
     both = classifier(rb.embedder).scores(masked + bare)
     scored = [_best(a, b) for a, b in zip(both[:len(parts)], both[len(parts):])]
     asks: list[PlanAsk] = []
     for clause, ranked in zip(parts, scored):
+        if _WHEN.match(clause):  # a question for a date: one of the date fields, or something only passages say
+            ranked = [(f, sc) for f, sc in ranked if f in DATES or f in ("change", "other", "general")]
         field, score = ranked[0]
         if score < FIELD_FLOOR:
             field = "other"
+        # The typed records themselves: a code the lists use as an identifier type ("ISIN", "SWIFT/BIC",
+        # "IMO", "USCC"), written in capitals, asks for that identifier, whatever the model makes of it.
+        codes = {fold(w) for w in re.findall(r"\b[A-Z]{3,6}\b", clause)}
+        folded = f" {fold(clause)} "
+        if codes & _identifier_codes(index) or any(f" {t} " in folded for t in _identifier_types(index)):
+            field, score = "identifiers", 1.0
+        # ... and the short labels the lists put before a field's value ("DOB Aug 1953", "POB Aksu"), learnt
+        # from the entries themselves: "dob" asks for the birth date.
+        labelled = [labels[w] for w in folded.split() if w in (labels := _record_labels(index))]
+        if labelled and field != "identifiers":
+            field, score = labelled[0], 1.0
         # Which entity this clause is about: one it names, else the last one named before it.
-        ent = next((i for i, e in enumerate(entities) if fold(e.text) and f" {fold(e.text)} " in f" {fold(clause)} "),
-                   None)
+        named = [i for i, e in enumerate(entities) if fold(e.text) and f" {fold(e.text)} " in f" {fold(clause)} "]
+        # The surest of the names it writes: the screener's match first, then a name read in the text.
+        rank = {"screening": 0, "name in text": 1, "distinctive word": 2}
+        resolved = sorted((i for i in named if entities[i].entry_ids),
+                          key=lambda i: (rank.get(entities[i].method, 3), -(entities[i].score or 0)))
+        ent = resolved[0] if resolved else (named[0] if named else None)
         if ent is None and entities:
             ent = len(entities) - 1 if PRONOUN.search(clause) or len(entities) == 1 else 0
         c_lists, c_juris, _ = lists_in(clause, vocab)
         asks.append(PlanAsk(field=field, score=round(score, 4), clause=clause, entity=ent, kind=_kind(field, clause),
                             lists=c_lists, jurisdictions=c_juris))
-    needs = (not entities and not history and bool(PRONOUN.search(question))
-             and not any(a.field == "other" and not PRONOUN.search(a.clause) for a in asks))
+    from rag.names import mentions
+
+    needs = (not entities and not history and bool(PRONOUN.search(question)) and not phrases
+             and not mentions(question))
     f = filters
     plan = Plan(question=question, entities=entities, asks=asks, lists=lists, jurisdictions=juris,
                 since=getattr(f, "since", None), until=getattr(f, "until", None),
