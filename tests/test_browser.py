@@ -1,19 +1,26 @@
 """The chat page in a real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright).
 
 Type a question, wait for the streamed answer, click a citation, check the quoted passage is shown
-highlighted in its context; request a briefing and open it. Screenshots go to tests/artifacts/.
+highlighted in its context; request a briefing and open it. And as analysts use chat tools: conversations
+listed and reopened from the server, "New conversation" keeping the old one, briefings listed and opened any
+number of times in a row, Stop while an answer streams, copy as Markdown with the citations, uploads with
+progress, the question's length counted against the server's limit, errors in plain words, a refusal's
+closest passages opened like citations. Screenshots go to tests/artifacts/.
 """
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 
 try:
     from tests.test_api import KEYS, guarded_server, main_server  # tests/ is a package
+    from tests.test_sse import hung_model  # noqa: F401  (a fixture: a model endpoint that never answers)
 except ImportError:  # pragma: no cover - tests/ run as plain modules
     from test_api import KEYS, guarded_server, main_server
+    from test_sse import hung_model  # noqa: F401
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -163,5 +170,212 @@ def test_page_asks_for_the_api_key(browser, tmp_path_factory):
     page.fill("#question", "Is SenseTime sanctioned?")
     page.press("#question", "Enter")
     page.wait_for_selector(".msg.assistant[data-done='true']", timeout=60_000)
-    assert "do not say" in page.locator(".msg.assistant").last.inner_text()  # an empty store
+    shown = page.locator(".msg.assistant").last.inner_text()
+    assert "do not say" in shown or "does not appear" in shown, shown  # an empty store
+    page.close()
+
+
+# --- the chat page as analysts use chat tools (issue 13) ---------------------------------------------------
+
+def ask_on(page, question: str, n: int) -> None:
+    """Type a question, send it with Enter, wait until the n-th answer on the page is finished."""
+    page.fill("#question", question)
+    page.press("#question", "Enter")
+    page.wait_for_function(f"document.querySelectorAll(\".msg.assistant[data-done='true']\").length >= {n}",
+                           timeout=90_000)
+
+
+def test_conversations_listed_reopened_and_kept(browser, live):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(live.url + "/")
+    first_q = "Is SenseTime on the NS-CMIC list?"
+    ask_on(page, first_q, 1)
+    ask_on(page, "When was it listed?", 2)
+    page.wait_for_function(f"[...document.querySelectorAll('#conversation-list .label')].some(e => e.textContent === {json.dumps(first_q)})")
+    assert page.locator("#conversation-list li.current .label").inner_text() == first_q
+    assert page.locator("#conversation-list li.current time").inner_text()  # when it was
+
+    # "New conversation" starts afresh and keeps the old one in the list.
+    page.click("#new-conversation")
+    assert page.locator(".msg").count() == 0
+    ask_on(page, "What is SenseTime's OFAC uid?", 1)
+    page.wait_for_function("document.querySelector('#conversation-list li.current .label')?.textContent"
+                           " === \"What is SenseTime's OFAC uid?\"")
+    labels = page.locator("#conversation-list .label").all_inner_texts()
+    assert labels.index("What is SenseTime's OFAC uid?") < labels.index(first_q)  # latest first
+
+    # A fresh page (the history is the server's) reopens the first conversation with its turns.
+    page.goto(live.url + "/")
+    page.locator("#conversation-list .label", has_text=first_q).first.click()
+    page.wait_for_selector(".msg.assistant[data-done='true'] >> nth=1")
+    assert page.locator(".msg.user").all_inner_texts() == [first_q, "When was it listed?"]
+    assert "2021" in page.locator(".msg.assistant").nth(1).inner_text()
+    page.locator(".msg.assistant").first.locator("button.cite").first.click()
+    assert page.locator("#passage-text mark").inner_text().strip()
+    # ... and goes on with it: the follow-up is understood in its context, and saved as its third turn.
+    ask_on(page, "Which program is it listed under?", 3)
+    assert "CMIC" in page.locator(".msg.assistant").last.inner_text()
+    conv_id = page.evaluate("state.conversationId")
+    import httpx
+
+    turns = httpx.get(f"{live.url}/v1/conversations/{conv_id}", timeout=30).json()["turns"]
+    assert [t["question"] for t in turns][0] == first_q and len(turns) == 3
+    page.screenshot(path=str(ARTIFACTS / "chat-history.png"))
+    assert not errors, errors
+    page.close()
+
+
+def test_copy_answer_as_markdown(browser, live):
+    ctx = browser.new_context()
+    ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=live.url)
+    page = ctx.new_page()
+    page.goto(live.url + "/")
+    ask_on(page, "Is SenseTime sanctioned, and on which list?", 1)
+    page.click(".msg.assistant .copy-md")
+    page.wait_for_function("document.querySelector('.msg.assistant .copy-md').textContent === 'Copied'")
+    md = page.evaluate("navigator.clipboard.readText()")
+    answer = json.loads(page.evaluate("JSON.stringify(document.querySelector('.msg.assistant').answer)"))
+    assert md.startswith(answer["answer"].strip())
+    assert "[1]" in md and "\nSources:\n" in md
+    for c in answer["citations"]:
+        assert f"[{c['n']}] {c['title']}" in md and c["quote"].strip() in md
+    assert "https://sanctionssearch.ofac.treas.gov/" in md  # the list entry's public link
+    ctx.close()
+
+
+def test_question_limit_shown_and_errors_in_plain_words(browser, live):
+    page = browser.new_page()
+    page.goto(live.url + "/")
+    page.wait_for_function("document.querySelector('#counter').textContent === '0 / 2,000'")
+    # A blank question says so.
+    page.press("#question", "Enter")
+    assert page.locator("#composer-error").inner_text() == "Type a question first."
+    # 3,000 characters: the counter shows it against the server's limit before sending; nothing is sent or lost.
+    long_q = ("Is SenseTime sanctioned? " * 120)[:2999] + "?"
+    page.fill("#question", long_q)
+    assert page.locator("#counter").inner_text() == "3,000 / 2,000"
+    assert "over" in page.locator("#counter").get_attribute("class")
+    assert page.locator("#ask-button").is_disabled()
+    assert "2,000" in page.locator("#composer-error").inner_text()
+    page.press("#question", "Enter")
+    page.wait_for_timeout(300)
+    assert page.locator(".msg").count() == 0 and page.input_value("#question") == long_q
+    # Should the server refuse it anyway (a limit lowered since the page loaded): plain words, the box kept.
+    page.evaluate("state.limits.max_question_chars = 5000; updateCounter()")
+    page.click("#ask-button")
+    page.wait_for_selector(".msg.assistant .error")
+    shown = page.locator(".msg.assistant .error").inner_text()
+    assert "too long" in shown and "REGBRIEF" not in shown and "_" not in shown
+    assert page.input_value("#question") == long_q
+    assert page.locator("#ask-button").is_visible() and page.locator("#stop-button").is_hidden()
+    page.close()
+
+
+def test_refusal_closest_passages_open_like_citations(browser, live):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(live.url + "/")
+    ask_on(page, "What is the boiling point of mercury on Mars?", 1)
+    msg = page.locator(".msg.assistant").last
+    assert "do not say" in msg.inner_text()
+    closest = msg.locator(".closest button")
+    assert closest.count() >= 1
+    title = closest.first.inner_text()
+    closest.first.click()
+    page.locator("#passage").wait_for(state="visible")
+    assert page.locator("#passage-title").inner_text().startswith("Closest passage: ")
+    assert title.split(" (")[0] in page.locator("#passage-title").inner_text()
+    assert len(page.locator("#passage-text").inner_text().strip()) > 40
+    page.close()
+
+
+def test_upload_with_progress_then_ask(browser, live, tmp_path):
+    doc = tmp_path / "quorvale_notice.md"
+    doc.write_text("---\ntitle: Quorvale Shipping fined for false manifests\ndate: 2025-02-14\n---\n\n"
+                   "Quorvale Shipping Ltd was fined 2.4 million euros by the Maltese regulator on 14 February 2025 "
+                   "for filing false cargo manifests on three voyages to Tartus.\n", encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(live.url + "/")
+    page.click("#toggle-upload")
+    page.evaluate("""() => { window.__statuses = [];
+        new MutationObserver(() => window.__statuses.push(document.querySelector('#upload-status').textContent))
+          .observe(document.querySelector('#upload-status'), {childList: true, characterData: true, subtree: true}); }""")
+    page.set_input_files("#upload-files", str(doc))
+    page.click("#upload-button")
+    page.wait_for_function("document.querySelector('#upload-status').textContent.startsWith('Done')", timeout=120_000)
+    assert "1 document added" in page.locator("#upload-status").inner_text()
+    assert page.evaluate("document.querySelector('#upload-progress').value") == 100
+    assert page.locator("#upload-progress").is_visible()
+    statuses = page.evaluate("window.__statuses")
+    assert any(s.startswith("Uploading") for s in statuses), statuses
+    ask_on(page, "How much was Quorvale Shipping fined?", 1)
+    answer = page.locator(".msg.assistant").last
+    assert "2.4 million" in answer.inner_text()
+    answer.locator("button.cite").first.click()
+    assert "quorvale_notice.md" in page.locator("#passage-link").inner_text()  # the file's own name
+    page.close()
+
+
+def test_briefings_listed_and_opened_in_a_row(browser, live):
+    import httpx
+
+    ids = {}
+    with httpx.Client(base_url=live.url, timeout=120) as c:
+        for entity in ("SenseTime", "SoftBank"):
+            job = c.post("/v1/briefings", json={"entity": entity}).json()
+            for _ in range(600):
+                info = c.get(job["url"]).json()
+                if info["status"] in ("succeeded", "failed"):
+                    break
+                time.sleep(0.3)
+            assert info["status"] == "succeeded", info
+            ids[entity] = info["result"]["briefing_id"]
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(live.url + "/")
+    page.wait_for_selector(f"#briefing-list li[data-id='{ids['SoftBank']}']")
+    for entity in ("SenseTime", "SoftBank", "SenseTime", "SoftBank"):  # any number, in a row
+        page.click(f"#briefing-list li[data-id='{ids[entity]}'] button")
+        page.wait_for_selector("#briefing-dialog[open]")
+        frame = page.frame_locator("#briefing-frame")
+        assert entity in frame.locator("h1").inner_text(timeout=10_000)
+        assert frame.locator("h2").count() >= 3
+        assert page.locator("#briefing-dialog-title").inner_text() == f"Briefing: {entity}"
+        page.click("#briefing-close")
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def hung(tmp_path_factory, hung_model):
+    """A server whose model endpoint accepts and never answers: an answer streams for as long as we like."""
+    from tests.conftest import DEMO
+    from tests.test_api import LiveServer
+
+    srv = LiveServer("browser-hung", tmp_path_factory.mktemp("hung") / "home", llm="openai",
+                     openai_base_url=hung_model, openai_model="stuck", llm_timeout_s=5, rate_limit_per_minute=100000)
+    assert srv.rb.ingest([DEMO / "lists"]).ok
+    yield srv
+    # The stopped answer's worker thread gives up on the model after llm_timeout_s and stops at its next step;
+    # let it get there before the session ends (a thread inside the store's native code when Python exits
+    # aborts the process). The server goes with the session, like the others.
+    time.sleep(8)
+
+
+def test_stop_button_while_streaming(browser, hung):
+    page = browser.new_page()
+    page.goto(hung.url + "/")
+    q = "Is SenseTime sanctioned?"
+    page.fill("#question", q)
+    page.press("#question", "Enter")
+    page.locator("#stop-button").wait_for(state="visible")
+    assert page.locator("#ask-button").is_hidden()
+    page.wait_for_timeout(800)  # the answer is being worked out (the model never replies)
+    assert page.locator(".msg.assistant .pending").count() == 1
+    page.click("#stop-button")
+    page.wait_for_selector(".msg.assistant[data-done='stopped']", timeout=5_000)
+    assert "Stopped" in page.locator(".msg.assistant").last.inner_text()
+    assert page.locator("#ask-button").is_visible() and page.locator("#stop-button").is_hidden()
+    assert page.input_value("#question") == q  # ready to send again or edit
+    assert page.evaluate("state.conversationId") is None  # nothing was saved to come back to
+    assert page.locator("#conversation-list .label").count() == 0
     page.close()
