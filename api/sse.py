@@ -1,7 +1,9 @@
 """Server-Sent Events through sse-starlette: keep-alive pings while an answer is being worked out; when
-the client goes away the stream is cancelled, and so is the answer being worked out for it (`answered`)."""
+the client goes away the stream is cancelled, and so is the answer being worked out for it (`answered`).
+`in_turn` hands over each verified sentence as soon as it passes, before the answer is finished."""
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -57,3 +59,30 @@ async def answered(fn: Callable[..., T], *args, **kwargs) -> T:
             lambda: RunnableLambda(lambda _: fn(*args, **kwargs)).invoke(None, config=stop), abandon_on_cancel=True)
     finally:
         gone.set()
+
+
+async def in_turn(fn: Callable[..., T], *args, **kwargs) -> AsyncIterator[tuple[str, object]]:
+    """Runs `fn(*args, on_sentence=..., **kwargs)` (an answer) as `answered` does, and yields
+    ("sentence", (Sentence, [Citation])) for each sentence the moment it is verified, then ("answer", the
+    Answer). An exception of `fn` is raised here after the sentences already sent; a client that leaves
+    cancels the answer as with `answered`."""
+    send, receive = anyio.create_memory_object_stream(1000)
+
+    def on_sentence(sentence, citations) -> None:
+        anyio.from_thread.run_sync(send.send_nowait, (sentence, citations))
+
+    async def work():
+        try:
+            return await answered(fn, *args, on_sentence=on_sentence, **kwargs)
+        finally:
+            send.close()
+
+    task = asyncio.ensure_future(work())
+    try:
+        async with receive:
+            async for item in receive:
+                yield "sentence", item
+        yield "answer", await task
+    finally:
+        if not task.done():
+            task.cancel()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -133,7 +134,9 @@ def extractive_draft(rb, question: str, results: list[SearchResult], matches: li
 
 def best_sentences(rb, question: str, results: list[SearchResult], matches: list[EntityMatch],
                    skip_heads: set[str] = frozenset()) -> list[Evidence]:
-    q_terms = [fold(t) for t in keywords(question) if fold(t) not in {"sanctioned", "listed"}]
+    # Words, folded one by one ("SenseTime's" is "sensetime": a possessive is no term of its own).
+    q_terms = list(dict.fromkeys(w for t in keywords(question) for w in fold(t).split()
+                                 if len(w) > 1 and w not in {"sanctioned", "listed"}))
     if not q_terms or not results:
         return []
     entity_terms = {t for m in matches for t in m.text_span.split()}
@@ -234,6 +237,9 @@ class Ask:
     backend: str
     keep_unsupported: bool
     history: list[tuple[str, str]]
+    # Called with each sentence as soon as it is verified (and with each note), in the answer's order,
+    # with the citations it uses: what the SSE and OpenAI-compatible streams send on.
+    on_sentence: Callable[[Sentence, list], None] | None = None
 
 
 def step_condense(ask: Ask, state: dict) -> dict:
@@ -272,16 +278,37 @@ def step_draft(ask: Ask, state: dict) -> dict:
     return with_extractive_fallback(by_model, model_failed).invoke(state)
 
 
+def verified_in_turn(assembler: Assembler, draft: Draft, emit: Callable[[Sentence, list], None]) -> list[Sentence]:
+    """The draft's sentences verified one at a time, each passed to `emit` as soon as it passes (notes
+    first when they answer the question, else last): the first sentence need not wait for the others."""
+    notes = [Sentence(text=n, kind="note", support=1.0) for n in draft.notes]
+    if draft.lead_notes:
+        for n in notes:
+            emit(n, [])
+    out: list[Sentence] = []
+    for text, evs in draft.sentences:
+        one = Draft(sentences=[(text, evs)], backend=draft.backend)
+        s = assembler.sentences(one)[0]
+        out.append(s)
+        if s.verdict == "supported":
+            emit(s, [c for c in assembler.citations if c.n in s.citations])
+    if not draft.lead_notes:
+        for n in notes:
+            emit(n, [])
+    return out + notes
+
+
 def step_verify(ask: Ask, state: dict) -> dict:
     assembler = Assembler(ask.rb, ask.keep_unsupported)
-    sentences = assembler.sentences(state["draft"])
     draft = state["draft"]
+    emit = ask.on_sentence if draft.backend == "extractive" or not ask.keep_unsupported else None
+    sentences = verified_in_turn(assembler, draft, emit) if emit else assembler.sentences(draft)
     if draft.backend != "extractive" and not any(s.verdict == "supported" for s in sentences):
         fallback = state["fallback"]
         reason = "found the passages insufficient" if draft.refused else "wrote no sentence its passages support"
         fallback.backend_notes.append(f"The {draft.backend} model {reason}; this is the extractive answer.")
         assembler = Assembler(ask.rb, ask.keep_unsupported)
-        sentences = assembler.sentences(fallback)
+        sentences = verified_in_turn(assembler, fallback, emit) if emit else assembler.sentences(fallback)
         fallback.backend = f"extractive (fallback from {draft.backend})"
         fallback.model, fallback.prompt_version = draft.model, draft.prompt_version
         draft = fallback
@@ -289,9 +316,10 @@ def step_verify(ask: Ask, state: dict) -> dict:
 
 
 def answer_question(rb, question: str, filters: Filters | None = None, *, conversation_id: str | None = None,
-                    backend: str | None = None, keep_unsupported: bool = False, record: bool = True) -> Answer:
+                    backend: str | None = None, keep_unsupported: bool = False, record: bool = True,
+                    on_sentence: Callable[[Sentence, list], None] | None = None) -> Answer:
     ask = Ask(rb, question, filters or Filters(), backend or rb.settings.llm, keep_unsupported,
-              rb.history.conversation(conversation_id) if conversation_id else [])
+              rb.history.conversation(conversation_id) if conversation_id else [], on_sentence)
     chain = (RunnableLambda(partial(step_condense, ask)) | RunnableLambda(partial(step_plan, ask))
              | RunnableLambda(partial(step_gather, ask))
              | RunnableLambda(partial(step_draft, ask)) | RunnableLambda(partial(step_verify, ask)))

@@ -132,7 +132,12 @@ def _latest(entries: list[ListEntry]) -> list[ListEntry]:
 def _identifier_words(index) -> set[str]:
     """Words of the identifier types the lists in the store use ("passport", "isin", "swift", "imo")."""
     def build(ix):
-        return {w for e in ix.entries.values() for i in e.identifiers for w in fold(i.type).split() if len(w) >= 3}
+        from collections import Counter
+
+        # Words that also make up names ("company", "national", "bank") say nothing about an identifier's kind.
+        in_names = Counter(w for e in ix.entries.values() for n in e.all_names() for w in set(fold(n).split()))
+        return {w for e in ix.entries.values() for i in e.identifiers for w in fold(i.type).split()
+                if len(w) >= 3 and in_names[w] < 5}
 
     return index.derived("facts.identifier_words", build)
 
@@ -293,6 +298,8 @@ class FactDrafter:
                 self.out.sentences.append((text, [Evidence(text, r, *span, 1.0)]))
                 self.out.entities_stated.add(e.doc_id)
                 stated = True
+                if fieldname == "links":  # "... and under which program is that entity listed?"
+                    self.carry = list(dict.fromkeys(self.carry + [str(v)]))
             if stated:
                 break
         if not stated:

@@ -69,14 +69,14 @@ FIELDS: dict[str, list[str]] = {
                  "which vendor does it rely on"],
     "customer": ["who are its customers", "who buys its products or technology", "who are its clients"],
     "change": ["what changed in its listing", "was it removed or delisted", "what was updated in its entry",
-               "what was amended in its entry"],
+               "what was amended in its entry", "when will it be removed from the list"],
     # A question about the entity in general: what the passages say about it.
     "general": ["what happened with it", "what did the authority say about it", "tell me about it",
                 "what is known about it", "what news is there about it"],
     # Questions about something no list field records: only passages can answer them.
-    "other": ["how much money did it raise", "what did a news report say about it", "why did it postpone its plans",
+    "other": ["how much money did it raise", "why did it postpone its plans", "what was its revenue or profit",
               "what does the regulation restrict or require", "how many were added", "what was the share price",
-              "what did the authority say in its notice"],
+              "who is its chief executive or chairman", "which law firm or lawyer represented it"],
 }
 RELATIONS = {"owner", "subsidiary", "supplier", "customer", "links"}
 DATES = {"listing_date", "effective_date", "divestment_date", "birth_date"}
@@ -216,7 +216,9 @@ def _identifier_codes(index) -> set[str]:
 def _identifier_types(index) -> set[str]:
     """The identifier types the store's lists use, folded, of two words or more ("government gazette number")."""
     def build(ix):
-        return {fold(i.type) for e in ix.entries.values() for i in e.identifiers if len(fold(i.type).split()) >= 2}
+        types = {fold(t) for e in ix.entries.values() for i in e.identifiers
+                 for t in (i.type, re.sub(r"\(.*?\)", " ", i.type))}
+        return {t for t in types if len(t.split()) >= 2}
 
     return index.derived("plan.identifier_types", build)
 

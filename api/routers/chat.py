@@ -1,8 +1,9 @@
 """POST /v1/chat: conversations with follow-ups; `stream: true` answers as Server-Sent Events.
 
 Events, in order: `start` ({conversation_id, question}), one `sentence` per verified sentence
-({index, text, citations, verdict, support, kind}), `citations` ({citations: [...]}), and `done`
-(the full Answer JSON). A failure after the stream has begun is sent as an `error` event.
+({index, text, citations, verdict, support, kind, cited: the citations it uses}), each sent as soon as the
+verifier passes it, before the rest of the answer is worked out; `citations` ({citations: [...]}), and
+`done` (the full Answer JSON). A failure after the stream has begun is sent as an `error` event.
 """
 from __future__ import annotations
 
@@ -36,16 +37,43 @@ def shown_sentences(ans: Answer) -> list[dict]:
     return out
 
 
-def chat_answer(state: AppState, req: ChatRequest, question: str, conversation_id: str) -> Answer:
-    return counted(state, state.rb.ask(question, with_as_of(req.filters, req.as_of),
-                                       conversation_id=conversation_id, backend=req.backend,
-                                       keep_unsupported=req.keep_unsupported))
+def chat_answer(state: AppState, req: ChatRequest, question: str, conversation_id: str, on_sentence=None) -> Answer:
+    if on_sentence is None:
+        return counted(state, state.rb.ask(question, with_as_of(req.filters, req.as_of),
+                                           conversation_id=conversation_id, backend=req.backend,
+                                           keep_unsupported=req.keep_unsupported))
+    from rag.answer import answer_question
+
+    return counted(state, answer_question(state.rb, question, with_as_of(req.filters, req.as_of),
+                                          conversation_id=conversation_id, backend=req.backend,
+                                          keep_unsupported=req.keep_unsupported, on_sentence=on_sentence))
+
+
+def sentence_event(index: int, s, cited: list) -> dict:
+    return {"index": index, "text": s.text, "citations": s.citations, "verdict": s.verdict, "support": s.support,
+            "kind": s.kind, "cited": [c.model_dump(mode="json") for c in cited]}
+
+
+def rest_of(ans: Answer, sent: list[str]) -> list[dict]:
+    """The answer's shown sentences not streamed yet (a refusal's note, or all of them when the order changed)."""
+    shown = shown_sentences(ans)
+    if [s["text"] for s in shown[:len(sent)]] == sent:
+        return shown[len(sent):]
+    return [s for s in shown if s["text"] not in sent]
 
 
 async def answer_events(state: AppState, req: ChatRequest, question: str, conversation_id: str) -> AsyncIterator[dict]:
     yield sse.event("start", {"conversation_id": conversation_id, "question": question})
+    sent: list[str] = []
+    ans = None
     try:  # a client that leaves ends this wait at once, and the answer stops at its next step
-        ans = await sse.answered(chat_answer, state, req, question, conversation_id)
+        async for kind, item in sse.in_turn(chat_answer, state, req, question, conversation_id):
+            if kind == "sentence":
+                s, cited = item
+                yield sse.event("sentence", sentence_event(len(sent), s, cited))
+                sent.append(s.text)
+            else:
+                ans = item
     except StoreUnavailable as e:
         yield sse.event("error", {"error": {"code": "store_unavailable", "message": str(e)}})
         return
@@ -53,8 +81,9 @@ async def answer_events(state: AppState, req: ChatRequest, question: str, conver
         log.exception("chat stream failed")
         yield sse.event("error", {"error": {"code": "internal", "message": f"internal error ({type(e).__name__})"}})
         return
-    for s in shown_sentences(ans):
-        yield sse.event("sentence", s)
+    for s in rest_of(ans, sent):
+        yield sse.event("sentence", {**s, "index": len(sent)})
+        sent.append(s["text"])
     yield sse.event("citations", {"citations": [c.model_dump(mode="json") for c in ans.citations]})
     yield sse.event("done", ans.model_dump_json())
 

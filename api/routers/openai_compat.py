@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends
 from api import sse
 from api.errors import ApiError
 from api.routers.ask import check_question, counted
-from api.routers.chat import shown_sentences
+from api.routers.chat import rest_of
 from api.workspaces import AppState, get_state
 from api.schemas import (ERRORS, ErrorResponse, OAIChatCompletion, OAIChatRequest, OAIChoice, OAIChoiceMessage, OAIModel,
                          OAIModelList, OAIUsage)
@@ -108,13 +108,17 @@ def sentence_with_marks(s: dict) -> str:
     return f"{s['text'].rstrip()}{(' ' + marks) if marks else ''}{flag}"
 
 
-def _ask(state: AppState, req: OAIChatRequest) -> Answer:
+def _ask(state: AppState, req: OAIChatRequest, on_sentence=None) -> Answer:
     question, pairs = split_messages(req)
     question = check_question(state, question, "messages[-1].content")
     conv = None
     if pairs:  # a stable id per conversation so the audit trail groups its turns
         conv = "oai-" + hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:16]
     rb = _WithHistory(state.rb, pairs) if pairs else state.rb
+    if on_sentence is not None:
+        from rag.answer import answer_question
+
+        return counted(state, answer_question(rb, question, Filters(), conversation_id=conv, on_sentence=on_sentence))
     return counted(state, rb.ask(question, Filters(), conversation_id=conv))
 
 
@@ -158,17 +162,25 @@ def _chunk(cid: str, created: int, delta: dict, finish: str | None = None, **ext
 
 async def _stream(state: AppState, req: OAIChatRequest, cid: str, created: int) -> AsyncIterator[dict]:
     yield _chunk(cid, created, {"role": "assistant", "content": ""})
+    sent: list[str] = []
+    ans = None
     try:  # a client that leaves ends this wait at once, and the answer stops at its next step
-        ans = await sse.answered(_ask, state, req)
+        async for kind, item in sse.in_turn(_ask, state, req):  # each sentence as soon as it is verified
+            if kind == "sentence":
+                s = item[0]
+                text = sentence_with_marks({"text": s.text, "citations": s.citations, "verdict": s.verdict})
+                yield _chunk(cid, created, {"content": ("" if not sent else " ") + text})
+                sent.append(s.text)
+            else:
+                ans = item
     except Exception as e:
         log.exception("chat completion stream failed")
         yield sse.event(None, {"error": {"code": "internal", "message": f"{type(e).__name__}: {e}"}})
         yield sse.event(None, "[DONE]")
         return
-    first = True
-    for s in shown_sentences(ans):
-        yield _chunk(cid, created, {"content": ("" if first else " ") + sentence_with_marks(s)})
-        first = False
+    for s in rest_of(ans, sent):
+        yield _chunk(cid, created, {"content": ("" if not sent else " ") + sentence_with_marks(s)})
+        sent.append(s["text"])
     tail = sources_block(ans)
     if tail:
         yield _chunk(cid, created, {"content": tail})
