@@ -406,21 +406,28 @@ def _content_words(text: str) -> set[str]:
     return {w for w in _WORD.findall(fold(text)) if w not in _FILLER}
 
 
+def _name_words(text: str) -> set[str]:
+    return {fold(w) for w in re.findall(r"\b[A-Z][\w&-]*", text)}
+
+
 def repeated_facts(sentences: Sequence[str], overlap: float = 0.8) -> list[tuple[str, str]]:
     """Pairs of fact sentences of one briefing that state the same fact: the same folded text, or nearly
-    the same words (Jaccard of content words >= `overlap`) with the same dates. Judged on the words alone,
-    independently of the embeddings the briefing merges facts with."""
+    the same words (Jaccard of content words >= `overlap`) with the same dates, unless each names someone
+    the other does not (two entities listed the same day: "PROVEN GLORY CAPITAL" / "PROVEN HONOUR CAPITAL").
+    Judged on the words alone, independently of the embeddings the briefing merges facts with."""
     out: list[tuple[str, str]] = []
-    seen: list[tuple[str, set[str], set]] = []
+    seen: list[tuple[str, set[str], set, set[str]]] = []
     for s in sentences:
-        words, dates = _content_words(s), find_dates(s)
-        for t, tw, td in seen:
+        words, dates, names = _content_words(s), find_dates(s), _name_words(s)
+        for t, tw, td, tn in seen:
             union = words | tw
-            if fold(s) == fold(t) or (union and len(words & tw) / len(union) >= overlap and dates == td):
+            near = bool(union) and len(words & tw) / len(union) >= overlap and dates == td
+            others = bool(names - tn) and bool(tn - names)
+            if fold(s) == fold(t) or (near and not others):
                 out.append((t, s))
                 break
         else:
-            seen.append((s, words, dates))
+            seen.append((s, words, dates, names))
     return out
 
 

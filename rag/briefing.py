@@ -118,7 +118,20 @@ class Facts:
         return self.rb.embedder.encode([text])[0]
 
     def section(self, title: str) -> list[tuple[str, list[Evidence]]]:
-        return [(t, evs[:6]) for t, evs, sec in self.items if sec == title]
+        return [(t, supported_alone(self.rb, t, evs)) for t, evs, sec in self.items if sec == title]
+
+
+def supported_alone(rb, text: str, evs: list[Evidence], limit: int = 6) -> list[Evidence]:
+    """The evidence of a merged fact that supports it on its own (the verifier, passage by passage): the
+    first (the sentence stated) and each other that says the same, not a part of it in other words."""
+    from rag.verify import Verifier
+
+    if len(evs) <= 1:
+        return evs
+    verifier = Verifier(rb.embedder)
+    verifier.prepare([(text, {i: ev.result.text for i, ev in enumerate(evs)})])
+    out = [evs[0]] + [ev for ev in evs[1:] if verifier.check(text, {0: ev.result.text}).ok]
+    return out[:limit]
 
 
 def _same_hard_facts(a: str, b: str) -> bool:
@@ -322,8 +335,11 @@ def exposure_facts(rb, subject: Subject) -> list[Exposure]:
         pairs = _relation_evidence(rb, subject, rels)
         if not pairs:
             continue
-        # The sentence stated: one with a percentage first, then one that is not a headline, then the longest.
-        pairs.sort(key=lambda p: (not p[0].get("percentage"), p[1].result.text[p[1].start - 1:p[1].start] == "#"
+        # The sentence stated: one with a percentage first, then one that names the legal entity as resolved
+        # ("SoftBank Group Corp." rather than "a SoftBank company"), one that is not a headline, the longest.
+        own_name = fold(via or own_nodes.get(own, ""))
+        pairs.sort(key=lambda p: (not p[0].get("percentage"), f" {own_name} " not in f" {fold(p[1].text)} ",
+                                  p[1].result.text[p[1].start - 1:p[1].start] == "#"
                                   or not p[1].text.endswith((".", '"', "”")), -len(p[1].text)))
         evs = list({(ev.result.chunk_id, ev.start, ev.end): ev for _, ev in pairs}.values())
         node = nodes.get(other)
@@ -460,7 +476,7 @@ def timeline(rb, subject: Subject, link_evs: list[Evidence], listing_evs: list[E
         kept.append((d, [ev], [vecs[i]]))
         events.append((d, how))
     for d, evs, _ in kept[:12]:
-        section.sentences.append((evs[0].text, evs[:6]))
+        section.sentences.append((evs[0].text, supported_alone(rb, evs[0].text, evs)))
     return events[:12]
 
 

@@ -324,3 +324,19 @@ def test_thresholds_file_parses_and_names_known_metric_groups():
         for key, value in table.items():
             assert key.split(".")[0] in ("facts", "injection", "briefings", "verifier", "retrieval"), key
             assert isinstance(value, (int, float)), key
+
+
+def test_briefing_repeats_and_timeline_order_are_judged_on_the_words():
+    from eval import metrics as M
+
+    listed = "{} is on the NS-CMIC list (OFAC) under program CMIC-EO13959, listed on 3 June 2021."
+    same = ["Japan Computer Vision Corp. is a subsidiary of SoftBank Corp.",
+            "Japan Computer Vision Corp. is a subsidiary of SoftBank Corp"]
+    assert M.repeated_facts(same) == [tuple(same)]
+    # two entities listed the same day are two facts; so are one entity's two dates
+    assert M.repeated_facts([listed.format("PROVEN GLORY CAPITAL LIMITED"),
+                             listed.format("PROVEN HONOUR CAPITAL LIMITED")]) == []
+    assert M.repeated_facts(["SenseTime was listed on 10 December 2021.",
+                             "SenseTime was listed on 16 December 2021."]) == []
+    assert M.timeline_sorted(["2021-12-10", "2021-12-10", "2022-02-08"])
+    assert not M.timeline_sorted(["2022-02-08", "2021-12-10"]) and not M.timeline_sorted([None])
