@@ -42,11 +42,14 @@ def _tables(path: Path) -> set[str]:
 # --- each numbered step ------------------------------------------------------------------------------
 
 def _databases():
+    from rag.store.embedding_cache import EmbeddingCache
+    from rag.store.feeds import FeedStore
     from rag.store.history import History
     from rag.store.registry import SqliteRegistry
     from rag.store.watchlist import Watchlist
 
-    return [("regbrief.sqlite3", SqliteRegistry), ("history.sqlite3", History), ("watchlist.sqlite3", Watchlist)]
+    return [("regbrief.sqlite3", SqliteRegistry), ("history.sqlite3", History), ("watchlist.sqlite3", Watchlist),
+            ("feeds.sqlite3", FeedStore), ("embeddings.sqlite3", EmbeddingCache)]
 
 
 @pytest.mark.parametrize("name,cls", _databases(), ids=lambda x: x if isinstance(x, str) else "")

@@ -78,3 +78,12 @@ def test_the_sqlite_backend_implements_the_protocol():
             want = list(inspect.signature(fn).parameters)
             got = list(inspect.signature(getattr(impl, name)).parameters)
             assert got == want, f"{impl.__name__}.{name}{got} differs from the protocol's {want}"
+
+
+def test_every_database_of_the_store_is_versioned():
+    """Each SQLite database the store creates goes through SqliteDB (numbered migrations, a recorded
+    version): no module of rag/store opens a connection of its own."""
+    for path in sorted(SEALED.rglob("*.py")):
+        if path.name == "sqlite.py" or "postgres" in path.parts:
+            continue
+        assert "sqlite3.connect(" not in path.read_text(encoding="utf-8"), f"{path} opens SQLite itself"
