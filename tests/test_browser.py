@@ -341,6 +341,10 @@ def test_briefings_listed_and_opened_in_a_row(browser, live):
         assert entity in frame.locator("h1").inner_text(timeout=10_000)
         assert frame.locator("h2").count() >= 3
         assert page.locator("#briefing-dialog-title").inner_text() == f"Briefing: {entity}"
+        # What the user sees, not only the frame's DOM: reusing one frame painted the second briefing blank
+        # with its DOM intact (a blank frame's screenshot is ~3 KB of PNG, a painted briefing ~70 KB).
+        page.wait_for_timeout(300)
+        assert len(page.locator("#briefing-frame").screenshot()) > 15_000, f"the {entity} briefing shows blank"
         page.click("#briefing-close")
     page.close()
 
