@@ -111,6 +111,12 @@ def test_narrow_screen_and_briefing(browser, live):
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(ARTIFACTS / "chat-narrow.png"))
     page.click("#passage-close")
+    # The history is a toggle on a narrow screen: hidden, then shown, still no wider than the screen.
+    assert page.locator("#sidebar").is_hidden()
+    page.click("#toggle-history")
+    page.locator("#conversation-list .label").first.wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.click("#toggle-history")
 
     page.click("#toggle-briefing")
     page.fill("#briefing-entity", "SenseTime")
