@@ -165,12 +165,13 @@ def positives(entries, n: int, seed: int):
 def dob_queries(entries, n: int, seed: int) -> list[dict]:
     """Persons with a birth date of at least a month's precision, queried with their own name and a birth
     date: theirs (even positions) or a wrong one (odd: another year, or the same year and another day)."""
-    from rag.screen import birth_dates, is_person
+    from rag.dates import partial_dates
+    from rag.screen import is_person
 
     rng = random.Random(seed)
     pool = []
     for e in sorted(entries, key=lambda e: e.doc_id):
-        dates = [d for v in e.birth_dates for d in birth_dates(v)]
+        dates = [d for v in e.birth_dates for d in partial_dates(v)]
         if is_person(e) and len(dates) == 1 and dates[0][1]:
             pool.append((e, dates[0]))
     out = []

@@ -10,7 +10,9 @@ parsers store and the same date a verifier reads in a sentence are the same date
   first, as the EU writes it), and for whole values only the compact "20211210" and PDF
   "D:20211210120000Z" (in running text eight digits are more often an identifier than a date).
 
-Partial dates ("2011", "2011-02", "00/00/1980") are never completed: a day is never invented.
+Partial dates ("2011", "2011-02", "00/00/1980") are never completed: a day is never invented. Where a
+partial or approximate date is what there is (birth dates: "May 1963", "circa 1965", "1970 to 1972"),
+`partial_dates` reads what it does say, for comparing (rag/screen.py).
 """
 from __future__ import annotations
 
@@ -93,6 +95,33 @@ def strip_dates(text: str) -> str:
     for pattern in _TEXT.values():
         text = pattern.sub(" ", text)
     return text
+
+
+# --------------------------------------------------------------------------- partial dates
+
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+
+
+def partial_dates(value: str) -> list[tuple[int, int | None, int | None]]:
+    """(year, month, day) read from a date that may be partial or approximate, as lists write birth dates:
+    "1963-05-14", "14 May 1963", "May 1963", "1963", "circa 1965" (1964 to 1966), "1970 to 1972" (each
+    year); month and day None when not given."""
+    text = value.strip()
+    if m := re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", text):
+        return [(int(m[1]), int(m[2]) if m[2] else None, int(m[3]) if m[3] else None)]
+    years = [int(y) for y in _YEAR.findall(text)]
+    if not years:
+        return []
+    if re.search(r"\b(?:circa|approx|about|ca\.?)\b", text, re.I) and len(years) == 1:
+        return [(y, None, None) for y in range(years[0] - 1, years[0] + 2)]
+    if len(years) == 2 and re.search(r"\bto\b|-", text) and 0 < years[1] - years[0] <= 10:
+        return [(y, None, None) for y in range(years[0], years[1] + 1)]
+    if len(years) > 1:
+        return [(y, None, None) for y in years]
+    mon = re.search(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\b", text, re.I)
+    month = MONTHS[mon[1].lower()] if mon else None  # numeric forms keep only the year: their order differs by list
+    day = re.search(r"\b(\d{1,2})\b", _YEAR.sub(" ", text))
+    return [(years[0], month, int(day[1]) if day and month and 1 <= int(day[1]) <= 31 else None)]
 
 
 # --------------------------------------------------------------------------- writing

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from rapidfuzz.distance import Indel, Levenshtein
 
-from rag.dates import MONTHS, iso
+from rag.dates import iso, partial_dates
 from rag.entities import EntityIndex
 from rag.models import ListEntry, ScreenMatch, ScreenQuery, ScreenResponse, ScreenResult
 from rag.names import GENERIC, Normalised, fold, normalise
@@ -315,13 +315,17 @@ class NameIndex:
         words = [t for t in q.tokens if t not in GENERIC]
         if not words or len(q.tokens) > 3 or not all(len(t) >= 3 for t in words):
             return []
-        postings = [set(self.token_names.get(t, ())) for t in q.tokens]
-        rare = [t for t, p in zip(q.tokens, postings) if t in words and 0 < len({self.name_entry[i] for i in p})
-                <= SHORT_NAME_RARE]
-        if not rare or not all(postings):
+        postings = [self.token_names.get(t, []) for t in q.tokens]
+        if not all(postings):
             return []
+        # cheap first: a word of at most a few names (several names per entry), then the entries it is in
+        if not any(t in words and len(p) <= 4 * SHORT_NAME_RARE and len({self.name_entry[i] for i in p})
+                   <= SHORT_NAME_RARE for t, p in zip(q.tokens, postings)):
+            return []
+        smallest = min(postings, key=len)
+        others = [set(p) for p in postings if p is not smallest]
         out = []
-        for ni in set.intersection(*postings):
+        for ni in dict.fromkeys(i for i in smallest if all(i in o for o in others)):
             rest = [t for t in self.norm[ni].tokens if t not in q.tokens]
             abbreviations = [t for t in rest if t not in GENERIC]
             # Generic words alone are compare()'s "generic words"; this is for abbreviations ("SZ" DJI).
@@ -362,35 +366,10 @@ def _ident_values(text: str) -> list[str]:
 
 # --- qualifying a name match with what else the query says (yente logic-v1's qualifiers) ------------
 
-_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
-
-
-def birth_dates(value: str) -> list[tuple[int, int | None, int | None]]:
-    """(year, month, day) read from a birth date as lists write it: "1963-05-14", "14 May 1963",
-    "May 1963", "1963", "circa 1965" (1964 to 1966), "1970 to 1972" (each year); month and day None when
-    not given."""
-    text = value.strip()
-    if m := re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", text):
-        return [(int(m[1]), int(m[2]) if m[2] else None, int(m[3]) if m[3] else None)]
-    years = [int(y) for y in _YEAR.findall(text)]
-    if not years:
-        return []
-    if re.search(r"\b(?:circa|approx|about|ca\.?)\b", text, re.I) and len(years) == 1:
-        return [(y, None, None) for y in range(years[0] - 1, years[0] + 2)]
-    if len(years) == 2 and re.search(r"\bto\b|-", text) and 0 < years[1] - years[0] <= 10:
-        return [(y, None, None) for y in range(years[0], years[1] + 1)]
-    if len(years) > 1:
-        return [(y, None, None) for y in years]
-    mon = re.search(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\b", text, re.I)
-    month = MONTHS[mon[1].lower()] if mon else None
-    day = re.search(r"\b(\d{1,2})\b", _YEAR.sub(" ", text))
-    return [(years[0], month, int(day[1]) if day and month and 1 <= int(day[1]) <= 31 else None)]
-
-
 def compare_birth_dates(query: str, listed: list[str]) -> tuple[float, str] | None:
     """(score change, what it was) for a query's birth date against an entry's; None when either has none."""
-    q = birth_dates(query)
-    e = [d for v in listed for d in birth_dates(v)]
+    q = partial_dates(query)
+    e = [d for v in listed for d in partial_dates(v)]
     if not q or not e:
         return None
     qy = {d[0] for d in q}
