@@ -7,7 +7,7 @@ and bench_search).
             model's time does not blur the difference) at ~50,000 chunks, the two backends interleaved.
 
 Both stores use embedded Chroma for the vectors, so the difference measured is the registry backend's.
-PostgreSQL: a cluster of our own kept under bench/results/tmp/pg (tests/pg.py starts it on a free loopback
+PostgreSQL: a cluster of our own kept under bench/results/tmp/pg_NAME (tests/pg.py starts it on a free loopback
 port; fsync off, as in the tests), or the server REGBRIEF_BENCH_DATABASE_URL names.
 """
 from __future__ import annotations
@@ -21,13 +21,13 @@ from bench import TMP, CachedEmbedder, build_store, latency_summary, log, real_e
 
 
 @contextlib.contextmanager
-def database_url():
+def database_url(name: str):
     if os.environ.get("REGBRIEF_BENCH_DATABASE_URL"):
         yield os.environ["REGBRIEF_BENCH_DATABASE_URL"]
         return
     from tests.pg import PgServer
 
-    pg = PgServer(root=TMP / "pg").start()
+    pg = PgServer(root=TMP / f"pg_{name}").start()  # one cluster per bench: they may run at once
     try:
         yield pg.url()
     finally:
@@ -42,7 +42,7 @@ def quality(args) -> dict:
     dev = json.loads(OBLIQA_DEV.read_text())
     questions = dev[:n] if n else dev
     embedder = CachedEmbedder(real_embedder())
-    with database_url() as url:
+    with database_url("quality") as url:
         stores = {"sqlite": build_store(HOME, [OBLIQA_DOCS], embedder, "obliqa")[0],
                   "postgres": build_store(TMP / "obliqa_store_pg", [OBLIQA_DOCS], embedder, "obliqa-pg",
                                           database_url=url, collection="obliqa")[0]}
@@ -60,7 +60,7 @@ def quality(args) -> dict:
     out = {"questions": len(questions), "chunks": chunks, "results": results, "postgres_minus_sqlite": delta,
            "within_0.01": all(abs(v) <= 0.01 for d in delta.values() for v in d.values())}
     print(table([[k, v["recall@10"], v["map@10"]] for k, v in results.items()], ["side", "Recall@10", "MAP@10"]))
-    write_result("bench_quality_backends", out)
+    write_result("bench_quality_postgres", out)
     return out
 
 
@@ -71,7 +71,7 @@ def search(args) -> dict:
     embedder = real_embedder()
     cached = CachedEmbedder(embedder)
     texts = [q["q"] for q in queries()]
-    with database_url() as url:
+    with database_url("search") as url:
         stores = {"sqlite": build_store(HOME, FILES, cached, "search")[0],
                   "postgres": build_store(TMP / "search_store_pg", FILES, cached, "search-pg",
                                           database_url=url, collection="search")[0]}
@@ -101,5 +101,5 @@ def search(args) -> dict:
            "keyword_top10_identical": f"{same}/{len(texts)}", "within_1.5x": all(v <= 1.5 for v in ratio.values())}
     print(table([[k, v["p50_ms"], v["p95_ms"]] for k, v in summary.items()], ["search", "p50 ms", "p95 ms"]))
     log(f"p95 postgres/sqlite: {ratio}; keyword top 10 identical for {same}/{len(texts)} queries")
-    write_result("bench_search_backends", out)
+    write_result("bench_search_postgres", out)
     return out

@@ -25,6 +25,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def terminate(proc: subprocess.Popen, timeout: float = 30) -> None:
+    """Stop a server process we started: SIGTERM, then SIGKILL after `timeout` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def pg_bin() -> Path | None:
     for d in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]), reverse=True):
         if (Path(d) / "initdb").exists():
@@ -133,13 +144,8 @@ class ChromaServer:
                 time.sleep(0.3)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            terminate(self.proc)
 
     def __enter__(self) -> "ChromaServer":
         return self.start()
@@ -148,3 +154,34 @@ class ChromaServer:
         self.stop()
         if self.own_dir:
             shutil.rmtree(self.path, ignore_errors=True)
+
+
+class ApiWorker:
+    """`regbrief serve` in its own process with its own REGBRIEF_HOME (one machine, as far as the store knows)."""
+
+    def __init__(self, home: Path, env: dict, log: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(log, "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port), "--log-level", "warning"],
+            cwd=Path(__file__).resolve().parents[1], env={**env, "REGBRIEF_HOME": str(home)}, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def client(self, key: str) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {key}"}, timeout=120)
+
+    def wait_ready(self, timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"worker on {self.url} exited ({self.proc.returncode})"
+            try:
+                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"{self.url} not ready")
+
+    def stop(self) -> None:
+        terminate(self.proc)
+        self.log.close()

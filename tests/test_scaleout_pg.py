@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,49 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import DATA, DEMO, ROOT, make_rb
-from tests.pg import PgServer, free_port
+from tests.conftest import DATA, DEMO, make_rb
+from tests.pg import ApiWorker, PgServer
 
 pytestmark = pytest.mark.slow
 
 KEYS = ["key-upload", "key-read", "key-rate", "key-kill", "key-load"]
 RATE = 60  # requests per minute per key, in total over the workers
 FR = DATA / "federal_register" / "fr_sanctions_export_controls_abstracts.jsonl"
-
-
-class Worker:
-    def __init__(self, n: int, home: Path, env: dict):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(home.parent / f"worker{n}.log", "w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port), "--log-level", "warning"],
-            cwd=ROOT, env={**env, "REGBRIEF_HOME": str(home)}, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def client(self, key: str) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {key}"}, timeout=120)
-
-    def wait_ready(self, timeout: float = 300) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"worker on {self.url} exited ({self.proc.returncode})"
-            try:
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        raise AssertionError(f"{self.url} not ready")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +32,7 @@ def cluster(tmp_path_factory, chroma_server):
                 "REGBRIEF_COLLECTION": "scaleout", "REGBRIEF_API_KEYS": ",".join(KEYS),
                 "REGBRIEF_RATE_LIMIT_PER_MINUTE": str(RATE), "REGBRIEF_INGEST_BATCH_CHUNKS": "50",
                 "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"})
-    workers = [Worker(n, root / f"home{n}", env) for n in (1, 2, 3)]
+    workers = [ApiWorker(root / f"home{n}", env, root / f"worker{n}.log") for n in (1, 2, 3)]
     try:
         for w in workers:
             w.wait_ready()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from rag.models import Filters
-from tests.conftest import CONSOLIDATED_XML, DATA, DEMO, ROOT, make_rb
+from tests.conftest import BACKENDS, CONSOLIDATED_XML, DATA, DEMO, ROOT, backend_overrides, make_rb
 
 REGBRIEF = [sys.executable, "-m", "api.cli"]
 
@@ -28,6 +28,12 @@ def run_cli(args, home: Path, **env):
 def stats(rb):
     s = rb.store.stats()
     return s["documents"], s["chunks"], rb.store.vectors.count()
+
+
+@pytest.fixture(params=BACKENDS)
+def rb(request, tmp_path, embedder):
+    """An empty store, embedded (SQLite + embedded Chroma) and on PostgreSQL + a Chroma server."""
+    return make_rb(tmp_path / "home", **backend_overrides(request, request.param))
 
 
 @pytest.fixture
@@ -100,7 +106,7 @@ def test_filters_apply_on_both_sides(rb):
     eu = rb.search("SenseTime", k=10, filters=Filters(jurisdiction=["EU"]))
     assert all(r.jurisdiction == "EU" for r in eu.results)
     by_source = rb.search("SenseTime", k=10, filters=Filters(source="consolidated_nonSDN"))
-    assert by_source.results and all("consolidated_nonSDN" in r.source for r in by_source.results)
+    assert by_source.results and all("consolidated_nonSDN" in r.metadata["file"] for r in by_source.results)
 
 
 def test_pdf_pages_are_kept_for_citations(rb, tmp_path):
@@ -150,7 +156,7 @@ def test_bad_files_get_clear_errors_and_leave_the_store_unchanged(xml_rb, tmp_pa
     good = tmp_path / "good.md"
     good.write_text("---\ntitle: Good\n---\nQuuxcorp opened a new office in Lisbon.\n", encoding="utf-8")
     report = xml_rb.ingestor.ingest([bad_dir, good])
-    by_name = {Path(f.source).name: f for f in report.files}
+    by_name = {f.path.name: f for f in report.files}
     for name in [*BAD_FILES, "huge.txt"]:
         f = by_name[name]
         assert f.status == "failed", name

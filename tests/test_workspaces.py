@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import BACKENDS, backend_overrides
 from tests.test_api import CONSOLIDATED, LiveServer, wait_job, xml_slice
 
 ALPHA, BETA, PLAIN = "alpha-key-7f3a", "beta-key-91c2", "plain-key-55d0"
@@ -51,11 +52,12 @@ def _no_secret(text: str) -> None:
         assert w not in text, f"alpha's {w!r} reached beta: {text[:400]}"
 
 
-@pytest.fixture(scope="module")
-def teams(tmp_path_factory):
+@pytest.fixture(scope="module", params=BACKENDS)
+def teams(request, tmp_path_factory):
+    """Every test runs on the embedded store and on PostgreSQL + a Chroma server (workspaces as schemas)."""
     root = tmp_path_factory.mktemp("workspaces")
     srv = LiveServer("workspaces", root / "home", api_keys=f"{ALPHA}:alpha,{BETA}:beta,{PLAIN}",
-                     rate_limit_per_minute=100000)
+                     rate_limit_per_minute=100000, **backend_overrides(request, request.param))
     alpha, beta, plain = srv.client(ALPHA), srv.client(BETA), srv.client(PLAIN)
     state = {"srv": srv, "alpha": alpha, "beta": beta, "plain": plain}
 
@@ -190,6 +192,10 @@ def test_cli_uses_the_same_workspace_store(teams, monkeypatch, capsys):
 
     srv = teams["srv"]
     monkeypatch.setenv("REGBRIEF_HOME", str(srv.home))
+    for var, value in (("REGBRIEF_DATABASE_URL", srv.settings.database_url),
+                       ("REGBRIEF_CHROMA_URL", srv.settings.chroma_url), ("REGBRIEF_COLLECTION", srv.settings.collection)):
+        if value:
+            monkeypatch.setenv(var, value)
     get_settings.cache_clear()
     try:
         assert cli.main(["search", "--workspace", "alpha", "--json", "Silver Orrery tanker charter"]) == 0

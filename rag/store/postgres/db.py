@@ -100,6 +100,7 @@ class PgDB:
             if pool is None:
                 def configure(conn: psycopg.Connection) -> None:
                     conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema)))
+                    conn.execute("SET jit = off")  # short queries: compiling them costs more than it saves
 
                 pool = ConnectionPool(url, min_size=1, max_size=POOL_SIZE, open=True, timeout=CONNECT_TIMEOUT,
                                       kwargs={"autocommit": True, "row_factory": dict_row, "connect_timeout": 5},

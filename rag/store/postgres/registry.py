@@ -29,22 +29,26 @@ from rag.text import keywords
 NS_DOC = 0x52420004
 K1, B = 1.2, 0.75
 
+# One statement: the postings of the query's terms (index scan), tf per (keyword, chunk) where the chunk holds
+# every term of the keyword, document frequencies, BM25. Collection statistics are one row (kw_stats).
 BM25 = f"""
-WITH q AS (SELECT * FROM unnest(%(g)s::int[], %(terms)s::text[]) AS q(g, term)),
-gs AS (SELECT * FROM unnest(%(gid)s::int[], %(gn)s::int[], %(gw)s::int[]) AS gs(g, nt, w)),
-st AS (SELECT n_rows::float8 AS n, greatest(total_len, 1)::float8 / greatest(n_rows, 1) AS avglen FROM kw_stats),
-hits AS (
-    SELECT q.g, p.chunk, min(p.tf) AS tf, min(p.len) AS len FROM postings p JOIN q ON p.term = q.term
-    GROUP BY q.g, p.chunk HAVING count(*) = (SELECT gs.nt FROM gs WHERE gs.g = q.g)),
-idf AS (
-    SELECT h.g, gs.w * greatest(ln((st.n - count(*) + 0.5) / (count(*) + 0.5)), 1e-6) AS idf
-    FROM hits h JOIN gs ON gs.g = h.g CROSS JOIN st GROUP BY h.g, gs.w, st.n)
+WITH t AS (SELECT * FROM unnest(%(terms)s::text[], %(g)s::int[], %(nt)s::int[], %(w)s::float8[]) AS t(term, g, nt, w)),
+p AS MATERIALIZED (
+    SELECT t.g, t.nt, t.w, p.chunk, p.tf, p.len FROM postings p JOIN t ON t.term = p.term
+    WHERE p.term = ANY(%(terms)s)),
+hits AS MATERIALIZED ({{hits}}),
+scored AS (SELECT chunk, tf::float8 AS tf, len::float8 AS len, w, (count(*) OVER (PARTITION BY g))::float8 AS df
+           FROM hits)
 SELECT c.chunk_id, s.score FROM (
-    SELECT h.chunk, sum(idf.idf * h.tf * {K1 + 1} / (h.tf + {K1} * ({1 - B} + {B} * h.len / st.avglen))) AS score
-    FROM hits h JOIN idf ON idf.g = h.g CROSS JOIN st {{join}} GROUP BY h.chunk
-    ORDER BY score DESC, h.chunk LIMIT %(limit)s) s
+    SELECT h.chunk, sum(h.w * greatest(ln(((SELECT n_rows FROM kw_stats)::float8 - h.df + 0.5) / (h.df + 0.5)), 1e-6)
+                        * h.tf * {K1 + 1} / (h.tf + {K1} * ({1 - B} + {B} * h.len / (SELECT greatest(total_len, 1)::float8
+                        / greatest(n_rows, 1) FROM kw_stats)))) AS score
+    FROM scored h {{join}} GROUP BY h.chunk ORDER BY score DESC, h.chunk LIMIT %(limit)s) s
 JOIN chunks c ON c.rowid = s.chunk ORDER BY s.score DESC, s.chunk
 """
+# a keyword of one term: its postings are its hits; of several (a phrase): chunks holding them all
+HITS_TERMS = "SELECT g, chunk, tf, len, w FROM p"
+HITS_PHRASES = "SELECT g, chunk, min(tf) AS tf, min(len) AS len, min(w) AS w FROM p GROUP BY g, nt, chunk HAVING count(*) = nt"
 
 CHUNK_ROW = ('c.chunk_id, c.doc_id, c.idx, c.text, c.start, c."end", c.page, c.doc_type, c.date, c.jurisdiction, '
              'c.source, d.title, d.publisher, d.url, d.metadata, d.format, d.entry')
@@ -77,18 +81,18 @@ class PgRegistry(PgDB):
                 groups[tuple(terms)] = groups.get(tuple(terms), 0) + 1
         if not groups:
             return []
-        g, terms, gid, gn, gw = [], [], [], [], []
-        for i, (phrase, w) in enumerate(groups.items()):
+        g, terms, nt, w = [], [], [], []
+        for i, (phrase, weight) in enumerate(groups.items()):
             uniq = list(dict.fromkeys(phrase))
             g += [i] * len(uniq)
             terms += uniq
-            gid.append(i)
-            gn.append(len(uniq))
-            gw.append(w)
+            nt += [len(uniq)] * len(uniq)
+            w += [weight] * len(uniq)
         where, params = _filter_sql(filters, "fc")
         join = f"JOIN chunks fc ON fc.rowid = h.chunk {where.replace(' AND ', ' WHERE ', 1)}" if where else ""
-        rows = self.all(BM25.format(join=join), {"g": g, "terms": terms, "gid": gid, "gn": gn, "gw": gw,
-                                                 "limit": limit, **params})
+        hits = HITS_TERMS if max(nt) == 1 else HITS_PHRASES
+        rows = self.all(BM25.format(join=join, hits=hits), {"g": g, "terms": terms, "nt": nt, "w": w, "limit": limit,
+                                                 **params})
         return [(r["chunk_id"], float(r["score"])) for r in rows]
 
     # --- chunks and documents ----------------------------------------------------------------

@@ -52,7 +52,7 @@ CREATE TABLE postings (
     chunk BIGINT NOT NULL,
     tf INTEGER NOT NULL,
     len INTEGER NOT NULL,
-    PRIMARY KEY (term, chunk)
+    PRIMARY KEY (term, chunk) INCLUDE (tf, len)   -- a query's postings come from the index alone
 );
 CREATE INDEX postings_chunk ON postings(chunk);
 CREATE TABLE kw_stats (

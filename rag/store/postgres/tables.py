@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from rag.store.postgres.db import PgDB, key32
-from rag.store.postgres.schema import MIGRATIONS
 
 NS_RATE = 0x52420005
 
