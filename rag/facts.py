@@ -345,6 +345,15 @@ class FactDrafter:
                 self.out.entities_stated.add(e.doc_id)
             return
         self.negative(ask, ent, entries)
+
+    def negative(self, ask: PlanAsk, ent, entries: list[ListEntry]) -> None:
+        """The entity has entries, none on the lists asked about (or under the filters in force)."""
+        name = ent.text if ent else entries[0].name
+        what = " or ".join(ask.lists) or " or ".join(ask.jurisdictions or self.filters.jurisdiction or [])
+        on = f"the {what} list" if ask.lists else (f"an {what} list" if what else "a list")
+        self.out.notes.append(
+            f"No: {name} ({', '.join(dict.fromkeys(e.name for e in entries))}) has no entry on {on} in the store "
+            f"({_lists_described(self.rb, ask, self.filters)}){_filters_note(self.filters)}.")
         # What it is listed on instead, when the filters in force allow it: a different list, so no contradiction.
         others = _latest([e for e in entries if passes_filters(self.filters, e.date, "list_entry", e.jurisdiction)])
         for e in others[:2]:
@@ -355,15 +364,6 @@ class FactDrafter:
             text = listed_sentence(e, r.text)
             self.out.sentences.append((text, [Evidence(text, r, *head, 1.0)]))
             self.out.entities_stated.add(e.doc_id)
-
-    def negative(self, ask: PlanAsk, ent, entries: list[ListEntry]) -> None:
-        """The entity has entries, none on the lists asked about (or under the filters in force)."""
-        name = ent.text if ent else entries[0].name
-        what = " or ".join(ask.lists) or " or ".join(ask.jurisdictions or self.filters.jurisdiction or [])
-        on = f"the {what} list" if ask.lists else (f"an {what} list" if what else "a list")
-        self.out.notes.append(
-            f"No: {name} ({', '.join(dict.fromkeys(e.name for e in entries))}) has no entry on {on} in the store "
-            f"({_lists_described(self.rb, ask, self.filters)}){_filters_note(self.filters)}.")
 
     # --- relations ----------------------------------------------------------------------------------
     def relation(self, ask: PlanAsk, name: str, fieldname: str) -> bool:

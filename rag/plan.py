@@ -347,7 +347,9 @@ def resolve_entities(rb, question: str, vocab: dict, phrases: set[str]) -> list[
             seen.add(m.entry.doc_id)
             continue
         # A word of a name already resolved ("anatolevich" of "Sergey Anatolevich MOROZ") is not another entity.
-        if any(pe.entry_ids and set(fold(span).split()) <= set(fold(pe.text).split()) for pe in out):
+        # Nor is a word of the names of an entry already resolved ("novatek" of NOVATEK-TARKOSALENEFTEGAZ).
+        if any(pe.entry_ids and (set(fold(span).split()) <= set(fold(pe.text).split()) or set(fold(span).split()) <= {
+                w for i in pe.entry_ids for n in index.entries[i].all_names() for w in fold(n).split()}) for pe in out):
             continue
         # An unresolved mention that is part of this entry's name ("IK-3" of "IK-3 penal colony") is this entity.
         for pe in [pe for pe in out if pe.method == "unresolved" and (
@@ -437,7 +439,7 @@ def make_plan(rb, question: str, filters=None, history: bool = False) -> Plan:
     asks: list[PlanAsk] = []
     for clause, ranked in zip(parts, scored):
         if _WHEN.match(clause):  # a question for a date: one of the date fields, or something only passages say
-            ranked = [(f, sc) for f, sc in ranked if f in DATES or f in ("change", "other", "general")]
+            ranked = [(f, sc) for f, sc in ranked if f in DATES or f in ("other", "general")]
         field, score = ranked[0]
         if score < FIELD_FLOOR:
             field = "other"
