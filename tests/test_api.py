@@ -291,6 +291,19 @@ def test_conversations_listed_and_reopened(client):
     assert turns[1]["answer"]["answer"] == second["answer"] and turns[1]["answer"]["citations"]
 
 
+def test_inverted_date_range_is_422(client):
+    """as_of (or until) before since: the client's mistake in words, on each way in, never a 500."""
+    r = client.get("/v1/search", params={"q": "SenseTime", "since": "2000-01-01", "as_of": "1970-01-01"})
+    assert r.status_code == 422 and "inverted" in r.json()["error"]["message"], r.text
+    r = client.get("/v1/search", params={"q": "SenseTime", "since": "2000-01-01", "until": "1999-01-01"})
+    assert r.status_code == 422 and "since (2000-01-01) is after until (1999-01-01)" in r.json()["error"]["message"]
+    body = {"as_of": "1970-01-01", "filters": {"since": "2000-01-01"}}
+    for path, field in (("/v1/ask", "question"), ("/v1/chat", "message")):
+        r = client.post(path, json={field: "Is SenseTime sanctioned?", **body})
+        assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error", (path, r.text)
+        assert "as_of (1970-01-01) is before since (2000-01-01)" in r.json()["error"]["message"]
+
+
 def test_limits(client, guarded):
     assert client.get("/v1/limits").json()["max_question_chars"] == 2000
     with guarded.client(KEYS[0]) as g:

@@ -26,6 +26,9 @@ def check_question(state: AppState, text: str, field: str = "question") -> str:
 
 def with_as_of(filters: Filters, as_of: dt.date | None) -> Filters:
     if as_of and (filters.until is None or as_of < filters.until):
+        if filters.since and as_of < filters.since:  # as Filters says of an inverted range: a 422, not a 500
+            raise ApiError(422, "validation_error", f"as_of ({as_of.isoformat()}) is before since "
+                                                    f"({filters.since.isoformat()}): the date range is inverted")
         return filters.model_copy(update={"until": as_of})
     return filters
 

@@ -5,7 +5,9 @@ import datetime as dt
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import ValidationError
 
+from api.errors import ApiError
 from api.workspaces import AppState, get_state
 from api.schemas import ERRORS
 from rag.models import DocType, Filters, Jurisdiction, SearchResponse
@@ -23,8 +25,12 @@ def filters_dep(
 ) -> Filters:
     if as_of and (until is None or as_of < until):
         until = as_of
-    return Filters(doc_type=doc_type or None, jurisdiction=jurisdiction or None, source=source or None,
-                   since=since, until=until)
+    try:
+        return Filters(doc_type=doc_type or None, jurisdiction=jurisdiction or None, source=source or None,
+                       since=since, until=until)
+    except ValidationError as e:  # an inverted date range: the client's to fix (422), not a server error
+        raise ApiError(422, "validation_error", "; ".join(err["msg"].removeprefix("Value error, ")
+                                                          for err in e.errors())) from None
 
 
 @router.get("/v1/search", response_model=SearchResponse, responses=ERRORS, summary="Ranked passages")
