@@ -66,7 +66,7 @@ class Links:
         cache: dict[str, tuple] = {}
 
         def entry_match(e) -> ScreenMatch:
-            from rag.screen import Comparison
+            from rag.matching import Comparison
 
             c = Comparison(1.0, "identifier", [])
             c.explanation = f"{e.name} is named by its entity id in the source data."
