@@ -302,12 +302,35 @@ class FactDrafter:
                     self.carry = list(dict.fromkeys(self.carry + [str(v)]))
             if stated:
                 break
+        if not stated and fieldname == "identifiers":
+            stated = self.identifier_in_text(ask, wanted)
         if not stated:
             looked = ", ".join(f"{e.name} ({e.list} list" + (f", uid {e.uid}" if e.uid else "") + ")"
                                for e in (wanted or _latest(entries))[:3])
             who = ent.text if ent else (entries[0].name if entries else "it")
             self.out.not_stated.append(f"{LABELS.get(fieldname, fieldname)} of {who} (looked at its list entries: "
                                        f"{looked or 'none under the filters in force'})")
+
+    def identifier_in_text(self, ask: PlanAsk, wanted: list[ListEntry]) -> bool:
+        """An identifier the entry's text states under a kind the question names ("Unified Social Credit
+        Code (USCC): 9144..."), where the parser left it out of the typed record: quoted from the text."""
+        from rag.plan import _identifier_types
+
+        clause = f" {fold(ask.clause)} "
+        kinds = sorted((t for t in _identifier_types(self.index) if f" {t} " in clause), key=len, reverse=True)
+        for e in wanted:
+            r = _entry_result(self.rb, e, self._chunks)
+            if r is None:
+                continue
+            for kind in kinds:
+                m = re.search(r"[\W_]*".join(map(re.escape, kind.split())) + r"[^:.;]{0,20}:\s*[A-Za-z0-9][\w\-/]*",
+                              r.text, re.I)
+                if m:
+                    text = f"{e.name} ({_source_words(e, r.text)}): {m.group(0)}."
+                    self.out.sentences.append((text, [Evidence(text, r, *_sentence_at(r.text, m.start(), m.end()), 1.0)]))
+                    self.out.entities_stated.add(e.doc_id)
+                    return True
+        return False
 
     def _resolve_carry(self) -> list[ListEntry]:
         from rag.names import resolve_name

@@ -386,7 +386,17 @@ LISTING = {"listed", "listing_date", "effective_date", "programs", "change"}
 
 
 def _mask_words(text: str, words: set[str]) -> str:
-    out = re.sub(r"[^\W_]+", lambda m: "it" if fold(m.group(0)) in words else m.group(0), text)
+    """Each word of `text` that is one of `words`, or a long word one letter away from one ("Vasilevich" for
+    "Vasilyevich"), becomes "it"."""
+    from rapidfuzz.distance import OSA
+
+    long = [w for w in words if len(w) >= 6]
+
+    def masked(w: str) -> bool:
+        f = fold(w)
+        return f in words or (len(f) >= 6 and any(OSA.distance(f, x, score_cutoff=1) <= 1 for x in long))
+
+    out = re.sub(r"[^\W_]+", lambda m: "it" if masked(m.group(0)) else m.group(0), text)
     return re.sub(r"\bit(?:[\W_]+it\b)+", "it", out)
 
 
