@@ -1,0 +1,243 @@
+"""Entity -> subject -> sections -> a cited, verified Briefing; one function per section."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+
+import prompts
+from rag.assemble import Assembler
+from rag.briefing.exposure import exposure_facts, links
+from rag.briefing.facts import (
+    BLOCKING_LISTS,
+    SECTIONS,
+    UNRATED,
+    Exposure,
+    Facts,
+    Subject,
+    _listing_evidence,
+)
+from rag.briefing.timeline import timeline
+from rag.dates import human_date, iso
+from rag.evidence import (
+    Draft,
+    Evidence,
+    chunks_of_docs,
+    passages_block,
+    set_aside,
+    set_aside_note,
+)
+from rag.models import (
+    Briefing,
+    BriefingExposure,
+    BriefingSection,
+    Filters,
+    SearchResult,
+)
+from rag.names import fold, names_any
+from rag.text import sentence_spans, statement_spans
+
+
+def build_briefing(rb, entity: str, as_of: dt.date | None = None, *, backend: str | None = None,
+                   record: bool = True) -> Briefing:
+    backend = backend or rb.settings.llm
+    subject = find_subject(rb, entity, Filters(until=as_of))
+    sections: dict[str, Draft] = {t: Draft() for t in SECTIONS}
+    facts = Facts(rb)
+    listing_evs = listings(rb, subject, facts)
+    exposures = exposure_facts(rb, subject)
+    link_evs, linked_listed = links(rb, subject, facts, exposures, sections["Links to other parties"].notes)
+    if not subject.own:
+        sections["Sanctions and listings"].notes.append(
+            f"No list entry in the store matches {subject.entity} (the lists checked are listed below).")
+    events = timeline(rb, subject, link_evs, listing_evs, exposures, as_of, sections["Timeline"])
+    rating = risk(rb, subject, listing_evs, linked_listed, exposures, facts, sections["Risk assessment"])
+    checked = lists_checked(rb, subject, sections["Lists checked"])
+    open_questions(subject, link_evs, sections["Open questions"])
+    for title in ("Sanctions and listings", "Links to other parties", "Risk assessment"):
+        sections[title].sentences = facts.section(title) + sections[title].sentences
+    model, version, notes = summary(rb, subject, backend, listing_evs, link_evs, list(linked_listed.values()),
+                                    sections["Summary"], rating, exposures, len(events))
+    assembler = Assembler(rb)
+    out_sections = []
+    for t, d in sections.items():
+        sentences = assembler.sentences(d)
+        if t == "Timeline":
+            for s, (day, how) in zip(sentences, events):
+                s.date, s.dated_by = day, how
+        out_sections.append(BriefingSection(title=t, sentences=[s for s in sentences if s.verdict != "removed"]))
+    by_text = {s.text: s.citations for sec in out_sections for s in sec.sentences
+               if sec.title == "Links to other parties" and s.kind == "fact"}
+    briefing = Briefing(
+        id=uuid.uuid4().hex[:12], entity=entity, resolved=[m.entry.name for m in subject.own], as_of=as_of,
+        rating=rating, sections=out_sections, citations=assembler.citations, backend=backend, model=model,
+        prompt_version=version, notes=notes, created_at=dt.datetime.now(dt.timezone.utc),
+        exposure=[BriefingExposure(party=x.party, party_id=x.party_id, relation=x.relation, strength=x.strength,
+                                   entity=x.own_name, percentage=x.percentage, listed=x.listed, lists=x.lists,
+                                   via=x.via, sentence=x.text, citations=by_text[x.text])
+                  for x in exposures if x.text in by_text],
+        lists_checked=checked,
+    )
+    if record:
+        rb.history.record(
+            "briefing", briefing.id, entity, briefing.model_dump_json(),
+            filters={"as_of": as_of.isoformat() if as_of else None},
+            evidence=[{"chunk_id": c.chunk_id, "hash": _text_hash(c.chunk_text)} for c in briefing.citations],
+            backend=backend, model=model, prompt_versions={"briefing": version}, created_at=briefing.created_at,
+        )
+    return briefing
+
+
+def find_subject(rb, entity: str, filters: Filters) -> Subject:
+    """Entity resolution (the name against the list entries in the store), then the evidence: passages
+    that name the entity by any of its names."""
+    subject = Subject(entity, filters, [], [])
+    subject.own = rb.store.entities.find_in_text(entity, allowed=subject.allowed)
+    names = [entity] + [m.matched_name for m in subject.own] + [m.text_span for m in subject.own]
+    subject.names = list(dict.fromkeys(n for n in names if n))
+    queries = [entity, f"{entity} subsidiary supplier technology sanctions", *[m.entry.name for m in subject.own[:2]]]
+    for q in queries:
+        usable, flagged = set_aside(rb.retriever.search(q, k=20, filters=filters).results)
+        for r in usable:
+            subject.results.setdefault(r.chunk_id, r)
+        subject.aside.update((r.doc_id, r) for r in flagged)
+    subject.about = [r for r in subject.results.values()
+                     if r.doc_type != "list_entry" and names_any(r.text, subject.names)]
+    return subject
+
+
+def listings(rb, subject: Subject, facts: Facts) -> list[Evidence]:
+    """Sanctions and listings: the entity's own list entries (the same listing in several versions of a
+    list, or on several lists that say the same, is one fact citing each)."""
+    chunks = {r.doc_id: r for r in chunks_of_docs(rb, [m.entry.doc_id for m in subject.own])} if subject.own else {}
+    evs = [_listing_evidence(m.entry, chunks[m.entry.doc_id]) for m in subject.own if m.entry.doc_id in chunks]
+    for m, ev in zip([m for m in subject.own if m.entry.doc_id in chunks], evs):
+        e = m.entry
+        facts.add("Sanctions and listings", ev.text, [ev],
+                  key=("listing", fold(e.name), e.list, tuple(e.programs), iso(e.listing_date)))
+    return evs
+
+
+
+
+def risk(rb, subject: Subject, listing_evs: list[Evidence], linked_listed: dict[str, Evidence],
+         exposures: list[Exposure], facts: Facts, section: Draft) -> str:
+    """The rating follows from listings (own, then of parties a stated relation links it to); the reasons
+    are the cited facts of the sections above. Nothing in the store about the entity: unrated."""
+    own, entity = subject.own, subject.entity
+    own_lists = [fold(" ".join([m.entry.list or ""] + m.entry.measures)) for m in own]
+    listed_links = [x for x in exposures if x.listed] or list(linked_listed.values())
+    if any(any(b in l for b in BLOCKING_LISTS) for l in own_lists):
+        rating, why = "high", f"{entity} itself is on a blocking or asset-freeze list"
+    elif own:
+        rating, why = "medium", f"{entity} itself is on a restrictive list that is not an asset freeze"
+    elif listed_links:
+        names = list(dict.fromkeys(x.party for x in exposures if x.listed))[:3]
+        rating, why = "medium", f"the sources link {entity} to a listed party" + (f" ({', '.join(names)})" if names else "")
+    elif subject.about or exposures:
+        rating, why = "low", f"no listing of {entity} or of a party linked to it was found in the store"
+    else:
+        section.notes.append(f"Rating: {UNRATED} about {entity} (no list entry, passage or relation names it).")
+        return "unrated"
+    section.notes.append(f"Rating: {rating}, because {why}.")
+    # What a link implies is stated only when a document in the store says so (e.g. the 50 percent rule).
+    if listed_links or own:
+        rule = set_aside(rb.retriever.search("50 percent rule ownership subsidiaries list", k=5,
+                                             filters=subject.filters).results)[0]
+        for r in rule:
+            stated = [(a, b) for a, b in statement_spans(r.text) if re.search(r"50 ?(percent|%)", r.text[a:b], re.I)]
+            if stated and r.doc_type != "list_entry":
+                a, b = stated[0]
+                facts.add("Risk assessment", r.text[a:b], [Evidence(r.text[a:b], r, a, b)])
+                break
+    return rating
+
+
+def lists_checked(rb, subject: Subject, section: Draft) -> list[dict]:
+    """The lists the entity was checked against, with their publication dates (as of the briefing's date:
+    a list published later was not yet there)."""
+    until = subject.filters.until
+    out = [x for x in rb.store.entities.lists_loaded()
+           if not (until and x.get("published") and x["published"] > until.isoformat())]
+    for x in out:
+        who = f" ({x['authority']})" if x.get("authority") and x["authority"] not in (x["list"] or "") else ""
+        when = f", published {human_date(x['published'])}" if x.get("published") else ", publication date not given"
+        section.notes.append(f"{x['list'] or 'unnamed list'}{who}{when}: {x['entries']} entries.")
+    if not out:
+        section.notes.append("No sanctions list is loaded in the store.")
+    return out
+
+
+def open_questions(subject: Subject, link_evs: list[Evidence], section: Draft) -> None:
+    """What the sources leave unanswered."""
+    entity = subject.entity
+    if link_evs and not any(re.search(r"\d+(\.\d+)? ?(%|percent)", ev.text) for ev in link_evs):
+        section.notes.append(f"The sources do not state ownership percentages for {entity}'s links.")
+    if not any(m.entry.jurisdiction in ("EU", "UK") for m in subject.own):
+        section.notes.append(f"The store holds no EU or UK listing of {entity}; that is not proof it is not listed "
+                             "there.")
+    if link_evs:
+        section.notes.append("Whether the links described are current is not established by the sources.")
+
+
+def summary(rb, subject: Subject, backend: str, listing_evs: list[Evidence], link_evs: list[Evidence],
+            linked: list[Evidence], section: Draft, rating: str = "", exposures: list[Exposure] = (),
+            n_events: int = 0) -> tuple[str | None, str, list[str]]:
+    """What the sections below hold, in one line each (facts are stated once, in their sections), or an
+    LLM's summary that passes the verifier; (model, prompt version, notes on how it was made)."""
+    entity = subject.entity
+    model, version = None, "briefing-extractive-v2"
+    notes: list[str] = [n for n in [set_aside_note(list(subject.aside.values()))] if n]
+    if rating == "unrated":
+        section.notes.append(f"{entity}: {UNRATED}.")
+    else:
+        listed = list(dict.fromkeys(x.party for x in exposures if x.listed))
+        parts = [f"{entity}: rated {rating}"]
+        parts.append(f"{len(subject.own)} list entr{'y' if len(subject.own) == 1 else 'ies'} of its own"
+                     if subject.own else "no list entry of its own")
+        if exposures:
+            parts.append(f"{len(exposures)} relation{'s' if len(exposures) != 1 else ''} to other parties"
+                         + (f", to listed {', '.join(listed[:3])}" if listed else ""))
+        if n_events:
+            parts.append(f"{n_events} dated event{'s' if n_events != 1 else ''}")
+        section.notes.append("; ".join(parts) + " (see the sections below).")
+    if backend != "extractive" and rating != "unrated":
+        try:
+            passages = [ev.result for ev in listing_evs + link_evs + linked][:6]
+            llm_sum = _llm_summary(rb, subject.entity, passages, backend)
+            model, version = llm_sum.model, llm_sum.prompt_version
+            checked = Assembler(rb).sentences(llm_sum)
+            if any(s.verdict == "supported" for s in checked):
+                section.sentences = [t for t, s in zip(llm_sum.sentences, checked) if s.verdict == "supported"]
+                section.backend = backend
+            else:
+                notes.append(f"The {backend} summary had no verified sentence; the extractive summary is used.")
+        except Exception as e:
+            notes.append(f"The {backend} model could not be used ({type(e).__name__}); extractive summary used.")
+    return model, version, notes
+
+
+def _text_hash(text: str) -> str:
+    from rag.store.history import text_hash
+
+    return text_hash(text)
+
+
+def _llm_summary(rb, entity: str, passages: list[SearchResult], backend: str) -> Draft:
+    from rag.llm import chat_model
+    from rag.verify import strip_markers
+
+    llm, model = chat_model(rb.settings, backend)
+    template, version = prompts.load("briefing")
+    block = passages_block(passages)
+    raw = (llm.invoke(template.format(entity=entity, section="Summary", passages=block)).content or "").strip()
+    draft = Draft(backend=backend, model=model, prompt_version=version)
+    if raw.upper().startswith("INSUFFICIENT"):
+        return draft
+    for a, b in sentence_spans(raw):
+        text, nums = strip_markers(raw[a:b])
+        evs = [Evidence(text, passages[n - 1], 0, len(passages[n - 1].text)) for n in dict.fromkeys(nums)
+               if 1 <= n <= len(passages)]
+        if text:
+            draft.sentences.append((text, evs))
+    return draft

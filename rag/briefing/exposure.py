@@ -1,0 +1,194 @@
+"""The parties the relations store links the entity to, each relation one fact with its real strength
+(shareholder, owner, subsidiary, supplier, customer ...) and the legal entity it is about."""
+from __future__ import annotations
+
+import re
+
+from rag.briefing.facts import Exposure, Facts, Subject, _listing_evidence
+from rag.dates import iso
+from rag.evidence import Evidence, chunks_of_docs, row_to_result, set_aside
+from rag.names import core_tokens, distinctive, fold, name_key, names_any
+from rag.relations import extract_sentence
+from rag.text import looks_like_instruction, statement_spans
+
+
+def parties_related(sentence: str, names: list[str]) -> list[str]:
+    """The other parties of the relations a sentence states with one of `names`, as rag.relations extracts
+    and verifies them (a negated or unstated relation gives none)."""
+    out = []
+    for _relation, subject_text, object_text, *_ in extract_sentence(sentence):
+        for own, other in ((subject_text, object_text), (object_text, subject_text)):
+            # Both may carry the entity's name ("SenseTime Group owns Shenzhen SenseTime Technology").
+            if _names_one(own, names) and name_key(other) != name_key(own):
+                out.append(other)
+    return list(dict.fromkeys(out))
+
+
+def _names_one(party: str, names: list[str]) -> bool:
+    """Is `party` one of `names`, or a short form of one ("DJI" for "SZ DJI Technology")?"""
+    return names_any(party, names) or (bool(distinctive(core_tokens(party)))
+                                       and any(names_any(n, [party]) for n in names))
+
+
+# What the entity is to the other party, by relation and by which side of it the entity is on.
+_STRENGTH = {
+    ("supplier", "subject"): "supplier", ("supplier", "object"): "customer",
+    ("customer", "subject"): "customer", ("customer", "object"): "supplier",
+    ("director", "subject"): "director or officer", ("director", "object"): "directed by",
+    ("partner", "subject"): "partner", ("partner", "object"): "partner",
+}
+_MINORITY = re.compile(r"stake|shareholder|interest|holding|minority", re.I)
+
+
+def _strength(rel: dict, entity_side: str) -> str:
+    """What the entity is to the other party: shareholder (a stake, or under 50 percent) or owner,
+    subsidiary (or investee, for a stake), supplier, customer, partner ..."""
+    relation = rel["relation"]
+    if relation == "ownership":
+        pct = _pct(rel.get("percentage"))
+        minority = (pct is not None and pct < 50) or bool(_MINORITY.search(rel.get("role") or ""))
+        if entity_side == "subject":
+            return "shareholder" if minority else "owner"
+        return "investee" if minority else "subsidiary"
+    return _STRENGTH.get((relation, entity_side), relation)
+
+
+def _pct(value) -> float | None:
+    try:
+        return float(str(value).replace(",", ".").rstrip("%"))
+    except (TypeError, ValueError):
+        return None
+
+
+def _relation_evidence(rb, subject: Subject, rels: list[dict]) -> list[tuple[dict, Evidence]]:
+    """The sentences that state these relations, as citable evidence (those of documents dated after
+    as_of, or set aside for injected instructions, left out)."""
+    until = subject.filters.until
+    rows = rb.store.chunk_rows(list(dict.fromkeys(r["citation"]["chunk_id"] for r in rels)))
+    results = {r.chunk_id: r for r in set_aside([row_to_result(x, 0.0) for x in rows.values()])[0]}
+    out = []
+    for r in rels:
+        c = r["citation"]
+        res = results.get(c["chunk_id"])
+        if res is None or (until and (res.date is None or res.date > until)):
+            continue
+        a, b = c["start"], c["end"]
+        while a < b and res.text[a] in "# \t":  # a headline's markup is not part of what it states
+            a += 1
+        out.append((r, Evidence(res.text[a:b].strip(), res, a, b)))
+    return out
+
+
+def exposure_facts(rb, subject: Subject) -> list[Exposure]:
+    """The entity's relations from the relations store (rb.links), one fact per relation between the same
+    two parties, and the second hops of its exposure paths to listed parties (rb.exposure)."""
+    from rag.links import links_for, relation_model
+
+    try:
+        linked = rb.links(subject.entity)
+        paths = rb.exposure(subject.entity, depth=2, max_paths=30).paths
+        graph = links_for(rb).graph()
+        nodes = graph.nodes
+    except Exception:  # a store without relations: the sentence-based links still run
+        return []
+    own_nodes = {n.node_id: n.name for n in linked.entities}
+    entries = rb.store.entities.entries
+
+    def listed_of(node) -> tuple[bool, list[str]]:
+        ms = [m for m in node.listings if m.listed and m.entity_id in entries and subject.allowed(entries[m.entity_id])]
+        return bool(ms), list(dict.fromkeys(x for m in ms for x in (m.lists or [m.list]) if x))
+
+    groups: dict[tuple, list[dict]] = {}
+    for rel in linked.relations:
+        d = rel.model_dump(mode="json")
+        if d["subject_id"] in own_nodes:  # (both the entity's: "SenseTime Group owns Shenzhen SenseTime")
+            side, own, other = "subject", d["subject_id"], d["object_id"]
+        else:
+            side, own, other = "object", d["object_id"], d["subject_id"]
+        groups.setdefault((d["relation"], own, other, side, None), []).append(d)
+    for p in paths:  # second hops: the party in between and the listed party it leads to
+        if len(p.edges) < 2:
+            continue
+        mid, end, e = p.nodes[1], p.nodes[2], p.edges[1]
+        side = "subject" if e.direction == "forward" else "object"
+        key = (e.relation, mid.node_id, end.node_id, side, mid.name)
+        if key not in groups:
+            groups[key] = [relation_model(x.rel).model_dump(mode="json") for x in graph.adj.get(mid.node_id, [])
+                           if x.target == end.node_id and x.rel["relation"] == e.relation]
+    out: list[Exposure] = []
+    for (relation, own, other, side, via), rels in groups.items():
+        pairs = _relation_evidence(rb, subject, rels)
+        if not pairs:
+            continue
+        # The sentence stated: one with a percentage first, then one that names the legal entity as resolved
+        # ("SoftBank Group Corp." rather than "a SoftBank company"), one that is not a headline, the longest.
+        own_name = fold(via or own_nodes.get(own, ""))
+        pairs.sort(key=lambda p: (not p[0].get("percentage"), f" {own_name} " not in f" {fold(p[1].text)} ",
+                                  p[1].result.text[p[1].start - 1:p[1].start] == "#"
+                                  or not p[1].text.endswith((".", '"', "”")), -len(p[1].text)))
+        evs = list({(ev.result.chunk_id, ev.start, ev.end): ev for _, ev in pairs}.values())
+        node = nodes.get(other)
+        if node is None:
+            continue
+        listed, lists = listed_of(node)
+        pct = next((r.get("percentage") for r, _ in pairs if r.get("percentage")), None)
+        out.append(Exposure(node.name, other, relation, _strength({**pairs[0][0], "percentage": pct}, side),
+                            via or own_nodes.get(own, own), pct, listed, lists, via, evs, evs[0].text))
+    # Listed parties first, then direct relations, ownership, and the most stated.
+    out.sort(key=lambda x: (not x.listed, x.via is not None, x.relation != "ownership", -len(x.evidence)))
+    return out
+
+
+def links(rb, subject: Subject, facts: Facts, exposures: list[Exposure],
+          section_notes: list[str]) -> tuple[list[Evidence], dict[str, Evidence]]:
+    """Links to other parties: the exposure facts of the relations store, then sentences of the passages
+    retrieved that state a relation the store did not hold, and the list entries of the listed parties."""
+    link_evs: list[Evidence] = []
+    linked_listed: dict[str, Evidence] = {}
+    own_ids = {m.entry.doc_id for m in subject.own}
+    section = "Links to other parties"
+    for x in exposures[:10]:
+        facts.add(section, x.text, x.evidence, key=("relation", x.relation, x.own_name, x.party_id))
+        link_evs += x.evidence[:1]
+        if x.listed and x.party_id.startswith("entry:"):
+            doc_id = x.party_id[len("entry:"):]
+            if doc_id not in own_ids and doc_id not in linked_listed:
+                entry = rb.store.entities.entries.get(doc_id)
+                if entry is not None and (chunk := chunks_of_docs(rb, [doc_id])):
+                    linked_listed[doc_id] = _listing_evidence(entry, chunk[0])
+    stated = {(ev.result.chunk_id, ev.start) for x in exposures for ev in x.evidence}
+    frontier = [(r, subject.names) for r in subject.about]
+    seen: set[str] = set()
+    for depth in range(1 if exposures else 2):  # the relations store already holds the second hops
+        parties: list[str] = []
+        for r, names in frontier:
+            for a, b in statement_spans(r.text):
+                s = r.text[a:b]
+                if s in seen or not names_any(s, names) or looks_like_instruction(s):
+                    continue
+                others = parties_related(s, names)
+                if not others:
+                    continue
+                seen.add(s)
+                parties += others
+                if (r.chunk_id, a) not in stated:
+                    ev = Evidence(s, r, a, b)
+                    link_evs.append(ev)
+                    facts.add(section, s, [ev])
+                for party in others:
+                    for m in rb.store.entities.find_in_text(party, allowed=subject.allowed):
+                        if m.entry.doc_id not in own_ids and m.entry.doc_id not in linked_listed:
+                            if chunk := chunks_of_docs(rb, [m.entry.doc_id]):
+                                linked_listed[m.entry.doc_id] = _listing_evidence(m.entry, chunk[0])
+        if depth or not parties:
+            break
+        hop = list(dict.fromkeys(parties))[:4]
+        frontier = [(r, hop) for r in subject.results.values() if r.doc_type != "list_entry" and names_any(r.text, hop)]
+    for doc_id, ev in list(linked_listed.items())[:4]:
+        entry = rb.store.entities.entries.get(doc_id)
+        key = ("listing", fold(entry.name), entry.list, tuple(entry.programs), iso(entry.listing_date)) if entry else None
+        facts.add(section, ev.text, [ev], key=key)
+    if not link_evs:
+        section_notes.append(f"The sources in the store name no owners, subsidiaries, suppliers, customers or "
+                             f"partners of {subject.entity}.")
+    return link_evs, linked_listed
