@@ -260,7 +260,73 @@ def run(args: argparse.Namespace | None = None) -> dict:
     return figures
 
 
+def home_for(backend: str):
+    """The ask store for a backend: float backends share one (same vectors), int8 has its own."""
+    from rag.embeddings.backends import FAMILY
+
+    return HOME if FAMILY[backend] == FAMILY["torch"] else TMP / f"ask_store@{backend}"
+
+
+def ask_child(backend: str, qs: list[dict]) -> dict:
+    """Runs in a fresh process, as a server would: open the store, load the model, ask every question;
+    latency and the process's memory with this backend alone (the questions come from the parent, so
+    the child never parses the SDN list)."""
+    from rag.service import Regbrief
+    from rag.settings import Settings
+
+    t0 = time.perf_counter()
+    rb = Regbrief(Settings(home=home_for(backend), embedding_backend=backend))
+    rb.embedder  # noqa: B018
+    load_s = time.perf_counter() - t0
+    for q in WARMUP:
+        rb.ask(q)
+    ask_s, search_s = [], []
+    for item in qs:
+        t1 = time.perf_counter()
+        rb.ask(item["q"])
+        ask_s.append(time.perf_counter() - t1)
+        t1 = time.perf_counter()
+        rb.search(item["q"] + " ", k=8)  # a new string: not the remembered question vector
+        search_s.append(time.perf_counter() - t1)
+    status = {line.split(":")[0]: line.split()[1] for line in open("/proc/self/status") if line.startswith("Vm")}
+    # VmHWM, not ru_maxrss: that one keeps the parent's peak across fork and exec
+    return {"backend": backend, "signature": rb.embedder.signature, "load_seconds": round(load_s, 2),
+            "ask": latency_summary(ask_s), "search": latency_summary(search_s),
+            "rss_mb": round(int(status["VmRSS"]) / 1024), "peak_rss_mb": round(int(status["VmHWM"]) / 1024),
+            "torch_loaded": "torch" in sys.modules}
+
+
+def by_backend(backends: list[str]) -> dict:
+    from rag.embeddings import get_embedder
+    from rag.settings import Settings
+
+    for b in backends:  # build (or reuse) each store first, so the children only ask
+        s = Settings()
+        build_store(home_for(b), [DEMO / "articles", DEMO / "lists", SDN_2024],
+                    CachedEmbedder(get_embedder(s.embedding_model, s.embedding_batch_size, b)), f"ask ({b})",
+                    embedding_backend=b)
+    rows, qs = {}, questions()
+    for b in backends:
+        log(f"asking with {b} (child process)")
+        proc = subprocess.run([sys.executable, "-m", "bench.bench_ask", "--ask-child", b], cwd=ROOT,
+                              input=json.dumps(qs), capture_output=True, text=True, timeout=3600)
+        rows[b] = child_json(proc.stdout) if proc.returncode == 0 else {"error": proc.stderr[-1500:]}
+    import os
+
+    figures = {"questions": len(qs), "rows": rows, "load_average": os.getloadavg(),
+               "targets": {f"{b} ask p50 < 300 ms": r.get("ask", {}).get("p50_ms", 1e9) < 300
+                           for b, r in rows.items()}}
+    write_result(f"{NAME}_backends", figures)
+    print(table([[b, r["ask"]["p50_ms"], r["ask"]["p95_ms"], r["search"]["p50_ms"], r["rss_mb"], r["peak_rss_mb"],
+                  r["load_seconds"], r["torch_loaded"]] for b, r in rows.items() if "ask" in r],
+                ["backend", "ask p50 ms", "ask p95 ms", "search p50 ms", "RSS MB", "peak MB", "load s", "torch"]))
+    return figures
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--embedding-backends", default="",
+                   help="e.g. torch,onnx,onnx-int8: ask latency and memory per backend, each in its own process")
+    p.add_argument("--ask-child", help=argparse.SUPPRESS)
     p.add_argument("--llm-questions", type=int, default=10, help="questions for the openai backend (0 = skip)")
     p.add_argument("--llm-child", type=int, help=argparse.SUPPRESS)
 
