@@ -272,7 +272,8 @@ class CachedEmbedder:
 
     def __init__(self, real, cache: EmbeddingCache | None = None):
         self.real = real
-        self.cache = cache or EmbeddingCache(real.name)
+        # keyed by backend too: int8 vectors are not float ones (and onnx's are measured as its own)
+        self.cache = cache or EmbeddingCache(getattr(real, "signature", real.name))
         self.hits = 0
         self.misses = 0
         self.miss_seconds = 0.0

@@ -22,11 +22,13 @@ to a temp file, see README) plus all 1,002 Federal Register records (federal_reg
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 from pathlib import Path
 
 from bench import (
     FR_JSONL,
+    OBLIQA_DOCS,
     SDN_2024,
     EmbeddingCache,
     TimedEncode,
@@ -57,7 +59,7 @@ def run_regbrief(home: Path, files: list[Path], embedder) -> dict:
     from rag.settings import Settings
 
     with TimedEncode(embedder, keep=True) as timed, Timer() as t:
-        rb = Regbrief(Settings(home=home))
+        rb = Regbrief(Settings(home=home, embedding_backend=getattr(embedder, "backend", "torch")))
         report = Ingestor(rb.store, embedder, rb.settings).ingest(files)
     totals = report.totals()
     assert report.ok, report.to_dict()
@@ -120,7 +122,7 @@ def run_langchain(persist: Path, docs, embedder) -> dict:
             "padding": padded_tokens([texts for texts, _ in timed.kept], embedder)}
 
 
-def run(args: argparse.Namespace | None = None) -> dict:
+def run_lists(args: argparse.Namespace | None = None) -> dict:
     sdn_rows = getattr(args, "sdn_rows", DEFAULT_SDN_ROWS) if args else DEFAULT_SDN_ROWS
     if sdn_rows is not None and sdn_rows <= 0:
         sdn_rows = None
@@ -170,7 +172,7 @@ def run(args: argparse.Namespace | None = None) -> dict:
             lc = do_langchain()
         rb["padding"] = padded_tokens([texts for texts, _ in rb["timed"].kept], embedder)
         # The vectors just computed seed the cache the other benchmarks build their stores from.
-        rb["timed"].flush(EmbeddingCache(embedder.name))
+        rb["timed"].flush(EmbeddingCache(embedder.signature))
 
     def rate(n, s):
         return n / s if s else float("nan")
@@ -234,7 +236,82 @@ def run(args: argparse.Namespace | None = None) -> dict:
     return figures
 
 
+def stock_langchain(persist: Path, docs) -> dict:
+    """Stock LangChain, as a user would write it: HuggingFaceEmbeddings on the same packaged model
+    (sentence-transformers on PyTorch), RecursiveCharacterTextSplitter, Chroma.from_documents."""
+    from langchain_chroma import Chroma
+    from langchain_core.documents import Document as LCDocument
+    from langchain_huggingface import HuggingFaceEmbeddings
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    from rag.embeddings import default_model_path
+
+    emb = HuggingFaceEmbeddings(model_name=default_model_path(), model_kwargs={"device": "cpu"})
+    emb.embed_documents([d.text for d in docs[:256]])  # warm-up, not timed
+    lc_docs = [LCDocument(page_content=d.text, metadata={"doc_id": d.doc_id, "title": d.title}) for d in docs]
+    with Timer() as t:
+        chunks = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(lc_docs)
+        store = Chroma.from_documents(chunks, embedding=emb, persist_directory=str(persist),
+                                      collection_name="langchain")
+    return {"documents": len(docs), "chunks": len(chunks), "vectors": store._collection.count(),
+            "seconds": round(t.seconds, 2), "docs_per_s": round(len(docs) / t.seconds, 2),
+            "embeddings": "langchain_huggingface.HuggingFaceEmbeddings (sentence-transformers, torch)",
+            "splitter": "RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)"}
+
+
+def run(args: argparse.Namespace | None = None) -> dict:
+    """The ObliQA corpus (40 regulatory documents), regbrief with each embedding backend and stock
+    LangChain in the same run; --corpus lists runs the original SDN + Federal Register comparison."""
+    if getattr(args, "corpus", "obliqa") == "lists":
+        return run_lists(args)
+    from ingest.formats import parse
+    from rag.embeddings import get_embedder
+    from rag.settings import Settings
+
+    backends = (getattr(args, "embedding_backends", "") or "torch,onnx,onnx-int8").split(",")
+    files = sorted(OBLIQA_DOCS.glob("*.json"), key=lambda f: int(f.stem))
+    with Timer() as tp:
+        docs = [d for f in files for d in parse(f)]
+    log(f"{NAME}: ObliQA, {len(files)} files, {len(docs)} documents (parse {tp.seconds:.1f}s)")
+    rows: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="regbrief-bench-ingest-") as tmpdir:
+        tmp = Path(tmpdir)
+        log("stock LangChain (HuggingFaceEmbeddings on torch)")
+        lc = stock_langchain(tmp / "langchain", docs)
+        log(f"  {lc['chunks']} chunks in {lc['seconds']}s: {lc['docs_per_s']} docs/s")
+        for backend in backends:
+            embedder = get_embedder(Settings().embedding_model, Settings().embedding_batch_size, backend)
+            embedder.encode([d.text for d in docs[:256]])  # warm-up, not timed
+            log(f"regbrief, {backend}")
+            out = run_regbrief(tmp / f"regbrief-{backend}", [OBLIQA_DOCS], embedder)
+            rows[backend] = {
+                "signature": embedder.signature, "documents": out["documents"], "chunks": out["chunks"],
+                "seconds": round(out["seconds"], 2), "embed_seconds": round(out["embed_seconds"], 2),
+                "docs_per_s": round(out["documents"] / out["seconds"], 2),
+                "ratio_to_stock_langchain": round(out["documents"] / out["seconds"] / lc["docs_per_s"], 3),
+                "reingest_seconds": round(out["reingest_seconds"], 3), "store_check": out["store_check"],
+            }
+            log(f"  {out['chunks']} chunks in {out['seconds']:.1f}s (embedding {out['embed_seconds']:.1f}s): "
+                f"{rows[backend]['ratio_to_stock_langchain']}x stock LangChain")
+    figures = {"corpus": {"files": len(files), "documents": len(docs), "parse_seconds": round(tp.seconds, 2)},
+               "stock_langchain": lc, "regbrief": rows,
+               "load_average": os.getloadavg(),
+               "targets": {f"{b} >= 1.3x stock LangChain": r["ratio_to_stock_langchain"] >= 1.3
+                           for b, r in rows.items()}}
+    write_result(f"{NAME}_obliqa", figures)
+    print(f"\n{NAME}: ObliQA, {len(docs)} documents, stock LangChain and regbrief in one run")
+    print(table([["stock LangChain (torch)", lc["chunks"], lc["seconds"], lc["docs_per_s"], 1.0]] +
+                [[f"regbrief ({b})", r["chunks"], r["seconds"], r["docs_per_s"], r["ratio_to_stock_langchain"]]
+                 for b, r in rows.items()],
+                ["pipeline", "chunks", "seconds", "docs/s", "ratio"]))
+    return figures
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--corpus", choices=["obliqa", "lists"], default="obliqa",
+                   help="obliqa: the 40 ObliQA documents, per embedding backend (default); lists: SDN + FR")
+    p.add_argument("--embedding-backends", default="",
+                   help="backends to ingest with (default torch,onnx,onnx-int8)")
     p.add_argument("--sdn-rows", type=int, default=DEFAULT_SDN_ROWS,
                    help=f"first N rows of the 2024 SDN CSV (default {DEFAULT_SDN_ROWS}; 0 = all 14,965)")
     p.add_argument("--no-warmup", action="store_true",

@@ -81,7 +81,7 @@ class _Keyword:
     def search(self, query, filters, limit):
         key = (query, limit, filters.model_dump_json())
         if key not in self.memo:
-            self.memo[key] = self.real.search(query, filters, limit)
+            self.memo[key] = self.real.keyword_search(query, filters, limit)
         return self.memo[key]
 
     def chunk_rows(self, chunk_ids, filters=None):
@@ -114,12 +114,23 @@ class _Store:
     def __init__(self, real):
         self.real = real
         self.vectors = _Vectors(real.vectors)
-        self.keyword = _Keyword(real.keyword)
+        self.keyword = _Keyword(real)
         if hasattr(real, "entities"):
             self.entities = _Entities(real.entities)
 
     def __getattr__(self, name):  # e.g. the entity index behind the "names" side
         return getattr(self.real, name)
+
+    def keyword_search(self, query, filters, limit):
+        return self.keyword.search(query, filters, limit)
+
+    def dense_search(self, embedding, filters, limit, signature=None):
+        if signature:
+            self.real.require_embedder(signature)
+        return self.vectors.query(embedding, filters, limit)
+
+    def chunk_rows(self, chunk_ids, filters=None):
+        return self.keyword.chunk_rows(chunk_ids, filters)
 
 
 # --- metrics ---------------------------------------------------------------------------------------
@@ -300,13 +311,12 @@ def run(args: argparse.Namespace | None = None) -> dict:
     embedder = real_embedder()
     cached = CachedEmbedder(embedder)
     rb, build_s, totals, failed = build_store(HOME, [OBLIQA_DOCS], cached, "obliqa")
-    db = rb.store.keyword.conn()
     store_rows = []
-    for doc_meta, text in db.execute(
-        "SELECT d.metadata, c.text FROM chunks c JOIN documents d ON d.doc_id = c.doc_id ORDER BY c.rowid"
-    ):
-        m = json.loads(doc_meta)
-        store_rows.append((str(m.get("DocumentID")).strip(), str(m.get("PassageID")).strip(), text))
+    listing = rb.store.chunk_listing()
+    meta = {r["chunk_id"]: r["metadata"] for r in rb.store.chunk_rows([c["chunk_id"] for c in listing]).values()}
+    for c in listing:
+        m = meta[c["chunk_id"]]
+        store_rows.append((str(m.get("DocumentID")).strip(), str(m.get("PassageID")).strip(), c["text"]))
     indexed = {(d, p) for d, p, _ in store_rows}
     gold_all = [g for item in questions for g in gold_of(item)]
     coverage = sum(g in indexed for g in gold_all) / len(gold_all)

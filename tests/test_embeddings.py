@@ -178,3 +178,48 @@ print(sorted(m for m in ("torch", "sentence_transformers", "transformers") if m 
     bad = subprocess.run([sys.executable, "-c", "from rag.settings import Settings; Settings()"], cwd=ROOT,
                          capture_output=True, text=True, env={**os.environ, "REGBRIEF_EMBEDDING_BACKEND": "tensorflow"})
     assert bad.returncode != 0 and "embedding_backend" in bad.stderr
+
+
+def test_reingesting_an_edited_article_embeds_only_its_new_text(tmp_path):
+    from tests.conftest import make_rb
+
+    article = DEMO / "articles" / "2021-12-10_sensetime_ns_cmic_listing.md"
+    path = tmp_path / "files" / article.name
+    path.parent.mkdir()
+    path.write_text(article.read_text())
+    rb = make_rb(tmp_path / "home", embedding_backend="onnx-int8")
+    assert rb.ingest([path]).ok
+    chunks = rb.store.stats()["chunks"]
+    assert chunks >= 2
+
+    path.write_text(article.read_text() + "\n\nA correction published a day later changed one figure in the "
+                    "table of listed subsidiaries; the listing dates stand.\n")
+    e = rb.embedder
+    before = e.model_texts
+    assert rb.ingest([path]).ok
+    assert 1 <= e.model_texts - before < chunks  # the new text only, not the whole article again
+    hits = rb.search("A correction changed one figure in the table of listed subsidiaries", k=3, mode="dense")
+    assert any("correction" in r.text for r in hits.results)  # the new chunk is stored and found
+
+
+def test_an_ask_embeds_its_question_once(tmp_path):
+    from tests.conftest import make_rb
+
+    rb = make_rb(tmp_path / "home", embedding_backend="onnx-int8")
+    assert rb.ingest([DEMO / "articles"]).ok
+    seen: list[str] = []
+    real_run = rb.embedder.model.run
+
+    def run(texts):
+        seen.extend(texts)
+        return real_run(texts)
+
+    rb.embedder.model.run = run
+    try:
+        question = "Why did SenseTime postpone its Hong Kong share offering? (asked once)"
+        answer = rb.ask(question)
+    finally:
+        del rb.embedder.model.run
+    assert answer.citations
+    assert seen.count(question) == 1  # retrieval, sentence selection and the verifier share one vector
+    assert len(seen) == len(set(seen))  # and no text went through the model twice

@@ -33,6 +33,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 DEFAULT_NAME = "all-MiniLM-L6-v2"
+# Calls longer than this many model batches are an ingest's, not a query's (the verifier may compare
+# a hundred sentences; an ingest batch is a thousand chunks).
+BULK_BATCHES = 8
 
 
 def default_model_path() -> str:
@@ -112,14 +115,15 @@ class Embedder(Embeddings):
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit-length float32 vectors (numpy array, one row per text), so a dot product is the cosine.
 
-        A call of more than one model batch (an ingest) is bulk: it runs one batch at a time behind any
-        waiting interactive call. A shorter one is interactive: its vectors are remembered."""
+        A call of more than BULK_BATCHES model batches (an ingest, a re-embed) is bulk: it runs one batch
+        at a time behind any waiting interactive call. A shorter one (a question, the sentences an answer
+        or the verifier compares) is interactive: it goes first and its vectors are remembered."""
         texts = list(texts)
         rows: dict[str, int] = {}
         where = [rows.setdefault(t, len(rows)) for t in texts]
         uniq = list(rows)
         out = np.empty((len(uniq), self.dimension), dtype=np.float32)
-        bulk = len(uniq) > self.batch_size
+        bulk = len(uniq) > BULK_BATCHES * self.batch_size
         todo = list(range(len(uniq)))
         if not bulk:
             todo = []
