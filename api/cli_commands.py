@@ -1,0 +1,238 @@
+"""The commands of `regbrief`: each calls one Regbrief method (rag/service.py) and prints its result
+(api/cli_output.py); api/cli.py parses the command line and dispatches here."""
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from pathlib import Path
+
+from api import cli_output as out
+from api.cli_output import emit
+from api.cli_args import filters_from
+
+def cmd_ingest(rb, args) -> int:
+    report = rb.ingest(args.paths, fmt=args.format, progress=not args.quiet and not args.json)
+    emit(report.to_dict(), args.json, lambda _: out.ingest_report(report, args.quiet))
+    return 0 if report.ok else 1
+
+
+def _first_sentence(doc: str) -> str:
+    """A format module's docstring's first sentence, up to its first example when that is long."""
+    text = " ".join(doc.strip().split("\n\n")[0].split()).split(". ")[0]
+    if len(text) > 100:
+        text = text[:min((i for i in (text.find("`"), text.find(": ")) if i > 0), default=len(text))]
+    return text.rstrip(" .:,(")
+
+
+def cmd_formats(rb, args) -> int:
+    """The source formats `ingest` reads (ingest/formats), in the order detection tries them."""
+    from ingest.formats import formats
+
+    rows = [{"name": m.NAME, "extensions": list(m.EXTENSIONS), "description": _first_sentence(m.__doc__ or "")}
+            for m in formats().values()]
+    emit({"formats": rows}, args.json, lambda r: out.formats(r["formats"]))
+    return 0
+
+
+def cmd_sources(rb, args) -> int:
+    emit(rb.sources(), args.json, lambda s: out.sources(s, rb.store.describe()))
+    return 0
+
+
+def cmd_remove(rb, args) -> int:
+    if not args.doc_ids and not args.source:
+        print("remove: give document ids or --source PATH", file=sys.stderr)
+        return 2
+    res = rb.remove(args.doc_ids, source=args.source)
+    emit(res, args.json, out.removed)
+    return 0 if res["removed_documents"] else 1
+
+
+def cmd_search(rb, args) -> int:
+    emit(rb.search(args.query, k=args.k, filters=filters_from(args), mode=args.mode), args.json, out.search_results)
+    return 0
+
+
+def cmd_ask(rb, args) -> int:
+    a = rb.ask(args.question, filters_from(args), backend=args.backend, keep_unsupported=args.keep_unsupported)
+    emit(a, args.json, out.answer)
+    return 0
+
+
+def cmd_chat(rb, args) -> int:
+    conversation = uuid.uuid4().hex[:12]
+    print("regbrief chat: ask a question; follow-ups work. An empty line or Ctrl-D ends.")
+    while True:
+        try:
+            q = input("\n> ").strip()
+        except EOFError:
+            break
+        if not q:
+            break
+        emit(rb.ask(q, filters_from(args), conversation_id=conversation, backend=args.backend), args.json, out.answer)
+    return 0
+
+
+def cmd_brief(rb, args) -> int:
+    from rag.briefing import render
+
+    if args.format == "pdf" and not args.out:
+        print("brief: --format pdf needs --out FILE", file=sys.stderr)
+        return 2
+    b = rb.brief(args.entity, as_of=args.as_of, backend=args.backend)
+    if args.format == "pdf" and not args.json:
+        from rag.briefing import render_pdf
+
+        try:
+            Path(args.out).write_bytes(render_pdf(b))
+        except RuntimeError as e:
+            print(f"brief: {e}", file=sys.stderr)
+            return 2
+        print(f"briefing {b.id} on {b.entity} (rating {b.rating}) written to {args.out}")
+        return 0
+    text = render(b, "json" if args.json else args.format)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"briefing {b.id} on {b.entity} (rating {b.rating}) written to {args.out}")
+    else:
+        print(text)
+    return 0
+
+
+def cmd_history(rb, args) -> int:
+    emit(rb.past(kind=args.kind, limit=args.limit), args.json, out.history_rows)
+    return 0
+
+
+def cmd_show(rb, args) -> int:
+    from rag.briefing import render
+    from rag.models import Answer, Briefing
+
+    rec = rb.show(args.id)
+    if not rec:
+        print(f"show: no answer or briefing with id {args.id!r}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(rec["result"])
+    elif rec["kind"] == "answer":
+        out.answer(Answer.model_validate_json(rec["result"]))
+    else:
+        print(render(Briefing.model_validate_json(rec["result"]), "md"))
+    return 0
+
+
+def cmd_check(rb, args) -> int:
+    res = rb.check()
+    emit(res, args.json, lambda r: print(json.dumps(r, indent=2)))
+    return 0 if res["ok"] else 1
+
+
+def cmd_reembed(rb, args) -> int:
+    """Convert the store's vectors to the configured embedding model and backend (crash-safe; re-run to resume)."""
+    res = rb.reembed()
+    emit(res, args.json, lambda r: print(
+        f"store re-embedded with {r['signature']}: {r['reembedded']} chunks" if r["changed"]
+        else f"the store's vectors are already from {r['signature']}: nothing to do"))
+    return 0
+
+
+def cmd_serve(rb, args) -> int:
+    """Serve the HTTP API, the chat page and MCP over HTTP (/mcp) on an existing store."""
+    import uvicorn
+
+    from api.app import create_app
+
+    print(f"regbrief serving on http://{args.host}:{args.port} (API docs at /docs)", file=sys.stderr)
+    uvicorn.run(create_app(rb.settings), host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def cmd_mcp(rb, args) -> int:
+    """Serve the MCP tools over stdin/stdout for one workspace (for MCP clients that start a process)."""
+    from api.mcp_server import stdio_server
+
+    stdio_server(rb).run("stdio")
+    return 0
+
+
+def cmd_watch(rb, args) -> int:
+    """Watched entities get a fresh briefing whenever their evidence changes."""
+    if args.watch_command == "add":
+        emit(rb.watch(args.name, args.alias or [], brief=not args.no_brief), args.json, out.watch_entry)
+        return 0
+    if args.watch_command == "remove":
+        ok = rb.unwatch(args.name)
+        emit({"removed": ok, "name": args.name}, args.json, lambda r: print(
+            f"stopped watching {r['name']}" if r["removed"] else f"{r['name']} is not on the watchlist"))
+        return 0 if ok else 1
+    if args.watch_command == "refresh":
+        try:
+            done = rb.refresh_watched(args.name)
+        except KeyError as e:
+            print(e.args[0], file=sys.stderr)
+            return 1
+        emit(done, args.json, lambda r: [print(f"{x['entity']}: briefing {x['briefing_id']}") for x in r])
+        return 0
+    emit(rb.watched(), args.json, out.watched)
+    return 0
+
+
+def cmd_screen(rb, args) -> int:
+    from rag.screen import screen_queries
+
+    try:
+        names = screen_queries(args.names, Path(args.file).read_text(encoding="utf-8") if args.file else "",
+                               args.schema, args.birth_date, args.country, args.identifier)
+    except ValueError as e:
+        print(f"screen: {e}", file=sys.stderr)
+        return 2
+    if not names:
+        print("screen: give names, or --file with one name (or JSON query) per line", file=sys.stderr)
+        return 2
+    resp = rb.screen(names, type=args.entity_type, threshold=args.threshold, limit=args.limit)
+    emit(resp, args.json, lambda r: out.screening(r, args.all))
+    return 0 if any(m.match for r in resp.results for m in r.matches) else 1
+
+
+def cmd_links(rb, args) -> int:
+    res = rb.links(args.entity)
+    emit(res, args.json, out.links)
+    return 0 if res.entities else 1
+
+
+def cmd_exposure(rb, args) -> int:
+    emit(rb.exposure(args.entity, depth=args.depth, max_paths=args.max_paths, relations=args.relation),
+         args.json, out.exposure)
+    return 0
+
+
+def cmd_eval(rb, args) -> int:
+    """Run an evaluation suite; the report goes to eval/reports/<timestamp>/ (see eval/)."""
+    from eval.__main__ import run_and_report
+
+    return run_and_report(args.suite, backend=args.backend, limit=args.limit, base_settings=rb.settings,
+                          gate=args.suite == "gate", as_json=args.json)
+
+
+def cmd_backup(rb, args) -> int:
+    """A consistent archive of the data directory, safe while the service runs."""
+    try:
+        manifest = rb.backup(Path(args.file))
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    emit(manifest, args.json, lambda m: print(f"backup written to {args.file}: " + ", ".join(
+        f"{h['prefix'] or 'default'} {h['chunks']} chunks" for h in m["homes"])))
+    return 0
+
+
+def cmd_restore(rb, args) -> int:
+    """Restore a backup archive into an empty data directory (REGBRIEF_HOME)."""
+    try:
+        manifest = rb.restore(Path(args.file))
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    emit(manifest, args.json, lambda m: print(f"restored {args.file} into {rb.settings.home}"))
+    return 0
