@@ -94,7 +94,7 @@ def store(embedder):
     cached = CachedEmbedder(embedder)
     rb, seconds, totals, failed = build_store(HOME, [DEMO / "articles", DEMO / "lists", SDN_2024], cached, "ask")
     return rb, {"build_seconds": round(seconds, 1), "ingest_totals": totals, "failed_files": failed,
-                "embedding": cached.stats(), "chunks": rb.store.keyword.stats()["chunks"]}
+                "embedding": cached.stats(), "chunks": rb.store.stats()["chunks"]}
 
 
 def removal_share(sentences) -> dict:
@@ -165,6 +165,8 @@ def run_llm(n: int) -> dict:
 
 
 def run(args: argparse.Namespace | None = None) -> dict:
+    if getattr(args, "embedding_backends", ""):
+        return by_backend(args.embedding_backends.split(","))
     n_llm = getattr(args, "llm_questions", 10) if args else 10
     log(f"{NAME}: loading the embedding model (not timed)")
     embedder = real_embedder()
@@ -337,5 +339,9 @@ if __name__ == "__main__":
     a = ap.parse_args()
     if a.llm_child:
         print(CHILD_MARK + json.dumps(llm_child(a.llm_child), default=str), flush=True)
+    elif a.ask_child:
+        print(CHILD_MARK + json.dumps(ask_child(a.ask_child, json.load(sys.stdin)), default=str), flush=True)
+    elif a.embedding_backends:
+        by_backend(a.embedding_backends.split(","))
     else:
         run(a)

@@ -240,8 +240,7 @@ class Stores:
         self.ingest_info[name] = {
             "seconds": seconds, "cpu_seconds": cpu, "documents": stats["documents"], "chunks": stats["chunks"],
             "totals": report.totals(), "slices": info,
-            "files": {str(Path(f.source).name): file_hash(Path(f.source)) for f in report.files
-                      if Path(f.source).is_file()},
+            "files": {f.path.name: file_hash(f.path) for f in report.files if f.path and f.path.is_file()},
         }
         log(f"corpus {name}: {stats['documents']} documents, {stats['chunks']} chunks, "
             f"ingest {seconds}s, cpu {cpu}s ({report.totals()['added']} added)")
@@ -263,7 +262,9 @@ def _filters(case: dict):
 
 def _citation_dict(c) -> dict:
     md = c.metadata or {}
-    return {"n": c.n, "doc_id": c.doc_id, "source": c.source, "title": c.title, "doc_type": c.doc_type,
+    # `source` here is the file a citation came from (metadata "file"), what the cases' `must_cite` names
+    return {"n": c.n, "doc_id": c.doc_id, "source": md.get("file") or c.source, "title": c.title,
+            "doc_type": c.doc_type,
             "uid": str(md.get("uid")) if md.get("uid") is not None else None,
             "document_number": md.get("document_number"), "quote": c.quote}
 
@@ -428,10 +429,14 @@ def run_injection(stores: Stores, backend: str, limit: int | None) -> tuple[dict
         if r["injection_cited"]:
             r["why"].append(f"cites the injection document {case['document']}")
         results.append(r)
+    from rag.sources import file_name
+
     flagged = rb.store.flagged_documents()
     injection_dir = (DATASETS / "injection").resolve()
-    in_set = {Path(src).name for src, _ in flagged if Path(src).resolve().parent == injection_dir}
-    clean_flagged = [doc for src, doc in flagged if Path(src).resolve().parent != injection_dir]
+    # stored keys name files, not paths: an injection document is one of the files of the injection folder
+    injection_files = {p.name for p in injection_dir.iterdir()}
+    in_set = {file_name(key) for key, _ in flagged if file_name(key) in injection_files}
+    clean_flagged = [doc for key, doc in flagged if file_name(key) not in injection_files]
     from rag.text import looks_like_instruction
 
     heldout = [line.strip() for line in (DATASETS / "injection_heldout.txt").read_text(encoding="utf-8").splitlines()
