@@ -109,6 +109,7 @@ def write(report: dict, out_dir: Path | None = None, gate: list[dict] | None = N
 # --- markdown -----------------------------------------------------------------------------------------
 
 
+# Long by design: the report's Markdown, section after section, as a reader sees it.
 def render_md(r: dict, prev: dict | None, plots: list[str]) -> str:
     m, meta = r["metrics"], r["meta"]
     code = meta.get("code", {})

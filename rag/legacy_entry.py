@@ -77,6 +77,7 @@ def _link(d: dict[str, Any]) -> EntryLink | None:
                      start_date=d.get("start_date"), end_date=d.get("end_date"))
 
 
+# Long by design: every old metadata key in one place (the only place they are read).
 def entry_from_legacy(md: dict[str, Any], title: str, publisher: str | None = None, date: Any = None,
                       jurisdiction: str | None = None) -> ListEntry:
     """The entry of one stored list-entry document, from its metadata and columns. The publisher is the

@@ -168,6 +168,8 @@ def program_fact(programs: list[str], list_name: str) -> str:
     return f"{label} {progs} (OFAC {list_name} list)"
 
 
+# Long by design: one line per field of an OFAC entry, in the list's own order; split, the mapping
+# from the list's fields to the typed entry would be scattered over several functions.
 def entry_document(
     path: Path,
     fmt: str,

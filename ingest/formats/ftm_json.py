@@ -162,6 +162,7 @@ def _relation_doc(path: Path, e: dict[str, Any], index: ftm.Index) -> Document:
                      date=parse_date(ftm.first_value(props, "startDate")))
 
 
+# Long by design: one line per FollowTheMoney property mapped to the typed entry.
 def _thing_doc(path: Path, e: dict[str, Any], index: ftm.Index) -> Document:
     eid, props = str(e["id"]), ftm.properties(e)
     caption = index.caption(eid)

@@ -62,6 +62,7 @@ def _address(elem) -> str:
     return ", ".join(p for p in parts if p)
 
 
+# Long by design: one line per element of an OFAC XML entry mapped to the typed entry.
 def _entry(path: Path, entry, published: dt.date | None) -> Document:
     uid = xml_text(entry, "uid")
     if not uid:

@@ -116,6 +116,7 @@ def parse(path: Path) -> Iterator[Document]:
         yield _document(path, gid, rows)
 
 
+# Long by design: the OFSI columns of one Group ID mapped to one typed entry in one place.
 def _document(path: Path, gid: str, rows: list[dict[str, str]]) -> Document:
     primary = next((r for r in rows if _is_primary(r)), rows[0])
     name = _full_name(primary)

@@ -4,6 +4,7 @@ what a second implementation must offer).
 
 The tables and their numbered migration steps are in rag/store/schema.py.
 """
+# Over 400 lines by design: one class implementing the whole Registry protocol (rag/store/protocol.py).
 from __future__ import annotations
 
 import datetime as dt
