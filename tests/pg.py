@@ -54,7 +54,7 @@ class PgServer:
             raise RuntimeError("PostgreSQL server binaries not found (apt-get install postgresql)")
         self.port = port or free_port()
         self.keep = root is not None
-        self.dir = Path(root) if root else Path(tempfile.mkdtemp(prefix="regbrief-pg-"))
+        self.dir = Path(root).resolve() if root else Path(tempfile.mkdtemp(prefix="regbrief-pg-"))
         self.data, self.log, self.sock = self.dir / "data", self.dir / "server.log", self.dir / "sock"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.sock.mkdir(exist_ok=True)
