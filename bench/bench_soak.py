@@ -182,7 +182,7 @@ def lost_uploads(url: str, uploads: list[dict], jobs: dict[str, dict], headers=N
                 continue
             docs = c.get("/v1/documents", params={"source": "upload:" + u["name"]}).json()["documents"]
             hits = c.get("/v1/search", params={"q": u["word"], "k": 3, "mode": "keyword"}).json()["results"]
-            if len(docs) != 1 or not any(h["source"] == "upload:" + u["name"] for h in hits):
+            if len(docs) != 1 or not any(h["metadata"].get("file") == u["name"] for h in hits):
                 lost.append(f"{u['name']}: listed {len(docs)}, found by its word: {bool(hits)}")
     return lost
 

@@ -352,7 +352,8 @@ def build_answer(ask: Ask, state: dict, conversation_id: str | None) -> Answer:
         citations=state["citations"] if not refused else [],
         sentences=sentences,
         closest=state["results"][:3] if refused else [],
-        backend=draft.backend,
+        # a model that failed outright is named too, as when its sentences all failed verification
+        backend=f"extractive (fallback from {ask.backend})" if "model_error" in state else draft.backend,
         model=draft.model or (ask.rb.embedder.name if draft.backend == "extractive" else None),
         prompt_version=draft.prompt_version,
         notes=state["notes"] + draft.backend_notes,
