@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import random
 import re
-from pathlib import Path
 
 from eval.runner import CONSOLIDATED, DATASETS, data_dir, read_jsonl
 from ingest.formats import parse

@@ -18,23 +18,26 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from rag.dates import find_dates, human_date, iso
-from rag.entities import listing_sentence
+from rag.dates import human_date
+from rag.entry_facts import (
+    LABELS,
+    cap,
+    field_sentence,
+    field_values,
+    latest_versions,
+    listed_sentence,
+    sentence_at,
+    source_words,
+    span_of,
+)
 from rag.evidence import Evidence, chunks_of_docs, passes_filters, row_to_result
+from rag.fields import RELATIONS
 from rag.models import Filters, ListEntry, SearchResult
 from rag.names import fold, mentions
-from rag.plan import DATES, PRONOUN, RELATIONS, Plan, PlanAsk
+from rag.plan import PRONOUN, Plan, PlanAsk
 from rag.text import sentence_spans
 
 LISTING = {"listed", "listing_date", "effective_date", "programs"}
-LABELS = {
-    "listing_date": "the listing date", "effective_date": "the effective date", "divestment_date": "the divestment date",
-    "birth_date": "the date of birth", "birth_place": "the place of birth", "nationality": "the nationality",
-    "identifiers": "an identifier", "addresses": "an address", "names": "other names", "positions": "a position",
-    "remarks": "the reasons for the listing", "measures": "the measures", "gender": "the gender",
-    "programs": "the program", "links": "a linked party", "owner": "an owner", "subsidiary": "a subsidiary",
-    "supplier": "a supplier", "customer": "a customer", "listed": "a listing", "change": "a change",
-}
 
 
 @dataclass
@@ -51,35 +54,6 @@ def _entry_result(rb, e: ListEntry, cache: dict) -> SearchResult | None:
         rows = chunks_of_docs(rb, [e.doc_id])
         cache[e.doc_id] = rows[0] if rows else None
     return cache[e.doc_id]
-
-
-def _sentence_at(text: str, a: int, b: int) -> tuple[int, int]:
-    for s, t in sentence_spans(text):
-        if s <= a and b <= t:
-            return s, t
-    return a, b
-
-
-def span_of(text: str, value) -> tuple[int, int] | None:
-    """The sentence of an entry's chunk text that states `value` (a date, or text as the list writes it);
-    of several, the shortest: lists state a field as its own short sentence ("Nationality: Russian.")."""
-    spans = sentence_spans(text) or [(0, len(text))]
-    if isinstance(value, dt.date):
-        hits = [(s, t) for s, t in spans if value in find_dates(text[s:t])]
-    else:
-        v = str(value).strip()
-        if not v or not re.search(r"\w", v):
-            return None
-        pattern = re.compile(r"(?<!\w)" + r"[\W_]*".join(map(re.escape, re.findall(r"[^\W_]+", v))) + r"(?!\w)", re.I)
-        hits = []
-        for m in pattern.finditer(text):
-            hits.append(_sentence_at(text, m.start(), m.end()))
-    return min(hits, key=lambda st: st[1] - st[0]) if hits else None
-
-
-def _on(e: ListEntry) -> str:
-    lst = e.list or "sanctions"
-    return f"the {lst} list" if "list" not in lst.lower() else lst
 
 
 def _filters_note(filters: Filters) -> str:
@@ -119,109 +93,6 @@ def _wanted(e: ListEntry, plan, filters: Filters) -> bool:
     if plan.jurisdictions and e.jurisdiction not in plan.jurisdictions:
         return False
     return passes_filters(filters, e.date, "list_entry", e.jurisdiction)
-
-
-def _latest(entries: list[ListEntry]) -> list[ListEntry]:
-    """One entry per list (the latest version of it), in a stable order."""
-    best: dict[str, ListEntry] = {}
-    for e in sorted(entries, key=lambda e: (e.list_published or dt.date.min, e.doc_id)):
-        best[e.list or ""] = e
-    return sorted(best.values(), key=lambda e: (e.date or dt.date.min, e.doc_id))
-
-
-def _identifier_words(index) -> set[str]:
-    """Words of the identifier types the lists in the store use ("passport", "isin", "swift", "imo")."""
-    def build(ix):
-        from collections import Counter
-
-        # Words that also make up names ("company", "national", "bank") say nothing about an identifier's kind.
-        in_names = Counter(w for e in ix.entries.values() for n in e.all_names() for w in set(fold(n).split()))
-        return {w for e in ix.entries.values() for i in e.identifiers for w in fold(i.type).split()
-                if len(w) >= 3 and in_names[w] < 5}
-
-    return index.derived("facts.identifier_words", build)
-
-
-def _values(e: ListEntry, fieldname: str, clause: str, index=None) -> list:
-    if fieldname in ("listing_date", "effective_date", "divestment_date"):
-        v = getattr(e, fieldname)
-        return [v] if v else []
-    if fieldname == "birth_date":
-        return list(e.birth_dates)
-    if fieldname == "birth_place":
-        return list(e.birth_places)
-    if fieldname == "nationality":
-        return list(dict.fromkeys(e.nationalities + e.citizenships))
-    if fieldname == "identifiers":
-        ids = list(e.identifiers)
-        words = set(fold(clause).split())
-        generic = {"no", "number", "id", "code", "identification", "registration", "reg", "the", "of"}
-        # The kinds of identifier the clause names, in the words the store's lists use ("passport", "isin").
-        asked = words & _identifier_words(index) - generic
-        if asked:  # none of them on this entry: the sources do not say
-            return [i for i in ids if set(fold(i.type).split()) & asked]
-        return sorted(ids, key=lambda i: -len(set(fold(i.type).split()) & words))
-    if fieldname == "addresses":
-        return list(e.addresses)
-    if fieldname == "names":
-        return e.all_names()[1:]
-    if fieldname == "positions":
-        return list(e.positions)
-    if fieldname == "measures":
-        return list(e.measures)
-    if fieldname == "remarks":
-        return [e.remarks] if e.remarks else []
-    if fieldname == "gender":
-        return [e.gender] if e.gender else []
-    if fieldname == "programs":
-        return list(e.programs)
-    if fieldname == "links":
-        return [ln.object if fold(ln.object) != fold(e.name) else ln.subject for ln in e.links]
-    return []
-
-
-def _source_words(e: ListEntry, text: str) -> str:
-    """The list as the entry's text names it: "OFAC SDN list" where the text says OFAC, else "EU-HR list"."""
-    lst = e.list or "sanctions"
-    if e.issuer and fold(e.issuer) in fold(text) and e.issuer not in lst:
-        return f"{e.issuer} {lst} list"
-    return f"{lst} list"
-
-
-def listed_sentence(e: ListEntry, text: str) -> str:
-    """The entry's listing in one sentence, naming only what its text names (rag.entities.listing_sentence
-    with the issuer left out where the entry does not name it)."""
-    s = listing_sentence(e)
-    if e.issuer and fold(e.issuer) not in fold(text):
-        s = s.replace(f" ({e.issuer})", "")
-    return s
-
-
-def _field_sentence(e: ListEntry, fieldname: str, value, text: str = "") -> str:
-    """One sentence stating a field's value, shaped like the entry's own text (name, list, field, value) so
-    the verifier can compare them."""
-    who, on = e.name, _on(e)
-    src = _source_words(e, text)
-    if fieldname == "listing_date":
-        return f"{who} was added to {on} on {human_date(value)}."
-    if fieldname == "effective_date":
-        return f"The {e.list or ''} listing of {who} took effect on {human_date(value)}."
-    if fieldname == "divestment_date":
-        return f"The divestment date for {who} on {on} is {human_date(value)}."
-    if fieldname == "names":
-        return f"{who} is also known as {value}."
-    if fieldname == "links":
-        return f"{who} ({src}) is linked to {value}."
-    if fieldname == "programs":
-        return f"{who} is listed on {on} under program {value}."
-    if fieldname == "identifiers":
-        return f"{who} ({src}): {value}."
-    label = LABELS.get(fieldname, fieldname).removeprefix("the ").removeprefix("an ").removeprefix("a ")
-    return f"{who} ({src}): {label} {value}."
-
-
-def _cap(s: str) -> str:
-    return s[:1].upper() + s[1:]
 
 
 class FactDrafter:
@@ -277,7 +148,7 @@ class FactDrafter:
         if fieldname == "change":
             self.out.unanswered.append(ask)
             return
-        wanted = _latest([e for e in entries if _wanted(e, ask, self.filters)])
+        wanted = latest_versions([e for e in entries if _wanted(e, ask, self.filters)])
         if not wanted and (ask.lists or ask.jurisdictions):
             # A question that takes a listing for granted ("Why did the EU freeze Huawei's assets?") about an
             # entity with no entry on the lists it names: that is the answer.
@@ -288,11 +159,11 @@ class FactDrafter:
             r = _entry_result(self.rb, e, self._chunks)
             if r is None:
                 continue
-            for v in _values(e, fieldname, ask.clause, self.index)[:3]:
+            for v in field_values(e, fieldname, ask.clause, self.index)[:3]:
                 span = span_of(r.text, v)
                 if span is None:
                     continue
-                text = _cap(_field_sentence(e, fieldname, str(v) if not isinstance(v, dt.date) else v, r.text))
+                text = cap(field_sentence(e, fieldname, str(v) if not isinstance(v, dt.date) else v, r.text))
                 if fieldname == "remarks":
                     text = r.text[span[0]:span[1]]
                 self.out.sentences.append((text, [Evidence(text, r, *span, 1.0)]))
@@ -306,7 +177,7 @@ class FactDrafter:
             stated = self.identifier_in_text(ask, wanted)
         if not stated:
             looked = ", ".join(f"{e.name} ({e.list} list" + (f", uid {e.uid}" if e.uid else "") + ")"
-                               for e in (wanted or _latest(entries))[:3])
+                               for e in (wanted or latest_versions(entries))[:3])
             who = ent.text if ent else (entries[0].name if entries else "it")
             self.out.not_stated.append(f"{LABELS.get(fieldname, fieldname)} of {who} (looked at its list entries: "
                                        f"{looked or 'none under the filters in force'})")
@@ -326,8 +197,8 @@ class FactDrafter:
                 m = re.search(r"[\W_]*".join(map(re.escape, kind.split())) + r"[^:.;]{0,20}:\s*[A-Za-z0-9][\w\-/]*",
                               r.text, re.I)
                 if m:
-                    text = f"{e.name} ({_source_words(e, r.text)}): {m.group(0)}."
-                    self.out.sentences.append((text, [Evidence(text, r, *_sentence_at(r.text, m.start(), m.end()), 1.0)]))
+                    text = f"{e.name} ({source_words(e, r.text)}): {m.group(0)}."
+                    self.out.sentences.append((text, [Evidence(text, r, *sentence_at(r.text, m.start(), m.end()), 1.0)]))
                     self.out.entities_stated.add(e.doc_id)
                     return True
         return False
@@ -354,7 +225,7 @@ class FactDrafter:
                 f"No: {name} does not appear in any sanctions list entry in the store "
                 f"({_lists_described(self.rb, ask, self.filters)}){_filters_note(self.filters)}.")
             return
-        wanted = _latest([e for e in entries if _wanted(e, ask, self.filters)])
+        wanted = latest_versions([e for e in entries if _wanted(e, ask, self.filters)])
         if wanted:
             for i, e in enumerate(wanted[:3]):
                 r = _entry_result(self.rb, e, self._chunks)
@@ -378,7 +249,7 @@ class FactDrafter:
             f"No: {name} ({', '.join(dict.fromkeys(e.name for e in entries))}) has no entry on {on} in the store "
             f"({_lists_described(self.rb, ask, self.filters)}){_filters_note(self.filters)}.")
         # What it is listed on instead, when the filters in force allow it: a different list, so no contradiction.
-        others = _latest([e for e in entries if passes_filters(self.filters, e.date, "list_entry", e.jurisdiction)])
+        others = latest_versions([e for e in entries if passes_filters(self.filters, e.date, "list_entry", e.jurisdiction)])
         for e in others[:2]:
             r = _entry_result(self.rb, e, self._chunks)
             if r is None:

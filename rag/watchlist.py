@@ -13,11 +13,8 @@ are not regenerated. Writers call this in the one process that writes the store 
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
-import threading
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from rag.store.watchlist import Watchlist
