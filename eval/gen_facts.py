@@ -16,7 +16,8 @@ import json
 import random
 import re
 
-from eval.runner import CONSOLIDATED, DATASETS, data_dir, read_jsonl
+from eval import DATASETS, data_dir
+from eval.corpora import CONSOLIDATED, read_jsonl
 from ingest.formats import parse
 from rag.dates import iso
 from rag.names import fold

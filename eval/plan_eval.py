@@ -7,7 +7,8 @@ whether the mapping holds for phrasings nobody wrote a rule for.
 """
 from __future__ import annotations
 
-from eval.runner import DATASETS, read_jsonl
+from eval import DATASETS
+from eval.corpora import read_jsonl
 from eval import metrics as M
 
 
@@ -39,7 +40,7 @@ def run_plan(rb) -> tuple[dict, list[dict]]:
 if __name__ == "__main__":
     import sys
 
-    from eval.runner import Stores
+    from eval.corpora import Stores
 
     if len(sys.argv) > 1:  # an existing store's home, e.g. a copy of the eval's facts store
         from pathlib import Path

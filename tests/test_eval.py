@@ -12,7 +12,8 @@ import pytest
 
 from eval import CATEGORIES, DATASETS, ROOT, THRESHOLDS, VERIFIER_LABELS
 from eval import metrics as M
-from eval.runner import check_thresholds, lookup, write_fr_slice, write_sdn_slice
+from eval.corpora import write_fr_slice, write_sdn_slice
+from eval.runner import check_thresholds, lookup
 
 # --- retrieval metrics ----------------------------------------------------------------------------
 
