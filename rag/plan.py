@@ -26,6 +26,8 @@ from rag.names import (LEGAL_WORDS, LIST_WORDS, common_words, core_tokens, disti
 
 AnswerKind = Literal["yes_no", "date", "name", "list", "text", "clarify"]
 _WHEN = re.compile(r"^\s*(?:since when|until when|when|on what date|on which date|what date|which date)\b", re.I)
+_WHERE = re.compile(r"^\s*(?:where|from where|in which (?:town|city|country|place))\b", re.I)
+PLACES = {"birth_place", "addresses", "nationality", "other", "general"}
 _AUX = re.compile(r"^\s*(is|are|was|were|has|have|had|does|do|did|can|could|will|would|should)\b", re.I)
 PRONOUN = re.compile(r"\b(it|its|they|them|their|he|she|his|her|this company|that company|the company|"
                      r"this entity|that entity|the entity|this person|that person)\b", re.I)
@@ -345,6 +347,8 @@ def make_plan(rb, question: str, filters=None, history: bool = False) -> Plan:
     for clause, ranked in zip(parts, scored):
         if _WHEN.match(clause):  # a question for a date: one of the date fields, or something only passages say
             ranked = [(f, sc) for f, sc in ranked if f in DATES or f in ("other", "general")]
+        elif _WHERE.match(clause) and ranked[0][0] in DATES:  # "where was X born" is no question for a date
+            ranked = [(f, sc) for f, sc in ranked if f in PLACES]
         field, score = ranked[0]
         if score < FIELD_FLOOR:
             field = "other"
