@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from rag.models import Filters
+from rag.store.postgres.schema import MIGRATIONS
 from tests.conftest import DATA, DEMO, ROOT, make_rb
 
 QUERIES = ["SenseTime", "facial recognition surveillance", "Chinese military companies", "Huawei",
@@ -56,6 +57,35 @@ def test_keyword_ranking_is_sqlites_bm25(both):
             assert all(abs(a[1] - b[1]) < 1e-6 for a, b in zip(got, want)), (q, got[:3], want[:3])
 
 
+PHRASES = {  # keywords of several terms, which FTS5 matches as phrases (terms next to each other, in order)
+    "a.md": "# Counter narcotics\n\nThe counter-narcotics unit met. Narcotics seized at the counter. Abd al-Salam "
+            "Trading and Salam Abd al Trading. The Member's duty; the members owe duties.\n",
+    "b.md": "# Repeats\n\nx x x, then counter narcotics counter narcotics. Al Salam abd. Member s duty.\n",
+    "c.md": "# Apart\n\nNarcotics counter, counter of narcotics, x and x, abd and al and salam, member and s.\n",
+}
+PHRASE_QUERIES = ["counter-narcotics", "abd-al-salam", "Member's duty", "x-x", "x-x-x", "narcotics counter-narcotics",
+                  "al-salam abd", "salam-abd-al", "s-duty", "counter-narcotics-counter-narcotics"]
+
+
+def test_hyphenated_keywords_match_as_phrases_as_in_fts5(tmp_path, embedder, servers):
+    """A keyword of several terms matches where they stand together in order (two terms: by the pairs in the
+    postings; three or more: counted on the text), with FTS5's counts and scores."""
+    for name, text in PHRASES.items():
+        (tmp_path / name).write_text(text)
+    emb, srv = make_rb(tmp_path / "e"), make_rb(tmp_path / "s", **servers())
+    for rb in (emb, srv):
+        assert rb.ingestor.ingest(sorted(tmp_path.glob("*.md"))).ok
+    for q in PHRASE_QUERIES:
+        want = emb.store.keyword_search(q, Filters(), 20)
+        got = srv.store.keyword_search(q, Filters(), 20)
+        assert [c for c, _ in got] == [c for c, _ in want], q
+        assert all(abs(a[1] - b[1]) < 1e-6 for a, b in zip(got, want)), (q, got, want)
+    doc = {r["chunk_id"]: r["doc_id"] for r in srv.store.registry.chunk_listing()}
+    assert {doc[c] for c, _ in srv.store.keyword_search("counter-narcotics", Filters(), 20)} == \
+        {d for d in doc.values() if not d.startswith("c~")}  # c.md holds both words, never side by side
+    assert {doc[c] for c, _ in srv.store.keyword_search("x-x-x", Filters(), 20)} == {d for d in doc.values() if d.startswith("b~")}
+
+
 def test_server_store_answers_as_the_embedded_one(both, tmp_path):
     emb, srv = both["embedded"], both["servers"]
     assert not (tmp_path / "servers").exists() or not any((tmp_path / "servers").iterdir())
@@ -63,7 +93,7 @@ def test_server_store_answers_as_the_embedded_one(both, tmp_path):
     assert not (srv.settings.home / "chroma").exists(), "the vectors must not be on this disk"
     assert srv.store.stats()["documents"] == emb.store.stats()["documents"]
     check = srv.store.check()
-    assert check["ok"] and check["schema_version"] == 2, check
+    assert check["ok"] and check["schema_version"] == len(MIGRATIONS), check
     for q in ("Is SenseTime sanctioned?", "Which SoftBank subsidiary uses SenseTime technology?"):
         a, b = emb.ask(q, record=False), srv.ask(q, record=False)
         assert a.answer == b.answer and [c.chunk_id for c in a.citations] == [c.chunk_id for c in b.citations]
@@ -130,6 +160,23 @@ def test_every_step_runs_from_the_version_before_and_newer_is_refused(pg_server)
         c.execute("UPDATE step1.schema_version SET version = 99")
     with pytest.raises(SchemaTooNew, match="schema version 99.*newer release"):
         PgRegistry(url, "step1")
+
+
+def test_step3_rebuilds_the_keyword_index_of_a_filled_store(both):
+    """A store written before step 3 (postings of terms only, no term_df) ranks as before once migrated."""
+    from rag.store.postgres.registry import PgRegistry
+
+    reg = both["servers"].store.registry
+    want = {q: reg.keyword_search(q, Filters(), 20) for q in QUERIES + ["anti-money laundering", "SenseTime's"]}
+    with reg.tx() as c:  # back to version 2
+        c.execute("DELETE FROM postings WHERE term LIKE '%% %%'")
+        c.execute("DROP TABLE term_df")
+        c.execute("UPDATE schema_version SET version = 2")
+    again = PgRegistry(reg.url, reg.schema)
+    assert again.schema_version == len(MIGRATIONS) >= 3
+    for q, hits in want.items():
+        got = again.keyword_search(q, Filters(), 20)
+        assert [c for c, _ in got] == [c for c, _ in hits] and all(abs(a[1] - b[1]) < 1e-9 for a, b in zip(got, hits)), q
 
 
 # --- workspaces ------------------------------------------------------------------------------------------

@@ -2,11 +2,12 @@
 files, the intent log, relations and store settings (the Registry of rag/store/protocol.py).
 
 Keyword ranking is SQLite FTS5's BM25, computed in one query from the postings: for each query keyword
-(a phrase when it holds several terms, as FTS5 reads a quoted keyword), the chunks holding all its terms,
-its document frequency n over the N chunks, idf = ln((N - n + 0.5) / (n + 0.5)) (1e-6 when not positive),
-and per chunk sum(idf * f * (k1 + 1) / (f + k1 * (1 - b + b * len / avglen))), k1 = 1.2, b = 0.75, where f
-is the keyword's count in the chunk and len the chunk's length in terms. A keyword listed twice after
-stemming counts twice, as it does in FTS5.
+(a phrase when it holds several terms, as FTS5 reads a quoted keyword: the chunks where its terms stand
+next to each other in order; rag/store/postgres/terms.py), its document frequency n over the N chunks
+(term_df), idf = ln((N - n + 0.5) / (n + 0.5)) (1e-6 when not positive), and per chunk
+sum(idf * f * (k1 + 1) / (f + k1 * (1 - b + b * len / avglen))), k1 = 1.2, b = 0.75, where f is the
+keyword's count in the chunk and len the chunk's length in terms. A keyword listed twice after stemming
+counts twice, as it does in FTS5.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import psycopg
 from rag.models import Chunk, Document, Filters
 from rag.store.postgres.db import PgDB, key32
 from rag.store.postgres.schema import MIGRATIONS
-from rag.store.postgres.terms import phrase_terms, term_counts
+from rag.store.postgres.terms import index_terms, indexed_text, pair, phrase_counts, phrase_terms
 from rag.store.registry import RELATION_FIELDS, date_ord
 from rag.store.vectors import StoreUnavailable
 from rag.text import keywords
@@ -29,26 +30,30 @@ from rag.text import keywords
 NS_DOC = 0x52420004
 K1, B = 1.2, 0.75
 
-# One statement: the postings of the query's terms (index scan), tf per (keyword, chunk) where the chunk holds
-# every term of the keyword, document frequencies, BM25. Collection statistics are one row (kw_stats).
-BM25 = f"""
-WITH t AS (SELECT * FROM unnest(%(terms)s::text[], %(g)s::int[], %(nt)s::int[], %(w)s::float8[]) AS t(term, g, nt, w)),
-p AS MATERIALIZED (
-    SELECT t.g, t.nt, t.w, p.chunk, p.tf, p.len FROM postings p JOIN t ON t.term = p.term
-    WHERE p.term = ANY(%(terms)s)),
-hits AS MATERIALIZED ({{hits}}),
-scored AS (SELECT chunk, tf::float8 AS tf, len::float8 AS len, w, (count(*) OVER (PARTITION BY g))::float8 AS df
-           FROM hits)
-SELECT c.chunk_id, s.score FROM (
-    SELECT h.chunk, sum(h.w * greatest(ln(((SELECT n_rows FROM kw_stats)::float8 - h.df + 0.5) / (h.df + 0.5)), 1e-6)
-                        * h.tf * {K1 + 1} / (h.tf + {K1} * ({1 - B} + {B} * h.len / (SELECT greatest(total_len, 1)::float8
-                        / greatest(n_rows, 1) FROM kw_stats)))) AS score
-    FROM scored h {{join}} GROUP BY h.chunk ORDER BY score DESC, h.chunk LIMIT %(limit)s) s
-JOIN chunks c ON c.rowid = s.chunk ORDER BY s.score DESC, s.chunk
+# One statement: collection statistics (one row of kw_stats), a weight per keyword from its document frequency
+# (term_df), then BM25 summed per chunk over the keywords' postings (an index-only scan each). A keyword is
+# a term or a pair of adjacent terms; one of three or more terms comes counted already (keyword_search).
+# All float8: numeric arithmetic on ~100,000 postings costs more than the rest of the query.
+STATS = (f"s AS (SELECT n_rows::float8 AS n, {K1 * (1 - B)}::float8 AS a, "
+         f"{K1 * B}::float8 * greatest(n_rows, 1) / greatest(total_len, 1)::float8 AS c FROM kw_stats)")
+IDF = "greatest(ln((s.n - {df} + 0.5) / ({df} + 0.5)), 1e-6)"
+TERMS = (f"t AS (SELECT t.term, t.w * {K1 + 1}::float8 * {IDF.format(df='coalesce(d.df, 0)')} AS wi FROM "
+         "unnest(%(terms)s::text[], %(w)s::float8[]) AS t(term, w) LEFT JOIN term_df d ON d.term = t.term, s)")
+TERM_SCORES = "SELECT p.chunk, t.wi * p.tf / (p.tf + s.a + s.c * p.len) AS v FROM t JOIN postings p ON p.term = t.term, s"
+LONG_PHRASE_SCORES = (f"SELECT h.chunk, %(ph{{i}}_w)s * {K1 + 1}::float8 * {IDF.format(df='%(ph{i}_df)s')} * h.tf "
+                      "/ (h.tf + s.a + s.c * h.len) AS v FROM unnest(%(ph{i}_chunk)s::bigint[], %(ph{i}_tf)s::float8[], "
+                      "%(ph{i}_len)s::float8[]) AS h(chunk, tf, len), s")
+RANKED = """
+WITH {ctes}
+SELECT c.chunk_id, r.score FROM (
+    SELECT g.chunk, g.score FROM (SELECT x.chunk, sum(x.v) AS score FROM ({scores}) x GROUP BY x.chunk) g {join}
+    ORDER BY g.score DESC, g.chunk LIMIT %(limit)s) r
+JOIN chunks c ON c.rowid = r.chunk ORDER BY r.score DESC, r.chunk
 """
-# a keyword of one term: its postings are its hits; of several (a phrase): chunks holding them all
-HITS_TERMS = "SELECT g, chunk, tf, len, w FROM p"
-HITS_PHRASES = "SELECT g, chunk, min(tf) AS tf, min(len) AS len, min(w) AS w FROM p GROUP BY g, nt, chunk HAVING count(*) = nt"
+# the chunks holding every pair of a phrase of three or more terms, with what the index read of them
+PHRASE_CANDIDATES = (
+    "SELECT c.rowid, c.idx, c.text, c.kw_len, d.title FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
+    "WHERE c.rowid IN (SELECT chunk FROM postings WHERE term = ANY(%s) GROUP BY chunk HAVING count(*) = %s)")
 
 CHUNK_ROW = ('c.chunk_id, c.doc_id, c.idx, c.text, c.start, c."end", c.page, c.doc_type, c.date, c.jurisdiction, '
              'c.source, d.title, d.publisher, d.url, d.metadata, d.format, d.entry')
@@ -79,21 +84,36 @@ class PgRegistry(PgDB):
         for terms in phrase_terms(words):
             if terms:
                 groups[tuple(terms)] = groups.get(tuple(terms), 0) + 1
-        if not groups:
+        # a term, or a phrase of two (one posting list of adjacent pairs), weighted by how often it is asked
+        short = {(p[0] if len(p) == 1 else pair(*p)): w for p, w in groups.items() if len(p) <= 2}
+        ctes, scores = [STATS], []
+        params: dict[str, Any] = {"limit": limit}
+        if short:
+            ctes.append(TERMS)
+            scores.append(TERM_SCORES)
+            params.update(terms=list(short), w=[float(w) for w in short.values()])
+        for i, (phrase, w) in enumerate((p, w) for p, w in groups.items() if len(p) > 2):
+            hits = self._long_phrase(phrase)
+            if hits:
+                scores.append(LONG_PHRASE_SCORES.format(i=i))
+                params.update({f"ph{i}_w": float(w), f"ph{i}_df": float(len(hits)), f"ph{i}_chunk": list(hits),
+                               f"ph{i}_tf": [float(tf) for tf, _ in hits.values()],
+                               f"ph{i}_len": [float(n) for _, n in hits.values()]})
+        if not scores:
             return []
-        g, terms, nt, w = [], [], [], []
-        for i, (phrase, weight) in enumerate(groups.items()):
-            uniq = list(dict.fromkeys(phrase))
-            g += [i] * len(uniq)
-            terms += uniq
-            nt += [len(uniq)] * len(uniq)
-            w += [weight] * len(uniq)
-        where, params = _filter_sql(filters, "fc")
-        join = f"JOIN chunks fc ON fc.rowid = h.chunk {where.replace(' AND ', ' WHERE ', 1)}" if where else ""
-        hits = HITS_TERMS if max(nt) == 1 else HITS_PHRASES
-        rows = self.all(BM25.format(join=join, hits=hits), {"g": g, "terms": terms, "nt": nt, "w": w, "limit": limit,
-                                                 **params})
+        where, fparams = _filter_sql(filters, "fc")
+        join = f"JOIN chunks fc ON fc.rowid = g.chunk {where.replace(' AND ', ' WHERE ', 1)}" if where else ""
+        rows = self.all(RANKED.format(ctes=",\n".join(ctes), scores=" UNION ALL ".join(scores), join=join),
+                        {**params, **fparams})
         return [(r["chunk_id"], float(r["score"])) for r in rows]
+
+    def _long_phrase(self, phrase: Sequence[str]) -> dict[int, tuple[int, int]]:
+        """chunk -> (occurrences, length in terms) for a phrase of three or more terms: the chunks holding
+        all its pairs, counted exactly on the text the index read (rare: names like 'abd-al-salam')."""
+        pairs = list(dict.fromkeys(pair(a, b) for a, b in zip(phrase, phrase[1:])))
+        rows = self.all(PHRASE_CANDIDATES, [pairs, len(pairs)])
+        counts = phrase_counts([indexed_text(r["idx"], r["title"], r["text"]) for r in rows], phrase)
+        return {r["rowid"]: (n, r["kw_len"]) for r, n in zip(rows, counts) if n}
 
     # --- chunks and documents ----------------------------------------------------------------
     def chunk_rows(self, chunk_ids: Sequence[str], filters: Filters | None = None) -> dict[str, dict]:
@@ -260,9 +280,7 @@ class PgRegistry(PgDB):
                           relations: dict[str, list] | None = None) -> list[str]:
         now = _now()
         by_doc = {d.doc_id: d for d in docs}
-        fts_texts = [c.text if c.index or by_doc[c.doc_id].title in c.text else f"{by_doc[c.doc_id].title}\n{c.text}"
-                     for c in chunks]
-        counts = term_counts(fts_texts)
+        counts = index_terms([indexed_text(c.index, by_doc[c.doc_id].title, c.text) for c in chunks])
         try:
             with self.tx() as c, c.cursor() as cur:
                 held = cur.execute(*self.locks.holds_batch_sql(self.schema)).fetchone()["held"]
@@ -293,8 +311,16 @@ class PgRegistry(PgDB):
                     for rid, (terms, n) in zip(rowids, counts):
                         for term, tf in terms.items():
                             cp.write_row((term, rid, tf, n))
+                # kw_stats first: its row lock orders concurrent writers, so their term_df updates never deadlock
                 cur.execute("UPDATE kw_stats SET n_rows = n_rows + %s, total_len = total_len + %s",
                             [len(chunks), sum(n for _, n in counts)])
+                df: dict[str, int] = defaultdict(int)
+                for terms, _ in counts:
+                    for term in terms:
+                        df[term] += 1
+                cur.execute("INSERT INTO term_df SELECT * FROM unnest(%s::text[], %s::int[]) ORDER BY 1 "
+                            "ON CONFLICT (term) DO UPDATE SET df = term_df.df + EXCLUDED.df",
+                            [list(df), list(df.values())])
                 if relations is not None:
                     self._write_relations(cur, {d.doc_id: (d.hash(), relations.get(d.doc_id, [])) for d in docs})
                 new_ids = {ch.chunk_id for ch in chunks}
@@ -328,9 +354,12 @@ class PgRegistry(PgDB):
         rows = cur.execute("DELETE FROM chunks WHERE doc_id = ANY(%s) RETURNING rowid, chunk_id, kw_len",
                            [ids]).fetchall()
         if rows:
-            cur.execute("DELETE FROM postings WHERE chunk = ANY(%s)", [[r["rowid"] for r in rows]])
+            # kw_stats first: its row lock orders concurrent writers, so their term_df updates never deadlock
             cur.execute("UPDATE kw_stats SET n_rows = n_rows - %s, total_len = total_len - %s",
                         [len(rows), sum(r["kw_len"] for r in rows)])
+            cur.execute("WITH gone AS (DELETE FROM postings WHERE chunk = ANY(%s) RETURNING term) "
+                        "UPDATE term_df d SET df = d.df - g.n FROM (SELECT term, COUNT(*) AS n FROM gone GROUP BY term) g "
+                        "WHERE d.term = g.term", [[r["rowid"] for r in rows]])
         cur.execute("DELETE FROM documents WHERE doc_id = ANY(%s)", [ids])
         cur.execute("DELETE FROM relations WHERE doc_id = ANY(%s)", [ids])
         cur.execute("DELETE FROM relations_docs WHERE doc_id = ANY(%s)", [ids])

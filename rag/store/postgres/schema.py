@@ -8,7 +8,10 @@ BM25 from these exactly as SQLite FTS5 does (rag/store/postgres/registry.py).
 """
 from __future__ import annotations
 
+import psycopg
+
 from rag.store.postgres.db import Migration
+from rag.store.postgres.terms import index_terms, indexed_text
 
 V1 = """
 CREATE TABLE documents (
@@ -165,8 +168,34 @@ CREATE TABLE rate_hits (
 CREATE INDEX rate_hits_who ON rate_hits(who, at);
 """
 
+# Keyword index, version 3: the postings also hold each pair of adjacent terms (rag/store/postgres/terms.py), so
+# a keyword of several terms ("counter-narcotics", "body's") matches only where they stand in that order, as
+# FTS5 matches a phrase; and each term's (and pair's) document frequency is kept in term_df, kept up to date
+# by every write, so ranking reads one row per query term instead of counting its postings.
+V3 = """
+CREATE TABLE term_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL);
+"""
+
+
+def _postings_with_pairs(c: psycopg.Connection) -> None:
+    """Cut every chunk's terms again (with their pairs), rewrite the postings, count document frequencies."""
+    c.execute("TRUNCATE postings")
+    with c.cursor(name="chunks_v3") as rows, c.cursor() as out:
+        rows.execute("SELECT c.rowid, c.idx, c.text, d.title FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
+                     "ORDER BY c.rowid")
+        while batch := rows.fetchmany(2000):
+            cut = index_terms([indexed_text(r["idx"], r["title"], r["text"]) for r in batch])
+            with out.copy("COPY postings (term, chunk, tf, len) FROM STDIN") as cp:
+                for r, (terms, n) in zip(batch, cut):
+                    for term, tf in terms.items():
+                        cp.write_row((term, r["rowid"], tf, n))
+    c.execute("INSERT INTO term_df SELECT term, COUNT(*) FROM postings GROUP BY term")
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "documents, chunks, keyword postings, files, intent log, relations, settings, audit trail, "
                  "watchlist", V1),
     Migration(2, "background jobs and rate-limit hits shared by the API workers", V2),
+    Migration(3, "keyword index: pairs of adjacent terms in the postings (phrases as FTS5 matches them), "
+                 "document frequencies in term_df", V3, _postings_with_pairs, vacuum=("postings", "term_df")),
 ]

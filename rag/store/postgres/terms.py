@@ -4,6 +4,11 @@ The tokenizer is SQLite's own ('porter unicode61 remove_diacritics 2', the one r
 declares), run on an in-memory FTS5 table and read back through fts5vocab: the same case folding,
 diacritics removal, separators and Porter stemming, so both backends count the same terms and BM25
 gives the same scores.
+
+Besides its terms, a chunk is indexed by its pairs of adjacent terms ("person s", written with a space, which
+no term holds): a keyword of two terms ("Person's", "anti-fraud"), which FTS5 matches as a phrase, is then
+one posting list like a single term's. A keyword of three or more terms is looked up by its pairs and
+counted exactly on the text of the chunks that hold them all (phrase_counts).
 """
 from __future__ import annotations
 
@@ -26,18 +31,40 @@ def _db() -> sqlite3.Connection:
     return db
 
 
-def term_counts(texts: Sequence[str]) -> list[tuple[Counter, int]]:
-    """For each text: (term -> count, number of terms)."""
+def _sequences(texts: Sequence[str]) -> list[list[str]]:
+    """Each text's terms in order."""
     db = _db()
-    out: list[tuple[Counter, int]] = [(Counter(), 0) for _ in texts]
+    out: list[list[str]] = [[] for _ in texts]
     db.execute("BEGIN")
     try:
         db.executemany("INSERT INTO t (rowid, text) VALUES (?, ?)", [(i, t) for i, t in enumerate(texts)])
-        for doc, term, n in db.execute("SELECT doc, term, COUNT(*) FROM v GROUP BY doc, term"):
-            out[doc][0][term] = n
+        for doc, term in db.execute("SELECT doc, term FROM v ORDER BY doc, offset"):
+            out[doc].append(term)
     finally:
         db.execute("ROLLBACK")  # the table stays empty for the next call
-    return [(c, sum(c.values())) for c, _ in out]
+    return out
+
+
+def pair(a: str, b: str) -> str:
+    """The index term of two adjacent terms."""
+    return f"{a} {b}"
+
+
+def index_terms(texts: Sequence[str]) -> list[tuple[Counter, int]]:
+    """For each text: (term or pair of adjacent terms -> count, number of terms)."""
+    out = []
+    for seq in _sequences(texts):
+        counts = Counter(seq)
+        counts.update(pair(a, b) for a, b in zip(seq, seq[1:]))
+        out.append((counts, len(seq)))
+    return out
+
+
+def phrase_counts(texts: Sequence[str], phrase: Sequence[str]) -> list[int]:
+    """How often the phrase's terms stand in order in each text (overlapping occurrences count, as in FTS5)."""
+    n = len(phrase)
+    want = list(phrase)
+    return [sum(seq[i:i + n] == want for i in range(len(seq) - n + 1)) for seq in _sequences(texts)]
 
 
 def phrase_terms(phrases: Sequence[str]) -> list[list[str]]:
@@ -52,3 +79,9 @@ def phrase_terms(phrases: Sequence[str]) -> list[list[str]]:
     finally:
         db.execute("ROLLBACK")
     return out
+
+
+def indexed_text(index: int, title: str, text: str) -> str:
+    """What the keyword index reads of a chunk: its text, after its document's title for a first chunk
+    that does not already hold it (as the SQLite backend indexes it)."""
+    return text if index or title in text else f"{title}\n{text}"
