@@ -83,3 +83,18 @@ BACKENDS = ["embedded", "servers"]
 def backend_overrides(request, backend: str) -> dict:
     """Settings overrides of one backend variant: none (SQLite + embedded Chroma) or the servers'."""
     return request.getfixturevalue("servers")() if backend == "servers" else {}
+
+
+def assert_implements(pairs) -> None:
+    """Each (protocol, implementation): every public operation of the protocol exists on the implementation
+    with the same parameters, in the same order."""
+    import inspect
+
+    for proto, impl in pairs:
+        for name, fn in vars(proto).items():
+            if name.startswith("_") or not callable(fn):
+                continue
+            assert hasattr(impl, name), f"{impl.__name__} lacks {name}"
+            want = list(inspect.signature(fn).parameters)
+            got = list(inspect.signature(getattr(impl, name)).parameters)
+            assert got == want, f"{impl.__name__}.{name}{got} differs from the protocol's {want}"

@@ -3,7 +3,6 @@ SQLite, the same keyword ranking, numbered migrations, workspaces as schemas, an
 processes (a live writer's batch is never undone; a killed one's is, by another process)."""
 from __future__ import annotations
 
-import inspect
 import os
 import signal
 import subprocess
@@ -15,7 +14,7 @@ import pytest
 
 from rag.models import Filters
 from rag.store.postgres.schema import MIGRATIONS
-from tests.conftest import DATA, DEMO, ROOT, make_rb
+from tests.conftest import DATA, DEMO, ROOT, assert_implements, make_rb
 
 QUERIES = ["SenseTime", "facial recognition surveillance", "Chinese military companies", "Huawei",
            "anti-money laundering", "Japan Computer Vision", "divestment deadline", "owned or controlled"]
@@ -24,17 +23,11 @@ QUERIES = ["SenseTime", "facial recognition surveillance", "Chinese military com
 def test_the_postgres_backend_implements_the_protocol():
     from rag.store import protocol
     from rag.store.postgres import PgHistory, PgJobs, PgRateLimits, PgRegistry, PgWatchlist
+    from rag.store.postgres.feeds import PgFeeds
 
-    for proto, impl in [(protocol.Registry, PgRegistry), (protocol.AuditTrail, PgHistory),
-                        (protocol.WatchlistTables, PgWatchlist), (protocol.JobTable, PgJobs),
-                        (protocol.RateLimits, PgRateLimits)]:
-        for name, fn in vars(proto).items():
-            if name.startswith("_") or not callable(fn):
-                continue
-            assert hasattr(impl, name), f"{impl.__name__} lacks {name}"
-            want = list(inspect.signature(fn).parameters)
-            got = list(inspect.signature(getattr(impl, name)).parameters)
-            assert got == want, f"{impl.__name__}.{name}{got} differs from the protocol's {want}"
+    assert_implements([(protocol.Registry, PgRegistry), (protocol.AuditTrail, PgHistory),
+                       (protocol.WatchlistTables, PgWatchlist), (protocol.JobTable, PgJobs),
+                       (protocol.RateLimits, PgRateLimits), (protocol.FeedTables, PgFeeds)])
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +163,7 @@ def test_step3_rebuilds_the_keyword_index_of_a_filled_store(both):
     want = {q: reg.keyword_search(q, Filters(), 20) for q in QUERIES + ["anti-money laundering", "SenseTime's"]}
     with reg.tx() as c:  # back to version 2
         c.execute("DELETE FROM postings WHERE term LIKE '%% %%'")
-        c.execute("DROP TABLE term_df")
+        c.execute("DROP TABLE term_df, feeds, feed_items, feed_changes")  # what steps 3 and 4 make
         c.execute("UPDATE schema_version SET version = 2")
     again = PgRegistry(reg.url, reg.schema)
     assert again.schema_version == len(MIGRATIONS) >= 3
@@ -278,3 +271,76 @@ def test_killed_ingest_is_recovered_by_another_process(tmp_path, embedder, serve
     check = rb.store.check()
     assert check["ok"] and check["duplicate_chunks"] == 0
     assert rb.store.stats()["documents"] == 400
+
+
+# --- feeds -------------------------------------------------------------------------------------------------
+
+def _feed_script(t) -> list:
+    """The same calls on a FeedTables; what they return, without the times they stamp."""
+    def bare(d):
+        return d and {k: v for k, v in d.items() if k not in ("added_at", "fetched_at", "synced_at", "id")}
+
+    out = [bare(t.add("OFAC-SDN", "https://example.org/sdn.csv", None, 3600, True))]
+    t.update_state("ofac-sdn", etag='"abc"', version="v1", documents=12, last_status="updated", bogus="ignored")
+    out.append(bare(t.add("ofac-sdn", "https://example.org/sdn.csv", "ofac_sdn_csv", 60, False)))  # state kept
+    out.append(bare(t.add("News", "https://example.org/rss", "rss", 600, True)))
+    t.add_items("news", ["https://a/1", "https://a/2"])
+    t.add_items("NEWS", ["https://a/2", "https://a/3"])
+    out.append(sorted(t.seen_items("News")))
+    t.record_changes("OFAC-SDN", "2025-01-02T00:00:00+00:00", [
+        {"date": "2025-01-01", "change": "added", "key": "1", "name": "Acme", "list": "SDN", "fields": {},
+         "notice_id": "n1"},
+        {"change": "changed", "key": "2", "name": "Bolt", "fields": {"program": ["A", "B"]}}])
+    out.append([bare(c) for c in t.changes()])
+    out.append([bare(c) for c in t.changes(since="2025-01-02", feed="ofac-SDN")])
+    out.append([f["name"] for f in t.list()])
+    out.append(bare(t.add("News", "https://example.org/other-rss", "rss", 600, True)))  # new URL: state reset
+    out.append((t.remove("news"), t.remove("news"), t.get("News"), sorted(t.seen_items("news"))))
+    out.append(bare(t.get("OFAC-sdn")))
+    return out
+
+
+def test_feeds_on_postgres_behave_as_on_sqlite(tmp_path, pg_server):
+    from rag.store.feeds import FeedStore
+    from rag.store.postgres.feeds import PgFeeds
+    from rag.store.postgres.registry import PgRegistry
+
+    sqlite = FeedStore(tmp_path / "feeds.sqlite3")
+    pg = PgFeeds(PgRegistry(pg_server.create_database(), "feeds_ws"))
+    assert _feed_script(pg) == _feed_script(sqlite)
+
+
+def test_a_store_on_postgres_keeps_its_feeds_there(tmp_path, embedder, servers):
+    """Feeds and their state are in the workspace's schema: another worker (its own empty home) sees them,
+    and nothing of them is written under either home."""
+    o = servers()
+    one, two = make_rb(tmp_path / "one", **o), make_rb(tmp_path / "two", **o)
+    one.store.feeds.add("sdn", "https://example.org/sdn.csv", None, 3600, True)
+    one.store.feeds.update_state("sdn", version="v7")
+    assert two.store.has_feeds() and two.store.feeds.get("SDN")["version"] == "v7"
+    for home in (tmp_path / "one", tmp_path / "two"):
+        assert not (home / "feeds.sqlite3").exists()
+
+
+def test_feed_syncs_take_turns_across_workers(pg_server):
+    """The sync lock is PostgreSQL's: a second holder (another worker) waits until the first lets go."""
+    import threading
+
+    from rag.store.postgres.feeds import PgFeeds
+    from rag.store.postgres.registry import PgRegistry
+
+    url = pg_server.create_database()
+    a, b = PgFeeds(PgRegistry(url, "ws")), PgFeeds(PgRegistry(url, "ws"))
+    order = []
+
+    def second():
+        with b.sync_lock:
+            order.append("b")
+
+    with a.sync_lock:
+        t = threading.Thread(target=second)
+        t.start()
+        time.sleep(0.5)
+        order.append("a")
+    t.join(10)
+    assert order == ["a", "b"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, assert_implements
 
 CHECKED = ["rag", "api", "ingest", "eval", "bench", "prompts"]
 SEALED = ROOT / "rag" / "store"
@@ -62,22 +62,14 @@ def test_the_guard_catches_what_it_is_for(tmp_path):
 def test_the_sqlite_backend_implements_the_protocol():
     """Every operation of the backend interface exists on the SQLite implementation with the same
     parameters: the interface a second backend (PostgreSQL) implements is the one really used."""
-    import inspect
-
     from rag.store import protocol
+    from rag.store.feeds import FeedStore
     from rag.store.history import History
     from rag.store.registry import SqliteRegistry
     from rag.store.watchlist import Watchlist
 
-    for proto, impl in [(protocol.Registry, SqliteRegistry), (protocol.AuditTrail, History),
-                        (protocol.WatchlistTables, Watchlist)]:
-        for name, fn in vars(proto).items():
-            if name.startswith("_") or not callable(fn):
-                continue
-            assert hasattr(impl, name), f"{impl.__name__} lacks {name}"
-            want = list(inspect.signature(fn).parameters)
-            got = list(inspect.signature(getattr(impl, name)).parameters)
-            assert got == want, f"{impl.__name__}.{name}{got} differs from the protocol's {want}"
+    assert_implements([(protocol.Registry, SqliteRegistry), (protocol.AuditTrail, History),
+                       (protocol.WatchlistTables, Watchlist), (protocol.FeedTables, FeedStore)])
 
 
 def test_every_database_of_the_store_is_versioned():

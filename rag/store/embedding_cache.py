@@ -5,6 +5,13 @@ Re-ingesting a changed file re-embeds only the text that is new: an edited artic
 its unchanged chunks. A vector is reused only for the exact text and the exact embedder signature, so a
 cache written with one backend never serves another. Written apart from the store's own transaction: an
 entry whose chunk never got stored is still the right vector for that text.
+
+With REGBRIEF_DATABASE_URL it stays here, a cache of each machine, not a table in PostgreSQL: it is never
+the source of truth (a vector is a function of the text and the embedder; the store's own vectors are in
+Chroma), so a worker with an empty REGBRIEF_HOME is correct, only slower on the rare re-ingest of a changed
+document first stored through another worker (unchanged documents are skipped by their content hash, and
+need no vectors at all). Sharing it would send ~1.5 KB a vector through PostgreSQL on every ingest and keep
+a second copy of every vector there, for a saving a worker earns back by itself after one ingest.
 """
 from __future__ import annotations
 

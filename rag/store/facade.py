@@ -43,7 +43,7 @@ class EmbeddingMismatch(StoreUnavailable):
 def open_backend(settings: Settings) -> tuple[Registry, AuditTrail, WatchlistTables]:
     """The registry, audit trail and watchlist of a data directory: SQLite files under REGBRIEF_HOME, or
     PostgreSQL when REGBRIEF_DATABASE_URL is set (then nothing of the store is on this machine's disk)."""
-    if getattr(settings, "database_url", None):
+    if settings.database_url:
         from rag.store.postgres import open_postgres
 
         return open_postgres(settings)
@@ -72,16 +72,24 @@ class Store:
 
     @property
     def feeds(self):
-        """Feeds and their sync state (rag/store/feeds.py), opened on first use."""
+        """Feeds and their sync state, opened on first use: REGBRIEF_HOME/feeds.sqlite3 (rag/store/feeds.py),
+        or the workspace's schema in PostgreSQL (rag/store/postgres/feeds.py) when the registry is there."""
         if self._feeds is None:
-            from rag.store.feeds import FeedStore
+            if self.settings.database_url:
+                from rag.store.postgres.feeds import PgFeeds
 
-            self._feeds = FeedStore(self.settings.home / "feeds.sqlite3")
+                self._feeds = PgFeeds(self.registry)
+            else:
+                from rag.store.feeds import FeedStore
+
+                self._feeds = FeedStore(self.settings.home / "feeds.sqlite3")
         return self._feeds
 
     def has_feeds(self) -> bool:
-        """Whether feed tables exist, without creating them (probes and the scheduler ask this)."""
-        return self._feeds is not None or (self.settings.home / "feeds.sqlite3").exists()
+        """Whether feed tables exist, without creating them (probes and the scheduler ask this); in
+        PostgreSQL they always do (a numbered step of the schema)."""
+        return self._feeds is not None or bool(self.settings.database_url) or \
+            (self.settings.home / "feeds.sqlite3").exists()
 
     @property
     def entities(self):

@@ -1,5 +1,5 @@
 """The PostgreSQL backend: REGBRIEF_DATABASE_URL=postgresql://... puts the registry, the keyword index, the
-relations, the audit trail, the watchlist, background jobs and rate-limit counters in PostgreSQL (one
+relations, the audit trail, the watchlist, feeds, background jobs and rate-limit counters in PostgreSQL (one
 schema per workspace, named after its Chroma collection), so an API worker with REGBRIEF_CHROMA_URL too keeps
 no state on its own disk and any number of workers serve one store.
 
@@ -8,6 +8,7 @@ no state on its own disk and any number of workers serve one store.
   terms.py     SQLite FTS5's tokenizer, so both backends index the same terms
   registry.py  Registry: documents, chunks, BM25 over postings, intent log, relations, settings
   tables.py    AuditTrail, WatchlistTables, and the jobs and rate-limit tables the API workers share
+  feeds.py     FeedTables: feeds, their sync state and changes, syncs taking turns over the workers
 """
 from __future__ import annotations
 

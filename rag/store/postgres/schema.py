@@ -192,10 +192,58 @@ def _postings_with_pairs(c: psycopg.Connection) -> None:
     c.execute("INSERT INTO term_df SELECT term, COUNT(*) FROM postings GROUP BY term")
 
 
+# Feeds, their sync state, the news items seen and the changes found (rag/store/feeds.py on SQLite), shared
+# by every worker of the workspace. Names compare without case: unique on lower(name); feed_items keeps the
+# feed's name lower-cased.
+V4 = """
+CREATE TABLE feeds (
+    name TEXT NOT NULL,
+    url TEXT NOT NULL,
+    format TEXT,
+    every_s INTEGER NOT NULL,
+    guarded INTEGER NOT NULL,
+    added_at TEXT NOT NULL,
+    etag TEXT,
+    last_modified TEXT,
+    content_hash TEXT,
+    version TEXT,
+    data_date TEXT,
+    last_attempt TEXT,
+    last_success TEXT,
+    last_failure TEXT,
+    last_status TEXT,
+    last_error TEXT,
+    documents INTEGER
+);
+CREATE UNIQUE INDEX feeds_name ON feeds(lower(name));
+CREATE TABLE feed_items (
+    feed TEXT NOT NULL,
+    link TEXT NOT NULL,
+    fetched_at TEXT NOT NULL,
+    PRIMARY KEY (feed, link)
+);
+CREATE TABLE feed_changes (
+    id BIGSERIAL PRIMARY KEY,
+    feed TEXT NOT NULL,
+    synced_at TEXT NOT NULL,
+    date TEXT,
+    change TEXT NOT NULL,
+    key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    list TEXT,
+    fields TEXT NOT NULL,
+    notice_id TEXT
+);
+CREATE INDEX feed_changes_time ON feed_changes(synced_at);
+CREATE INDEX feed_changes_name ON feed_changes(name);
+CREATE INDEX feed_changes_feed ON feed_changes(lower(feed));
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "documents, chunks, keyword postings, files, intent log, relations, settings, audit trail, "
                  "watchlist", V1),
     Migration(2, "background jobs and rate-limit hits shared by the API workers", V2),
     Migration(3, "keyword index: pairs of adjacent terms in the postings (phrases as FTS5 matches them), "
                  "document frequencies in term_df", V3, _postings_with_pairs, vacuum=("postings", "term_df")),
+    Migration(4, "feeds, their sync state, news items seen and the changes found", V4),
 ]
