@@ -31,9 +31,10 @@ from rag.evidence import Draft, Evidence, gather, passages_block, set_aside_note
 from rag.facts import FactDrafter
 from rag.plan import Plan, make_plan
 from rag.models import Answer, Filters, SearchResult, Sentence
-from rag.names import LIST_WORDS, fold, question_names
+from rag.names import LEGAL_WORDS, LIST_WORDS, fold, question_names
 from rag.text import keywords, looks_like_instruction, sentence_spans, statement_spans
-from rag.verify import strip_markers
+from rag.dates import find_dates
+from rag.verify import TypedFacts, strip_markers
 
 # Below this relevance no evidence sentence is good enough to state; the answer refuses.
 REFUSE_BELOW = 0.42
@@ -118,18 +119,45 @@ def extractive_draft(rb, question: str, results: list[SearchResult], matches: li
             # with SenseTime?"): what the passages say about it, closest to the question first.
             about = " ".join(e.text for e in plan.entities if e.entry_ids)
             picked = [ev for ev in best_sentences(rb, about, usable, entity_matches, skip_heads=heads)]
+        # A question about one day ("the close on 31 December 2024") is answered only by a passage of that
+        # day or one that names it.
+        days = find_dates(question)
+        if days:
+            picked = [ev for ev in picked if days & (find_dates(ev.text) | {_day(ev.result.date)})]
         have = {t for t, _ in draft.sentences}
         for ev in picked:
             if len(draft.sentences) >= MAX_SENTENCES:
                 break
             if ev.text not in have:
                 draft.sentences.append((ev.text, [ev]))
+    parties = plan.two_parties()
+    if parties:
+        # "What share of X does Y own?": only a sentence naming both answers it; one about X or Y alone
+        # is about another relation.
+        draft.sentences = [(t, evs) for t, evs in draft.sentences if all(names_all_words(t, p) for p in parties)]
+        if not draft.sentences and not draft.notes:
+            draft.notes.append(f"The sources do not say how {parties[0]} and {parties[1]} are related (looked at "
+                               f"the relations store and the passages about each).")
+            draft.refused = True
     if not draft.sentences and facts.not_stated:
         draft.notes.append("The sources do not say " + "; ".join(facts.not_stated) + ".")
         draft.refused = True
     if not draft.sentences and not draft.notes:
         draft.refused = True
     return draft
+
+
+def _day(value) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def names_all_words(text: str, name: str) -> bool:
+    """Does `text` have every word of `name` but its legal form ("Corp.", "Ltd")?"""
+    words = set(fold(text).split())
+    return all(w in words for w in fold(name).split() if w not in LEGAL_WORDS)
 
 
 def best_sentences(rb, question: str, results: list[SearchResult], matches: list[EntityMatch],
@@ -299,7 +327,8 @@ def verified_in_turn(assembler: Assembler, draft: Draft, emit: Callable[[Sentenc
 
 
 def step_verify(ask: Ask, state: dict) -> dict:
-    assembler = Assembler(ask.rb, ask.keep_unsupported)
+    typed = TypedFacts.of_plan(ask.rb, state.get("plan"))
+    assembler = Assembler(ask.rb, ask.keep_unsupported, typed)
     draft = state["draft"]
     emit = ask.on_sentence if draft.backend == "extractive" or not ask.keep_unsupported else None
     sentences = verified_in_turn(assembler, draft, emit) if emit else assembler.sentences(draft)
@@ -307,7 +336,7 @@ def step_verify(ask: Ask, state: dict) -> dict:
         fallback = state["fallback"]
         reason = "found the passages insufficient" if draft.refused else "wrote no sentence its passages support"
         fallback.backend_notes.append(f"The {draft.backend} model {reason}; this is the extractive answer.")
-        assembler = Assembler(ask.rb, ask.keep_unsupported)
+        assembler = Assembler(ask.rb, ask.keep_unsupported, typed)
         sentences = verified_in_turn(assembler, fallback, emit) if emit else assembler.sentences(fallback)
         fallback.backend = f"extractive (fallback from {draft.backend})"
         fallback.model, fallback.prompt_version = draft.model, draft.prompt_version

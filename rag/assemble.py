@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from rag.evidence import Draft
 from rag.models import Citation, SearchResult, Sentence
-from rag.verify import Verifier
+from rag.verify import TypedFacts, Verifier
 
 
 class Assembler:
     """Verifies drafted sentences and numbers their citations; one per answer or briefing, so
     citation numbers are shared across a briefing's sections."""
 
-    def __init__(self, rb, keep_unsupported: bool = False):
+    def __init__(self, rb, keep_unsupported: bool = False, typed: TypedFacts | None = None):
         self.verifier = Verifier(rb.embedder)
         self.keep_unsupported = keep_unsupported
+        self.typed = typed  # the list records a sentence must not contradict
         self._citations: dict[tuple, Citation] = {}
 
     @property
@@ -26,6 +27,8 @@ class Assembler:
         self.verifier.prepare([(text, {i: ev.result.text for i, ev in enumerate(evs)}) for text, evs in draft.sentences])
         for text, evs in draft.sentences:
             check = self.verifier.check(text, {i: ev.result.text for i, ev in enumerate(evs)})
+            if self.typed is not None:
+                check.contradicts = self.typed.contradiction(text)
             verdict = "supported" if check.ok else ("unsupported" if self.keep_unsupported else "removed")
             nums = []
             if check.ok or self.keep_unsupported:

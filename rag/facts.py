@@ -33,7 +33,7 @@ from rag.entry_facts import (
 from rag.evidence import Evidence, chunks_of_docs, passes_filters, row_to_result
 from rag.fields import RELATIONS
 from rag.models import Filters, ListEntry, SearchResult
-from rag.names import fold, mentions
+from rag.names import LEGAL_WORDS, fold, mentions
 from rag.plan import PRONOUN, Plan, PlanAsk
 from rag.text import sentence_spans
 
@@ -108,7 +108,9 @@ class FactDrafter:
     def draft(self) -> FactDraft:
         done: set[tuple] = set()
         for ask in self.plan.asks:
-            key = (ask.field, ask.entity, ask.clause if ask.field in RELATIONS else "")
+            # The same field of the same entity asked again, but of other lists or as yes/no, is another ask.
+            key = (ask.field, ask.entity, tuple(ask.lists), tuple(ask.jurisdictions), ask.kind,
+                   ask.clause if ask.field in RELATIONS else "")
             if key in done:
                 continue
             done.add(key)
@@ -275,8 +277,16 @@ class FactDrafter:
                  "supplier": ("supplier", "object"), "customer": ("supplier", "subject"),
                  "links": (None, None)}
         kind, side = kinds[fieldname]
+        # A question naming both parties ("What share of SenseTime does the SoftBank Vision Fund own?") asks
+        # how those two are related, whichever way round the relation runs.
+        other = next((p for p in self.plan.two_parties() if fold(p) != fold(name)), None)
         picked = []
         for rel in links.relations:
+            if other is not None:
+                party = rel.object if rel.subject_id in own else rel.subject
+                if set(fold(other).split()) - LEGAL_WORDS <= set(fold(party).split()):
+                    picked.append(rel)
+                continue
             if kind and rel.relation != kind:
                 continue
             if kind is None and rel.relation in ("ownership", "supplier", "customer"):

@@ -81,7 +81,7 @@ NOUNS: dict[str, list[str]] = {
                         "wind-down date for investors", "date by which holdings must be sold"],
     "birth_date": ["date of birth", "birth date", "birthday", "year of birth", "age", "DOB", "birth year"],
     "birth_place": ["place of birth", "birthplace", "town of birth", "POB", "city it was born in", "native town"],
-    "nationality": ["nationality", "citizenship", "passport country", "country of citizenship"],
+    "nationality": ["nationality", "citizenship", "country of citizenship", "country it is a citizen of"],
     "identifiers": ["passport number", "tax ID", "registration number", "ID number", "national ID",
                     "IMO number", "SWIFT code", "ISIN", "company number", "identification document", "reg no",
                     "identity card number", "vessel registration"],
@@ -89,8 +89,7 @@ NOUNS: dict[str, list[str]] = {
                   "postal address", "city and country of its offices"],
     "names": ["other names", "aliases", "a.k.a. names", "former name", "alternative spellings", "trade name",
               "previous names", "names it is also known as"],
-    "positions": ["position", "job title", "official role", "occupation", "post it holds", "function",
-                  "government office it holds"],
+    "positions": ["position", "job title", "official role", "occupation", "post", "function", "government office"],
     "remarks": ["reasons for listing", "grounds for designation", "justification for the sanctions",
                 "statement of reasons", "why it was listed", "the conduct it was sanctioned for"],
     "measures": ["measures applied", "restrictions imposed", "asset freeze or travel ban", "sanctions measures",
@@ -99,7 +98,7 @@ NOUNS: dict[str, list[str]] = {
     "links": ["linked entities", "associated organisation", "connection on the list", "affiliated entity",
               "related party named in its entry"],
     "owner": ["owner", "parent company", "controlling shareholder", "main shareholder", "ultimate owner",
-              "beneficial owner", "holding company"],
+              "beneficial owner", "holding company", "shareholders", "stake held in it", "shareholding in it"],
     "subsidiary": ["subsidiaries", "companies it owns", "units it controls", "businesses under it",
                    "holdings", "daughter companies"],
     "supplier": ["supplier", "technology provider", "vendor", "source of its technology", "suppliers"],
@@ -137,7 +136,7 @@ def training_texts() -> tuple[list[str], list[str]]:
     for f, nouns in NOUNS.items():
         pairs += [(fr.format(x=n), f) for n in nouns for fr in _NOUN_FRAMES]
     for f, states in STATES.items():
-        frames = _WHEN_FRAMES if f in DATES else _YES_NO_FRAMES
+        frames = _WHEN_FRAMES if f in DATES else _YES_NO_FRAMES + _WHEN_FRAMES * (f == "change")
         pairs += [(fr.format(x=st), f) for st in states for fr in frames]
     pairs = list(dict.fromkeys(pairs))
     return [t for t, _ in pairs], [f for _, f in pairs]

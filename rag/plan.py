@@ -21,6 +21,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from rag.fields import DATES, FIELD_FLOOR, RELATIONS, classifier
+from rag.text import STOPWORDS
 from rag.names import (LEGAL_WORDS, LIST_WORDS, common_words, core_tokens, distinctive, fold, question_names,
                         resolve_name)
 
@@ -29,8 +30,9 @@ _WHEN = re.compile(r"^\s*(?:since when|until when|when|on what date|on which dat
 _WHERE = re.compile(r"^\s*(?:where|from where|in which (?:town|city|country|place))\b", re.I)
 PLACES = {"birth_place", "addresses", "nationality", "other", "general"}
 _AUX = re.compile(r"^\s*(is|are|was|were|has|have|had|does|do|did|can|could|will|would|should)\b", re.I)
-PRONOUN = re.compile(r"\b(it|its|they|them|their|he|she|his|her|this company|that company|the company|"
-                     r"this entity|that entity|the entity|this person|that person)\b", re.I)
+PRONOUN = re.compile(r"\b(it|its|they|them|their|he|she|his|her|(?:this|that|the same) (?:company|entity|person|firm|"
+                     r"parent|subsidiary|owner|shareholder|supplier|customer|bank|vessel|individual|group|unit|"
+                     r"business)|the company|the entity)\b", re.I)
 _CLAUSE = re.compile(r"(?:,\s*and\s+|;\s*|\s+and\s+(?=(?:what|which|when|who|whom|where|why|how|under|since|"
                      r"is|was|are|were|has|does|did)\b))", re.I)
 
@@ -63,6 +65,15 @@ class Plan(BaseModel):
     until: dt.date | None = None
     answer_kind: AnswerKind = "text"
     needs_entity: bool = False  # a pronoun with nothing to refer to: ask which entity is meant
+
+    def two_parties(self) -> list[str]:
+        """The two names a question about one relation writes ("SoftBank Corp." and "Shenzhen SenseTime
+        Technology" in "What share of Shenzhen SenseTime Technology does SoftBank Corp. own?"), else []."""
+        if len(self.asks) != 1 or self.asks[0].field not in RELATIONS:
+            return []
+        clause = f" {fold(self.asks[0].clause)} "
+        named = [e.text for e in self.entities if fold(e.text) and f" {fold(e.text)} " in clause]
+        return named if len(named) == 2 else []
 
 
 # --- lists, programmes and issuers the store knows --------------------------------------------------
@@ -248,11 +259,34 @@ def resolve_entities(rb, question: str, vocab: dict, phrases: set[str]) -> list[
         if any(pe.entry_ids and (set(fold(span).split()) <= set(fold(pe.text).split()) or set(fold(span).split()) <= {
                 w for i in pe.entry_ids for n in index.entries[i].all_names() for w in fold(n).split()}) for pe in out):
             continue
-        # An unresolved mention that is part of this entry's name ("IK-3" of "IK-3 penal colony") is this entity.
+        # An unresolved mention that is part of this entry's name ("IK-3" of "IK-3 penal colony") is this
+        # entity; one that holds the span and words this entry's names lack ("Shenzhen SenseTime Technology"
+        # beside SENSETIME GROUP LIMITED) is another company, and the span is part of its name.
+        entry_words = {w for n in m.entry.all_names() for w in fold(n).split()}
+
+        def extends(pe: PlanEntity) -> bool:  # a word of another name right before or after the span
+            words, sw = fold(pe.text).split(), fold(span).split()
+            at = next((i for i in range(len(words) - len(sw) + 1) if words[i:i + len(sw)] == sw), None)
+            if at is None:
+                return False
+            edges = words[at - 1:at] + words[at + len(sw):at + len(sw) + 1]
+            return any(w not in STOPWORDS and w not in LEGAL_WORDS and w not in entry_words for w in edges)
+
+        if any(pe.method == "unresolved" and extends(pe) for pe in out):
+            continue
         for pe in [pe for pe in out if pe.method == "unresolved" and (
                 fold(span) in fold(pe.text) or fold(pe.text) in fold(m.entry.name))]:
             out.remove(pe)
         add(PlanEntity(text=span, entry_ids=[m.entry.doc_id], method="name in text"))
+    # A name read in the text with every word of a matched mention and more of the question's words
+    # ("VTB BANK (AUSTRIA) AG" where screening read "VTB BANK") is the more specific reading: it replaces it.
+    q_words = set(fold(question).split())
+    for pe in [p for p in out if p.method == "name in text"]:
+        its = {w for i in pe.entry_ids for n in index.entries[i].all_names() for w in fold(n).split()}
+        for other in [p for p in out if p is not pe and p.method in ("screening", "distinctive word")]:
+            words = set(fold(other.text).split())
+            if words and words <= its and (its & q_words) - words - LEGAL_WORDS - LIST_WORDS:
+                out.remove(other)
     # Every version of the same entry (the same name on the same list) belongs to its entity.
     by_key: dict[tuple, list[str]] = {}
     for e in index.entries.values():
@@ -325,6 +359,19 @@ def _kind(field: str, clause: str) -> AnswerKind:
     return "text"
 
 
+# "which program", "what date of birth", "how many entities": a wh-word and the noun phrase before the verb.
+_WH_PHRASE = re.compile(r"^\s*(?:(?:under|in|on|for|from|by|with|to|at)\s+)?((?:which|what|how many|how much)"
+                        r"(?:\s+(?!(?:does|do|did|is|are|was|were|has|have|had|will|would|can|could|should)\b)[\w'-]+){1,4})"
+                        r"\s+(?:does|do|did|is|are|was|were|has|have|had|will|would|can|could|should)\b", re.I)
+# How close the phrase alone must come to an example, and how far ahead of the next field, to decide.
+WH_CLEAR, WH_MARGIN = 0.6, 0.15
+
+
+def wh_phrase(clause: str) -> str | None:
+    m = _WH_PHRASE.match(clause)
+    return m.group(1) if m else None
+
+
 def make_plan(rb, question: str, filters=None, history: bool = False) -> Plan:
     index = rb.store.entities
     index.refresh()
@@ -341,12 +388,20 @@ def make_plan(rb, question: str, filters=None, history: bool = False) -> Plan:
         for n in index.entries[i].all_names() for w in fold(n).split() if len(w) >= 2 and w not in LIST_WORDS}
     masked = [PRONOUN.sub("it", _mask_words(p, name_words)) for p in parts]
     bare = [_drop(m, phrases) for m in masked]
-    both = classifier(rb.embedder).scores(masked + bare)
+    heads = [wh_phrase(m) for m in masked]
+    clf = classifier(rb.embedder)
+    both = clf.scores(masked + bare)
     scored = [_best(a, b) for a, b in zip(both[:len(parts)], both[len(parts):])]
+    # A question that opens with what it asks for ("under which program ...", "what address ...") is read
+    # by that phrase when the phrase alone is clear; the rest of the clause only says about whom.
+    read = iter(clf.scores([h for h in heads if h]))
+    for i, h in enumerate(heads):
+        if h and (ranked := next(read))[0][1] >= WH_CLEAR and ranked[0][1] - ranked[1][1] >= WH_MARGIN:
+            scored[i] = ranked
     asks: list[PlanAsk] = []
     for clause, ranked in zip(parts, scored):
         if _WHEN.match(clause):  # a question for a date: one of the date fields, or something only passages say
-            ranked = [(f, sc) for f, sc in ranked if f in DATES or f in ("other", "general")]
+            ranked = [(f, sc) for f, sc in ranked if f in DATES or f in ("other", "general", "change")]
         elif _WHERE.match(clause) and ranked[0][0] in DATES:  # "where was X born" is no question for a date
             ranked = [(f, sc) for f, sc in ranked if f in PLACES]
         field, score = ranked[0]

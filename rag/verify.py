@@ -1,10 +1,12 @@
 """Does the cited passage support this sentence?
 
-Two checks, both needed:
+Three checks, all needed:
   1. semantic support: the cosine similarity between the sentence and the best-matching sentence of
      its cited passages (the embedding model's own vectors) must reach `SUPPORT_THRESHOLD`;
   2. hard facts: every date, number, program code and proper name in the sentence must appear in the
-     cited passages (dates compared as dates, names compared case- and accent-folded).
+     cited passages (dates compared as dates, names compared case- and accent-folded);
+  3. no contradiction with the typed list records of the entities asked about (TypedFacts): a negative
+     listing statement about a listed entity, a listing date or birth year its entries do not have.
 A sentence with no citation is not a fact and fails. The best-matching passage sentence is returned
 as the quote, so a reader sees the exact span that supports the claim.
 """
@@ -78,15 +80,16 @@ class Check:
     support: float
     missing: list[str]
     quotes: dict[int, tuple[int, int]]  # citation n -> (start, end) of the best span in its passage
+    contradicts: str | None = None  # what the list records say against it (TypedFacts)
 
     @property
     def ok(self) -> bool:
-        return self.support >= SUPPORT_THRESHOLD and not self.missing
+        return self.support >= SUPPORT_THRESHOLD and not self.missing and not self.contradicts
 
     def reason(self) -> str | None:
         if self.ok:
             return None
-        parts = []
+        parts = [self.contradicts] if self.contradicts else []
         if self.support < SUPPORT_THRESHOLD:
             parts.append(f"low support {self.support:.2f} < {SUPPORT_THRESHOLD}")
         if self.missing:
@@ -159,3 +162,75 @@ class Verifier:
             self._encode(short)
             best = max(best, max(float(self._vecs[t] @ vec) for t in short))
         return Check(round(best, 4), missing_facts(sentence, list(cited.values())), quotes)
+
+
+# --- what the list records say: a sentence must not contradict them ------------------------------------
+
+# A statement that an entity is not (or no longer) listed: "does not appear on", "is not on the SDN list",
+# "has no entry", "was removed from", "is not sanctioned".
+_NEGATIVE = re.compile(
+    r"\b(?:(?:is|are|was|were|has|have|had|does|do|did)\s*n[o']t|not|never|no longer|no entry|no listing|"
+    r"removed|delisted|de-listed|taken off|lifted)\b"
+    r"(?:\W+\w+){0,6}?\W+(?:listed|sanctioned|designated|blacklisted|blocked|appear\w*|entry|list|lists|"
+    r"sanctions|from)\b", re.I)
+_LISTING_VERB = re.compile(r"\b(?:added|listed|designated|sanctioned|blacklisted|put on|placed on)\b", re.I)
+_BORN = re.compile(r"\bborn\b|\bdate of birth\b|\bDOB\b", re.I)
+
+
+class TypedFacts:
+    """The list entries of the entities an answer or briefing is about, so that the verifier can remove a
+    drafted sentence that contradicts them: one saying a listed entity is not listed (on a list it is on),
+    or giving a listing date for a list, or a birth year, that its entries do not have. Only a sentence
+    whose subject is the entity counts ("Shenzhen SenseTime Technology ... has no entry" is about another
+    company than SENSETIME GROUP LIMITED)."""
+
+    def __init__(self, entities: list[list]):
+        self.entities = [[e for e in entries if e.record == "entity"] for entries in entities]
+        self.entities = [e for e in self.entities if e]
+
+    @classmethod
+    def of_plan(cls, rb, plan) -> "TypedFacts":
+        index = rb.store.entities
+        return cls([[index.entries[i] for i in pe.entry_ids if i in index.entries]
+                    for pe in (plan.entities if plan is not None else [])])
+
+    @staticmethod
+    def _words(entries) -> set[str]:
+        from rag.names import LEGAL_WORDS
+
+        return {w for e in entries for n in e.all_names() for w in fold(n).split()} | LEGAL_WORDS | set(STOPWORDS)
+
+    def _subject(self, sentence: str):
+        """The entries of the entity the sentence's first name refers to, or None."""
+        first = next(iter(mentions(sentence)), None)
+        if first is None:
+            return None
+        words = set(fold(first.text).split())
+        for entries in self.entities:
+            own = self._words(entries)
+            if words and words <= own and words - STOPWORDS:
+                return entries
+        return None
+
+    def contradiction(self, sentence: str) -> str | None:
+        entries = self._subject(sentence)
+        if not entries:
+            return None
+        folded = f" {fold(sentence)} "
+        named = sorted({lst for e in entries for lst in [e.list, *e.lists] if lst and f" {fold(lst)} " in folded})
+        on = [e for e in entries if not named or e.list in named or set(e.lists) & set(named)]
+        name = entries[0].name
+        if _NEGATIVE.search(sentence) and on and any(e.sanctioned and not e.end_date and e.change != "removed" for e in on):
+            e = on[0]
+            return f"contradicts the list record: {name} is on the {e.list} list" + (f" (uid {e.uid})" if e.uid else "")
+        dates = find_dates(sentence)
+        if dates and named and _LISTING_VERB.search(sentence):
+            known = {d for e in on for d in (e.listing_date, e.effective_date) if d}
+            if known and not dates & known and not dates & {e.divestment_date for e in on}:
+                return (f"contradicts the list record: {name} was listed on the {named[0]} list on "
+                        + ", ".join(sorted(d.isoformat() for d in known)))
+        if dates and _BORN.search(sentence):
+            years = {y for e in entries for b in e.birth_dates for y in re.findall(r"\b(1[89]\d\d|20\d\d)\b", b)}
+            if years and not {str(d.year) for d in dates} & years:
+                return f"contradicts the list record: {name} was born in " + " or ".join(sorted(years))
+        return None

@@ -250,3 +250,38 @@ def test_a_negated_relation_does_not_raise_a_briefings_rating(tmp_path, embedder
         links = next(s for s in b.sections if s.title == "Links to other parties")
         assert any("SENSETIME" in s.text for s in links.sentences) == (case == "stated")
     assert ratings == {"stated": "medium", "negated": "low"}
+
+
+def test_verifier_removes_a_sentence_that_contradicts_the_list_record(demo_rb):
+    """An LLM-style draft (sentences with citations, as a model would write them) checked against the
+    typed list entry of the entity asked about: a negation flip and a wrong listing date are removed even
+    where the cited passage seems to support them; a sentence about another company is not touched."""
+    from rag.evidence import chunks_of_docs
+    from rag.plan import make_plan
+    from rag.verify import TypedFacts
+
+    plan = make_plan(demo_rb, "Is SenseTime sanctioned?")
+    typed = TypedFacts.of_plan(demo_rb, plan)
+    entry = next(r for r in chunks_of_docs(demo_rb, plan.entities[0].entry_ids) if r.metadata.get("uid") == "33114")
+
+    def passage(query: str, must: str):
+        return next(r for r in demo_rb.search(query, k=10).results if must in r.text)
+
+    ipo = passage("SenseTime shares due to start trading in Hong Kong", "17 December 2021")
+    shenzhen = passage("Shenzhen SenseTime Technology own entry NS-CMIC list", "does not have its own entry")
+    negated = "SenseTime Group Limited does not appear on the NS-CMIC list."
+    wrong_date = "SenseTime was added to the NS-CMIC list on 17 December 2021."
+    right = "SENSETIME GROUP LIMITED was added to the NS-CMIC list on 10 December 2021."
+    other = "Shenzhen SenseTime Technology Co. Ltd. does not have its own entry on the NS-CMIC list."
+    draft = Draft(backend="openai", sentences=[
+        (negated, [Evidence(negated, entry, 0, len(entry.text))]),
+        (wrong_date, [Evidence(wrong_date, ipo, 0, len(ipo.text))]),
+        (right, [Evidence(right, entry, 0, len(entry.text))]),
+        (other, [Evidence(other, shenzhen, 0, len(shenzhen.text))]),
+    ])
+    checked = {s.text: s for s in Assembler(demo_rb, typed=typed).sentences(draft)}
+    assert checked[negated].verdict == "removed" and "contradicts the list record" in checked[negated].reason
+    assert "NS-CMIC" in checked[negated].reason
+    assert checked[wrong_date].verdict == "removed" and "2021-12-10" in checked[wrong_date].reason
+    assert checked[right].verdict == "supported", checked[right].reason
+    assert checked[other].verdict == "supported", checked[other].reason

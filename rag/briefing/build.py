@@ -36,6 +36,7 @@ from rag.models import (
 )
 from rag.names import fold, names_any
 from rag.text import sentence_spans, statement_spans
+from rag.verify import TypedFacts
 
 
 def build_briefing(rb, entity: str, as_of: dt.date | None = None, *, backend: str | None = None,
@@ -58,7 +59,7 @@ def build_briefing(rb, entity: str, as_of: dt.date | None = None, *, backend: st
         sections[title].sentences = facts.section(title) + sections[title].sentences
     model, version, notes = summary(rb, subject, backend, listing_evs, link_evs, list(linked_listed.values()),
                                     sections["Summary"], rating, exposures, len(events))
-    assembler = Assembler(rb)
+    assembler = Assembler(rb, typed=TypedFacts([[m.entry for m in subject.own]]))
     out_sections = []
     for t, d in sections.items():
         sentences = assembler.sentences(d)
@@ -206,7 +207,7 @@ def summary(rb, subject: Subject, backend: str, listing_evs: list[Evidence], lin
             passages = [ev.result for ev in listing_evs + link_evs + linked][:6]
             llm_sum = _llm_summary(rb, subject.entity, passages, backend)
             model, version = llm_sum.model, llm_sum.prompt_version
-            checked = Assembler(rb).sentences(llm_sum)
+            checked = Assembler(rb, typed=TypedFacts([[m.entry for m in subject.own]])).sentences(llm_sum)
             if any(s.verdict == "supported" for s in checked):
                 section.sentences = [t for t, s in zip(llm_sum.sentences, checked) if s.verdict == "supported"]
                 section.backend = backend
