@@ -108,7 +108,9 @@ def llm_child(n: int) -> dict:
     import httpx
 
     from rag import llm as rllm
-    from rag.answer import Assembler, gather, llm_draft
+    from rag.assemble import Assembler
+    from rag.evidence import gather
+    from rag.drafting import llm_draft
     from rag.models import Filters
     from rag.service import Regbrief
     from rag.settings import Settings

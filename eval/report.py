@@ -29,6 +29,7 @@ HEADLINE = [
     ("briefings.citation_recall", "briefings: citation recall"),
     ("briefings.citation_precision", "briefings: citation precision"),
     ("verifier.accuracy", "verifier: accuracy on labels"),
+    ("plan.heldout2.accuracy", "planner: field read, unseen questions"),
     ("retrieval.obliqa_aml_doc1.hybrid.recall@10", "ObliQA AML subset (doc 1): Recall@10"),
     ("retrieval.obliqa_aml_doc1.hybrid.map@10", "ObliQA AML subset (doc 1): MAP@10"),
     ("retrieval.obliqa_dev.hybrid.recall@10", "ObliQA dev (40 docs): Recall@10"),

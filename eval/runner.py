@@ -14,8 +14,8 @@ Corpora (each its own store under eval_home(), so one suite never changes anothe
 The slices are written on the fly from ../shared/data into the store's folder (never into the repository),
 byte for byte, so the same data gives the same file, the same hash and the same doc ids.
 
-Suites: facts (fact cases + the verifier's error rate), briefings, retrieval, gate (facts + briefings +
-verifier + the ObliQA AML subset), all (everything).
+Suites: facts (fact cases, the verifier's error rate, the planner's reading of questions), briefings, retrieval,
+gate (facts + planner + briefings + verifier + the ObliQA AML subset), all (everything).
 """
 from __future__ import annotations
 
@@ -36,12 +36,12 @@ from eval.corpora import (K, OBLIQA_AML, OBLIQA_DEV, OBLIQA_MP, OBLIQA_MP_QRELS,
 from eval.facts_suite import Judge, _citation_dict, run_facts, run_injection, statements_of
 
 SUITES = {
-    "facts": ("facts", "verifier"),
+    "facts": ("facts", "verifier", "plan"),
     "injection": ("injection",),
     "briefings": ("briefings",),
     "retrieval": ("retrieval_aml", "retrieval_dev", "retrieval_mp"),
-    "gate": ("facts", "verifier", "injection", "briefings", "retrieval_aml"),
-    "all": ("facts", "verifier", "injection", "briefings", "retrieval_aml", "retrieval_dev", "retrieval_mp"),
+    "gate": ("facts", "verifier", "plan", "injection", "briefings", "retrieval_aml"),
+    "all": ("facts", "verifier", "plan", "injection", "briefings", "retrieval_aml", "retrieval_dev", "retrieval_mp"),
 }
 
 
@@ -286,6 +286,10 @@ def run(suite: str = "all", backend: str | None = None, limit: int | None = None
             report["metrics"]["injection"], report["cases"]["injection"] = run_injection(stores, backend, limit)
         elif part == "verifier":
             report["metrics"]["verifier"], report["cases"]["verifier"] = run_verifier(stores)
+        elif part == "plan":  # how the planner reads what is asked (eval/plan_eval.py)
+            from eval.plan_eval import run_plan
+
+            report["metrics"]["plan"], report["cases"]["plan"] = run_plan(stores.get("facts"))
         elif part == "briefings":
             report["metrics"]["briefings"], report["cases"]["briefings"] = run_briefings(stores, backend, limit)
         else:

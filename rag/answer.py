@@ -24,26 +24,18 @@ from functools import partial
 from langchain_core.runnables import RunnableLambda
 
 import prompts
-from rag.entities import EntityMatch
 from rag.llm import with_extractive_fallback
 from rag.assemble import Assembler, render_text
-from rag.evidence import Draft, Evidence, gather, passages_block, set_aside_note
-from rag.facts import FactDrafter
-from rag.plan import Plan, make_plan
-from rag.models import Answer, Filters, SearchResult, Sentence
-from rag.names import LEGAL_WORDS, LIST_WORDS, fold, question_names
-from rag.text import keywords, looks_like_instruction, sentence_spans, statement_spans
-from rag.dates import find_dates
-from rag.verify import TypedFacts, strip_markers
+from rag.drafting import DraftRequest, ExtractiveDrafter, drafter_for
+from rag.evidence import Draft, gather, set_aside_note
+from rag.plan import make_plan
+from rag.models import Answer, Filters, Sentence
+from rag.names import fold, question_names
+from rag.verify import TypedFacts
 
-# Below this relevance no evidence sentence is good enough to state; the answer refuses.
-REFUSE_BELOW = 0.42
-MAX_SENTENCES = 4
 LISTING_WORDS = re.compile(
     r"\b(sanction\w*|list(ed|ing)?|designat\w*|blacklist\w*|sdn|ns-cmic|cmic|added|blocked|restrict\w*|"
     r"programs?|programmes?|divest\w*|effective|uid|identifiers?|alias\w*|a\.k\.a)\b", re.I)
-# Question words that say nothing about what is asked ("how many", "what kind").
-VAGUE = {"many", "much", "kind", "type", "current", "currently", "ever", "also", "still", "now"}
 PRONOUNS = re.compile(r"\b(it|its|they|them|their|the company|the firm|this company|that company|he|she|his|her)\b",
                       re.I)
 
@@ -92,167 +84,6 @@ def _rule_condense(rb, question: str, history: list[tuple[str, str]]) -> str:
 
 # --- extractive draft -------------------------------------------------------------------------------
 
-def extractive_draft(rb, question: str, results: list[SearchResult], matches: list[EntityMatch],
-                     filters: Filters, plan: Plan | None = None) -> Draft:
-    """The plan's facts first (rag/facts.py: typed fields, relations, listed or not), then passages only
-    for what they leave unanswered; "the sources do not say" when nothing states the asked fact."""
-    draft = Draft(prompt_version="extractive-v2")
-    plan = plan or make_plan(rb, question, filters)
-    if plan.needs_entity:
-        draft.notes.append("Which entity do you mean? The question refers to one without naming it, and there is "
-                           "no earlier question in this conversation to take it from.")
-        return draft
-    facts = FactDrafter(rb, plan, filters, results).draft()
-    draft.sentences += facts.sentences
-    draft.notes += facts.notes
-    draft.lead_notes = bool(facts.notes)
-    if facts.unanswered or not plan.asks:
-        # Passages, for what the record and the relations leave open: entries the plan did not resolve
-        # to are not evidence (no neighbouring entries), and an entry already stated adds only its other sentences.
-        named = {i for e in plan.entities for i in e.entry_ids}
-        usable = [r for r in results if r.doc_type != "list_entry" or r.doc_id in named]
-        heads = {r.chunk_id for r in usable if r.doc_id in facts.entities_stated}
-        entity_matches = [m for m in matches if m.entry.doc_id in named]
-        picked = best_sentences(rb, question, usable, entity_matches, skip_heads=heads)
-        if not picked and any(e.entry_ids for e in plan.entities) and any(a.field == "general" for a in plan.asks):
-            # A question about an entity in general ("what did OFAC say about Hikvision?", "what happened
-            # with SenseTime?"): what the passages say about it, closest to the question first.
-            about = " ".join(e.text for e in plan.entities if e.entry_ids)
-            picked = [ev for ev in best_sentences(rb, about, usable, entity_matches, skip_heads=heads)]
-        # A question about one day ("the close on 31 December 2024") is answered only by a passage of that
-        # day or one that names it.
-        days = find_dates(question)
-        if days:
-            picked = [ev for ev in picked if days & (find_dates(ev.text) | {_day(ev.result.date)})]
-        have = {t for t, _ in draft.sentences}
-        for ev in picked:
-            if len(draft.sentences) >= MAX_SENTENCES:
-                break
-            if ev.text not in have:
-                draft.sentences.append((ev.text, [ev]))
-    parties = plan.two_parties()
-    if parties:
-        # "What share of X does Y own?": only a sentence naming both answers it; one about X or Y alone
-        # is about another relation.
-        draft.sentences = [(t, evs) for t, evs in draft.sentences if all(names_all_words(t, p) for p in parties)]
-        if not draft.sentences and not draft.notes:
-            draft.notes.append(f"The sources do not say how {parties[0]} and {parties[1]} are related (looked at "
-                               f"the relations store and the passages about each).")
-            draft.refused = True
-    if not draft.sentences and facts.not_stated:
-        draft.notes.append("The sources do not say " + "; ".join(facts.not_stated) + ".")
-        draft.refused = True
-    if not draft.sentences and not draft.notes:
-        draft.refused = True
-    return draft
-
-
-def _day(value) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
-
-
-def names_all_words(text: str, name: str) -> bool:
-    """Does `text` have every word of `name` but its legal form ("Corp.", "Ltd")?"""
-    words = set(fold(text).split())
-    return all(w in words for w in fold(name).split() if w not in LEGAL_WORDS)
-
-
-def best_sentences(rb, question: str, results: list[SearchResult], matches: list[EntityMatch],
-                   skip_heads: set[str] = frozenset()) -> list[Evidence]:
-    # Words, folded one by one ("SenseTime's" is "sensetime": a possessive is no term of its own).
-    q_terms = list(dict.fromkeys(w for t in keywords(question) for w in fold(t).split()
-                                 if len(w) > 1 and w not in {"sanctioned", "listed"}))
-    if not q_terms or not results:
-        return []
-    entity_terms = {t for m in matches for t in m.text_span.split()}
-    named_docs = {m.entry.doc_id for m in matches[:3]}
-    named = {w for n in question_names(question) for w in fold(n).split()}
-    # What the question asks about beyond the names in it ("revenue", "chief executive"): evidence
-    # must speak to at least one of these, or it is only about the entity, not an answer.
-    focus = [t for t in q_terms if t not in named and t not in entity_terms and t not in LIST_WORDS
-             and t not in VAGUE]
-    candidates: list[Evidence] = []
-    for rank, r in enumerate(results):
-        spans = statement_spans(r.text, min_chars=12 if r.doc_type == "list_entry" else 25)
-        if r.chunk_id in skip_heads:
-            spans = spans[1:]
-        elif r.doc_type == "list_entry" and r.doc_id not in named_docs:
-            spans = spans[:1]  # an entry the question does not name: its head, never its addresses
-        for a, b in spans:
-            s = r.text[a:b]
-            if looks_like_instruction(s):
-                continue
-            words = set(fold(s).split())
-            matched = [t for t in q_terms if t in words or any(w.startswith(t[:6]) for w in words if len(t) >= 6)]
-            hits = len(matched)
-            if not hits:
-                continue
-            if r.doc_type == "list_entry" and all(t in LIST_WORDS for t in matched):
-                continue  # an entry that shares only "SDN list" with the question is not evidence
-            if focus and not any(t in matched for t in focus):
-                continue
-            overlap = hits / len(q_terms) + (0.2 if entity_terms & words else 0.0)
-            candidates.append(Evidence(s, r, a, b, overlap - 0.01 * rank))
-    if not candidates:
-        return []
-    candidates.sort(key=lambda e: -e.score)
-    candidates = candidates[:16]
-    vecs = rb.embedder.encode([question] + [c.text for c in candidates])
-    qv, cv = vecs[0], vecs[1:]
-    sims = cv @ qv
-    for c, sim in zip(candidates, sims):
-        c.score = 0.6 * float(sim) + 0.4 * min(c.score, 1.0)
-    order = sorted(range(len(candidates)), key=lambda i: -candidates[i].score)
-    chosen: list[int] = []
-    for i in order:
-        if candidates[i].score < REFUSE_BELOW:
-            break
-        if any(float(cv[i] @ cv[j]) > 0.88 for j in chosen):
-            continue  # the same fact said twice
-        chosen.append(i)
-        if len(chosen) == MAX_SENTENCES:
-            break
-    return [candidates[i] for i in chosen]
-
-
-# --- LLM draft --------------------------------------------------------------------------------------
-
-def llm_draft(rb, question: str, results: list[SearchResult], backend: str, plan: Plan | None = None,
-              typed: Draft | None = None) -> Draft:
-    """The model's draft. It gets the plan (what is asked, about whom) and the typed facts the extractive
-    drafter stated, with their entries as the first passages, as well as the retrieved passages."""
-    from rag.llm import chat_model
-
-    llm, model = chat_model(rb.settings, backend)
-    template, version = prompts.load("answer")
-    first = list({ev.result.chunk_id: ev.result for _, evs in (typed.sentences if typed else []) for ev in evs}.values())
-    passages = (first + [r for r in results if r.chunk_id not in {f.chunk_id for f in first}])[:6]
-    block = passages_block(passages)
-    asked = question
-    if plan is not None and plan.asks:
-        wants = "; ".join(f"{a.field} of {plan.entities[a.entity].text if a.entity is not None else 'the subject'}"
-                          for a in plan.asks)
-        asked += f"\n(Answer first with: {wants}.)"
-    if typed is not None and (typed.sentences or typed.notes):
-        asked += "\n(Facts from the list records: " + " ".join([t for t, _ in typed.sentences] + typed.notes) + ")"
-    raw = llm.invoke(template.format(passages=block, question=asked)).content or ""
-    draft = Draft(backend=backend, model=model, prompt_version=version)
-    if raw.strip().upper().startswith("INSUFFICIENT"):
-        draft.refused = True
-        return draft
-    for a, b in sentence_spans(raw.strip()):
-        text, nums = strip_markers(raw.strip()[a:b])
-        if not text:
-            continue
-        cited = [Evidence(text, passages[n - 1], 0, len(passages[n - 1].text)) for n in dict.fromkeys(nums)
-                 if 1 <= n <= len(passages)]
-        draft.sentences.append((text, cited))
-    return draft
-
-
 # --- the chain --------------------------------------------------------------------------------------
 
 @dataclass
@@ -286,35 +117,54 @@ def step_gather(ask: Ask, state: dict) -> dict:
 
 
 def step_draft(ask: Ask, state: dict) -> dict:
-    extractive = extractive_draft(ask.rb, state["standalone"], state["results"], state["matches"], ask.filters,
-                                  state.get("plan"))
+    """The extractive draft always (it is the fallback, and its notes say what the lists say by absence);
+    a model's draft too when one is asked for. When sentences are streamed, the model's draft is read in
+    step_verify as the model writes it."""
+    req = DraftRequest(state["standalone"], state["results"], plan=state.get("plan"), matches=state["matches"],
+                       filters=ask.filters)
+    extractive = ExtractiveDrafter(ask.rb).draft(req)
     if ask.backend == "extractive":
         return {**state, "draft": extractive}
 
     def by_model(state: dict) -> dict:
-        draft = llm_draft(ask.rb, state["standalone"], state["results"], ask.backend, state.get("plan"), extractive)
+        drafter = drafter_for(ask.rb, ask.backend)
+        req.typed = extractive
+        if streams(ask):
+            draft = drafter.empty(req)
+            stream = drafter.stream(req, draft)  # read, and each sentence verified, in step_verify
+        else:
+            draft, stream = drafter.draft(req), None
         # What the lists say by absence ("X does not appear in ...") does not depend on the drafter.
-        draft.notes = extractive.notes + draft.notes
-        return {**state, "draft": draft, "fallback": extractive}
+        draft.notes = list(extractive.notes) + draft.notes
+        return {**state, "draft": draft, "fallback": extractive, "stream": stream}
 
     def model_failed(state: dict) -> dict:
-        e = state.pop("error")
-        extractive.backend_notes.append(
-            f"The {ask.backend} model could not be used ({type(e).__name__}); this is the extractive answer.")
-        return {**state, "draft": extractive, "model_error": str(e)}
+        return use_extractive(ask, state, extractive, state.pop("error"))
 
     return with_extractive_fallback(by_model, model_failed).invoke(state)
 
 
-def verified_in_turn(assembler: Assembler, draft: Draft, emit: Callable[[Sentence, list], None]) -> list[Sentence]:
+def streams(ask: Ask) -> bool:
+    return ask.on_sentence is not None and not ask.keep_unsupported
+
+
+def use_extractive(ask: Ask, state: dict, extractive: Draft, error: Exception) -> dict:
+    extractive.backend_notes.append(
+        f"The {ask.backend} model could not be used ({type(error).__name__}); this is the extractive answer.")
+    return {**state, "draft": extractive, "model_error": str(error), "stream": None}
+
+
+def verified_in_turn(assembler: Assembler, draft: Draft, emit: Callable[[Sentence, list], None],
+                     stream=None) -> list[Sentence]:
     """The draft's sentences verified one at a time, each passed to `emit` as soon as it passes (notes
-    first when they answer the question, else last): the first sentence need not wait for the others."""
+    first when they answer the question, else last): the first sentence need not wait for the others.
+    With a model's `stream`, its sentences are verified as the model writes them."""
     notes = [Sentence(text=n, kind="note", support=1.0) for n in draft.notes]
     if draft.lead_notes:
         for n in notes:
             emit(n, [])
     out: list[Sentence] = []
-    for text, evs in draft.sentences:
+    for text, evs in (stream if stream is not None else list(draft.sentences)):
         one = Draft(sentences=[(text, evs)], backend=draft.backend)
         s = assembler.sentences(one)[0]
         out.append(s)
@@ -331,7 +181,16 @@ def step_verify(ask: Ask, state: dict) -> dict:
     assembler = Assembler(ask.rb, ask.keep_unsupported, typed)
     draft = state["draft"]
     emit = ask.on_sentence if draft.backend == "extractive" or not ask.keep_unsupported else None
-    sentences = verified_in_turn(assembler, draft, emit) if emit else assembler.sentences(draft)
+    try:
+        sentences = (verified_in_turn(assembler, draft, emit, state.get("stream")) if emit
+                     else assembler.sentences(draft))
+    except Exception as e:  # the model failed while it was being read: the extractive answer instead
+        if draft.backend == "extractive":
+            raise
+        state = use_extractive(ask, state, state["fallback"], e)
+        assembler = Assembler(ask.rb, ask.keep_unsupported, typed)
+        draft = state["draft"]
+        return {**state, "sentences": verified_in_turn(assembler, draft, emit), "citations": assembler.citations}
     if draft.backend != "extractive" and not any(s.verdict == "supported" for s in sentences):
         fallback = state["fallback"]
         reason = "found the passages insufficient" if draft.refused else "wrote no sentence its passages support"

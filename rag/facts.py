@@ -148,7 +148,10 @@ class FactDrafter:
             self.out.unanswered.append(ask)
             return
         if fieldname == "change":
-            self.out.unanswered.append(ask)
+            if ask.kind == "yes_no" and entries:  # "Was it removed?", "Is it still on the list?"
+                self.removed(ask, ent, entries)
+            else:  # what changed, and when: only passages say
+                self.out.unanswered.append(ask)
             return
         wanted = latest_versions([e for e in entries if _wanted(e, ask, self.filters)])
         if not wanted and (ask.lists or ask.jurisdictions):
@@ -260,6 +263,39 @@ class FactDrafter:
             text = listed_sentence(e, r.text)
             self.out.sentences.append((text, [Evidence(text, r, *head, 1.0)]))
             self.out.entities_stated.add(e.doc_id)
+
+    def removed(self, ask: PlanAsk, ent, entries: list[ListEntry]) -> None:
+        """Was it taken off a list: what the versions of its lists in the store show. Its entry on the latest
+        version of a list means no removal is recorded there; an entry only on older versions means it was
+        taken off between the last version that has it and the next."""
+        wanted = [e for e in entries if _wanted(e, ask, self.filters)]
+        if not wanted:
+            self.negative(ask, ent, entries)
+            return
+        name = ent.text if ent else entries[0].name
+        versions: dict[str, list[dt.date]] = {}
+        for x in self.index.lists_loaded():
+            if x["published"]:
+                versions.setdefault(x["list"], []).append(dt.date.fromisoformat(x["published"]))
+        for lst in dict.fromkeys(e.list for e in wanted):
+            newest = max((e for e in wanted if e.list == lst), key=lambda e: e.list_published or dt.date.min)
+            r = _entry_result(self.rb, newest, self._chunks)
+            if r is None:
+                continue
+            later = sorted(d for d in versions.get(lst, []) if newest.list_published and d > newest.list_published)
+            if later:
+                self.out.notes.append(
+                    f"{name} is on the {lst} list published {human_date(newest.list_published)} but not on the "
+                    f"next version in the store, published {human_date(later[0])}: it was taken off between those dates, "
+                    f"unless that version was loaded in part.")
+            else:
+                published = f" (published {human_date(newest.list_published)})" if newest.list_published else ""
+                self.out.notes.append(f"No: no removal is recorded. {name} is on the latest version of the {lst} list "
+                                      f"in the store{published}.")
+            head = (sentence_spans(r.text)[:1] or [(0, len(r.text))])[0]
+            text = listed_sentence(newest, r.text)
+            self.out.sentences.append((text, [Evidence(text, r, *head, 1.0)]))
+            self.out.entities_stated.add(newest.doc_id)
 
     # --- relations ----------------------------------------------------------------------------------
     def relation(self, ask: PlanAsk, name: str, fieldname: str) -> bool:

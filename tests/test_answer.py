@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from rag.answer import Assembler, Draft, Evidence
+from rag.assemble import Assembler
+from rag.evidence import Draft, Evidence
 from rag.models import Filters
 from rag.verify import Verifier
 from tests.conftest import DEMO, make_rb
@@ -285,3 +286,14 @@ def test_verifier_removes_a_sentence_that_contradicts_the_list_record(demo_rb):
     assert checked[wrong_date].verdict == "removed" and "2021-12-10" in checked[wrong_date].reason
     assert checked[right].verdict == "supported", checked[right].reason
     assert checked[other].verdict == "supported", checked[other].reason
+
+
+def test_was_it_removed_is_answered_from_the_list_versions_in_the_store(demo_rb):
+    """A yes/no question about a removal: its entry on the latest version of the list it asks about means
+    no removal is recorded (said first, with the list's publication date), and the entry is cited."""
+    a = demo_rb.ask("Was Hikvision taken off the NS-CMIC list?")
+    assert not a.refused
+    assert a.answer.startswith("No: no removal is recorded"), a.answer
+    assert "latest version of the NS-CMIC list" in a.answer and "published" in a.answer
+    assert any("HIKVISION" in c.quote.upper() for c in a.citations)
+    assert_every_fact_cited_and_verified(a.sentences, a.citations)

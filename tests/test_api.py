@@ -291,6 +291,24 @@ def test_conversations_listed_and_reopened(client):
     assert turns[1]["answer"]["answer"] == second["answer"] and turns[1]["answer"]["citations"]
 
 
+def test_questions_nobody_should_ask_get_a_clear_answer_or_a_422(client):
+    """Empty, blank, 5,000 characters, another language, gibberish: a 422 naming the field, or an answer
+    that says what it can do; never a 500."""
+    for q in ("", "   "):
+        r = client.post("/v1/ask", json={"question": q})
+        assert r.status_code == 422 and "question" in r.text, r.text
+    r = client.post("/v1/ask", json={"question": "Is SenseTime sanctioned? " * 200})  # 5,000 characters
+    assert r.status_code == 422 and r.json()["error"]["code"] == "question_too_long", r.text
+    for q in ("Est-ce que la société SenseTime est sanctionnée ?", "Санкции против Сбербанка?"):
+        r = client.post("/v1/ask", json={"question": q})
+        assert r.status_code == 200, r.text
+        assert r.json()["refused"] or "SENSETIME" in r.json()["answer"].upper()
+        if r.json()["refused"]:
+            assert "does not look like English" in r.json()["answer"], r.json()["answer"]
+    r = client.post("/v1/ask", json={"question": "?!?"})
+    assert r.status_code in (200, 422), r.text
+
+
 def test_inverted_date_range_is_422(client):
     """as_of (or until) before since: the client's mistake in words, on each way in, never a 500."""
     r = client.get("/v1/search", params={"q": "SenseTime", "since": "2000-01-01", "as_of": "1970-01-01"})

@@ -139,8 +139,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def do_POST(self):
-        self.rfile.read(int(self.headers.get("content-length", 0)))
+        request = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
         mode = self.server.mode
+        if mode == "stream" and request.get("stream"):
+            return self.stream_two_sentences()
         if mode == "slow":
             time.sleep(3)
         if mode == "not-json":
@@ -162,6 +164,31 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("content-length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+
+    def stream_two_sentences(self):
+        """A streamed reply as a model writes it: a sentence the entry supports, word by word, then after a
+        pause one that cites a passage that does not exist. The time the second one starts is kept."""
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.end_headers()
+
+        def send(content: str, finish=None) -> None:
+            chunk = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "fake",
+                     "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": finish}]}
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            self.wfile.flush()
+
+        for word in "SENSETIME GROUP LIMITED was added to the NS-CMIC list on 10 December 2021 [1]. ".split(" "):
+            send(word + " ")
+        time.sleep(STREAM_PAUSE)
+        self.server.second_sent = time.monotonic()
+        send("It is also listed on the moon [42].", finish="stop")
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
+
+
+STREAM_PAUSE = 2.0
 
 
 @pytest.fixture(scope="module")
@@ -187,6 +214,26 @@ def test_llm_faults_fall_back_to_extractive_with_a_note(demo_home, fake_llm, mod
     assert any("extractive answer" in n for n in a.notes), a.notes
     assert a.answer == extractive.answer and not a.refused
     assert [c.chunk_id for c in a.citations] == [c.chunk_id for c in extractive.citations]
+
+
+def test_model_sentences_are_verified_and_streamed_as_the_model_writes_them(demo_home, fake_llm):
+    """The fake endpoint stands in for a model that writes verifiable sentences (SmolLM2, the only model
+    that runs here, writes none). Its first sentence is verified and handed to the stream before the model
+    has written the second; the second, citing a passage that does not exist, is removed."""
+    from rag.answer import answer_question
+
+    fake_llm.mode = "stream"
+    rb = make_rb(demo_home, llm="openai", openai_base_url=f"http://127.0.0.1:{fake_llm.server_address[1]}/v1",
+                 openai_model="fake", llm_timeout_s=30.0)
+    seen: list[tuple[float, object]] = []
+    a = answer_question(rb, QUESTIONS[0], record=False,
+                        on_sentence=lambda s, cites: seen.append((time.monotonic(), s)))
+    assert a.backend == "openai", (a.backend, a.notes)
+    at, first = next((t, s) for t, s in seen if s.kind == "fact")
+    assert first.text.startswith("SENSETIME GROUP LIMITED was added to the NS-CMIC list") and first.citations
+    assert at < fake_llm.second_sent, "the first sentence waited for the rest of the reply"
+    assert "moon" not in a.answer
+    assert any("moon" in s.text and s.verdict == "removed" for s in a.sentences)
 
 
 def test_llm_down_through_the_api_is_never_a_500(demo_home, fake_llm, tmp_path):

@@ -5,8 +5,8 @@ import datetime as dt
 import re
 import uuid
 
-import prompts
 from rag.assemble import Assembler
+from rag.drafting import DraftRequest, drafter_for
 from rag.briefing.exposure import exposure_facts, links
 from rag.briefing.facts import (
     BLOCKING_LISTS,
@@ -23,7 +23,6 @@ from rag.evidence import (
     Draft,
     Evidence,
     chunks_of_docs,
-    passages_block,
     set_aside,
     set_aside_note,
 )
@@ -32,10 +31,9 @@ from rag.models import (
     BriefingExposure,
     BriefingSection,
     Filters,
-    SearchResult,
 )
 from rag.names import fold, names_any
-from rag.text import sentence_spans, statement_spans
+from rag.text import statement_spans
 from rag.verify import TypedFacts
 
 
@@ -203,9 +201,12 @@ def summary(rb, subject: Subject, backend: str, listing_evs: list[Evidence], lin
             parts.append(f"{n_events} dated event{'s' if n_events != 1 else ''}")
         section.notes.append("; ".join(parts) + " (see the sections below).")
     if backend != "extractive" and rating != "unrated":
+        # The same drafter interface as answers: the model gets the typed summary and the passages.
         try:
             passages = [ev.result for ev in listing_evs + link_evs + linked][:6]
-            llm_sum = _llm_summary(rb, subject.entity, passages, backend)
+            req = DraftRequest(f"Summarise the sanctions exposure of {entity}.", passages, typed=section,
+                               prompt="briefing", prompt_vars={"entity": entity, "section": "Summary"})
+            llm_sum = drafter_for(rb, backend).draft(req)
             model, version = llm_sum.model, llm_sum.prompt_version
             checked = Assembler(rb, typed=TypedFacts([[m.entry for m in subject.own]])).sentences(llm_sum)
             if any(s.verdict == "supported" for s in checked):
@@ -222,23 +223,3 @@ def _text_hash(text: str) -> str:
     from rag.store.history import text_hash
 
     return text_hash(text)
-
-
-def _llm_summary(rb, entity: str, passages: list[SearchResult], backend: str) -> Draft:
-    from rag.llm import chat_model
-    from rag.verify import strip_markers
-
-    llm, model = chat_model(rb.settings, backend)
-    template, version = prompts.load("briefing")
-    block = passages_block(passages)
-    raw = (llm.invoke(template.format(entity=entity, section="Summary", passages=block)).content or "").strip()
-    draft = Draft(backend=backend, model=model, prompt_version=version)
-    if raw.upper().startswith("INSUFFICIENT"):
-        return draft
-    for a, b in sentence_spans(raw):
-        text, nums = strip_markers(raw[a:b])
-        evs = [Evidence(text, passages[n - 1], 0, len(passages[n - 1].text)) for n in dict.fromkeys(nums)
-               if 1 <= n <= len(passages)]
-        if text:
-            draft.sentences.append((text, evs))
-    return draft
