@@ -21,7 +21,7 @@ import psycopg
 
 from rag.models import Chunk, Document, Filters
 from rag.store.postgres.db import PgDB, key32
-from rag.store.postgres.schema import MIGRATIONS
+from rag.store.postgres.schema import MIGRATIONS, write_postings
 from rag.store.postgres.terms import index_terms, indexed_text, pair, phrase_counts, phrase_terms
 from rag.store.registry import RELATION_FIELDS, date_ord
 from rag.store.vectors import StoreUnavailable
@@ -33,20 +33,29 @@ K1, B = 1.2, 0.75
 # One statement: collection statistics (one row of kw_stats), a weight per keyword from its document frequency
 # (term_df), then BM25 summed per chunk over the keywords' postings (an index-only scan each). A keyword is
 # a term or a pair of adjacent terms; one of three or more terms comes counted already (keyword_search).
-# All float8: numeric arithmetic on ~100,000 postings costs more than the rest of the query.
+# All float8 (numeric arithmetic on ~100,000 postings costs more than the rest of the query). Each keyword's
+# part is rounded to a whole number of 2^-40 before the sum: whole numbers below 2^53 add exactly in float8
+# (any score below 8192; a keyword adds at most idf * 2.2, about 25 at 50,000 chunks), so a chunk's score is
+# the same whatever order the plan feeds its parts in, and chunks with the same postings (a name on several
+# editions of a list) tie exactly, as in FTS5, and keep FTS5's order (rowid).
+FIXED = "1099511627776::float8"  # 2^40
 STATS = (f"s AS (SELECT n_rows::float8 AS n, {K1 * (1 - B)}::float8 AS a, "
          f"{K1 * B}::float8 * greatest(n_rows, 1) / greatest(total_len, 1)::float8 AS c FROM kw_stats)")
 IDF = "greatest(ln((s.n - {df} + 0.5) / ({df} + 0.5)), 1e-6)"
-TERMS = (f"t AS (SELECT t.term, t.w * {K1 + 1}::float8 * {IDF.format(df='coalesce(d.df, 0)')} AS wi FROM "
-         "unnest(%(terms)s::text[], %(w)s::float8[]) AS t(term, w) LEFT JOIN term_df d ON d.term = t.term, s)")
+# a term's document frequency from term_df; a pair's counted from its postings
+DF = "CASE WHEN strpos(t.term, ' ') = 0 THEN coalesce(d.df, 0) ELSE (SELECT count(*) FROM postings q WHERE q.term = t.term) END"
+TERMS = (f"t AS MATERIALIZED (SELECT t.term, t.w * {K1 + 1}::float8 * {IDF.format(df='f.df')} AS wi FROM "
+         "unnest(%(terms)s::text[], %(w)s::float8[]) AS t(term, w) LEFT JOIN term_df d ON d.term = t.term, "
+         f"LATERAL (SELECT ({DF})::float8 AS df) f, s)")
 TERM_SCORES = "SELECT p.chunk, t.wi * p.tf / (p.tf + s.a + s.c * p.len) AS v FROM t JOIN postings p ON p.term = t.term, s"
 LONG_PHRASE_SCORES = (f"SELECT h.chunk, %(ph{{i}}_w)s * {K1 + 1}::float8 * {IDF.format(df='%(ph{i}_df)s')} * h.tf "
                       "/ (h.tf + s.a + s.c * h.len) AS v FROM unnest(%(ph{i}_chunk)s::bigint[], %(ph{i}_tf)s::float8[], "
                       "%(ph{i}_len)s::float8[]) AS h(chunk, tf, len), s")
-RANKED = """
-WITH {ctes}
+RANKED = f"""
+WITH {{ctes}}
 SELECT c.chunk_id, r.score FROM (
-    SELECT g.chunk, g.score FROM (SELECT x.chunk, sum(x.v) AS score FROM ({scores}) x GROUP BY x.chunk) g {join}
+    SELECT g.chunk, g.score FROM (SELECT x.chunk, sum(round(x.v * {FIXED})) / {FIXED} AS score
+                                  FROM ({{scores}}) x GROUP BY x.chunk) g {{join}}
     ORDER BY g.score DESC, g.chunk LIMIT %(limit)s) r
 JOIN chunks c ON c.rowid = r.chunk ORDER BY r.score DESC, r.chunk
 """
@@ -307,17 +316,15 @@ class PgRegistry(PgDB):
                         d = by_doc[ch.doc_id]
                         cp.write_row((rid, ch.chunk_id, ch.doc_id, ch.index, ch.text, ch.start, ch.end, ch.page,
                                       d.doc_type, d.date.isoformat() if d.date else None, d.jurisdiction, d.source, n))
-                with cur.copy("COPY postings (term, chunk, tf, len) FROM STDIN") as cp:
-                    for rid, (terms, n) in zip(rowids, counts):
-                        for term, tf in terms.items():
-                            cp.write_row((term, rid, tf, n))
+                write_postings(cur, ((rid, terms, n) for rid, (terms, n) in zip(rowids, counts)))
                 # kw_stats first: its row lock orders concurrent writers, so their term_df updates never deadlock
                 cur.execute("UPDATE kw_stats SET n_rows = n_rows + %s, total_len = total_len + %s",
                             [len(chunks), sum(n for _, n in counts)])
                 df: dict[str, int] = defaultdict(int)
                 for terms, _ in counts:
                     for term in terms:
-                        df[term] += 1
+                        if " " not in term:  # a term, not a pair (see rag/store/postgres/schema.py, V3)
+                            df[term] += 1
                 cur.execute("INSERT INTO term_df SELECT * FROM unnest(%s::text[], %s::int[]) ORDER BY 1 "
                             "ON CONFLICT (term) DO UPDATE SET df = term_df.df + EXCLUDED.df",
                             [list(df), list(df.values())])
@@ -358,7 +365,8 @@ class PgRegistry(PgDB):
             cur.execute("UPDATE kw_stats SET n_rows = n_rows - %s, total_len = total_len - %s",
                         [len(rows), sum(r["kw_len"] for r in rows)])
             cur.execute("WITH gone AS (DELETE FROM postings WHERE chunk = ANY(%s) RETURNING term) "
-                        "UPDATE term_df d SET df = d.df - g.n FROM (SELECT term, COUNT(*) AS n FROM gone GROUP BY term) g "
+                        "UPDATE term_df d SET df = d.df - g.n FROM (SELECT term, COUNT(*) AS n FROM gone "
+                        "WHERE strpos(term, ' ') = 0 GROUP BY term) g "
                         "WHERE d.term = g.term", [[r["rowid"] for r in rows]])
         cur.execute("DELETE FROM documents WHERE doc_id = ANY(%s)", [ids])
         cur.execute("DELETE FROM relations WHERE doc_id = ANY(%s)", [ids])
