@@ -10,7 +10,9 @@ each), bounded in requests and seconds per step.
   search     GET /v1/search?q=...&k=10 (hybrid retrieval)
   ask        POST /v1/ask (the extractive answerer: retrieval, drafting, verification, audit record)
   stream     POST /v1/chat with stream=true: time to the first SSE event and to the first `sentence`
-  memory     the server's peak resident memory (VmHWM from /proc) over the whole run
+  memory     the server's peak resident memory (VmHWM from /proc) over the whole run; with
+             --api-memory-backends onnx,onnx-int8,torch only that, per embedding backend, each in a fresh
+             server on the ask benchmark's store (bench/results/api_memory.json)
 
 Figures per step: requests, errors (non-2xx or transport errors), throughput (req/s), p50/p95/p99 ms.
 Targets (issue 4): zero errors; search p95 < 100 ms at 4 clients; server peak RSS < 1.5 GB; first
@@ -248,12 +250,75 @@ def plain_search(home: Path, n: int) -> dict:
     return {"clients": 1, **latency_summary(lat)}
 
 
+def memory_by_backend(backends: list[str], searches: int = 60, asks: int = 16) -> dict:
+    """Server memory per embedding backend: `regbrief serve` on a copy of the ask benchmark's store (demo
+    corpus + the 2024 SDN list, built by `python -m bench ask`; int8 has its own), `searches` searches and
+    `asks` asks from one client, then the server's peak (VmHWM) and current (VmRSS) resident memory.
+    Each backend in a fresh server, one after another, in the same run."""
+    import shutil
+
+    import httpx
+
+    from bench.bench_ask import home_for
+
+    out = {}
+    for backend in backends:
+        src = home_for(backend)
+        if not (src / "regbrief.sqlite3").exists():
+            raise RuntimeError(f"no ask store at {src}: run `python -m bench ask --embedding-backends {backend}` first")
+        home = TMP / "api-memory-home"
+        if home.exists():
+            shutil.rmtree(home)
+        shutil.copytree(src, home)
+        load_start = os.getloadavg()
+        server = Server(home, env={"REGBRIEF_EMBEDDING_BACKEND": backend}, log_name="api-memory-server.log")
+        try:
+            ready = server.wait_ready()
+            with httpx.Client(base_url=server.url, timeout=300) as c:
+                lat = {"search": [], "ask": []}
+                for i in range(searches):
+                    t0 = time.perf_counter()
+                    search_request(c, i).raise_for_status()
+                    lat["search"].append(time.perf_counter() - t0)
+                for i in range(asks):
+                    t0 = time.perf_counter()
+                    ask_request(c, i).raise_for_status()
+                    lat["ask"].append(time.perf_counter() - t0)
+            st = proc_status(server.proc.pid)
+        finally:
+            server.stop()
+        out[backend] = {"ready_seconds": round(ready, 1), "peak_rss_mb": round(st.get("VmHWM", 0) / 2**20, 1),
+                        "rss_mb_after": round(st.get("VmRSS", 0) / 2**20, 1), "store": src.name,
+                        "search": latency_summary(lat["search"]), "ask": latency_summary(lat["ask"]),
+                        "load_average_start": [round(x, 2) for x in load_start],
+                        "load_average_end": [round(x, 2) for x in os.getloadavg()]}
+        log(f"memory {backend}: peak {out[backend]['peak_rss_mb']} MB, now {out[backend]['rss_mb_after']} MB "
+            f"(ready in {ready:.1f}s; search p50 {out[backend]['search']['p50_ms']} ms)")
+    return out
+
+
+def run_memory(backends: list[str]) -> dict:
+    figures = {"corpus": "demo corpus + sdn_2024-05-03.csv (the ask benchmark's stores)",
+               "by_backend": memory_by_backend(backends)}
+    figures["targets"] = {f"{b}: server peak RSS < 1.5 GB": m["peak_rss_mb"] < 1536
+                          for b, m in figures["by_backend"].items()}
+    path = write_result(f"{NAME}_memory", figures)
+    print(table([[b, m["peak_rss_mb"], m["rss_mb_after"], m["ready_seconds"], m["search"]["p50_ms"],
+                  m["ask"]["p50_ms"], f"{m['load_average_start'][0]}-{m['load_average_end'][0]}"]
+                 for b, m in figures["by_backend"].items()],
+                ["backend", "peak RSS MB", "RSS MB after", "ready s", "search p50 ms", "ask p50 ms", "load 1-min"]))
+    print(f"wrote {path}")
+    return figures
+
+
 # --- run -----------------------------------------------------------------------------------------------
 
 def run(args: argparse.Namespace | None = None) -> dict:
     defaults = {"api_sdn_rows": 0, "api_search_requests": 300, "api_ask_requests": 40, "api_step_seconds": 20.0,
                 "api_stream_requests": 8, "api_plain": True}
     a = argparse.Namespace(**{k: getattr(args, k, v) if args is not None else v for k, v in defaults.items()})
+    if getattr(args, "api_memory_backends", ""):
+        return run_memory(args.api_memory_backends.split(","))
     torch_info = configure_torch()
     home = TMP / "api-home"
     home.mkdir(parents=True, exist_ok=True)
@@ -344,6 +409,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--api-ask-requests", type=int, default=40, help="api: requests per ask step")
     p.add_argument("--api-step-seconds", type=float, default=20.0, help="api: time budget per step (ask: x1.5)")
     p.add_argument("--api-stream-requests", type=int, default=8, help="api: streamed chats for time-to-first-event")
+    p.add_argument("--api-memory-backends", default="",
+                   help="api: only measure the server's memory with each of these embedding backends "
+                        "(e.g. onnx,onnx-int8,torch; writes api_memory.json)")
     p.add_argument("--api-no-plain", dest="api_plain", action="store_false", help="api: skip the in-process baseline")
 
 
