@@ -69,6 +69,14 @@ def missing_facts(sentence: str, passages: list[str]) -> list[str]:
     return missing
 
 
+# Words that turn a statement round; "no" only before a lower-case word ("no entry"), not "No." of a number.
+_NEGATION = re.compile(r"\b(?:[Nn]ot|[Nn]ever|[Nn]either|nor|[Nn]one)\b|n't\b|\b[Nn]o\s+(?=[a-z])")
+
+
+def negated(text: str) -> bool:
+    return bool(_NEGATION.search(text))
+
+
 def strip_markers(sentence: str) -> tuple[str, list[int]]:
     """('text without [n] markers', [n, ...])."""
     nums = [int(n) for n in _MARKER.findall(sentence)]
@@ -161,7 +169,13 @@ class Verifier:
             short = [t for t in cited.values() if len(t) < 2000]
             self._encode(short)
             best = max(best, max(float(self._vecs[t] @ vec) for t in short))
-        return Check(round(best, 4), missing_facts(sentence, list(cited.values())), quotes)
+        missing = missing_facts(sentence, list(cited.values()))
+        # The closest passage sentence saying the opposite ("does not appear on the SDN list" for "appears on
+        # the SDN list") is no support, however alike the two read.
+        closest = [cited[n][a:b] for n, (a, b) in quotes.items()]
+        if closest and all(negated(sentence) != negated(q) for q in closest):
+            missing.append("the cited passage says the opposite (negation)")
+        return Check(round(best, 4), missing, quotes)
 
 
 # --- what the list records say: a sentence must not contradict them ------------------------------------

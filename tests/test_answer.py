@@ -297,3 +297,17 @@ def test_was_it_removed_is_answered_from_the_list_versions_in_the_store(demo_rb)
     assert "latest version of the NS-CMIC list" in a.answer and "published" in a.answer
     assert any("HIKVISION" in c.quote.upper() for c in a.citations)
     assert_every_fact_cited_and_verified(a.sentences, a.citations)
+
+
+def test_verifier_rejects_a_sentence_whose_cited_passage_says_the_opposite(embedder):
+    passage = ("SenseTime Group Limited does not appear on OFAC's Specially Designated Nationals (SDN) list, "
+               "neither in the version of 10 December 2021 nor in the version of 3 May 2024.")
+    v = Verifier(embedder)
+    flipped = v.check("SenseTime Group Limited appears on OFAC's SDN list in the version of 10 December 2021.",
+                      {1: passage})
+    assert not flipped.ok and "opposite" in flipped.reason()
+    same = v.check("SenseTime Group Limited does not appear on OFAC's SDN list in the version of 10 December 2021.",
+                   {1: passage})
+    assert same.ok, same.reason()
+    assert v.check("Tax ID No. 7736186950 is given for GAZPROM ENERGO, OOO.",
+                   {1: "GAZPROM ENERGO, OOO; Tax ID No. 7736186950 (Russia)."}).missing == []
