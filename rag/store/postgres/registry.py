@@ -30,7 +30,8 @@ from rag.text import keywords
 NS_DOC = 0x52420004
 K1, B = 1.2, 0.75
 
-# One statement: collection statistics (one row of kw_stats), a weight per keyword from its document frequency
+# One statement: collection statistics (the one row of kw_stats, read by its key so that the planner knows it is
+# one row even before kw_stats is analyzed: guessing 1,700 made it merge-join every posting), a weight per keyword from its document frequency
 # (term_df), then BM25 summed per chunk over the keywords' postings (an index-only scan each). A keyword is
 # a term or a pair of adjacent terms; one of three or more terms comes counted already (keyword_search).
 # All float8 (numeric arithmetic on ~100,000 postings costs more than the rest of the query). Each keyword's
@@ -40,7 +41,7 @@ K1, B = 1.2, 0.75
 # editions of a list) tie exactly, as in FTS5, and keep FTS5's order (rowid).
 FIXED = "1099511627776::float8"  # 2^40
 STATS = (f"s AS (SELECT n_rows::float8 AS n, {K1 * (1 - B)}::float8 AS a, "
-         f"{K1 * B}::float8 * greatest(n_rows, 1) / greatest(total_len, 1)::float8 AS c FROM kw_stats)")
+         f"{K1 * B}::float8 * greatest(n_rows, 1) / greatest(total_len, 1)::float8 AS c FROM kw_stats WHERE id = 1)")
 IDF = "greatest(ln((s.n - {df} + 0.5) / ({df} + 0.5)), 1e-6)"
 # a term's document frequency from term_df; a pair's counted from its postings
 DF = "CASE WHEN strpos(t.term, ' ') = 0 THEN coalesce(d.df, 0) ELSE (SELECT count(*) FROM postings q WHERE q.term = t.term) END"

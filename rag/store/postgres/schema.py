@@ -257,6 +257,6 @@ MIGRATIONS: list[Migration] = [
                  "watchlist", V1),
     Migration(2, "background jobs and rate-limit hits shared by the API workers", V2),
     Migration(3, "keyword index: pairs of adjacent terms in the postings (phrases as FTS5 matches them), "
-                 "document frequencies in term_df", V3, _postings_with_pairs, vacuum=("postings", "term_df")),
+                 "document frequencies in term_df", V3, _postings_with_pairs, vacuum=("postings", "term_df", "kw_stats")),
     Migration(4, "feeds, their sync state, news items seen and the changes found", V4),
 ]
