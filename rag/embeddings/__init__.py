@@ -5,9 +5,10 @@ onnx (the same vectors, faster) and onnx-int8 (faster still, slightly different 
 `Embedder.signature` with its vectors and may be queried only by an embedder `compatible` with it.
 
 Calls are cheap where they can be: identical texts in a call are embedded once, texts are batched longest
-first (less padding), short interactive calls (a question, a few sentences) are remembered, so the
-question's vector is computed once per ask and reused by retrieval, sentence selection and the verifier,
-and they go before the batches of a running ingest.
+first (less padding) into model batches of at most BATCH_TOKENS padded word pieces, short interactive
+calls (a question, a few sentences) are remembered, so the question's vector is computed once per ask and
+reused by retrieval, sentence selection and the verifier, and they go before the batches of a running
+ingest, which wait for at most one small batch.
 
 It is also a LangChain `Embeddings`, so LangChain components (and the stock-pipeline benchmark) can use
 the very same model object.
@@ -36,6 +37,11 @@ DEFAULT_NAME = "all-MiniLM-L6-v2"
 # Calls longer than this many model batches are an ingest's, not a query's (the verifier may compare
 # a hundred sentences; an ingest batch is a thousand chunks).
 BULK_BATCHES = 8
+# Padded word pieces in one model batch: 32 texts of up to 64 pieces, or 7 at the model's 256. A batch
+# is what a query may have to wait for during an ingest, and what onnxruntime's memory arena grows to
+# hold: measured on SDN entries (2 cores), 32 texts a batch took 300-550 ms p50 and up to 4.7 s for the
+# longest, and left the process 400 MB larger, for no more texts per second than batches of 8.
+BATCH_TOKENS = 2048
 
 
 def default_model_path() -> str:
@@ -104,6 +110,7 @@ class Embedder(Embeddings):
         self.dimension = self.model.dimension
         # An accelerator takes bigger batches for the same latency.
         self.batch_size = batch_size * 4 if device.startswith("cuda") else batch_size
+        self.batch_tokens = BATCH_TOKENS * 4 if device.startswith("cuda") else BATCH_TOKENS
         self._counter = load_tokenizer(model_dir, None)  # counts word pieces, no truncation
         self._lock = PriorityLock()
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -135,10 +142,7 @@ class Embedder(Embeddings):
                     else:
                         self._recent.move_to_end(t)
                         out[i] = v
-        # Longest first, so each batch pads to texts of about its own length.
-        todo.sort(key=lambda i: -len(uniq[i]))
-        for s in range(0, len(todo), self.batch_size):
-            idx = todo[s:s + self.batch_size]
+        for idx in self._batches([uniq[i] for i in todo], todo):
             with self._lock.hold(priority=not bulk):
                 out[idx] = self.model.run([uniq[i] for i in idx])
             self.model_calls += 1
@@ -150,6 +154,22 @@ class Embedder(Embeddings):
                 while len(self._recent) > self._recent_max:
                     self._recent.popitem(last=False)
         return out[where] if len(uniq) != len(texts) else out
+
+    def _batches(self, texts: list[str], ids: list[int]) -> list[list[int]]:
+        """`ids` (one per text) in model batches: longest first, so each batch pads to texts of about its
+        own length, each at most `batch_size` texts and `batch_tokens` padded word pieces."""
+        if not texts:
+            return []
+        lengths = [min(n + 2, self.max_tokens) for n in self.count_tokens(texts)]  # with [CLS], [SEP]
+        order = sorted(range(len(texts)), key=lambda j: -lengths[j])
+        batches: list[list[int]] = []
+        for j in order:
+            b = batches[-1] if batches else None
+            # sorted longest first: a batch pads to its first text's length
+            if b is None or len(b) >= self.batch_size or (len(b) + 1) * b[0][1] > self.batch_tokens:
+                batches.append(b := [])
+            b.append((ids[j], lengths[j]))
+        return [[i for i, _ in b] for b in batches]
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Word pieces per text, as the model counts them (without [CLS]/[SEP], no truncation)."""
