@@ -29,8 +29,10 @@ class Regbrief:
     def embedder(self):
         from rag.embeddings import get_embedder
 
+        # "auto" follows the vectors the store already has (rag/embeddings/backends.py, resolve).
+        recorded = self.store.embedding_signature() if self.settings.embedding_backend == "auto" else None
         return get_embedder(self.settings.embedding_model, self.settings.embedding_batch_size,
-                            self.settings.embedding_backend, self.settings.embedding_device)
+                            self.settings.embedding_backend, self.settings.embedding_device, recorded)
 
     @cached_property
     def retriever(self):

@@ -40,10 +40,10 @@ class Settings(BaseSettings):
     # question waits at most one such call of a running ingest.
     embedding_batch_size: int = 32
     # How the model runs (rag/embeddings/backends.py): torch, onnx (same vectors, faster) or onnx-int8
-    # (faster still, vectors a store must be re-embedded for). int8 kept ObliQA dev within 0.01 of float
-    # (bench/bench_quality.py), but the eval gate has not been run with it and existing stores would need
-    # `regbrief reembed`, so the default is onnx: torch's vectors, no PyTorch at run time.
-    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx"
+    # (faster still, vectors a store must be re-embedded for). auto (the default): int8 for a new store (it
+    # kept ObliQA dev within 0.01 of float and passes the eval gate), and for a store that already has
+    # vectors a backend of their family (onnx for float vectors), so no store needs re-embedding.
+    embedding_backend: Literal["auto", "torch", "onnx", "onnx-int8"] = "auto"
     # cpu, or cuda (an accelerator, when present: bigger batches; untested here).
     embedding_device: str = "cpu"
     # Where exported ONNX models are cached (built on first use); empty: ~/.cache/regbrief/models.

@@ -74,3 +74,16 @@ def test_reembed_killed_then_rerun_leaves_a_consistent_store(tmp_path):
     assert [r.chunk_id for r in after.results] == [r.chunk_id for r in before.results]
     assert len(rb.search("export controls semiconductors", k=5, mode="dense").results) == 5
     assert len(rb.store.vectors.siblings()) <= 1  # the replaced collection is gone
+
+
+def test_auto_backend_keeps_a_stores_vectors_and_gives_new_stores_int8(tmp_path, embedder):
+    """REGBRIEF_EMBEDDING_BACKEND=auto (the default): a new store is embedded with int8; a store that already
+    has float vectors is queried with a float backend, so an upgrade never needs `regbrief reembed`."""
+    new = make_rb(tmp_path / "new")
+    assert new.ingest([DEMO / "lists"]).ok
+    assert new.store.embedding_signature().endswith("@onnx-int8") and new.embedder.backend == "onnx-int8"
+    old_home = tmp_path / "float"
+    assert make_rb(old_home, embedding_backend="torch").ingest([DEMO / "lists"]).ok
+    reopened = make_rb(old_home)  # auto
+    assert reopened.embedder.backend == "onnx"
+    assert reopened.search("SenseTime", k=3).results  # no EmbeddingMismatch

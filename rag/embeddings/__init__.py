@@ -203,14 +203,17 @@ def threads_for_load(forced: str = "") -> tuple[int, str]:
 
 
 def get_embedder(model: str = "", batch_size: int = 32, backend: str | None = None,
-                 device: str | None = None) -> Embedder:
+                 device: str | None = None, recorded: str | None = None) -> Embedder:
     """The process's embedder for these settings; backend and device default to the environment's
-    (REGBRIEF_EMBEDDING_BACKEND, REGBRIEF_EMBEDDING_DEVICE)."""
+    (REGBRIEF_EMBEDDING_BACKEND, REGBRIEF_EMBEDDING_DEVICE). With "auto", the backend follows the vectors a
+    store `recorded` (its embedding signature), and is int8 for a new store."""
+    from rag.embeddings.backends import resolve
     from rag.settings import get_settings
 
     s = get_settings()
-    return _cached(model, batch_size, backend or s.embedding_backend, device or s.embedding_device,
-                   s.model_cache)
+    return _cached(model, batch_size, resolve(backend or s.embedding_backend, recorded),
+                   device or s.embedding_device, s.model_cache)
+
 
 
 @lru_cache(maxsize=4)

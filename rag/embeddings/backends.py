@@ -18,6 +18,19 @@ BACKENDS = ("torch", "onnx", "onnx-int8")
 # Vectors a backend computes, up to float rounding: stores embedded by one family can be queried by any
 # backend of the same family, and by no other.
 FAMILY = {"torch": "float", "onnx": "float", "onnx-int8": "int8"}
+# What REGBRIEF_EMBEDDING_BACKEND=auto (the default) runs for each family of vectors a store already has,
+# and for a new store: int8, the fastest backend whose retrieval quality (ObliQA dev, within 0.01) and eval
+# gate (all thresholds) match the float model's (README, performance). A store made with float vectors
+# keeps being queried with them; `regbrief reembed` with the backend set converts it.
+AUTO = {"float": "onnx", "int8": "onnx-int8", None: "onnx-int8"}
+
+
+def resolve(setting: str, recorded: str | None = None) -> str:
+    """The backend to run for a setting ("auto" or a backend) and the signature a store recorded, if any."""
+    if setting != "auto":
+        return setting
+    backend = recorded.rpartition("@")[2] if recorded else None
+    return AUTO[FAMILY.get(backend)] if backend in FAMILY else AUTO[None]
 
 
 def load_tokenizer(model_dir: Path, max_length: int | None):

@@ -86,7 +86,11 @@ def backup(settings: Settings, out: Path, embedder=None) -> dict:
                     if embedder is None:
                         from rag.embeddings import get_embedder
 
-                        embedder = get_embedder(s.embedding_model, s.embedding_batch_size)
+                        from rag.store.facade import LEGACY_SIGNATURE
+
+                        # Vectors of the family the store has: its recorded signature decides under "auto".
+                        recorded = json.loads(staged.get_meta("vectors") or "{}").get("embedding") or LEGACY_SIGNATURE
+                        embedder = get_embedder(s.embedding_model, s.embedding_batch_size, recorded=recorded)
                     embs = embedder.encode([t for _, t in missing])
                     meta_rows = staged.vector_metadata([c for c, _ in missing])
                     for (cid, _), emb in zip(missing, embs):
