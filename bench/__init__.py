@@ -188,7 +188,10 @@ def real_embedder():
 
     configure_torch()
     s = Settings()
-    return get_embedder(s.embedding_model, s.embedding_batch_size)
+    # The benches' stores and their vector cache hold float vectors: under "auto" (a new store's int8) the
+    # benches stay on float; --embedding-backends measures the others side by side.
+    backend = "onnx" if s.embedding_backend == "auto" else s.embedding_backend
+    return get_embedder(s.embedding_model, s.embedding_batch_size, backend)
 
 
 class TimedEncode:
