@@ -40,9 +40,9 @@ class Settings(BaseSettings):
     # question waits at most one such call of a running ingest.
     embedding_batch_size: int = 32
     # How the model runs (rag/embeddings/backends.py): torch, onnx (same vectors, faster) or onnx-int8
-    # (faster still, vectors a store must be re-embedded for). auto (the default): int8 for a new store (it
-    # kept ObliQA dev within 0.01 of float and passes the eval gate), and for a store that already has
-    # vectors a backend of their family (onnx for float vectors), so no store needs re-embedding.
+    # (faster still, vectors a store must be re-embedded for, and that depend on the batch). auto (the
+    # default): onnx for a new store, and for a store that already has vectors a backend of their family
+    # (rag/embeddings/backends.py, AUTO says why int8 is not the default).
     embedding_backend: Literal["auto", "torch", "onnx", "onnx-int8"] = "auto"
     # cpu, or cuda (an accelerator, when present: bigger batches; untested here).
     embedding_device: str = "cpu"

@@ -109,9 +109,8 @@ def v1_home(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def today_rb(tmp_path_factory, embedder):
-    """The same corpus ingested by today's code, for comparison, with float vectors as the v1 store has (a
-    new store would get int8 ones by default, which rank a little differently)."""
-    rb = make_rb(tmp_path_factory.mktemp("today") / "home", embedding_backend="onnx")
+    """The same corpus ingested by today's code, for comparison."""
+    rb = make_rb(tmp_path_factory.mktemp("today") / "home")
     assert rb.ingest([DEMO / "articles", DEMO / "lists"]).ok
     return rb
 

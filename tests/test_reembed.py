@@ -76,14 +76,29 @@ def test_reembed_killed_then_rerun_leaves_a_consistent_store(tmp_path):
     assert len(rb.store.vectors.siblings()) <= 1  # the replaced collection is gone
 
 
-def test_auto_backend_keeps_a_stores_vectors_and_gives_new_stores_int8(tmp_path, embedder):
-    """REGBRIEF_EMBEDDING_BACKEND=auto (the default): a new store is embedded with int8; a store that already
-    has float vectors is queried with a float backend, so an upgrade never needs `regbrief reembed`."""
+def test_auto_backend_follows_a_stores_vectors_and_gives_new_stores_float_ones(tmp_path, embedder):
+    """REGBRIEF_EMBEDDING_BACKEND=auto (the default): a new store gets float vectors (onnx); a store that
+    already has int8 vectors is queried with int8, so opening it needs no setting and no `regbrief reembed`."""
     new = make_rb(tmp_path / "new")
     assert new.ingest([DEMO / "lists"]).ok
-    assert new.store.embedding_signature().endswith("@onnx-int8") and new.embedder.backend == "onnx-int8"
-    old_home = tmp_path / "float"
-    assert make_rb(old_home, embedding_backend="torch").ingest([DEMO / "lists"]).ok
-    reopened = make_rb(old_home)  # auto
-    assert reopened.embedder.backend == "onnx"
+    assert new.store.embedding_signature().endswith("@onnx") and new.embedder.backend == "onnx"
+    int8_home = tmp_path / "int8"
+    assert make_rb(int8_home, embedding_backend="onnx-int8").ingest([DEMO / "lists"]).ok
+    reopened = make_rb(int8_home)  # auto
+    assert reopened.embedder.backend == "onnx-int8"
     assert reopened.search("SenseTime", k=3).results  # no EmbeddingMismatch
+
+
+def test_int8_vectors_depend_on_the_batch_and_float_ones_do_not(embedder):
+    """Why int8 is not the default: the same text embedded alone and beside a long passage."""
+    from rag.embeddings import get_embedder
+
+    q = "Is SenseTime sanctioned, and on which list?"
+    long = "OFAC is publishing the names of persons whose property and interests in property are blocked. " * 4
+    for backend, alike in (("onnx", 0.9999), ("onnx-int8", None)):
+        model = get_embedder(backend=backend).model
+        cos = float(model.run([q])[0] @ model.run([q, long])[0])
+        if alike:
+            assert cos > alike, (backend, cos)
+        else:
+            assert cos < 0.999, (backend, cos)

@@ -206,7 +206,7 @@ def get_embedder(model: str = "", batch_size: int = 32, backend: str | None = No
                  device: str | None = None, recorded: str | None = None) -> Embedder:
     """The process's embedder for these settings; backend and device default to the environment's
     (REGBRIEF_EMBEDDING_BACKEND, REGBRIEF_EMBEDDING_DEVICE). With "auto", the backend follows the vectors a
-    store `recorded` (its embedding signature), and is int8 for a new store."""
+    store `recorded` (its embedding signature), and is onnx for a new store."""
     from rag.embeddings.backends import resolve
     from rag.settings import get_settings
 
