@@ -188,8 +188,8 @@ def real_embedder():
 
     configure_torch()
     s = Settings()
-    # The benches' stores and their vector cache hold float vectors: under "auto" (a new store's int8) the
-    # benches stay on float; --embedding-backends measures the others side by side.
+    # The benches' stores and their vector cache hold float vectors: "auto" means onnx here, whatever a
+    # store in the environment has; --embedding-backends measures the others side by side.
     backend = "onnx" if s.embedding_backend == "auto" else s.embedding_backend
     return get_embedder(s.embedding_model, s.embedding_batch_size, backend)
 
