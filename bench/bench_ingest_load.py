@@ -231,9 +231,11 @@ def run(args: argparse.Namespace | None = None) -> int:
     defaults = {"load_rows": 10000, "load_idle_seconds": 90.0, "load_after_seconds": 60.0, "load_max_minutes": 30.0,
                 "load_think": 0.25, "load_ask_think": 2.0, "embedding_backends": ""}
     a = argparse.Namespace(**{k: getattr(args, k, v) if args is not None else v for k, v in defaults.items()})
+    from rag.embeddings.backends import resolve
     from rag.settings import Settings
 
-    backends = (a.embedding_backends or Settings().embedding_backend).split(",")
+    default = resolve(Settings().embedding_backend)  # "auto" on a new store
+    backends = (a.embedding_backends or default).split(",")
     ok = True
     for backend in backends:
         fig = measure(backend, a)
@@ -243,7 +245,7 @@ def run(args: argparse.Namespace | None = None) -> int:
             "ingest succeeded, store consistent": fig["ingest"]["status"] == "succeeded" and fig["store_check_ok"],
             "search p95 during the ingest <= 1.5x idle": search_ratio is not None and search_ratio <= 1.5,
         }
-        name = NAME if backend == Settings().embedding_backend else f"{NAME}@{backend}"
+        name = NAME if backend == default else f"{NAME}@{backend}"
         path = write_result(name, fig)
         rows = []
         for phase, ph in fig["phases"].items():
