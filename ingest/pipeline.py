@@ -121,14 +121,13 @@ class Ingestor:
         self.store.recover()
         files = expand_paths(paths)
         report = IngestReport()
-        with self.store.entities.writing():  # queries meanwhile do not rebuild the entity index per batch
-            for n, path in enumerate(files):
-                source = source_name(path)
-                with self.store.source_lock(source):
-                    result = self._ingest_file(path, fmt, progress, source)
-                report.files.append(result)
-                if on_progress:
-                    on_progress(n + 1, len(files))
+        for n, path in enumerate(files):
+            source = source_name(path)
+            with self.store.source_lock(source):
+                result = self._ingest_file(path, fmt, progress, source)
+            report.files.append(result)
+            if on_progress:
+                on_progress(n + 1, len(files))
         return report
 
     def _ingest_file(self, path: Path, fmt: str | None, progress: bool, source: str) -> FileResult:

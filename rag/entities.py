@@ -10,9 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-import time
 from collections import defaultdict
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from rag.dates import human_date, iso
@@ -27,17 +25,10 @@ class EntityMatch:
     text_span: str  # what in the text it matched
 
 
-# While this process ingests, the index is rebuilt at most this often: a rebuild reads every list entry
-# (seconds on a full list), and a query during a large ingest must not pay one per write batch.
-REBUILD_EVERY_WHILE_WRITING_S = 5.0
-
-
 class EntityIndex:
     def __init__(self, store):
         self.store = store
         self._lock = threading.Lock()
-        self._writers = 0  # ingests running in this process (writing())
-        self._built_at = 0.0
         self._version: int | None = None
         self.entries: dict[str, ListEntry] = {}
         self._by_token: dict[str, set[str]] = defaultdict(set)
@@ -48,25 +39,9 @@ class EntityIndex:
         """The registry's list-entry change counter (triggers bump it on every insert, update or delete)."""
         return self.store.list_entries_version()
 
-    @contextmanager
-    def writing(self):
-        """Around an ingest in this process. Meanwhile a query may use an index up to
-        REBUILD_EVERY_WHILE_WRITING_S old (entries the ingest wrote since may not be found yet); once the
-        ingest ends, the next query sees every entry it wrote."""
-        with self._lock:
-            self._writers += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._writers -= 1
-
     def refresh(self) -> None:
         version = self._registry_version()
         if version == self._version:
-            return
-        if self._writers and self._version is not None and \
-                time.monotonic() - self._built_at < REBUILD_EVERY_WHILE_WRITING_S:
             return
         with self._lock:
             if version == self._version:
@@ -86,7 +61,6 @@ class EntityIndex:
                     for t in d:
                         by_token[t].add(e.doc_id)
             self.entries, self._by_token, self._names, self._version = entries, by_token, names, version
-            self._built_at = time.monotonic()
 
     @property
     def version(self) -> tuple | None:

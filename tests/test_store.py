@@ -255,23 +255,3 @@ def test_server_mode_through_a_real_chroma_server(tmp_path, embedder):
     finally:
         server.terminate()
         server.wait(timeout=30)
-
-
-def test_queries_during_an_ingest_do_not_rebuild_the_entity_index_per_batch(tmp_path, embedder, monkeypatch):
-    """While this process ingests, a query may use the entity index built up to a few seconds before (a
-    rebuild reads every list entry, seconds on a full list); once the ingest ends, the next query finds
-    every entry it wrote."""
-    import rag.entities
-    from tests.conftest import DEMO, make_rb
-
-    monkeypatch.setattr(rag.entities, "REBUILD_EVERY_WHILE_WRITING_S", 600.0)
-    rb = make_rb(tmp_path / "home")
-    assert rb.ingest([DEMO / "lists" / "ofac_ns_cmic_extract.xml"]).ok
-    index = rb.store.entities
-    index.refresh()
-    before = set(index.entries)
-    with index.writing():  # as an ingest running in this process (a job of the HTTP service)
-        assert rb.ingest([DEMO / "lists" / "ofac_sdn_extract.csv"]).ok
-        assert set(index.entries) == before and not index.find_in_text("BANCO NACIONAL DE CUBA")
-    assert index.find_in_text("Is BANCO NACIONAL DE CUBA sanctioned?"), "the ingest's entries after it ends"
-    assert any(e.name == "BANCO NACIONAL DE CUBA" for e in rb.store.entities.entries.values())
