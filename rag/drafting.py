@@ -22,7 +22,7 @@ from rag.entities import EntityMatch
 from rag.evidence import Draft, Evidence, passages_block
 from rag.facts import FactDrafter
 from rag.models import Filters, SearchResult
-from rag.names import LEGAL_WORDS, LIST_WORDS, common_words, fold, question_names
+from rag.names import LIST_WORDS, common_words, fold, names_all, question_names
 from rag.plan import Plan, make_plan
 from rag.text import STOPWORDS, keywords, looks_like_instruction, sentence_spans, statement_spans
 from rag.verify import strip_markers
@@ -80,7 +80,7 @@ class ExtractiveDrafter:
         return extractive_draft(self.rb, req.question, req.passages, req.matches, req.filters, req.plan)
 
     def empty(self, req: DraftRequest) -> Draft:
-        return Draft(prompt_version="extractive-v2")
+        return Draft(prompt_version=EXTRACTIVE_VERSION)
 
     def stream(self, req: DraftRequest, draft: Draft) -> Iterator[tuple[str, list[Evidence]]]:
         whole = self.draft(req)
@@ -90,6 +90,7 @@ class ExtractiveDrafter:
             yield s
 
 
+EXTRACTIVE_VERSION = "extractive-v2"  # recorded as the prompt version of extractive answers
 # Below this relevance no evidence sentence is good enough to state; the answer refuses.
 REFUSE_BELOW = 0.42
 MAX_SENTENCES = 4
@@ -101,7 +102,7 @@ def extractive_draft(rb, question: str, results: list[SearchResult], matches: li
                      filters: Filters, plan: Plan | None = None) -> Draft:
     """The plan's facts first (rag/facts.py: typed fields, relations, listed or not), then passages only
     for what they leave unanswered; "the sources do not say" when nothing states the asked fact."""
-    draft = Draft(prompt_version="extractive-v2")
+    draft = Draft(prompt_version=EXTRACTIVE_VERSION)
     plan = plan or make_plan(rb, question, filters)
     if plan.needs_entity:
         draft.notes.append("Which entity do you mean? The question refers to one without naming it, and there is "
@@ -139,7 +140,7 @@ def extractive_draft(rb, question: str, results: list[SearchResult], matches: li
     if parties:
         # "What share of X does Y own?": only a sentence naming both answers it; one about X or Y alone
         # is about another relation.
-        draft.sentences = [(t, evs) for t, evs in draft.sentences if all(names_all_words(t, p) for p in parties)]
+        draft.sentences = [(t, evs) for t, evs in draft.sentences if all(names_all(t, p) for p in parties)]
         if not draft.sentences and not draft.notes:
             draft.notes.append(f"The sources do not say how {parties[0]} and {parties[1]} are related (looked at "
                                f"the relations store and the passages about each).")
@@ -173,12 +174,6 @@ def _day(value) -> dt.date | None:
         return dt.date.fromisoformat(str(value)[:10]) if value else None
     except ValueError:
         return None
-
-
-def names_all_words(text: str, name: str) -> bool:
-    """Does `text` have every word of `name` but its legal form ("Corp.", "Ltd")?"""
-    words = set(fold(text).split())
-    return all(w in words for w in fold(name).split() if w not in LEGAL_WORDS)
 
 
 def best_sentences(rb, question: str, results: list[SearchResult], matches: list[EntityMatch],

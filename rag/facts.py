@@ -33,7 +33,7 @@ from rag.entry_facts import (
 from rag.evidence import Evidence, chunks_of_docs, passes_filters, row_to_result
 from rag.fields import RELATIONS
 from rag.models import Filters, ListEntry, SearchResult
-from rag.names import LEGAL_WORDS, fold, mentions
+from rag.names import fold, mentions, names_all
 from rag.plan import PRONOUN, Plan, PlanAsk
 from rag.text import sentence_spans
 
@@ -233,15 +233,7 @@ class FactDrafter:
         wanted = latest_versions([e for e in entries if _wanted(e, ask, self.filters)])
         if wanted:
             for i, e in enumerate(wanted[:3]):
-                r = _entry_result(self.rb, e, self._chunks)
-                if r is None:
-                    continue
-                head = (sentence_spans(r.text)[:1] or [(0, len(r.text))])[0]
-                text = listed_sentence(e, r.text)
-                if i == 0 and ask.kind == "yes_no":
-                    text = "Yes: " + text
-                self.out.sentences.append((text, [Evidence(text, r, *head, 1.0)]))
-                self.out.entities_stated.add(e.doc_id)
+                self.state_listing(e, "Yes: " if i == 0 and ask.kind == "yes_no" else "")
             return
         self.negative(ask, ent, entries)
 
@@ -256,13 +248,7 @@ class FactDrafter:
         # What it is listed on instead, when the filters in force allow it: a different list, so no contradiction.
         others = latest_versions([e for e in entries if passes_filters(self.filters, e.date, "list_entry", e.jurisdiction)])
         for e in others[:2]:
-            r = _entry_result(self.rb, e, self._chunks)
-            if r is None:
-                continue
-            head = (sentence_spans(r.text)[:1] or [(0, len(r.text))])[0]
-            text = listed_sentence(e, r.text)
-            self.out.sentences.append((text, [Evidence(text, r, *head, 1.0)]))
-            self.out.entities_stated.add(e.doc_id)
+            self.state_listing(e)
 
     def removed(self, ask: PlanAsk, ent, entries: list[ListEntry]) -> None:
         """Was it taken off a list: what the versions of its lists in the store show. Its entry on the latest
@@ -279,8 +265,7 @@ class FactDrafter:
                 versions.setdefault(x["list"], []).append(dt.date.fromisoformat(x["published"]))
         for lst in dict.fromkeys(e.list for e in wanted):
             newest = max((e for e in wanted if e.list == lst), key=lambda e: e.list_published or dt.date.min)
-            r = _entry_result(self.rb, newest, self._chunks)
-            if r is None:
+            if _entry_result(self.rb, newest, self._chunks) is None:
                 continue
             later = sorted(d for d in versions.get(lst, []) if newest.list_published and d > newest.list_published)
             if later:
@@ -292,10 +277,17 @@ class FactDrafter:
                 published = f" (published {human_date(newest.list_published)})" if newest.list_published else ""
                 self.out.notes.append(f"No: no removal is recorded. {name} is on the latest version of the {lst} list "
                                       f"in the store{published}.")
-            head = (sentence_spans(r.text)[:1] or [(0, len(r.text))])[0]
-            text = listed_sentence(newest, r.text)
-            self.out.sentences.append((text, [Evidence(text, r, *head, 1.0)]))
-            self.out.entities_stated.add(newest.doc_id)
+            self.state_listing(newest)
+
+    def state_listing(self, e: ListEntry, lead: str = "") -> None:
+        """The entry's listing in one sentence, cited to the head of its chunk (its name and list)."""
+        r = _entry_result(self.rb, e, self._chunks)
+        if r is None:
+            return
+        head = (sentence_spans(r.text)[:1] or [(0, len(r.text))])[0]
+        text = lead + listed_sentence(e, r.text)
+        self.out.sentences.append((text, [Evidence(text, r, *head, 1.0)]))
+        self.out.entities_stated.add(e.doc_id)
 
     # --- relations ----------------------------------------------------------------------------------
     def relation(self, ask: PlanAsk, name: str, fieldname: str) -> bool:
@@ -320,7 +312,7 @@ class FactDrafter:
         for rel in links.relations:
             if other is not None:
                 party = rel.object if rel.subject_id in own else rel.subject
-                if set(fold(other).split()) - LEGAL_WORDS <= set(fold(party).split()):
+                if names_all(party, other):
                     picked.append(rel)
                 continue
             if kind and rel.relation != kind:

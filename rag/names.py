@@ -347,6 +347,12 @@ def question_names(text: str) -> list[str]:
     return [o for o in out if o]
 
 
+def names_all(text: str, name: str) -> bool:
+    """Does `text` have every word of `name` but its legal form ("Corp.", "Ltd"), ignoring case and accents?"""
+    words = set(fold(text).split())
+    return all(w in words for w in fold(name).split() if w not in LEGAL_WORDS)
+
+
 def names_any(text: str, names) -> bool:
     """Does `text` name any of `names` as whole words, ignoring case, accents and punctuation?"""
     hay = f" {fold(text)} "

@@ -29,7 +29,8 @@ AnswerKind = Literal["yes_no", "date", "name", "list", "text", "clarify"]
 _WHEN = re.compile(r"^\s*(?:since when|until when|when|on what date|on which date|what date|which date)\b", re.I)
 _WHERE = re.compile(r"^\s*(?:where|from where|in which (?:town|city|country|place))\b", re.I)
 PLACES = {"birth_place", "addresses", "nationality", "other", "general"}
-_AUX = re.compile(r"^\s*(is|are|was|were|has|have|had|does|do|did|can|could|will|would|should)\b", re.I)
+_AUX_WORDS = "is|are|was|were|has|have|had|does|do|did|can|could|will|would|should"
+_AUX = re.compile(rf"^\s*({_AUX_WORDS})\b", re.I)
 PRONOUN = re.compile(r"\b(it|its|they|them|their|he|she|his|her|(?:this|that|the same) (?:company|entity|person|firm|"
                      r"parent|subsidiary|owner|shareholder|supplier|customer|bank|vessel|individual|group|unit|"
                      r"business)|the company|the entity)\b", re.I)
@@ -360,9 +361,8 @@ def _kind(field: str, clause: str) -> AnswerKind:
 
 
 # "which program", "what date of birth", "how many entities": a wh-word and the noun phrase before the verb.
-_WH_PHRASE = re.compile(r"^\s*(?:(?:under|in|on|for|from|by|with|to|at)\s+)?((?:which|what|how many|how much)"
-                        r"(?:\s+(?!(?:does|do|did|is|are|was|were|has|have|had|will|would|can|could|should)\b)[\w'-]+){1,4})"
-                        r"\s+(?:does|do|did|is|are|was|were|has|have|had|will|would|can|could|should)\b", re.I)
+_WH_PHRASE = re.compile(rf"^\s*(?:(?:under|in|on|for|from|by|with|to|at)\s+)?((?:which|what|how many|how much)"
+                        rf"(?:\s+(?!(?:{_AUX_WORDS})\b)[\w'-]+){{1,4}})\s+(?:{_AUX_WORDS})\b", re.I)
 # How close the phrase alone must come to an example, and how far ahead of the next field, to decide.
 WH_CLEAR, WH_MARGIN = 0.6, 0.15
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.dates import find_dates, strip_dates
-from rag.names import fold, mentions
+from rag.names import LEGAL_WORDS, fold, mentions
 from rag.text import STOPWORDS, sentence_spans
 
 SUPPORT_THRESHOLD = 0.55
@@ -199,8 +199,8 @@ class TypedFacts:
     company than SENSETIME GROUP LIMITED)."""
 
     def __init__(self, entities: list[list]):
-        self.entities = [[e for e in entries if e.record == "entity"] for entries in entities]
-        self.entities = [e for e in self.entities if e]
+        kept = ([e for e in entries if e.record == "entity"] for entries in entities)
+        self.entities = [entries for entries in kept if entries]
 
     @classmethod
     def of_plan(cls, rb, plan) -> "TypedFacts":
@@ -210,8 +210,6 @@ class TypedFacts:
 
     @staticmethod
     def _words(entries) -> set[str]:
-        from rag.names import LEGAL_WORDS
-
         return {w for e in entries for n in e.all_names() for w in fold(n).split()} | LEGAL_WORDS | set(STOPWORDS)
 
     def _subject(self, sentence: str):
