@@ -41,6 +41,8 @@ same key; its tools (search, ask, brief, screen, exposure) return the same JSON 
 
 def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAPI:
     settings = settings or get_settings()
+    if settings.ingest_worker is None:  # a server's big ingests are prepared in a worker process (ingest/worker.py)
+        settings = settings.model_copy(update={"ingest_worker": True})
     parse_api_keys(settings.api_keys)  # a bad key setting stops the start, not a later request
     settings.home.mkdir(parents=True, exist_ok=True)
     metrics = Metrics()
@@ -74,6 +76,9 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         if scheduler:
             scheduler.stop()
         workspaces.jobs.shutdown()
+        from ingest.worker import close_workers
+
+        close_workers()
         worker_exited()
 
     app = FastAPI(title="regbrief", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)

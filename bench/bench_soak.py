@@ -188,8 +188,10 @@ def lost_uploads(url: str, uploads: list[dict], jobs: dict[str, dict], headers=N
 
 
 class MemorySampler:
+    """RSS of a process, and of its child processes (the server's embedding worker), every 0.5 s."""
+
     def __init__(self, pid: int):
-        self.pid, self.samples = pid, []  # (monotonic time, VmRSS bytes)
+        self.pid, self.samples = pid, []  # (monotonic time, VmRSS bytes, children's VmRSS bytes)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -199,7 +201,8 @@ class MemorySampler:
         while not self._stop.is_set():
             rss = proc_status(self.pid).get("VmRSS")
             if rss:
-                self.samples.append((time.monotonic(), rss))
+                kids = sum(proc_status(c).get("VmRSS", 0) for c in child_pids(self.pid))
+                self.samples.append((time.monotonic(), rss, kids))
             self._stop.wait(0.5)
 
     def start(self) -> "MemorySampler":
@@ -210,9 +213,23 @@ class MemorySampler:
         self._stop.set()
         self._thread.join(timeout=5)
 
-    def median(self, t0: float, t1: float) -> float | None:
-        vals = [r for t, r in self.samples if t0 <= t <= t1]
+    def median(self, t0: float, t1: float, children: bool = False) -> float | None:
+        """Median RSS between t0 and t1: of the process, or (`children`) of it and its children together."""
+        vals = [r + (k if children else 0) for t, r, k in self.samples if t0 <= t <= t1]
         return statistics.median(vals) if vals else None
+
+    def peak(self, children: bool = False) -> int:
+        return max((r + (k if children else 0) for _, r, k in self.samples), default=0)
+
+
+def child_pids(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
 
 
 def upload_big(url: str, path: Path, headers=None) -> str:
@@ -329,7 +346,9 @@ def soak(home: Path, *, baseline_s: float, soak_max_s: float, steady_s: float, w
         "uploads": len(uploads), "lost_uploads": lost,
         "memory": {"rss_mb_first_minute": _mb(rss_start), "rss_mb_after_warmup": _mb(rss_after_warmup),
                    "rss_mb_end": _mb(rss_end), "growth": growth and round(growth, 4),
-                   "peak_mb": round(server.peak_rss / 2**20, 1), "warmup_seconds": warmup_s,
+                   "peak_mb": round(server.peak_rss / 2**20, 1),
+                   "embedding_worker_peak_mb": _mb(max((k for _, _, k in mem.samples), default=0)),
+                   "warmup_seconds": warmup_s,
                    "judged_over": "steady" if "steady" in marks else "soak"},
         "store_check": check,
         "errors": sum(s["errors"] for s in summaries.values()),

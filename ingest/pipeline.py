@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from ingest.chunking import chunk_document
 from ingest.formats import FormatError, parse_with, resolve
@@ -26,6 +27,10 @@ from rag.sources import file_key
 from rag.store import Store
 from rag.text import instruction_snippets
 
+# Inputs at least this big are prepared in the ingest worker process when there is one (a small upload is
+# prepared at once here rather than wait behind a big list in the worker): about 1,000 SDN entries.
+WORKER_MIN_BYTES = 256 * 1024
+WORKER_MIN_DOCUMENTS = 256
 
 
 @dataclass
@@ -99,7 +104,79 @@ def source_key(path: str | Path) -> str:
     return file_key(path)
 
 
+@dataclass
+class Diff:
+    """What a source's new content changes against the store's document hashes, known before any write."""
+    unchanged: int
+    added: int
+    updated: int
+    changed: list[str]  # ids of documents added, changed or removed
+    gone: list[str]  # ids no longer in the source
+
+
+@dataclass
+class Batch:
+    """One all-or-nothing `Store.write`: documents with their chunks, vectors and relations."""
+    docs: list[Document]
+    chunks: list[Chunk]
+    embeddings: Any
+    relations: dict[str, list]
+
+
+@dataclass
+class Failed:
+    """The file could not be read; the message names it. Nothing of it is written."""
+    message: str
+
+
+def prepare(docs: list[Document], source: str, existing: dict[str, str], embedder, cache,
+            settings: Settings) -> Iterator:
+    """The costly part of an ingest, computed from the parsed documents and the store's document hashes
+    alone (so it can run in another process, ingest/worker.py): flags, the diff, chunks, vectors (only
+    texts `cache` lacks go to the model), relations. Yields the `Diff`, then a `Batch` per write."""
+    for d in docs:
+        d.source = source
+        flag_instructions(d)
+    todo = [d for d in docs if existing.get(d.doc_id) != d.hash()]
+    added = sum(d.doc_id not in existing for d in todo)
+    gone = sorted(set(existing) - {d.doc_id for d in docs})
+    yield Diff(len(docs) - len(todo), added, len(todo) - added, [d.doc_id for d in todo] + gone, gone)
+    batch_docs: list[Document] = []
+    batch_chunks: list[Chunk] = []
+    for i, d in enumerate(todo):
+        batch_docs.append(d)
+        batch_chunks.extend(chunk_document(d, embedder, settings.chunk_max_tokens, settings.chunk_overlap_sentences))
+        if len(batch_chunks) >= settings.ingest_batch_chunks or i == len(todo) - 1:
+            embeddings = cache.encode(embedder, [c.text for c in batch_chunks])
+            yield Batch(batch_docs, batch_chunks, embeddings, extract_relations(batch_docs, batch_chunks))
+            batch_docs, batch_chunks = [], []
+
+
+def parse_file(path: Path, fmt: str) -> list[Document]:
+    """The documents of a file read as format `fmt` (FormatError if it cannot be)."""
+    return _unique_ids(parse_with(resolve(path, fmt), path))
+
+
+def prepare_file(path: Path, fmt: str, source: str, existing: dict[str, str], embedder, cache,
+                 settings: Settings) -> Iterator:
+    """`prepare` for a file, parsed first: a file that cannot be read yields only `Failed`."""
+    try:
+        docs = parse_file(path, fmt)
+    except FormatError as e:
+        yield Failed(str(e))
+        return
+    except OSError as e:
+        yield Failed(f"{path}: cannot read file: {e.strerror or e}")
+        return
+    yield from prepare(docs, source, existing, embedder, cache, settings)
+
+
 class Ingestor:
+    """Stores files and parsed documents. The preparation (parse, chunk, embed) runs in this thread, or,
+    with REGBRIEF_INGEST_WORKER (the HTTP server's default), for bigger inputs in a worker process at the
+    lowest CPU priority (ingest/worker.py), so that queries served meanwhile keep their speed; the writes
+    are this process's either way."""
+
     def __init__(self, store: Store, embedder: Embedder, settings: Settings):
         self.store = store
         self.embedder = embedder
@@ -141,16 +218,21 @@ class Ingestor:
                 result.status = "unchanged"
                 result.unchanged = len(self.store.doc_hashes(source))
                 return result
-            docs = _unique_ids(parse_with(module, path))
         except FormatError as e:
             result.status, result.error = "failed", str(e)
             return result
         except OSError as e:
             result.status, result.error = "failed", f"{path}: cannot read file: {e.strerror or e}"
             return result
-
-        result.seconds = time.perf_counter() - t0  # parsing; storing adds its own time
-        return self.store_documents(docs, source, digest, module.NAME, progress, result, label=path.name)
+        with self.store.ingesting():
+            existing = self.store.doc_hashes(source)
+            worker = self._worker(path.stat().st_size >= WORKER_MIN_BYTES)
+            items = (worker.prepare_file(path, module.NAME, source, existing) if worker else
+                     prepare_file(path, module.NAME, source, existing, self.embedder, self._vectors_by_text,
+                                  self.settings))
+            self._store(items, source, digest, module.NAME, progress, result, path.name)
+        result.seconds = round(time.perf_counter() - t0, 3)
+        return result
 
     def store_documents(self, docs: list[Document], source: str, digest: str, fmt: str, progress: bool = False,
                         result: FileResult | None = None, label: str = "") -> FileResult:
@@ -158,40 +240,55 @@ class Ingestor:
         no longer there removed, the file's hash recorded. Feeds call this with what they parsed."""
         t0 = time.perf_counter()
         result = result or FileResult(source=source, format=fmt)
-        for d in docs:
-            d.source = source
-            flag_instructions(d)
-        existing = self.store.doc_hashes(source)
-        todo = [d for d in docs if existing.get(d.doc_id) != d.hash()]
-        result.unchanged = len(docs) - len(todo)
-        result.added = sum(d.doc_id not in existing for d in todo)
-        result.updated = len(todo) - result.added
-        gone = sorted(set(existing) - {d.doc_id for d in docs})
-        result.changed = [d.doc_id for d in todo] + gone
-
-        bar = _progress_bar(len(todo), label or source) if progress and todo else None
-        batch_docs: list[Document] = []
-        batch_chunks: list[Chunk] = []
-        for d in todo:
-            batch_docs.append(d)
-            batch_chunks.extend(chunk_document(d, self.embedder, self.settings.chunk_max_tokens,
-                                               self.settings.chunk_overlap_sentences))
-            if len(batch_chunks) >= self.settings.ingest_batch_chunks:
-                self._write(batch_docs, batch_chunks, bar)
-                result.chunks += len(batch_chunks)
-                batch_docs, batch_chunks = [], []
-        if batch_docs:
-            self._write(batch_docs, batch_chunks, bar)
-            result.chunks += len(batch_chunks)
-        if bar:
-            bar.close()
-        with self.store.write_lock:
-            if gone:
-                self.store.delete(gone)
-                result.removed = len(gone)
-            self.store.record_file(source, digest, fmt, len(docs))
+        with self.store.ingesting():
+            existing = self.store.doc_hashes(source)
+            worker = self._worker(len(docs) > WORKER_MIN_DOCUMENTS)
+            items = (worker.prepare(docs, source, existing) if worker else
+                     prepare(docs, source, existing, self.embedder, self._vectors_by_text, self.settings))
+            self._store(items, source, digest, fmt, progress, result, label or source)
         result.seconds = round(result.seconds + time.perf_counter() - t0, 3)
         return result
+
+    def _store(self, items: Iterator, source: str, digest: str, fmt: str, progress: bool, result: FileResult,
+               label: str) -> None:
+        """Write what `prepare` yields: each batch all or nothing; then the removals and the file's hash."""
+        bar = None
+        try:
+            for item in _reported(items):
+                if isinstance(item, Failed):
+                    result.status, result.error = "failed", item.message
+                    return
+                if isinstance(item, Diff):
+                    diff = item
+                    result.unchanged, result.added, result.updated = diff.unchanged, diff.added, diff.updated
+                    result.changed = diff.changed
+                    todo = diff.added + diff.updated
+                    bar = _progress_bar(todo, label) if progress and todo else None
+                    continue
+                self.store.write(item.docs, item.chunks, item.embeddings, item.relations,
+                                 signature=getattr(self.embedder, "signature", None))
+                result.chunks += len(item.chunks)
+                if bar:
+                    bar.update(len(item.docs))
+        except BaseException:
+            items.close()  # a worker still sending this source's batches is stopped
+            raise
+        finally:
+            if bar:
+                bar.close()
+        with self.store.write_lock:
+            if diff.gone:
+                self.store.delete(diff.gone)
+                result.removed = len(diff.gone)
+            self.store.record_file(source, digest, fmt, diff.unchanged + diff.added + diff.updated)
+
+    def _worker(self, big: bool):
+        """The ingest worker process for a big input when the settings ask for one (else None: here)."""
+        if not (big and self.settings.ingest_worker):
+            return None
+        from ingest.worker import ingest_worker
+
+        return ingest_worker(self.embedder, self.settings)
 
     @cached_property
     def _vectors_by_text(self):
@@ -199,13 +296,6 @@ class Ingestor:
         from rag.store.embedding_cache import EmbeddingCache
 
         return EmbeddingCache(self.settings.home / "embeddings.sqlite3")
-
-    def _write(self, docs: list[Document], chunks: list[Chunk], bar) -> None:
-        embeddings = self._vectors_by_text.encode(self.embedder, [c.text for c in chunks])
-        self.store.write(docs, chunks, embeddings, extract_relations(docs, chunks),
-                         signature=getattr(self.embedder, "signature", None))
-        if bar:
-            bar.update(len(docs))
 
     def remove(self, doc_ids: Sequence[str] = (), source: str | None = None) -> dict:
         """Remove documents by id, or every document from one source file."""
@@ -219,6 +309,17 @@ class Ingestor:
             known = [i for i in ids if self.store.document(i) is not None]
             chunks = self.store.delete(known) if known else 0
         return {"removed_documents": known, "removed_chunks": chunks, "not_found": sorted(set(ids) - set(known))}
+
+
+def _reported(items: Iterator) -> Iterator:
+    """The items, with a worker that stopped mid-input reported as a failed input (the batches written
+    stay; the file's hash is not recorded, so ingesting it again finishes it)."""
+    from ingest.worker import WorkerFailed
+
+    try:
+        yield from items
+    except WorkerFailed as e:
+        yield Failed(f"{e}; run the ingest again to finish it")
 
 
 def flag_instructions(doc: Document) -> None:

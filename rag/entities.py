@@ -1,7 +1,7 @@
 """Entities on the lists in the store: find the ones a text names, and render their facts.
 
 The index is built from every list-entry document in the registry (primary names, aliases, former
-names) and rebuilt when the registry changes. Matching works on the names' words as rag.names reads
+names) and rebuilt when the registry changes (see EntityIndex for when). Matching works on the names' words as rag.names reads
 them: case, accents and punctuation folded, legal-form words (Ltd, Limited, Co., LLC ...) and generic
 words (Group, Technology, Holding ...) set aside, so "SenseTime" finds "SENSETIME GROUP LIMITED".
 """
@@ -25,90 +25,123 @@ class EntityMatch:
     text_span: str  # what in the text it matched
 
 
+class _View:
+    """The entries as of one registry version, with the indexes derived from them; replaced whole, never
+    changed, so a query holds one consistent view while a new one is built."""
+
+    def __init__(self, version: int | None, entries: dict[str, ListEntry], by_token: dict[str, set[str]],
+                 names: dict[str, list[tuple[str, list[str]]]]):
+        self.version = version
+        self.entries = entries
+        self.by_token = by_token
+        self.names = names  # doc_id -> [(name, distinctive tokens)]
+        self.derived: dict[str, object] = {}
+
+
+_EMPTY = _View(None, {}, {}, {})
+
+
 class EntityIndex:
+    """Built from the registry's list entries, and rebuilt when they change, by one thread while the
+    others go on with the view they have. During an ingest in this process (`Store.ingesting`) the view
+    from before it is kept (a write batch does not make every query rebuild it, and screening never sees
+    half of a list); the ingesting thread brings it up to date, derived indexes included, when it ends."""
+
     def __init__(self, store):
         self.store = store
-        self._lock = threading.Lock()
-        self._version: int | None = None
-        self.entries: dict[str, ListEntry] = {}
-        self._by_token: dict[str, set[str]] = defaultdict(set)
-        self._names: dict[str, list[tuple[str, list[str]]]] = {}  # doc_id -> [(name, distinctive tokens)]
-        self._derived: dict[str, tuple[tuple | None, object]] = {}
-
-    def _registry_version(self) -> int:
-        """The registry's list-entry change counter (triggers bump it on every insert, update or delete)."""
-        return self.store.list_entries_version()
-
-    def refresh(self) -> None:
-        version = self._registry_version()
-        if version == self._version:
-            return
-        with self._lock:
-            if version == self._version:
-                return
-            entries: dict[str, ListEntry] = {}
-            by_token: dict[str, set[str]] = defaultdict(set)
-            names: dict[str, list[tuple[str, list[str]]]] = {}
-            for r in self.store.list_entry_rows():
-                e = _entry(r)
-                entries[e.doc_id] = e
-                names[e.doc_id] = []
-                for n in e.all_names():
-                    # A name of generic words only ("China Electronics Technology Group") is
-                    # indexed by all of them; a match then needs every one.
-                    d = distinctive(core_tokens(n)) or [t for t in core_tokens(n) if len(t) > 1]
-                    names[e.doc_id].append((n, d))
-                    for t in d:
-                        by_token[t].add(e.doc_id)
-            self.entries, self._by_token, self._names, self._version = entries, by_token, names, version
+        self._lock = threading.Lock()  # one rebuild at a time
+        self._view = _EMPTY
+        self._builders: dict[str, object] = {}  # derived key -> build(view), to rebuild them ahead of queries
 
     @property
-    def version(self) -> tuple | None:
+    def entries(self) -> dict[str, ListEntry]:
+        return self._view.entries
+
+    @property
+    def version(self) -> int | None:
         """The registry version the entries were built from (changes when list entries change)."""
-        return self._version
+        return self._view.version
+
+    def refresh(self, force: bool = False) -> None:
+        """Bring the view up to the registry's list entries. A query (not `force`) that finds another
+        thread rebuilding, or an ingest of this process running, keeps the view it has, if it has one."""
+        version = self.store.list_entries_version()
+        if version == self._view.version:
+            return
+        built = self._view.version is not None
+        if built and not force and self.store.ingest_running:
+            return
+        if not self._lock.acquire(blocking=force or not built):
+            return
+        try:
+            if self.store.list_entries_version() == self._view.version:
+                return
+            self._view = self._build()
+        finally:
+            self._lock.release()
+
+    def _build(self) -> _View:
+        """A new view with every derived index queries have asked for, so none of them is built by a query."""
+        version = self.store.list_entries_version()  # read first: a later change makes the next refresh
+        entries: dict[str, ListEntry] = {}
+        by_token: dict[str, set[str]] = defaultdict(set)
+        names: dict[str, list[tuple[str, list[str]]]] = {}
+        for r in self.store.list_entry_rows():
+            e = _entry(r)
+            entries[e.doc_id] = e
+            names[e.doc_id] = []
+            for n in e.all_names():
+                # A name of generic words only ("China Electronics Technology Group") is
+                # indexed by all of them; a match then needs every one.
+                d = distinctive(core_tokens(n)) or [t for t in core_tokens(n) if len(t) > 1]
+                names[e.doc_id].append((n, d))
+                for t in d:
+                    by_token[t].add(e.doc_id)
+        view = _View(version, entries, by_token, names)
+        for key, build in list(self._builders.items()):
+            view.derived[key] = build(view)
+        return view
 
     def derived(self, key: str, build):
         """An index derived from the entries (e.g. screening's name index in rag/screen.py), built by
-        `build(self)` and rebuilt when the entries change."""
+        `build(view)` (the view has `entries`) once per view."""
         self.refresh()
-        version = self._version
-        cached = self._derived.get(key)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        with self._lock:
-            cached = self._derived.get(key)
-            if cached is None or cached[0] != version:
-                cached = (version, build(self))
-                self._derived[key] = cached
-        return cached[1]
+        view = self._view
+        if key not in view.derived:
+            with self._lock:  # one build at a time; another thread may have built it meanwhile
+                if key not in view.derived:
+                    self._builders[key] = build
+                    view.derived[key] = build(view)
+        return view.derived[key]
 
     def find_in_text(self, text: str, allowed=None) -> list[EntityMatch]:
         """List entries that `text` names: every distinctive token of one of the entry's names appears
         in the text, or a rare, capitalised distinctive token does (e.g. "Hikvision")."""
         self.refresh()
+        view = self._view
         folded_tokens = fold(text).split()
         tokens = set(folded_tokens)
         capitalised = {w for m in mentions(text) for w in fold(m.text).split()}
         candidates: set[str] = set()
         for t in tokens - LIST_WORDS:
-            if t in self._by_token and len(self._by_token[t]) <= 50:
-                candidates |= self._by_token[t]
+            if t in view.by_token and len(view.by_token[t]) <= 50:
+                candidates |= view.by_token[t]
         matches: list[EntityMatch] = []
         for doc_id in candidates:
-            if allowed is not None and not allowed(self.entries[doc_id]):
+            if allowed is not None and not allowed(view.entries[doc_id]):
                 continue
-            for name, d in self._names[doc_id]:
+            for name, d in view.names[doc_id]:
                 if not d:
                     continue
                 core = core_tokens(name)
                 short = len(core) == 1 and len(core[0]) <= 3
                 if all(t in tokens for t in core) and (not short or re.search(rf"\b{re.escape(name)}\b", text)):
-                    matches.append(EntityMatch(self.entries[doc_id], name, " ".join(d)))
+                    matches.append(EntityMatch(view.entries[doc_id], name, " ".join(d)))
                     break
                 rare = [t for t in d if t in capitalised and t in tokens and len(t) >= 5
-                        and len(self._by_token[t]) <= 3 and t not in common_words()]
+                        and len(view.by_token[t]) <= 3 and t not in common_words()]
                 if rare:
-                    matches.append(EntityMatch(self.entries[doc_id], name, rare[0]))
+                    matches.append(EntityMatch(view.entries[doc_id], name, rare[0]))
                     break
         # Best first: more matched tokens, then listing date, then id (stable).
         # The same entry in several versions of a list (two SDN files): keep the latest version allowed.
@@ -123,7 +156,7 @@ class EntityIndex:
         """Which lists the store holds, with their publication dates: what a 'not listed' rests on."""
         self.refresh()
         seen: dict[tuple, int] = defaultdict(int)
-        for e in self.entries.values():
+        for e in self._view.entries.values():
             seen[(e.list or "", iso(e.list_published) or "", e.issuer or "")] += 1
         return [{"list": k[0], "published": k[1] or None, "authority": k[2] or None, "entries": v}
                 for k, v in sorted(seen.items())]

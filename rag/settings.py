@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     # Chunks stay under the embedding model's 256 word-piece window, measured with its tokenizer.
     chunk_max_tokens: int = 200
     chunk_overlap_sentences: int = 1
+    # Prepare big ingests (parse, chunk, embed) in a worker process at the lowest CPU priority
+    # (ingest/worker.py), so queries served meanwhile keep their speed. Unset: on in the HTTP server
+    # (`regbrief serve`), off for the CLI, whose ingest has no queries beside it.
+    ingest_worker: bool | None = None
     # Chunks embedded and stored per batch (each batch is one all-or-nothing write): big enough for
     # sentence-transformers' length bucketing to pay off.
     ingest_batch_chunks: int = 1024

@@ -223,3 +223,45 @@ def test_an_ask_embeds_its_question_once(tmp_path):
     assert answer.citations
     assert seen.count(question) == 1  # retrieval, sentence selection and the verifier share one vector
     assert len(seen) == len(set(seen))  # and no text went through the model twice
+
+
+def test_a_big_input_is_prepared_in_a_low_priority_worker_with_the_same_result(tmp_path, onnx_embedder):
+    """The server's ingest worker (ingest/worker.py): the same diff, chunks and vectors as preparing here, at
+    nice 19; a worker that was killed is replaced; a small file is prepared here, with no worker started."""
+    from ingest.pipeline import Batch, Diff, Ingestor, prepare_file
+    from ingest.worker import IngestWorker
+    from rag.store.embedding_cache import EmbeddingCache
+    from tests.conftest import make_rb
+
+    rb = make_rb(tmp_path / "home", embedding_backend="onnx", ingest_worker=True, ingest_batch_chunks=200)
+    sdn = tmp_path / "sdn_2024-05-03.csv"
+    sdn.write_text("".join((DATA / "ofac" / "sdn_2024-05-03.csv").open().readlines()[:600]))
+    worker = IngestWorker(onnx_embedder, rb.settings)
+    try:
+        there = list(worker.prepare_file(sdn, "ofac_sdn_csv", "src", {}))
+        pid = worker.pid
+        assert int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[16]) == 19  # nice 19
+        here = list(prepare_file(sdn, "ofac_sdn_csv", "src", {}, onnx_embedder,
+                                 EmbeddingCache(tmp_path / "other-cache.sqlite3"), rb.settings))
+        assert [type(i) for i in there] == [type(i) for i in here] and isinstance(there[0], Diff)
+        assert there[0] == here[0] and there[0].added == 600
+        for a, b in zip(there[1:], here[1:]):
+            assert isinstance(a, Batch) and [c.text for c in a.chunks] == [c.text for c in b.chunks]
+            np.testing.assert_allclose(a.embeddings, b.embeddings, atol=1e-5)
+            assert a.relations == b.relations
+        os.kill(pid, 9)  # a worker that died (out of memory, killed) is replaced for the next input
+        again = list(worker.prepare_file(sdn, "ofac_sdn_csv", "src", {}))
+        assert worker.pid not in (None, pid) and len(again) == len(there)
+        # a file that cannot be read fails alone, and the worker goes on
+        bad = tmp_path / "bad.csv"
+        bad.write_text('1,"ONE"\n')
+        failed = list(worker.prepare_file(bad, "ofac_sdn_csv", "src", {}))
+        assert len(failed) == 1 and "bad.csv" in failed[0].message
+        assert worker.pid is not None
+    finally:
+        worker.close()
+    # through the Ingestor: a small file is prepared in this process, no worker is started
+    ingestor = Ingestor(rb.store, onnx_embedder, rb.settings)
+    assert ingestor.ingest([DEMO / "lists" / "ofac_sdn_extract.csv"]).ok
+    from ingest.worker import _workers
+    assert not any(w.pid for w in _workers.values())

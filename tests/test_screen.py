@@ -93,6 +93,48 @@ def test_index_follows_the_registry(rb, tmp_path):
     assert not any(m.match for m in screen(rb, ["Bank Melli Iran"]).results[0].matches)
 
 
+def test_during_an_ingest_screening_sees_the_lists_as_before_it(tmp_path):
+    """A list written in several batches: between them, screening answers from the lists as they were
+    before the file (never half of it, and no query rebuilds the index after each batch); when the ingest
+    returns, the index is already up to date (rebuilt by the ingesting thread, not by the next query)."""
+    import threading
+
+    from rag.screen import screen
+    from tests.conftest import make_rb
+
+    rb = make_rb(tmp_path / "home", ingest_batch_chunks=4)
+    src = tmp_path / "ofac_sdn_extract.csv"
+    shutil.copy(DEMO / "lists" / "ofac_sdn_extract.csv", src)
+    assert rb.ingestor.ingest([DEMO / "articles"]).ok
+    assert not any(m.match for m in screen(rb, ["Bank Melli Iran"]).results[0].matches)  # the index is built
+    before = rb.store.entities.version
+    store_write, first_batch, go = rb.store.write, threading.Event(), threading.Event()
+
+    def write(*a, **kw):  # the real write, then a pause after the first batch of the list
+        store_write(*a, **kw)
+        if not first_batch.is_set():
+            first_batch.set()
+            assert go.wait(60)
+
+    rb.store.write = write
+    ingest = threading.Thread(target=lambda: rb.ingestor.ingest([src]))
+    ingest.start()
+    try:
+        assert first_batch.wait(120)
+        assert rb.store.list_entries_version() != before  # part of the list is in the registry
+        # ... and screening, in another thread, answers as before the file: nothing of it yet
+        assert not any(m.match for m in screen(rb, ["Bank Melli Iran"]).results[0].matches)
+        assert not any(m.match for m in screen(rb, ["TORNADO CASH"]).results[0].matches)
+        assert rb.store.entities.version == before
+    finally:
+        go.set()
+        ingest.join(120)
+        del rb.store.write
+    assert rb.store.entities.version == rb.store.list_entries_version()  # up to date before any query
+    top = screen(rb, ["bank meli iran"]).results[0].matches[0]
+    assert top.match and top.name == "BANK MELLI IRAN"
+
+
 def test_full_sdn_list_quality_and_speed():
     """The full 2024 SDN list plus the consolidated list: entries found by their own (corrupted) names,
     negatives not matched, and 1,000 names screened in well under the budget."""

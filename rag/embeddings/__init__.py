@@ -103,6 +103,7 @@ class Embedder(Embeddings):
         self.name = model or DEFAULT_NAME
         self.backend = backend
         self.device = device
+        self.model_path, self.requested_batch_size, self.cache_dir = model, batch_size, cache_dir  # to make another
         self.signature = signature_of(self.name, backend)
         model_dir = Path(model or default_model_path())
         self.model = load(model_dir, backend, device, cache_dir, self.name)
@@ -111,6 +112,7 @@ class Embedder(Embeddings):
         # An accelerator takes bigger batches for the same latency.
         self.batch_size = batch_size * 4 if device.startswith("cuda") else batch_size
         self.batch_tokens = BATCH_TOKENS * 4 if device.startswith("cuda") else BATCH_TOKENS
+        self.bulk_texts = BULK_BATCHES * self.batch_size  # a call of more distinct texts is bulk (see encode)
         self._counter = load_tokenizer(model_dir, None)  # counts word pieces, no truncation
         self._lock = PriorityLock()
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -130,7 +132,7 @@ class Embedder(Embeddings):
         where = [rows.setdefault(t, len(rows)) for t in texts]
         uniq = list(rows)
         out = np.empty((len(uniq), self.dimension), dtype=np.float32)
-        bulk = len(uniq) > BULK_BATCHES * self.batch_size
+        bulk = len(uniq) > self.bulk_texts
         todo = list(range(len(uniq)))
         if not bulk:
             todo = []

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from rag.models import Chunk, Document, Filters
@@ -31,6 +33,8 @@ from rag.store.protocol import AuditTrail, Registry, WatchlistTables
 from rag.store.vectors import StoreUnavailable, VectorIndex
 
 __all__ = ["EmbeddingMismatch", "Store", "StoreUnavailable", "VectorIndex", "get_store", "open_backend", "wait_for"]
+
+log = logging.getLogger("regbrief.store")
 
 # Stores written before signatures were recorded were all embedded by the one model v1 shipped, in torch.
 LEGACY_SIGNATURE = "all-MiniLM-L6-v2@torch"
@@ -67,6 +71,7 @@ class Store:
         # processes). Held per batch, not per file, so a small upload is not stuck behind a big list.
         self.write_lock = threading.RLock()
         self._source_locks: dict[str, threading.Lock] = {}
+        self._ingests = 0  # sources being ingested by this process (see `ingesting`)
         self._entities = None
         self._feeds = None
 
@@ -116,6 +121,28 @@ class Store:
         """Held while one file (source) is ingested or removed: two uploads of the same name take turns."""
         with self.write_lock:
             return self._source_locks.setdefault(source, threading.Lock())
+
+    @contextmanager
+    def ingesting(self):
+        """Held while this process ingests one source. The entity index keeps the view it had before
+        while any ingest runs, and is brought up to date by the ingesting thread when each ends, so no
+        query rebuilds it after a write batch (a second or more for a big list, on the query's time)."""
+        with self.write_lock:
+            self._ingests += 1
+        try:
+            yield
+        finally:
+            with self.write_lock:
+                self._ingests -= 1
+            if self._entities is not None and self._entities.version is not None:
+                try:
+                    self._entities.refresh(force=True)
+                except Exception as e:  # the ingest is stored; the next query rebuilds the index
+                    log.warning("entity index not refreshed after an ingest: %s", e)
+
+    @property
+    def ingest_running(self) -> bool:
+        return self._ingests > 0
 
     # --- search sides -------------------------------------------------------------------------
     def keyword_search(self, query: str, filters: Filters, limit: int) -> list[tuple[str, float]]:

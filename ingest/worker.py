@@ -1,0 +1,189 @@
+"""The ingest worker: a process at the lowest CPU priority that prepares big ingests (parse, chunk, embed,
+extract relations: `ingest.pipeline.prepare`) and sends back the batches that the serving process writes.
+
+Why a process: the HTTP server answers queries from the same process that ingests uploads. Measured on 2
+cores (bench/README.md, bench_ingest_load): while a thread of the server parsed a 10,000-row list, searches
+in another thread took seconds instead of 6 ms. Not the CPU: the interpreter lock. A search gives it up
+around every SQLite step and waits up to the switch interval to get it back from a busy thread, dozens of
+times per search. Embedding in a thread cost less (p50 8 -> 13 ms) but searches still waited behind a
+model batch. The same work in a process of its own at nice 19 left searches as fast as idle (p50 6.6 ms,
+p95 11.8 ms against 6.5 / 11.6). nice 19, not SCHED_IDLE: SCHED_IDLE never runs while other work keeps the
+CPUs busy, so an ingest on a loaded machine could stall for good.
+
+One worker per serving process, started at the first big input and kept; it loads the same model with the
+same backend (its vectors are the local embedder's) and uses the same embedding cache. It takes one input
+at a time, so small inputs are prepared in the serving process (ingest.pipeline.WORKER_MIN_BYTES) rather
+than wait behind a big list. It exits when its parent does (its end of the socket closes).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+log = logging.getLogger("regbrief.ingest")
+
+NICENESS = 19
+
+
+class WorkerFailed(RuntimeError):
+    """The worker process stopped or failed while preparing an input (batches already written stay)."""
+
+
+class IngestWorker:
+    def __init__(self, embedder, settings):
+        self.embedder, self.settings = embedder, settings
+        self._lock = threading.Lock()  # one input at a time
+        self._proc: subprocess.Popen | None = None
+        self._conn: Connection | None = None
+
+    def prepare_file(self, path: Path, fmt: str, source: str, existing: dict[str, str]) -> Iterator:
+        """`ingest.pipeline.prepare_file`, run by the worker: the same items, in order."""
+        return self._stream(("file", str(path), fmt, source, existing))
+
+    def prepare(self, docs: list, source: str, existing: dict[str, str]) -> Iterator:
+        """`ingest.pipeline.prepare`, run by the worker."""
+        return self._stream(("documents", docs, source, existing))
+
+    def _stream(self, request) -> Iterator:
+        with self._lock:
+            finished = False
+            try:
+                conn, (kind, value) = self._first_reply(request)
+                while True:
+                    if kind == "item":
+                        yield value
+                    elif kind == "end":
+                        finished = True
+                        return
+                    else:  # the worker reported an error and waits for the next input
+                        finished = True
+                        raise WorkerFailed(f"the ingest worker failed: {value}")
+                    try:
+                        kind, value = conn.recv()
+                    except (EOFError, OSError) as e:
+                        raise WorkerFailed(f"the ingest worker process stopped ({e or 'it exited'})") from e
+            finally:
+                if not finished:  # abandoned or failed mid-input: the worker may still be sending
+                    self._stop()
+
+    def _first_reply(self, request) -> tuple[Connection, tuple]:
+        """Send an input and read the first reply; a worker that died since its last input (killed, out of
+        memory) is replaced once."""
+        for attempt in (1, 2):
+            try:
+                conn = self._start()
+                conn.send(request)
+                return conn, conn.recv()
+            except (EOFError, OSError) as e:
+                self._stop()
+                if attempt == 2:
+                    raise WorkerFailed(f"the ingest worker process stopped ({e or 'it exited'})") from e
+                log.warning("ingest worker stopped (%s); starting another", e or "it exited")
+
+    def _start(self) -> Connection:
+        if self._conn is not None and self._proc is not None and self._proc.poll() is None:
+            return self._conn
+        self._stop()
+        mine, theirs = socket.socketpair()
+        self._proc = subprocess.Popen([sys.executable, "-m", "ingest.worker", str(theirs.fileno())],
+                                      pass_fds=[theirs.fileno()], cwd=Path(__file__).resolve().parents[1])
+        theirs.close()
+        self._conn = Connection(mine.detach())
+        e = self.embedder
+        self._conn.send({"settings": self.settings.model_dump(mode="json"),
+                         "embedder": {"model": e.model_path, "batch_size": e.requested_batch_size,
+                                      "backend": e.backend, "device": e.device, "cache_dir": e.cache_dir}})
+        status, value = self._conn.recv()
+        if status != "ready" or value != e.signature:
+            raise WorkerFailed(f"the ingest worker did not start: {value}")
+        log.info("ingest worker started (pid %s, %s, nice %d)", self._proc.pid, value, NICENESS)
+        return self._conn
+
+    def _stop(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+
+
+_workers: dict[tuple, IngestWorker] = {}
+_workers_lock = threading.Lock()
+
+
+def ingest_worker(embedder, settings) -> IngestWorker:
+    """This process's worker for an embedder and a data directory (the embedding cache is kept there)."""
+    key = (id(embedder), str(settings.home))
+    with _workers_lock:
+        worker = _workers.get(key)
+        if worker is None:
+            worker = _workers[key] = IngestWorker(embedder, settings)
+        return worker
+
+
+def close_workers() -> None:
+    """Stop this process's ingest workers (the server's shutdown; they would also exit with it)."""
+    with _workers_lock:
+        for worker in _workers.values():
+            worker.close()
+        _workers.clear()
+
+
+def _serve(fd: int) -> None:
+    conn = Connection(fd)
+    os.nice(NICENESS)  # before the model starts its threads, which inherit it
+    from ingest.pipeline import prepare, prepare_file
+    from rag.embeddings import Embedder
+    from rag.settings import Settings
+    from rag.store.embedding_cache import EmbeddingCache
+
+    try:
+        start = conn.recv()
+        settings = Settings(**start["settings"])
+        embedder = Embedder(**start["embedder"])
+        cache = EmbeddingCache(settings.home / "embeddings.sqlite3")
+    except Exception as e:
+        conn.send(("error", f"{type(e).__name__}: {e}"))
+        return
+    conn.send(("ready", embedder.signature))
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):  # the parent closed its end or exited
+            return
+        try:
+            if request[0] == "file":
+                _, path, fmt, source, existing = request
+                items = prepare_file(Path(path), fmt, source, existing, embedder, cache, settings)
+            else:
+                _, docs, source, existing = request
+                items = prepare(docs, source, existing, embedder, cache, settings)
+            for item in items:
+                conn.send(("item", item))
+            conn.send(("end", None))
+        except (BrokenPipeError, ConnectionResetError):
+            return
+        except Exception as e:  # reported to the caller, which fails that input; the worker goes on
+            conn.send(("error", f"{type(e).__name__}: {e}"))
+
+
+if __name__ == "__main__":
+    _serve(int(sys.argv[1]))
