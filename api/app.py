@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
-from api.guard import GuardMiddleware
+from api.guard import UPLOAD_PATH, GuardMiddleware
 from api.keys import bearer, parse_api_keys
 from api.mcp_server import mount as mount_mcp
 from api.metrics import Metrics, worker_exited
@@ -24,6 +24,7 @@ from api.routers import (
     ask, briefings, chat, documents, entities, feeds, health, history, jobs, openai_compat, search, watchlist,
 )
 from api.workspaces import Workspaces
+from rag import priority
 from rag.settings import Settings, get_settings
 
 log = logging.getLogger("regbrief.api")
@@ -37,6 +38,23 @@ that workspace's documents, conversations, briefings, history, watchlist and job
 Errors are JSON: `{"error": {"code", "message"}}`. MCP clients connect to `/mcp` (streamable HTTP) with the
 same key; its tools (search, ask, brief, screen, exposure) return the same JSON as these endpoints.
 """
+
+
+class QueriesFirst:
+    """Marks each API request but uploads and job polls as a query while it is served (rag/priority.py):
+    this process's background work (an ingest's writes, the index rebuilt after it) steps aside for it.
+    The MCP transport and the page are left out (an MCP stream may stay open for hours)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/v1/") or path.startswith("/v1/jobs") or \
+                (path == UPLOAD_PATH and scope["method"] == "POST"):
+            return await self.app(scope, receive, send)
+        with priority.request():
+            await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAPI:
@@ -85,6 +103,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     app.state.workspaces = workspaces
     install_error_handlers(app)
     app.add_middleware(GuardMiddleware, settings=settings, metrics=metrics)
+    app.add_middleware(QueriesFirst)
 
     secured = [Depends(bearer)]
     app.include_router(health.router)

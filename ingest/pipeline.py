@@ -22,15 +22,17 @@ from ingest.formats import FormatError, parse_with, resolve
 from rag.embeddings import Embedder
 from rag.links import extract_relations
 from rag.models import Chunk, Document
+from rag.priority import step_aside
 from rag.settings import Settings
 from rag.sources import file_key
 from rag.store import Store
 from rag.text import instruction_snippets
 
-# Inputs at least this big are prepared in the ingest worker process when there is one (a small upload is
-# prepared at once here rather than wait behind a big list in the worker): about 1,000 SDN entries.
-WORKER_MIN_BYTES = 256 * 1024
-WORKER_MIN_DOCUMENTS = 256
+# Inputs at least this big are prepared in the ingest worker process when there is one; a smaller one (an
+# article, a short list: under a second of model work) is prepared at once here rather than wait behind a
+# big list in the worker. 64 KB is about 300 SDN entries.
+WORKER_MIN_BYTES = 64 * 1024
+WORKER_MIN_DOCUMENTS = 64
 
 
 @dataclass
@@ -121,6 +123,25 @@ class Batch:
     chunks: list[Chunk]
     embeddings: Any
     relations: dict[str, list]
+
+    def parts(self, n: int) -> Iterator["Batch"]:
+        """The batch in parts of `n` documents, each with its own chunks (to send it in pieces)."""
+        rows: dict[str, list[int]] = {}
+        for i, c in enumerate(self.chunks):
+            rows.setdefault(c.doc_id, []).append(i)
+        for k in range(0, len(self.docs), n):
+            docs = self.docs[k:k + n]
+            idx = [i for d in docs for i in rows.get(d.doc_id, [])]
+            yield Batch(docs, [self.chunks[i] for i in idx], self.embeddings[idx],
+                        {d.doc_id: self.relations[d.doc_id] for d in docs if d.doc_id in self.relations})
+
+    @staticmethod
+    def joined(parts: list["Batch"]) -> "Batch":
+        import numpy as np
+
+        return Batch([d for p in parts for d in p.docs], [c for p in parts for c in p.chunks],
+                     np.concatenate([p.embeddings for p in parts]),
+                     {k: v for p in parts for k, v in p.relations.items()})
 
 
 @dataclass
@@ -265,6 +286,7 @@ class Ingestor:
                     todo = diff.added + diff.updated
                     bar = _progress_bar(todo, label) if progress and todo else None
                     continue
+                step_aside()  # queries go first (rag/priority.py)
                 self.store.write(item.docs, item.chunks, item.embeddings, item.relations,
                                  signature=getattr(self.embedder, "signature", None))
                 result.chunks += len(item.chunks)

@@ -31,6 +31,7 @@ from rag.evidence import Draft, gather, set_aside_note
 from rag.plan import make_plan
 from rag.models import Answer, Filters, Sentence
 from rag.names import fold, question_names
+from rag.priority import query_entry
 from rag.verify import TypedFacts
 
 LISTING_WORDS = re.compile(
@@ -203,6 +204,7 @@ def step_verify(ask: Ask, state: dict) -> dict:
     return {**state, "draft": draft, "sentences": sentences, "citations": assembler.citations}
 
 
+@query_entry
 def answer_question(rb, question: str, filters: Filters | None = None, *, conversation_id: str | None = None,
                     backend: str | None = None, keep_unsupported: bool = False, record: bool = True,
                     on_sentence: Callable[[Sentence, list], None] | None = None) -> Answer:

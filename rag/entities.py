@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from rag.dates import human_date, iso
 from rag.models import ListEntry
 from rag.names import LIST_WORDS, common_words, core_tokens, distinctive, fold, mentions
+from rag.priority import building, step_aside, stepping
 
 
 @dataclass
@@ -39,6 +40,20 @@ class _View:
 
 
 _EMPTY = _View(None, {}, {}, {})
+
+
+class _Stepping(dict):
+    """The entries while a new view's derived indexes are built from them: a builder's loop over them
+    steps aside for queries every few hundred entries."""
+
+    def values(self):
+        return stepping(super().values())
+
+    def items(self):
+        return stepping(super().items())
+
+    def __iter__(self):
+        return stepping(super().__iter__())
 
 
 class EntityIndex:
@@ -76,7 +91,8 @@ class EntityIndex:
         try:
             if self.store.list_entries_version() == self._view.version:
                 return
-            self._view = self._build()
+            with building():
+                self._view = self._build()
         finally:
             self._lock.release()
 
@@ -86,7 +102,7 @@ class EntityIndex:
         entries: dict[str, ListEntry] = {}
         by_token: dict[str, set[str]] = defaultdict(set)
         names: dict[str, list[tuple[str, list[str]]]] = {}
-        for r in self.store.list_entry_rows():
+        for r in stepping(self.store.list_entry_rows()):  # a rebuild steps aside for queries (rag/priority.py)
             e = _entry(r)
             entries[e.doc_id] = e
             names[e.doc_id] = []
@@ -97,9 +113,11 @@ class EntityIndex:
                 names[e.doc_id].append((n, d))
                 for t in d:
                     by_token[t].add(e.doc_id)
-        view = _View(version, entries, by_token, names)
+        view = _View(version, _Stepping(entries), by_token, names)
         for key, build in list(self._builders.items()):
+            step_aside()
             view.derived[key] = build(view)
+        view.entries = entries
         return view
 
     def derived(self, key: str, build):
@@ -111,7 +129,8 @@ class EntityIndex:
             with self._lock:  # one build at a time; another thread may have built it meanwhile
                 if key not in view.derived:
                     self._builders[key] = build
-                    view.derived[key] = build(view)
+                    with building():
+                        view.derived[key] = build(view)
         return view.derived[key]
 
     def find_in_text(self, text: str, allowed=None) -> list[EntityMatch]:

@@ -13,6 +13,7 @@ from langchain_core.retrievers import BaseRetriever
 
 from rag.embeddings import Embedder
 from rag.models import Filters, SearchResponse, SearchResult
+from rag.priority import query_entry
 from rag.settings import Settings
 from rag.store import Store
 
@@ -25,6 +26,7 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings
 
+    @query_entry
     def search(
         self, query: str, k: int = 10, filters: Filters | None = None, mode: Mode = "hybrid"
     ) -> SearchResponse:

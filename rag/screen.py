@@ -44,6 +44,7 @@ from rag.entities import EntityIndex
 from rag.matching import Comparison, compare, explain, normalisations, trigrams
 from rag.models import ListEntry, ScreenMatch, ScreenQuery, ScreenResponse, ScreenResult
 from rag.names import GENERIC, Normalised, normalise
+from rag.priority import query_entry, stepping
 from rag.qualify import ident_key, ident_values, qualify
 
 DEFAULT_THRESHOLD = 0.86
@@ -100,7 +101,7 @@ class NameIndex:
         tri_len: list[int] = []
         self.identifiers: dict[str, set[int]] = defaultdict(set)
         self.token_names: dict[str, list[int]] = defaultdict(list)  # organisations' name words -> names
-        for ei, e in enumerate(self.entries):
+        for ei, e in stepping(enumerate(self.entries)):  # built by a background thread: queries go first
             person = is_person(e)
             seen: set[str] = set()
             for name in e.all_names():
@@ -262,6 +263,7 @@ def name_index(entity_index: EntityIndex) -> NameIndex:
     return entity_index.derived("screen.names", lambda ix: NameIndex(list(ix.entries.values())))
 
 
+@query_entry
 def screen_names(entity_index: EntityIndex, names: list[str | ScreenQuery], type: str | None = None,
                  threshold: float = DEFAULT_THRESHOLD, limit: int = MAX_MATCHES) -> ScreenResponse:
     """Screen names, or queries with a schema, birth date, country and identifiers: one result each, in

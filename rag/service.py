@@ -12,6 +12,7 @@ from functools import cached_property
 from pathlib import Path
 
 from rag.models import Filters
+from rag.priority import query_entry
 from rag.settings import Settings, get_settings
 from rag.store import Store, get_store
 
@@ -132,12 +133,14 @@ class Regbrief:
             screening.DEFAULT_THRESHOLD if threshold is None else threshold,
             screening.MAX_MATCHES if limit is None else limit)
 
+    @query_entry
     def links(self, entity: str):
         """An entity's names, listings and cited relations (EntityLinks)."""
         from rag.links import links
 
         return links(self, entity)
 
+    @query_entry
     def exposure(self, entity: str, depth: int = 3, max_paths: int = 50, relations: Sequence[str] | None = None):
         """Cited paths from an entity to listed entities (ExposureResponse)."""
         from rag.links import exposure

@@ -33,10 +33,12 @@ from rag.models import (
     Filters,
 )
 from rag.names import fold, names_any
+from rag.priority import query_entry
 from rag.text import statement_spans
 from rag.verify import TypedFacts
 
 
+@query_entry
 def build_briefing(rb, entity: str, as_of: dt.date | None = None, *, backend: str | None = None,
                    record: bool = True) -> Briefing:
     backend = backend or rb.settings.llm

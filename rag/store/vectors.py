@@ -4,11 +4,11 @@ computed by regbrief, never by Chroma (its default embedding function downloads 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from urllib.parse import urlparse
 
 from rag.models import Chunk, Document, Filters
+from rag.priority import step_aside
 from rag.settings import Settings
 from rag.store.registry import date_ord as _date_ord
 
@@ -114,13 +114,13 @@ class VectorIndex:
                 embeddings=embeddings[i : i + n],
                 metadatas=metadatas[i : i + n],
             )
-            time.sleep(0)  # hand the interpreter to a waiting query between slices
+            step_aside()  # a query waiting for the interpreter goes first (rag/priority.py)
 
     def delete(self, chunk_ids: Sequence[str]) -> None:
         n = self._slice
         for i in range(0, len(chunk_ids), n):
             self._call(self.collection.delete, ids=list(chunk_ids[i : i + n]))
-            time.sleep(0)
+            step_aside()
 
     @property
     def _slice(self) -> int:
