@@ -248,7 +248,7 @@ class Ingestor:
         with self.store.ingesting():
             existing = self.store.doc_hashes(source)
             worker = self._worker(path.stat().st_size >= WORKER_MIN_BYTES)
-            items = (worker.prepare_file(path, module.NAME, source, existing) if worker else
+            items = (worker.prepare_file(path, module.NAME, source, existing, self.settings) if worker else
                      prepare_file(path, module.NAME, source, existing, self.embedder, self._vectors_by_text,
                                   self.settings))
             self._store(items, source, digest, module.NAME, progress, result, path.name)
@@ -264,7 +264,7 @@ class Ingestor:
         with self.store.ingesting():
             existing = self.store.doc_hashes(source)
             worker = self._worker(len(docs) > WORKER_MIN_DOCUMENTS)
-            items = (worker.prepare(docs, source, existing) if worker else
+            items = (worker.prepare(docs, source, existing, self.settings) if worker else
                      prepare(docs, source, existing, self.embedder, self._vectors_by_text, self.settings))
             self._store(items, source, digest, fmt, progress, result, label or source)
         result.seconds = round(result.seconds + time.perf_counter() - t0, 3)
@@ -310,7 +310,7 @@ class Ingestor:
             return None
         from ingest.worker import ingest_worker
 
-        return ingest_worker(self.embedder, self.settings)
+        return ingest_worker(self.embedder)
 
     @cached_property
     def _vectors_by_text(self):

@@ -43,19 +43,19 @@ class WorkerFailed(RuntimeError):
 
 
 class IngestWorker:
-    def __init__(self, embedder, settings):
-        self.embedder, self.settings = embedder, settings
+    def __init__(self, embedder):
+        self.embedder = embedder
         self._lock = threading.Lock()  # one input at a time
         self._proc: subprocess.Popen | None = None
         self._conn: Connection | None = None
 
-    def prepare_file(self, path: Path, fmt: str, source: str, existing: dict[str, str]) -> Iterator:
+    def prepare_file(self, path: Path, fmt: str, source: str, existing: dict[str, str], settings) -> Iterator:
         """`ingest.pipeline.prepare_file`, run by the worker: the same items, in order."""
-        return self._stream(("file", str(path), fmt, source, existing))
+        return self._stream(("file", str(path), fmt, source, existing, settings.model_dump(mode="json")))
 
-    def prepare(self, docs: list, source: str, existing: dict[str, str]) -> Iterator:
+    def prepare(self, docs: list, source: str, existing: dict[str, str], settings) -> Iterator:
         """`ingest.pipeline.prepare`, run by the worker."""
-        return self._stream(("documents", docs, source, existing))
+        return self._stream(("documents", docs, source, existing, settings.model_dump(mode="json")))
 
     def _stream(self, request) -> Iterator:
         from ingest.pipeline import Batch
@@ -114,8 +114,7 @@ class IngestWorker:
         theirs.close()
         self._conn = Connection(mine.detach())
         e = self.embedder
-        self._conn.send({"settings": self.settings.model_dump(mode="json"),
-                         "embedder": {"model": e.model_path, "batch_size": e.requested_batch_size,
+        self._conn.send({"embedder": {"model": e.model_path, "batch_size": e.requested_batch_size,
                                       "backend": e.backend, "device": e.device, "cache_dir": e.cache_dir}})
         status, value = self._conn.recv()
         if status != "ready" or value != e.signature:
@@ -146,13 +145,12 @@ _workers: dict[tuple, IngestWorker] = {}
 _workers_lock = threading.Lock()
 
 
-def ingest_worker(embedder, settings) -> IngestWorker:
-    """This process's worker for an embedder and a data directory (the embedding cache is kept there)."""
-    key = (id(embedder), str(settings.home))
+def ingest_worker(embedder) -> IngestWorker:
+    """This process's worker for an embedder (one for all workspaces: each input carries its settings)."""
     with _workers_lock:
-        worker = _workers.get(key)
+        worker = _workers.get(id(embedder))
         if worker is None:
-            worker = _workers[key] = IngestWorker(embedder, settings)
+            worker = _workers[id(embedder)] = IngestWorker(embedder)
         return worker
 
 
@@ -174,24 +172,26 @@ def _serve(fd: int) -> None:
 
     try:
         start = conn.recv()
-        settings = Settings(**start["settings"])
         embedder = Embedder(**start["embedder"])
-        cache = EmbeddingCache(settings.home / "embeddings.sqlite3")
     except Exception as e:
         conn.send(("error", f"{type(e).__name__}: {e}"))
         return
     conn.send(("ready", embedder.signature))
+    caches: dict[str, EmbeddingCache] = {}
     while True:
         try:
             request = conn.recv()
         except (EOFError, OSError):  # the parent closed its end or exited
             return
         try:
+            settings = Settings(**request[-1])  # the workspace's: its data directory holds its embedding cache
+            path = str(settings.home / "embeddings.sqlite3")
+            cache = caches.get(path) or caches.setdefault(path, EmbeddingCache(Path(path)))
             if request[0] == "file":
-                _, path, fmt, source, existing = request
-                items = prepare_file(Path(path), fmt, source, existing, embedder, cache, settings)
+                _, file, fmt, source, existing, _ = request
+                items = prepare_file(Path(file), fmt, source, existing, embedder, cache, settings)
             else:
-                _, docs, source, existing = request
+                _, docs, source, existing, _ = request
                 items = prepare(docs, source, existing, embedder, cache, settings)
             for item in items:
                 if isinstance(item, Batch):  # in parts: the serving process unpickles each in a few ms

@@ -236,9 +236,9 @@ def test_a_big_input_is_prepared_in_a_low_priority_worker_with_the_same_result(t
     rb = make_rb(tmp_path / "home", embedding_backend="onnx", ingest_worker=True, ingest_batch_chunks=200)
     sdn = tmp_path / "sdn_2024-05-03.csv"
     sdn.write_text("".join((DATA / "ofac" / "sdn_2024-05-03.csv").open().readlines()[:600]))
-    worker = IngestWorker(onnx_embedder, rb.settings)
+    worker = IngestWorker(onnx_embedder)
     try:
-        there = list(worker.prepare_file(sdn, "ofac_sdn_csv", "src", {}))
+        there = list(worker.prepare_file(sdn, "ofac_sdn_csv", "src", {}, rb.settings))
         pid = worker.pid
         assert int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[16]) == 19  # nice 19
         here = list(prepare_file(sdn, "ofac_sdn_csv", "src", {}, onnx_embedder,
@@ -250,12 +250,12 @@ def test_a_big_input_is_prepared_in_a_low_priority_worker_with_the_same_result(t
             np.testing.assert_allclose(a.embeddings, b.embeddings, atol=1e-5)
             assert a.relations == b.relations
         os.kill(pid, 9)  # a worker that died (out of memory, killed) is replaced for the next input
-        again = list(worker.prepare_file(sdn, "ofac_sdn_csv", "src", {}))
+        again = list(worker.prepare_file(sdn, "ofac_sdn_csv", "src", {}, rb.settings))
         assert worker.pid not in (None, pid) and len(again) == len(there)
         # a file that cannot be read fails alone, and the worker goes on
         bad = tmp_path / "bad.csv"
         bad.write_text('1,"ONE"\n')
-        failed = list(worker.prepare_file(bad, "ofac_sdn_csv", "src", {}))
+        failed = list(worker.prepare_file(bad, "ofac_sdn_csv", "src", {}, rb.settings))
         assert len(failed) == 1 and "bad.csv" in failed[0].message
         assert worker.pid is not None
     finally:
