@@ -95,6 +95,21 @@ def test_remove_by_source_removes_from_every_index(xml_rb):
     assert xml_rb.ingestor.ingest([CONSOLIDATED_XML]).totals()["added"] == 443
 
 
+def test_a_word_in_most_passages_neither_ranks_nor_makes_candidates(xml_rb):
+    """"list" is in every entry of the consolidated list. BM25 gives a word in over half the passages no
+    weight, so it is left out of the match (rag/store/registry.py, weighted_keywords), in SQLite and in
+    PostgreSQL alike: the ranking is the rare word's, and passages holding only the common word are not
+    candidates; alone, the common word still finds passages."""
+    store = xml_rb.store
+    n = store.stats()["chunks"]
+    assert len(store.keyword_search("list", Filters(), n)) == n  # the common word alone: every passage
+    rare = store.keyword_search("CMIC", Filters(), n)
+    assert 0 < len(rare) < n / 2
+    both = store.keyword_search("CMIC list", Filters(), n)
+    assert [c for c, _ in both] == [c for c, _ in rare]
+    assert all(abs(a[1] - b[1]) < 1e-5 for a, b in zip(both, rare))
+
+
 def test_filters_apply_on_both_sides(rb):
     rb.ingestor.ingest([DEMO / "articles", CONSOLIDATED_XML])
     only_lists = rb.search("SenseTime facial recognition", k=10, filters=Filters(doc_type=["list_entry"]))

@@ -13,14 +13,16 @@ import os
 import socket
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rag.models import Chunk, Document, Filters
 from rag.store.schema import MIGRATIONS
 from rag.store.sqlite import SqliteDB
 from rag.text import keywords
+
+T = TypeVar("T")
 
 RELATION_FIELDS = ("relation", "subject", "object", "subject_text", "object_text", "subject_ref", "object_ref",
                    "role", "percentage", "date", "end_date", "chunk_id", "start", "end", "quote", "method", "phrase")
@@ -60,6 +62,20 @@ def _parts(ids: Sequence[str], n: int = 500) -> Iterator[tuple[list[str], str]]:
         yield part, ",".join("?" * len(part))
 
 
+def weighted_keywords(keys: list[T], df: Callable[[T], int], n: int) -> list[T]:
+    """The query keywords that BM25 gives weight in a collection of `n` passages: those in fewer than half
+    of them. From there FTS5 (and the PostgreSQL registry, which scores as it does) floors a keyword's idf
+    at 1e-6, so it changes no ranking, but matching it made every passage holding it a candidate to score:
+    "list" and "listing" are in 19,227 of the 19,233 passages of a store holding two SDN lists (the rendered
+    entries), and a search naming either took 15 ms instead of 1. All are kept when none would be left."""
+    kept = [k for k in keys if 2 * df(k) < n]
+    return kept or keys
+
+
+def _quoted(term: str) -> str:
+    return '"' + term.replace('"', "") + '"'
+
+
 class SqliteRegistry(SqliteDB):
     """SQLite: the document registry, the chunk table and its FTS5 (BM25) index, relations, settings."""
 
@@ -72,14 +88,18 @@ class SqliteRegistry(SqliteDB):
         terms = keywords(query)
         if not terms:
             return []
-        match = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
+        db = self.conn()
+        n = db.execute("SELECT count(*) FROM chunks_fts_docsize").fetchone()[0]
+        terms = weighted_keywords(terms, lambda t: db.execute(
+            "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", [_quoted(t)]).fetchone()[0], n)
+        match = " OR ".join(_quoted(t) for t in terms)
         where, params = _filter_sql(filters, "c")
         sql = (
             "SELECT c.chunk_id, -bm25(chunks_fts) AS score FROM chunks_fts "
             "JOIN chunks c ON c.rowid = chunks_fts.rowid "
             f"WHERE chunks_fts MATCH ? {where} ORDER BY bm25(chunks_fts) LIMIT ?"
         )
-        rows = self.conn().execute(sql, [match, *params, limit]).fetchall()
+        rows = db.execute(sql, [match, *params, limit]).fetchall()
         return [(r[0], r[1]) for r in rows]
 
     # --- chunks and documents ----------------------------------------------------------------

@@ -23,7 +23,7 @@ from rag.models import Chunk, Document, Filters
 from rag.store.postgres.db import PgDB, key32
 from rag.store.postgres.schema import MIGRATIONS, write_postings
 from rag.store.postgres.terms import index_terms, indexed_text, pair, phrase_counts, phrase_terms
-from rag.store.registry import RELATION_FIELDS, date_ord
+from rag.store.registry import RELATION_FIELDS, date_ord, weighted_keywords
 from rag.store.vectors import StoreUnavailable
 from rag.text import keywords
 
@@ -94,6 +94,9 @@ class PgRegistry(PgDB):
         for terms in phrase_terms(words):
             if terms:
                 groups[tuple(terms)] = groups.get(tuple(terms), 0) + 1
+        long_hits = {p: self._long_phrase(p) for p in groups if len(p) > 2}
+        groups = {p: groups[p] for p in weighted_keywords(list(groups), self._document_frequencies(groups, long_hits),
+                                                          self.all("SELECT n_rows FROM kw_stats WHERE id = 1")[0]["n_rows"])}
         # a term, or a phrase of two (one posting list of adjacent pairs), weighted by how often it is asked
         short = {(p[0] if len(p) == 1 else pair(*p)): w for p, w in groups.items() if len(p) <= 2}
         ctes, scores = [STATS], []
@@ -103,7 +106,7 @@ class PgRegistry(PgDB):
             scores.append(TERM_SCORES)
             params.update(terms=list(short), w=[float(w) for w in short.values()])
         for i, (phrase, w) in enumerate((p, w) for p, w in groups.items() if len(p) > 2):
-            hits = self._long_phrase(phrase)
+            hits = long_hits[phrase]
             if hits:
                 scores.append(LONG_PHRASE_SCORES.format(i=i))
                 params.update({f"ph{i}_w": float(w), f"ph{i}_df": float(len(hits)), f"ph{i}_chunk": list(hits),
@@ -116,6 +119,17 @@ class PgRegistry(PgDB):
         rows = self.all(RANKED.format(ctes=",\n".join(ctes), scores=" UNION ALL ".join(scores), join=join),
                         {**params, **fparams})
         return [(r["chunk_id"], float(r["score"])) for r in rows]
+
+    def _document_frequencies(self, groups, long_hits):
+        """df(keyword) for `weighted_keywords`: a term's from term_df, a pair's from its postings, a longer
+        phrase's from its hits, as the scores count them."""
+        singles = [p[0] for p in groups if len(p) == 1]
+        pairs = [pair(*p) for p in groups if len(p) == 2]
+        df = {r["term"]: r["df"] for r in self.all("SELECT term, df FROM term_df WHERE term = ANY(%s)", [singles])}
+        if pairs:
+            df.update({r["term"]: r["n"] for r in self.all(
+                "SELECT term, count(*) AS n FROM postings WHERE term = ANY(%s) GROUP BY term", [pairs])})
+        return lambda p: len(long_hits[p]) if len(p) > 2 else df.get(p[0] if len(p) == 1 else pair(*p), 0)
 
     def _long_phrase(self, phrase: Sequence[str]) -> dict[int, tuple[int, int]]:
         """chunk -> (occurrences, length in terms) for a phrase of three or more terms: the chunks holding
