@@ -172,13 +172,16 @@ class EntityIndex:
         return matches
 
     def lists_loaded(self) -> list[dict]:
-        """Which lists the store holds, with their publication dates: what a 'not listed' rests on."""
-        self.refresh()
-        seen: dict[tuple, int] = defaultdict(int)
-        for e in self._view.entries.values():
-            seen[(e.list or "", iso(e.list_published) or "", e.issuer or "")] += 1
-        return [{"list": k[0], "published": k[1] or None, "authority": k[2] or None, "entries": v}
-                for k, v in sorted(seen.items())]
+        """Which lists the store holds, with their publication dates: what a 'not listed' rests on.
+        Counted once per view (screening, answers and briefings ask it every time)."""
+        def build(view) -> list[dict]:
+            seen: dict[tuple, int] = defaultdict(int)
+            for e in view.entries.values():
+                seen[(e.list or "", iso(e.list_published) or "", e.issuer or "")] += 1
+            return [{"list": k[0], "published": k[1] or None, "authority": k[2] or None, "entries": v}
+                    for k, v in sorted(seen.items())]
+
+        return [dict(x) for x in self.derived("entities.lists_loaded", build)]
 
 
 def _entry(row: dict) -> ListEntry:

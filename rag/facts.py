@@ -73,8 +73,8 @@ def _filters_note(filters: Filters) -> str:
 
 def _lists_described(rb, plan, filters: Filters) -> str:
     lists = rb.store.entities.lists_loaded()
-    index = rb.store.entities
-    juris = {e.list: e.jurisdiction for e in index.entries.values()}
+    juris = rb.store.entities.derived("facts.list_jurisdictions",
+                                      lambda ix: {e.list: e.jurisdiction for e in ix.entries.values()})
     keep = [x for x in lists
             if (not plan.lists or x["list"] in plan.lists)
             and (not plan.jurisdictions or juris.get(x["list"]) in plan.jurisdictions)
