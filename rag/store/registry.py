@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from rag.models import Chunk, Document, Filters
+from rag.priority import stepping
 from rag.store.schema import MIGRATIONS
 from rag.store.sqlite import SqliteDB
 from rag.text import keywords
@@ -306,17 +307,17 @@ class SqliteRegistry(SqliteDB):
             db.executemany(
                 "INSERT INTO documents (doc_id, source, format, doc_type, title, date, jurisdiction, publisher, "
                 "url, content_hash, ingested_at, metadata, text, pages, entry) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [
+                (
                     (
                         d.doc_id, d.source, d.format, d.doc_type, d.title, d.date.isoformat() if d.date else None,
                         d.jurisdiction, d.publisher, d.url, d.hash(), now,
                         json.dumps(d.metadata, default=str), d.text, json.dumps(d.pages) if d.pages else None,
                         d.entry.model_dump_json() if d.entry is not None else None,
                     )
-                    for d in docs
-                ],
+                    for d in stepping(docs, 64)  # a background write steps aside for queries (rag/priority.py)
+                ),
             )
-            for c in chunks:
+            for c in stepping(chunks, 64):
                 d = by_doc[c.doc_id]
                 cur = db.execute(
                     "INSERT INTO chunks (chunk_id, doc_id, idx, text, start, \"end\", page, doc_type, date, "
