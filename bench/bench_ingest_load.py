@@ -24,7 +24,7 @@ Phases, the same clients and queries:
 Reported per phase: requests, errors, p50/p95/p99 per request kind, load average at its start and end;
 p95 of the ingest phase over idle (the target: search <= 1.5x) and over after; the ingest's documents,
 chunks, seconds and docs/s; server RSS (samples every 0.5 s: median per phase, peak), alone and with its
-child processes (the embedding worker its ingest jobs use). Raw latencies with
+child processes (the ingest worker its upload jobs use, ingest/worker.py). Raw latencies with
 their send times are kept in the JSON, so a slow stretch can be matched with what the ingest was doing.
 Results: bench/results/bench_ingest_load.json (and bench_ingest_load@<backend>.json for another backend).
 """
@@ -221,7 +221,7 @@ def measure(backend: str, args) -> dict:
                                       "embedding_cache": "emptied before the run"},
         "server": {"ready_seconds": round(ready, 1), "peak_rss_mb": round(server.peak_rss / 2**20, 1),
                    "median_rss_mb": rss,
-                   # with its child processes: the embedding worker that ingest jobs use (rag/embeddings/worker.py)
+                   # with its child processes: the ingest worker that upload jobs use (ingest/worker.py)
                    "with_worker": {"peak_rss_mb": round(mem.peak(children=True) / 2**20, 1),
                                    "median_rss_mb": rss_all}},
         "ingest": {"file": big.name, "status": job.get("status"), "error": job.get("error"), "documents": docs,
@@ -263,7 +263,7 @@ def run(args: argparse.Namespace | None = None) -> int:
               f"{fig['ingest']['job_seconds']} s ({fig['ingest']['docs_per_s']} docs/s) while querying")
         print(table(rows, ["phase", "s", "request", "n", "p50 ms", "p95 ms", "p99 ms", "load 1-min", "RSS MB"]))
         print("  " + ", ".join(f"{k} {v}x" for k, v in fig["ratios"].items()) +
-              f"; server peak RSS {fig['server']['peak_rss_mb']} MB, with its embedding worker "
+              f"; server peak RSS {fig['server']['peak_rss_mb']} MB, with its ingest worker "
               f"{fig['server']['with_worker']['peak_rss_mb']} MB (sampled)")
         for k, v in fig["targets"].items():
             print(f"  {'PASS' if v else 'FAIL'}  {k}")

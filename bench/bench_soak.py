@@ -188,7 +188,7 @@ def lost_uploads(url: str, uploads: list[dict], jobs: dict[str, dict], headers=N
 
 
 class MemorySampler:
-    """RSS of a process, and of its child processes (the server's embedding worker), every 0.5 s."""
+    """RSS of a process, and of its child processes (the server's ingest worker, ingest/worker.py), every 0.5 s."""
 
     def __init__(self, pid: int):
         self.pid, self.samples = pid, []  # (monotonic time, VmRSS bytes, children's VmRSS bytes)
@@ -347,7 +347,7 @@ def soak(home: Path, *, baseline_s: float, soak_max_s: float, steady_s: float, w
         "memory": {"rss_mb_first_minute": _mb(rss_start), "rss_mb_after_warmup": _mb(rss_after_warmup),
                    "rss_mb_end": _mb(rss_end), "growth": growth and round(growth, 4),
                    "peak_mb": round(server.peak_rss / 2**20, 1),
-                   "embedding_worker_peak_mb": _mb(max((k for _, _, k in mem.samples), default=0)),
+                   "ingest_worker_peak_mb": _mb(max((k for _, _, k in mem.samples), default=0)),
                    "warmup_seconds": warmup_s,
                    "judged_over": "steady" if "steady" in marks else "soak"},
         "store_check": check,

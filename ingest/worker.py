@@ -48,6 +48,7 @@ class IngestWorker:
         self._lock = threading.Lock()  # one input at a time
         self._proc: subprocess.Popen | None = None
         self._conn: Connection | None = None
+        self.inputs = 0  # inputs sent to the worker (tests read it)
 
     def prepare_file(self, path: Path, fmt: str, source: str, existing: dict[str, str], settings) -> Iterator:
         """`ingest.pipeline.prepare_file`, run by the worker: the same items, in order."""
@@ -61,6 +62,7 @@ class IngestWorker:
         from ingest.pipeline import Batch
 
         with self._lock:
+            self.inputs += 1
             finished = False
             try:
                 conn, (kind, value) = self._first_reply(request)
@@ -141,7 +143,7 @@ class IngestWorker:
             self._stop()
 
 
-_workers: dict[tuple, IngestWorker] = {}
+_workers: dict[int, IngestWorker] = {}  # by id() of the embedder
 _workers_lock = threading.Lock()
 
 

@@ -27,8 +27,9 @@ class EntityMatch:
 
 
 class _View:
-    """The entries as of one registry version, with the indexes derived from them; replaced whole, never
-    changed, so a query holds one consistent view while a new one is built."""
+    """The entries as of one registry version, with the indexes derived from them. Its entries never
+    change (a new view replaces it whole), so a query holds one consistent view while a new one is built;
+    derived indexes are added to it as they are first asked for."""
 
     def __init__(self, version: int | None, entries: dict[str, ListEntry], by_token: dict[str, set[str]],
                  names: dict[str, list[tuple[str, list[str]]]]):
@@ -89,16 +90,17 @@ class EntityIndex:
         if not self._lock.acquire(blocking=force or not built):
             return
         try:
-            if self.store.list_entries_version() == self._view.version:
+            version = self.store.list_entries_version()  # again, under the lock: another thread may have built it
+            if version == self._view.version:
                 return
             with building():
-                self._view = self._build()
+                self._view = self._build(version)
         finally:
             self._lock.release()
 
-    def _build(self) -> _View:
-        """A new view with every derived index queries have asked for, so none of them is built by a query."""
-        version = self.store.list_entries_version()  # read first: a later change makes the next refresh
+    def _build(self, version: int) -> _View:
+        """A new view with every derived index queries have asked for, so none of them is built by a query.
+        `version` is read before the entries: a change made meanwhile makes the next refresh."""
         entries: dict[str, ListEntry] = {}
         by_token: dict[str, set[str]] = defaultdict(set)
         names: dict[str, list[tuple[str, list[str]]]] = {}

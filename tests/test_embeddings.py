@@ -260,8 +260,9 @@ def test_a_big_input_is_prepared_in_a_low_priority_worker_with_the_same_result(t
         assert worker.pid is not None
     finally:
         worker.close()
-    # through the Ingestor: a small file is prepared in this process, no worker is started
-    ingestor = Ingestor(rb.store, onnx_embedder, rb.settings)
-    assert ingestor.ingest([DEMO / "lists" / "ofac_sdn_extract.csv"]).ok
-    from ingest.worker import _workers
-    assert not any(w.pid for w in _workers.values())
+    # through the Ingestor: a small file is prepared in this process, not sent to the worker
+    from ingest.worker import ingest_worker
+
+    sent = ingest_worker(onnx_embedder).inputs
+    assert Ingestor(rb.store, onnx_embedder, rb.settings).ingest([DEMO / "lists" / "ofac_sdn_extract.csv"]).ok
+    assert ingest_worker(onnx_embedder).inputs == sent

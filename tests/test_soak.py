@@ -23,5 +23,5 @@ def test_short_soak_with_a_large_ingest(tmp_path):
         fig["large_ingest"]
     assert fig["uploads"] >= 8 and fig["lost_uploads"] == [], fig["lost_uploads"]
     assert fig["store_check"]["ok"], fig["store_check"]
-    # the server embedded the list in its low-priority worker process, not beside the queries
-    assert fig["memory"]["embedding_worker_peak_mb"], fig["memory"]
+    # the server prepared the list in its low-priority ingest worker process, not beside the queries
+    assert fig["memory"]["ingest_worker_peak_mb"], fig["memory"]

@@ -112,7 +112,6 @@ class Embedder(Embeddings):
         # An accelerator takes bigger batches for the same latency.
         self.batch_size = batch_size * 4 if device.startswith("cuda") else batch_size
         self.batch_tokens = BATCH_TOKENS * 4 if device.startswith("cuda") else BATCH_TOKENS
-        self.bulk_texts = BULK_BATCHES * self.batch_size  # a call of more distinct texts is bulk (see encode)
         self._counter = load_tokenizer(model_dir, None)  # counts word pieces, no truncation
         self._lock = PriorityLock()
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -132,7 +131,7 @@ class Embedder(Embeddings):
         where = [rows.setdefault(t, len(rows)) for t in texts]
         uniq = list(rows)
         out = np.empty((len(uniq), self.dimension), dtype=np.float32)
-        bulk = len(uniq) > self.bulk_texts
+        bulk = len(uniq) > BULK_BATCHES * self.batch_size
         todo = list(range(len(uniq)))
         if not bulk:
             todo = []
