@@ -304,6 +304,12 @@ class Ingestor:
                 result.removed = len(diff.gone)
             self.store.record_file(source, digest, fmt, diff.unchanged + diff.added + diff.updated)
 
+    def parse(self, path: Path, fmt: str) -> list[Document]:
+        """`parse_file`, in the ingest worker for a big file when the settings ask for one (a feed parses
+        its whole list before it stores it); FormatError either way."""
+        worker = self._worker(path.stat().st_size >= WORKER_MIN_BYTES)
+        return worker.parse_file(path, fmt, self.settings) if worker else parse_file(path, fmt)
+
     def _worker(self, big: bool):
         """The ingest worker process for a big input when the settings ask for one (else None: here)."""
         if not (big and self.settings.ingest_worker):

@@ -258,6 +258,20 @@ def test_a_big_input_is_prepared_in_a_low_priority_worker_with_the_same_result(t
         failed = list(worker.prepare_file(bad, "ofac_sdn_csv", "src", {}, rb.settings))
         assert len(failed) == 1 and "bad.csv" in failed[0].message
         assert worker.pid is not None
+        # a feed parses its whole list there: the same documents, and a file it cannot read is a FormatError
+        # that names it, as here
+        from ingest.formats import FormatError
+        from ingest.pipeline import parse_file
+
+        docs = worker.parse_file(sdn, "ofac_sdn_csv", rb.settings)
+        assert [(d.doc_id, d.hash()) for d in docs] == [(d.doc_id, d.hash()) for d in parse_file(sdn, "ofac_sdn_csv")]
+        with pytest.raises(FormatError) as e:
+            worker.parse_file(bad, "ofac_sdn_csv", rb.settings)
+        assert e.value.path == str(bad) and e.value.reason
+        # parsed documents sent to it (in parts of 64) are prepared as the file was
+        sent = list(worker.prepare(docs, "src", {}, rb.settings))
+        assert sent[0] == there[0] and len(sent) == len(there)
+        assert [c.text for b in sent[1:] for c in b.chunks] == [c.text for b in there[1:] for c in b.chunks]
     finally:
         worker.close()
     # through the Ingestor: a small file is prepared in this process, not sent to the worker

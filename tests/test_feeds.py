@@ -187,6 +187,32 @@ def test_sdn_9_then_10_december_2021_gives_ofacs_25_additions(tmp_path, site, em
     assert site.requests[-1][1].get("If-None-Match")
 
 
+def test_a_big_list_is_parsed_and_prepared_by_the_servers_ingest_worker(tmp_path, site, embedder):
+    """In the server (REGBRIEF_INGEST_WORKER) a big list's parse, like its embedding, runs in the ingest
+    worker process, so queries served meanwhile keep their speed; the sync's result is the same."""
+    from ingest.worker import ingest_worker
+
+    before, after, added = sdn_versions(600)
+    assert len(before) > 64 * 1024  # big enough for the worker (ingest.pipeline.WORKER_MIN_BYTES)
+    rb = make_rb(tmp_path / "home", ingest_worker=True)
+    url = site.serve("/sdn.csv", before, date="2021-12-09")
+    rb.add_feed("ofac-sdn", url, "ofac_sdn_csv", "24h")
+    worker = ingest_worker(rb.embedder)
+    sent = worker.inputs
+    first = rb.sync_feeds()[0]
+    assert (first.status, first.added, first.error) == ("updated", 600, None), first
+    assert worker.inputs == sent + 2  # the parse, then the documents to embed
+    site.serve("/sdn.csv", after, date="2021-12-10")
+    r = rb.sync_feeds()[0]
+    assert (r.status, r.added, r.removed, r.changed, r.error) == ("updated", 25, 0, 0, None), r
+    assert {c.key for c in rb.changes(feed="ofac-sdn")} == added and rb.check()["ok"]
+    # a response that is not the list fails, names the URL (not this machine's file), and changes nothing
+    site.serve("/sdn.csv", b"x" * 70_000 + b"\n", date="2021-12-11")
+    bad = rb.sync_feeds()[0]
+    assert bad.status == "failed" and url in bad.error and str(tmp_path) not in bad.error, bad
+    assert rb.store.count_documents(url) == 625
+
+
 def test_consolidated_2024_then_2025_gives_its_real_additions_and_removals(tmp_path, site, embedder):
     old, new = xml_uids(CONS_2024), xml_uids(CONS_2025)
     rb = make_rb(tmp_path / "home")

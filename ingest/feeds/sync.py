@@ -16,8 +16,7 @@ from ingest.feeds import news, notice
 from ingest.feeds.diff import diff
 from ingest.feeds.fetch import FetchError, fetch
 from ingest.feeds.models import NEWS, SyncResult
-from ingest.formats import FormatError, parse_with, read_head, resolve
-from ingest.pipeline import _unique_ids
+from ingest.formats import FormatError, read_head, resolve
 
 log = logging.getLogger("regbrief.feeds")
 ARTICLE_FORMATS = {"article_html", "article_text", "article_pdf"}
@@ -96,7 +95,7 @@ def sync_list(rb, feed: dict, started: str) -> dict:
 
     if not feed["format"] and news.sniff(got.path):  # a news feed added without --format rss
         return news.sync(rb, {**feed, "format": NEWS}, started, got)
-    module, docs = _swap_in(got.path, target, feed)
+    module, docs = _swap_in(got.path, target, feed, rb.ingestor)
     old = _stored(rb, source)
     changes = diff(old, docs)
     removed = sum(c.change == "removed" for c in changes)
@@ -129,7 +128,7 @@ def sync_list(rb, feed: dict, started: str) -> dict:
             "documents": len(docs), "notice_id": notice_id, "requests": got.requests}
 
 
-def _swap_in(download: Path, target: Path, feed: dict):
+def _swap_in(download: Path, target: Path, feed: dict, ingestor):
     """Put the download where the feed's file lives (document ids name that path) and parse it whole;
     on any failure the previous file is put back."""
     prev = target.with_name(target.name + ".prev")
@@ -137,7 +136,7 @@ def _swap_in(download: Path, target: Path, feed: dict):
         target.replace(prev)
     download.replace(target)
     try:
-        return _parse(target, feed)
+        return _parse(target, feed, ingestor)
     except BaseException:
         _restore(target)
         raise
@@ -155,7 +154,7 @@ def _forget(target: Path) -> None:
     target.with_name(target.name + ".prev").unlink(missing_ok=True)
 
 
-def _parse(path: Path, feed: dict):
+def _parse(path: Path, feed: dict, ingestor):
     fmt = feed["format"]
     module = resolve(path, fmt)
     head = read_head(path)
@@ -165,7 +164,7 @@ def _parse(path: Path, feed: dict):
     if not fmt and module.NAME in ARTICLE_FORMATS:
         raise FeedError(f"{feed['url']}: the response is a web page or text ({module.NAME}), not a list; "
                         f"give the feed a --format if it really is one, or 'rss' for a news feed")
-    return module, _unique_ids(parse_with(module, path))
+    return module, ingestor.parse(path, module.NAME)  # a big list in the server's ingest worker
 
 
 def _stored(rb, source: str) -> list[dict]:
