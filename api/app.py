@@ -6,6 +6,7 @@ them all at a Chroma server (REGBRIEF_CHROMA_URL) instead of the embedded store.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -69,6 +70,13 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        with priority.serving_loop(asyncio.get_running_loop()):  # background steps let requests in first
+            async with serving():
+                yield
+
+    @asynccontextmanager
+    async def serving():
+        """Start-up (warm-up, feed scheduler, MCP sessions) and shutdown (jobs, ingest workers)."""
         if warm:
             def warm_up():
                 if not settings.chroma_url:

@@ -44,3 +44,60 @@ def test_without_queries_background_work_does_not_wait():
         priority.step_aside(longest=1)
     assert time.monotonic() - t0 < 0.5
     assert list(priority.stepping(range(600), every=256)) == list(range(600))
+
+
+def test_a_step_lets_the_serving_loop_mark_what_it_has_read_first():
+    """An HTTP request is marked as a query only on the event loop's second turn after its bytes arrive (the
+    read, then its ASGI task); a background step lets the loop go round twice first, so it waits for that
+    request instead of starting work that would hold the interpreter meanwhile."""
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_forever)
+    runner.start()
+    registration = priority.serving_loop(loop)  # entered on the loop's thread, as the server's lifespan does
+    ended: list[float] = []
+
+    def on_loop(fn):
+        out, done = [], threading.Event()
+        loop.call_soon_threadsafe(lambda: (out.append(fn()), done.set()))
+        assert done.wait(5)
+        return out[0]
+
+    def request_read():  # turn 1: the bytes are read; turn 2: the request is marked, then served for 0.3 s
+        def task():
+            priority._begin()
+            loop.call_later(0.3, lambda: (ended.append(time.monotonic()), priority._end()))
+        loop.call_soon(task)
+
+    def steps_on_the_loop():  # the loop cannot turn while its own thread waits: no wait there
+        t0 = time.monotonic()
+        for _ in range(20):
+            priority.step_aside(longest=5)
+        return time.monotonic() - t0
+
+    try:
+        on_loop(registration.__enter__)
+        loop.call_soon_threadsafe(request_read)
+        priority.step_aside(longest=5)
+        assert ended and time.monotonic() >= ended[0]  # it waited for the request, not just its first turn
+        t0 = time.monotonic()
+        for _ in range(50):  # without requests a step costs the loop's two turns only
+            priority.step_aside(longest=5)
+        assert time.monotonic() - t0 < 1.0
+        assert on_loop(steps_on_the_loop) < 0.2
+        on_loop(lambda: registration.__exit__(None, None, None))
+        t0 = time.monotonic()
+        priority.step_aside(longest=5)  # no loop registered: nothing to wait for
+        assert time.monotonic() - t0 < 0.1
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        runner.join(5)
+        loop.close()
+    # a registered loop that no longer runs is not waited for
+    with priority.serving_loop(loop):
+        t0 = threading.Thread(target=lambda: [priority.step_aside(longest=5) for _ in range(50)])
+        started = time.monotonic()
+        t0.start()
+        t0.join(5)
+        assert time.monotonic() - started < 0.5
