@@ -68,7 +68,7 @@ class IngestWorker:
             docs.extend(part)
         return docs
 
-    def _stream(self, request, parts: list = ()) -> Iterator:
+    def _stream(self, request, outgoing: list = ()) -> Iterator:
         from ingest.formats import FormatError
         from ingest.pipeline import Batch
 
@@ -76,7 +76,7 @@ class IngestWorker:
             self.inputs += 1
             finished = False
             try:
-                conn, (kind, value) = self._first_reply(request, parts)
+                conn, (kind, value) = self._first_reply(request, outgoing)
                 parts = []
                 while True:
                     if kind == "part":
@@ -105,14 +105,14 @@ class IngestWorker:
                 if not finished:  # abandoned or failed mid-input: the worker may still be sending
                     self._stop()
 
-    def _first_reply(self, request, parts: list = ()) -> tuple[Connection, tuple]:
-        """Send an input (the request, then its parts) and read the first reply; a worker that died since its
-        last input (killed, out of memory) is replaced once."""
+    def _first_reply(self, request, outgoing: list = ()) -> tuple[Connection, tuple]:
+        """Send an input (the request, then its `outgoing` parts) and read the first reply; a worker that died
+        since its last input (killed, out of memory) is replaced once."""
         for attempt in (1, 2):
             try:
                 conn = self._start()
                 conn.send(request)
-                for part in parts:
+                for part in outgoing:
                     step_aside()
                     conn.send(part)
                 return conn, conn.recv()

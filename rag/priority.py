@@ -14,7 +14,7 @@ of 64 vectors: 15-45 ms) can start in between, and the request waits for it. Tra
 ingest_load`: a search that arrived during a write batch often waited for two or three upserts before it
 was read. So when the server has registered its event loop (`serving_loop`), `step_aside` first lets the
 loop go round twice (at most 20 ms): what it had read is then marked, and the step waits for it. Measured:
-waits of more than one upsert went away (16 of 21 slow searches -> 0 of 16), search p95 during the ingest
+waits of more than one upsert went away (9 of 21 slow searches -> 0 of 16), search p95 during the ingest
 2.4x -> 2.0x idle (one run each, no ask client).
 """
 from __future__ import annotations
