@@ -202,12 +202,13 @@ def _serve(fd: int) -> None:
     while True:
         try:
             request = conn.recv()
+            # A documents input's parts follow it at once: read them before anything can fail, so that a
+            # failed input never leaves a part to be read as the next input.
+            docs = [d for _ in range(request[3]) for d in conn.recv()] if request[0] == "documents" else None
         except (EOFError, OSError):  # the parent closed its end or exited
             return
         try:
             settings = Settings(**request[-1])  # the workspace's: its data directory holds its embedding cache
-            path = str(settings.home / "embeddings.sqlite3")
-            cache = caches.get(path) or caches.setdefault(path, EmbeddingCache(Path(path)))
             if request[0] == "parse":  # the documents, in parts; nothing embedded
                 _, file, fmt, _ = request
                 try:
@@ -219,12 +220,13 @@ def _serve(fd: int) -> None:
                     conn.send(("item", docs[i:i + PART_DOCUMENTS]))
                 conn.send(("end", None))
                 continue
+            path = str(settings.home / "embeddings.sqlite3")
+            cache = caches.get(path) or caches.setdefault(path, EmbeddingCache(Path(path)))
             if request[0] == "file":
                 _, file, fmt, source, existing, _ = request
                 items = prepare_file(Path(file), fmt, source, existing, embedder, cache, settings)
             else:
-                _, source, existing, n_parts, _ = request
-                docs = [d for _ in range(n_parts) for d in conn.recv()]
+                _, source, existing, _, _ = request
                 items = prepare(docs, source, existing, embedder, cache, settings)
             for item in items:
                 if isinstance(item, Batch):  # in parts: the serving process unpickles each in a few ms
