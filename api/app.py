@@ -25,8 +25,8 @@ from api.routers import (
     ask, briefings, chat, documents, entities, feeds, health, history, jobs, openai_compat, search, watchlist,
 )
 from api.workspaces import Workspaces
-from rag import priority
-from rag.settings import Settings, get_settings
+from rag.core import priority
+from rag.core.settings import Settings, get_settings
 
 log = logging.getLogger("regbrief.api")
 STATIC = Path(__file__).parent / "static"
@@ -42,7 +42,7 @@ same key; its tools (search, ask, brief, screen, exposure) return the same JSON 
 
 
 class QueriesFirst:
-    """Marks each API request but uploads and job polls as a query while it is served (rag/priority.py):
+    """Marks each API request but uploads and job polls as a query while it is served (rag/core/priority.py):
     this process's background work (an ingest's writes, the index rebuilt after it) steps aside for it.
     The MCP transport and the page are left out (an MCP stream may stay open for hours)."""
 
@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
                     rb.store.recover()
                 rb.embedder.encode(["warm-up"])
                 try:
-                    import rag.answer  # noqa: F401  (import cost off the first request)
+                    import rag.answering.answer  # noqa: F401  (import cost off the first request)
                 except Exception as e:  # the service still serves search and documents
                     log.warning("answering is not available: %s", e)
             try:

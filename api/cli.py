@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.needs_store:
             return args.fn(None, args) or 0
         from rag.service import Regbrief
-        from rag.settings import get_settings
+        from rag.core.settings import get_settings
 
         return args.fn(Regbrief(get_settings().for_workspace(getattr(args, "workspace", "default"))), args) or 0
     except (StoreUnavailable, SchemaTooNew) as e:

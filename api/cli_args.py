@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 import sys
 
-from rag.models import Filters
+from rag.core.models import Filters
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -37,19 +37,19 @@ def shown_default(action: argparse.Action, fn) -> argparse.Action:
 
 
 def _setting(name: str):
-    from rag.settings import get_settings
+    from rag.core.settings import get_settings
 
     return lambda: getattr(get_settings(), name)
 
 
 def _threshold():
-    from rag.screen import DEFAULT_THRESHOLD
+    from rag.entities.screen import DEFAULT_THRESHOLD
 
     return DEFAULT_THRESHOLD
 
 
 def _workspace(s: str) -> str:
-    from rag.settings import check_workspace
+    from rag.core.settings import check_workspace
 
     try:
         return check_workspace(s)

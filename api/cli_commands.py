@@ -107,7 +107,7 @@ def cmd_history(rb, args) -> int:
 
 def cmd_show(rb, args) -> int:
     from rag.briefing import render
-    from rag.models import Answer, Briefing
+    from rag.core.models import Answer, Briefing
 
     rec = rb.show(args.id)
     if not rec:
@@ -179,7 +179,7 @@ def cmd_watch(rb, args) -> int:
 
 
 def cmd_screen(rb, args) -> int:
-    from rag.screen import screen_queries
+    from rag.entities.screen import screen_queries
 
     try:
         names = screen_queries(args.names, Path(args.file).read_text(encoding="utf-8") if args.file else "",

@@ -11,7 +11,7 @@ from api.jobs import shared_tables
 from api.keys import key_id, parse_api_keys, workspace_of
 from api.metrics import Metrics
 from api.ratelimit import RateLimiter
-from rag.settings import DEFAULT_WORKSPACE, Settings
+from rag.core.settings import DEFAULT_WORKSPACE, Settings
 from rag.store import StoreUnavailable
 
 # Paths served without a key: the health probes and the static page (the page holds no data; it asks

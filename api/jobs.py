@@ -3,7 +3,7 @@
 A bounded thread pool in the API process. Embedded Chroma allows one writer process, so every store
 write happens here (the store serialises its writes per batch, so jobs interleave and reads go on
 meanwhile); a big upload's parsing and embedding run in the ingest worker process (ingest/worker.py), and
-the writes step aside for queries (rag/priority.py). Submitting more jobs than
+the writes step aside for queries (rag/core/priority.py). Submitting more jobs than
 REGBRIEF_MAX_CONCURRENT_JOBS (queued + running, all workspaces) is refused with 429. A job belongs to the workspace that submitted it: `JobManager.scoped(name)` is the
 only view the routers get.
 

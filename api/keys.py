@@ -6,7 +6,7 @@ import hmac
 
 from fastapi.security import HTTPBearer
 
-from rag.settings import DEFAULT_WORKSPACE, check_workspace
+from rag.core.settings import DEFAULT_WORKSPACE, check_workspace
 
 # Declares the bearer scheme in the OpenAPI document (so /docs has an "Authorize" button); the check
 # itself is done by GuardMiddleware (api/guard.py), before any body is read.

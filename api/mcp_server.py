@@ -16,9 +16,9 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
 
-from rag.models import Answer, Briefing, DocType, ExposureResponse, Filters, Jurisdiction, ScreenResponse, SearchResponse
+from rag.core.models import Answer, Briefing, DocType, ExposureResponse, Filters, Jurisdiction, ScreenResponse, SearchResponse
 from rag.service import Regbrief
-from rag.settings import Settings
+from rag.core.settings import Settings
 from rag.store import StoreUnavailable
 
 INSTRUCTIONS = ("regbrief answers questions about sanctions and regulation from the documents it holds. "

@@ -1,6 +1,6 @@
 """Request and response models of the HTTP API, in one place.
 
-The domain models (Answer, Briefing, SearchResponse, Filters, Citation ...) come from `rag.models`
+The domain models (Answer, Briefing, SearchResponse, Filters, Citation ...) come from `rag.core.models`
 unchanged: the CLI's --json output and the API return the same shapes.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rag.models import Answer, Briefing, Filters  # noqa: F401  (re-exported for the routers)
+from rag.core.models import Answer, Briefing, Filters  # noqa: F401  (re-exported for the routers)
 
 Backend = Literal["extractive", "openai", "llamacpp"]
 BriefingFormat = Literal["json", "md", "html"]

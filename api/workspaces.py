@@ -10,7 +10,7 @@ from fastapi import Request
 from api.jobs import JobManager, WorkspaceJobs, shared_tables
 from api.metrics import Metrics
 from rag.service import Regbrief
-from rag.settings import DEFAULT_WORKSPACE, Settings
+from rag.core.settings import DEFAULT_WORKSPACE, Settings
 
 
 @dataclass

@@ -184,7 +184,7 @@ def configure_torch() -> dict[str, Any]:
 
 def real_embedder():
     from rag.embeddings import get_embedder
-    from rag.settings import Settings
+    from rag.core.settings import Settings
 
     configure_torch()
     s = Settings()
@@ -341,7 +341,7 @@ def build_store(home: Path, paths: list[Path], embedder, label: str, **settings:
     CachedEmbedder; returns (Regbrief, ingest seconds, report totals)."""
     from ingest.pipeline import Ingestor
     from rag.service import Regbrief
-    from rag.settings import Settings
+    from rag.core.settings import Settings
 
     rb = Regbrief(Settings(home=home, **settings))
     with Timer() as t:

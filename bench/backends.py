@@ -36,7 +36,7 @@ def database_url(name: str):
 
 def quality(args) -> dict:
     from bench.bench_quality import HOME, OBLIQA_DEV, OBLIQA_DOCS, evaluate, pairs
-    from rag.retrieve import Retriever
+    from rag.retrieval.retrieve import Retriever
 
     n = getattr(args, "questions", 0) or 0
     dev = json.loads(OBLIQA_DEV.read_text())
@@ -66,7 +66,7 @@ def quality(args) -> dict:
 
 def search(args) -> dict:
     from bench.bench_search import FILES, HOME, queries
-    from rag.retrieve import Retriever
+    from rag.retrieval.retrieve import Retriever
 
     embedder = real_embedder()
     cached = CachedEmbedder(embedder)

@@ -238,7 +238,7 @@ def first_events(url: str, n: int) -> dict:
 def plain_search(home: Path, n: int) -> dict:
     """The same queries through the library in this process (no HTTP), before the server starts."""
     from rag.service import Regbrief
-    from rag.settings import Settings
+    from rag.core.settings import Settings
 
     rb = Regbrief(Settings(home=home))
     rb.search("warm-up", k=10)

@@ -11,7 +11,7 @@ to an extractive, verified answer; the figure to compare with is the search unde
 questions through Retriever.search, timed in the same run), so the answer step's own cost is visible.
 
 Verifier: for the extractive backend, the share of fact sentences whose verdict is "removed" in those
-answers. For the openai backend, a real llama.cpp server (rag.llm.start_gguf_server with the packaged
+answers. For the openai backend, a real llama.cpp server (rag.answering.llm.start_gguf_server with the packaged
 SmolLM2-135M-Instruct GGUF) is started in a child process on loopback, and the first --llm-questions
 questions go through the same steps as ask (gather evidence, LLM draft, verifier) with
 Settings(llm='openai', openai_base_url=..., openai_model='smollm2'): the share of drafted sentences the
@@ -107,13 +107,13 @@ def llm_child(n: int) -> dict:
     """Runs in a child process: start llama.cpp's server on loopback, draft with SmolLM2, verify."""
     import httpx
 
-    from rag import llm as rllm
-    from rag.assemble import Assembler
-    from rag.evidence import gather
-    from rag.drafting import llm_draft
-    from rag.models import Filters
+    from rag.answering import llm as rllm
+    from rag.answering.assemble import Assembler
+    from rag.answering.evidence import gather
+    from rag.answering.drafting import llm_draft
+    from rag.core.models import Filters
     from rag.service import Regbrief
-    from rag.settings import Settings
+    from rag.core.settings import Settings
 
     path = rllm.default_gguf()
     if not path:
@@ -276,7 +276,7 @@ def ask_child(backend: str, qs: list[dict]) -> dict:
     latency and the process's memory with this backend alone (the questions come from the parent, so
     the child never parses the SDN list)."""
     from rag.service import Regbrief
-    from rag.settings import Settings
+    from rag.core.settings import Settings
 
     t0 = time.perf_counter()
     rb = Regbrief(Settings(home=home_for(backend), embedding_backend=backend))
@@ -302,7 +302,7 @@ def ask_child(backend: str, qs: list[dict]) -> dict:
 
 def by_backend(backends: list[str]) -> dict:
     from rag.embeddings import get_embedder
-    from rag.settings import Settings
+    from rag.core.settings import Settings
 
     for b in backends:  # build (or reuse) each store first, so the children only ask
         s = Settings()

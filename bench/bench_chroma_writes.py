@@ -55,7 +55,7 @@ def _write(index, start: int, n: int, seed: int) -> None:
 
 
 def _queries(index, stop: threading.Event, out: list[float]) -> None:
-    from rag.models import Filters
+    from rag.core.models import Filters
 
     q = _vectors(64, 7)
     i = 0
@@ -79,7 +79,7 @@ MODES = {  # name: (a Chroma server?, vectors per write call: None = the store's
 
 
 def measure(mode: str, args) -> dict:
-    from rag.settings import Settings
+    from rag.core.settings import Settings
     from rag.store.vectors import VectorIndex
     from tests.pg import ChromaServer
 

@@ -40,7 +40,7 @@ def measure(worker: bool, rows: int) -> dict:
     from bench.bench_soak import sdn_slice
     from rag.embeddings.backends import resolve
     from rag.service import Regbrief
-    from rag.settings import Settings
+    from rag.core.settings import Settings
 
     backend = resolve(Settings().embedding_backend)
     home = TMP / f"feed-load-home-{'worker' if worker else 'here'}"  # Chroma keeps a client per path

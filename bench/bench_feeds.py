@@ -57,7 +57,7 @@ def resyncs(rb, name: str, handler) -> dict:
 
 def main() -> None:
     from rag.service import Regbrief
-    from rag.settings import Settings
+    from rag.core.settings import Settings
 
     rb = Regbrief(Settings(home=fresh_dir(TMP / "feeds_bench")))
     rb.__dict__["embedder"] = CachedEmbedder(real_embedder())

@@ -57,7 +57,7 @@ def corpus(tmp: Path, sdn_rows: int | None) -> list[Path]:
 def run_regbrief(home: Path, files: list[Path], embedder) -> dict:
     from ingest.pipeline import Ingestor
     from rag.service import Regbrief
-    from rag.settings import Settings
+    from rag.core.settings import Settings
 
     with TimedEncode(embedder, keep=True) as timed, Timer() as t:
         rb = Regbrief(Settings(home=home, embedding_backend=getattr(embedder, "backend", "torch")))
@@ -267,7 +267,7 @@ def run(args: argparse.Namespace | None = None) -> dict:
         return run_lists(args)
     from ingest.formats import parse
     from rag.embeddings import get_embedder
-    from rag.settings import Settings
+    from rag.core.settings import Settings
 
     backends = (getattr(args, "embedding_backends", "") or "torch,onnx,onnx-int8").split(",")
     # torch threads as every benchmark sets them: 2 OpenMP threads on a loaded machine made stock

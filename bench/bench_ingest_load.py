@@ -238,7 +238,7 @@ def run(args: argparse.Namespace | None = None) -> int:
                 "load_think": 0.25, "load_ask_think": 2.0, "embedding_backends": ""}
     a = argparse.Namespace(**{k: getattr(args, k, v) if args is not None else v for k, v in defaults.items()})
     from rag.embeddings.backends import resolve
-    from rag.settings import Settings
+    from rag.core.settings import Settings
 
     default = resolve(Settings().embedding_backend)  # "auto" on a new store
     backends = (a.embedding_backends or default).split(",")

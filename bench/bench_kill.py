@@ -37,7 +37,7 @@ QUERIES = ["export controls on semiconductors to China", "Entity List additions 
 VERIFY = r"""
 import json, sys
 from rag.service import Regbrief
-from rag.settings import Settings
+from rag.core.settings import Settings
 home, path, queries = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 rb = Regbrief(Settings(home=home))
 out = {"recovered": rb.store.recover(), "check_after_kill": rb.store.check()}

@@ -207,12 +207,12 @@ def plain_bm25(store_rows: list[tuple[str, str, str]]):
 
 
 def fts5_variants(db_path, questions: list[dict]) -> dict:
-    """Diagnostics for the keyword side: the store's own query construction (rag.text.keywords joined
+    """Diagnostics for the keyword side: the store's own query construction (rag.core.text.keywords joined
     with OR, bm25() order) over in-memory FTS5 copies of the passages, with and without the document
     title that the store indexes in front of each document's first chunk, and with an AND-first query."""
     import sqlite3
 
-    from rag.text import keywords
+    from rag.core.text import keywords
 
     src = sqlite3.connect(db_path)
     rows = src.execute(
@@ -259,8 +259,8 @@ def compare_backends(backends: list[str], n_questions: int = 0) -> dict:
     (each embedded by that backend, vectors cached per backend), the questions embedded by the same
     backend. The default backend is the fastest within 0.01 of torch on both (issue 14)."""
     from rag.embeddings import get_embedder
-    from rag.retrieve import Retriever
-    from rag.settings import Settings
+    from rag.retrieval.retrieve import Retriever
+    from rag.core.settings import Settings
 
     dev = json.loads(OBLIQA_DEV.read_text())
     questions = dev[:n_questions] if n_questions else dev
@@ -300,8 +300,8 @@ def run(args: argparse.Namespace | None = None) -> dict:
         from bench import backends
 
         return backends.quality(args)
-    from rag.retrieve import Retriever
-    from rag.settings import Settings
+    from rag.retrieval.retrieve import Retriever
+    from rag.core.settings import Settings
 
     n_questions = getattr(args, "questions", 0) if args else 0
     dev = json.loads(OBLIQA_DEV.read_text())
@@ -429,7 +429,7 @@ def run(args: argparse.Namespace | None = None) -> dict:
 
 
 def _filters():
-    from rag.models import Filters
+    from rag.core.models import Filters
 
     return Filters()
 

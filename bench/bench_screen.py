@@ -2,7 +2,7 @@
 
 Lists: the full OFAC SDN list of 2024-05-03 (../shared/data/ofac/sdn_2024-05-03.csv) plus the OFAC
 consolidated (non-SDN) list of 2025-06-30, parsed by regbrief's own parsers into a real registry
-(rag.store.KeywordIndex, no embeddings needed) and indexed by rag.entities.EntityIndex + rag.screen.
+(rag.store.KeywordIndex, no embeddings needed) and indexed by rag.entities.index.EntityIndex + rag.entities.screen.
 
 Queries:
 - positives: entries drawn with a fixed seed, each queried by one of its own names (an alias where it has
@@ -16,11 +16,11 @@ Queries:
 - persons with birth dates (--dob-n, issue 13): persons of the lists with a birth date, each queried by its
   own name and a birth date: the entry's own for half of them, a wrong one for the other half (another
   year, or the same year and another day). Measured with the name alone and with the birth date
-  (rag.models.ScreenQuery): a right birth date should keep the entry the top match; a wrong one should
+  (rag.core.models.ScreenQuery): a right birth date should keep the entry the top match; a wrong one should
   no longer leave it the top match at or above the threshold.
 
 Usage: python bench/bench_screen.py [--n 1000] [--seed 2024] [--dev-seed 7] [--dob-n 400] [--rigour]
-Writes bench/results/screen.json. The default threshold (rag.screen.DEFAULT_THRESHOLD) was chosen on the
+Writes bench/results/screen.json. The default threshold (rag.entities.screen.DEFAULT_THRESHOLD) was chosen on the
 dev seed's queries (a different sample of entries; the negatives are shared): the best F1 with no negative
 matched. Each matcher is also reported at its own dev-chosen threshold.
 """
@@ -72,7 +72,7 @@ def build_registry(home: Path):
     """Parse the lists with regbrief's parsers into a real registry (documents + chunks tables)."""
     from ingest.formats import parse_with, resolve
     from ingest.pipeline import _unique_ids
-    from rag.models import Chunk
+    from rag.core.models import Chunk
     from rag.store.registry import SqliteRegistry
 
     kw = SqliteRegistry(home / "regbrief.sqlite3")
@@ -148,7 +148,7 @@ def corrupt(name: str, person: bool, rng: random.Random) -> tuple[str, str]:
 
 
 def positives(entries, n: int, seed: int):
-    from rag.screen import is_person
+    from rag.entities.screen import is_person
 
     rng = random.Random(seed)
     pool = sorted(entries, key=lambda e: e.doc_id)
@@ -165,8 +165,8 @@ def positives(entries, n: int, seed: int):
 def dob_queries(entries, n: int, seed: int) -> list[dict]:
     """Persons with a birth date of at least a month's precision, queried with their own name and a birth
     date: theirs (even positions) or a wrong one (odd: another year, or the same year and another day)."""
-    from rag.dates import partial_dates
-    from rag.screen import is_person
+    from rag.core.dates import partial_dates
+    from rag.entities.screen import is_person
 
     rng = random.Random(seed)
     pool = []
@@ -190,7 +190,7 @@ def dob_queries(entries, n: int, seed: int) -> list[dict]:
 
 def run_dob(index, queries, threshold: float) -> dict:
     """Top matches with the name alone and with the birth date too (a ScreenQuery)."""
-    from rag.models import ScreenQuery
+    from rag.core.models import ScreenQuery
 
     out = {}
     for mode in ("name_only", "with_birth_date"):
@@ -217,7 +217,7 @@ def run_dob(index, queries, threshold: float) -> dict:
 # --- matchers --------------------------------------------------------------------------------------
 
 class Regbrief:
-    label = "regbrief (rag.screen: normalisation + trigram blocking + rapidfuzz Indel)"
+    label = "regbrief (rag.entities.screen: normalisation + trigram blocking + rapidfuzz Indel)"
 
     def __init__(self, index):
         self.index = index
@@ -248,11 +248,11 @@ class Baseline:
 
 
 def rigour_normaliser():
-    """rag.names.normalise with OpenSanctions' rigour doing transliteration and org-type removal."""
+    """rag.entities.names.normalise with OpenSanctions' rigour doing transliteration and org-type removal."""
     from rigour.names import remove_org_types
     from rigour.text import ascii_text
 
-    from rag.names import Normalised, fold_name
+    from rag.entities.names import Normalised, fold_name
 
     def normalise(name: str, person: bool):
         folded, applied = fold_name(ascii_text(name))
@@ -310,14 +310,14 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--dev-seed", type=int, default=7, help="the sample the threshold was chosen on")
-    ap.add_argument("--rigour", action="store_true", help="also run rag.screen with rigour's normalisation")
+    ap.add_argument("--rigour", action="store_true", help="also run rag.entities.screen with rigour's normalisation")
     ap.add_argument("--out", default=str(OUT))
     ap.add_argument("--show-errors", type=int, default=0)
     ap.add_argument("--dob-n", type=int, default=400, help="person queries with birth dates (half of them wrong)")
     args = ap.parse_args(argv)
 
-    import rag.screen as screen
-    from rag.entities import EntityIndex
+    import rag.entities.screen as screen
+    from rag.entities.index import EntityIndex
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()

@@ -191,10 +191,10 @@ def startup_child(side: str, query: str) -> dict:
     embedder = real_embedder()
     embedder.encode(["warm-up"])
     if side == "regbrief":
-        from rag.retrieve import Retriever
-        from rag.models import Filters
+        from rag.retrieval.retrieve import Retriever
+        from rag.core.models import Filters
         from rag.service import Regbrief
-        from rag.settings import Settings
+        from rag.core.settings import Settings
 
         # The first query's cold work, side by side, then the first full search (total = the sum).
         t0 = time.perf_counter()
@@ -242,7 +242,7 @@ def run(args: argparse.Namespace | None = None) -> dict:
         from bench import backends
 
         return backends.search(args)
-    from rag.retrieve import Retriever
+    from rag.retrieval.retrieve import Retriever
 
     log(f"{NAME}: loading the embedding model (not timed)")
     embedder = real_embedder()

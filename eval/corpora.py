@@ -141,12 +141,12 @@ def corpus_paths(name: str, home: Path) -> tuple[list[Path], dict]:
     raise ValueError(f"unknown corpus {name!r}")
 
 
-# The code that decides what a store holds: its schema, parsing (dates read by rag/dates.py), chunking,
-# what ingest flags (rag/text.py holds the prompt-injection detector) and the relations it extracts
-# (rag/links.py, with the names of rag/names.py), and the typed list entry it stores (rag/models.py, and
-# rag/legacy_entry.py for migrated stores).
-STORE_CODE = ("rag/store", "rag/text.py", "rag/dates.py", "rag/names.py", "rag/relations.py", "ingest/pipeline.py",
-              "ingest/chunking.py", "ingest/formats", "rag/models.py", "rag/legacy_entry.py")
+# The code that decides what a store holds: its schema, parsing (dates read by rag/core/dates.py), chunking,
+# what ingest flags (rag/core/text.py holds the prompt-injection detector) and the relations it extracts
+# (rag/relations/links.py, with the names of rag/entities/names.py), and the typed list entry it stores (rag/core/models.py, and
+# rag/core/legacy_entry.py for migrated stores).
+STORE_CODE = ("rag/store", "rag/core/text.py", "rag/core/dates.py", "rag/entities/names.py", "rag/relations/extract.py", "ingest/pipeline.py",
+              "ingest/chunking.py", "ingest/formats", "rag/core/models.py", "rag/core/legacy_entry.py")
 
 
 def store_fingerprint() -> str:
@@ -166,7 +166,7 @@ class Stores:
     first use. Caches left by other versions of the store code are deleted first."""
 
     def __init__(self, base_settings=None, home: Path | None = None):
-        from rag.settings import Settings
+        from rag.core.settings import Settings
 
         self.base = base_settings or Settings()
         root = home or eval_home()

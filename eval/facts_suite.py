@@ -14,7 +14,7 @@ from eval.corpora import Stores, load_facts, log, read_jsonl
 
 
 def _filters(case: dict):
-    from rag.models import Filters
+    from rag.core.models import Filters
 
     f = dict(case.get("filters") or {})
     if case.get("as_of"):
@@ -35,7 +35,7 @@ class Judge:
     """The verifier as the judge of support for the citation metrics (cached per sentence/passages)."""
 
     def __init__(self, embedder):
-        from rag.verify import Verifier
+        from rag.answering.verify import Verifier
 
         self.verifier = Verifier(embedder)
         self._cache: dict[tuple, bool] = {}
@@ -191,7 +191,7 @@ def run_injection(stores: Stores, backend: str, limit: int | None) -> tuple[dict
         if r["injection_cited"]:
             r["why"].append(f"cites the injection document {case['document']}")
         results.append(r)
-    from rag.sources import file_name
+    from rag.core.sources import file_name
 
     flagged = rb.store.flagged_documents()
     injection_dir = (DATASETS / "injection").resolve()
@@ -199,7 +199,7 @@ def run_injection(stores: Stores, backend: str, limit: int | None) -> tuple[dict
     injection_files = {p.name for p in injection_dir.iterdir()}
     in_set = {file_name(key) for key, _ in flagged if file_name(key) in injection_files}
     clean_flagged = [doc for key, doc in flagged if file_name(key) not in injection_files]
-    from rag.text import looks_like_instruction
+    from rag.core.text import looks_like_instruction
 
     heldout = [line.strip() for line in (DATASETS / "injection_heldout.txt").read_text(encoding="utf-8").splitlines()
                if line.strip() and not line.startswith("#")]

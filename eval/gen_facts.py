@@ -19,8 +19,8 @@ import re
 from eval import DATASETS, data_dir
 from eval.corpora import CONSOLIDATED, read_jsonl
 from ingest.formats import parse
-from rag.dates import iso
-from rag.names import fold
+from rag.core.dates import iso
+from rag.entities.names import fold
 
 OUT = DATASETS / "facts_generated.jsonl"
 EU_FILE = "eu/consolidated/32020R1998.csv"

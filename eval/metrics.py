@@ -11,8 +11,8 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 
-from rag.names import fold
-from rag.dates import find_dates
+from rag.entities.names import fold
+from rag.core.dates import find_dates
 
 # --- retrieval ----------------------------------------------------------------------------------------
 
@@ -108,8 +108,8 @@ def fact_present(alternatives: Sequence[str], text: str) -> bool:
     """True when any alternative of one fact is in `text`.
 
     An alternative that is only a date ("2021-12-10", "10 Dec 2021") matches any form of that date in
-    the text, as read by rag.dates.find_dates (10 December 2021, December 10, 2021, 2021-12-10,
-    12/10/2021, 10.12.2021). Any other alternative matches when its rag.names.fold form (case, accents
+    the text, as read by rag.core.dates.find_dates (10 December 2021, December 10, 2021, 2021-12-10,
+    12/10/2021, 10.12.2021). Any other alternative matches when its rag.entities.names.fold form (case, accents
     and punctuation folded) occurs in the folded text on word boundaries ("SenseTime Group" is in
     "SENSETIME GROUP LIMITED"; "CMIC-EO13959" is in "program CMIC-EO13959"; "sense" is not in "sensetime").
     """

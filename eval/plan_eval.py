@@ -1,4 +1,4 @@
-"""How well the planner reads what a question asks (rag/plan.py), on eval/datasets/plan_fields.jsonl.
+"""How well the planner reads what a question asks (rag/answering/plan.py), on eval/datasets/plan_fields.jsonl.
 
 Each line is a question and the field (or relation kind, or "other") a reader would say it asks about.
 The `dev` lines were looked at while the field descriptions were written; the `heldout` lines were
@@ -26,7 +26,7 @@ def planned_field(plan) -> str:
 
 
 def run_plan(rb) -> tuple[dict, list[dict]]:
-    from rag.plan import make_plan
+    from rag.answering.plan import make_plan
 
     rows = []
     cases = [*read_jsonl(DATASETS / "plan_fields.jsonl"), *read_jsonl(DATASETS / "plan_fields_heldout2.jsonl")]
@@ -50,7 +50,7 @@ if __name__ == "__main__":
         from pathlib import Path
 
         from rag.service import Regbrief
-        from rag.settings import Settings
+        from rag.core.settings import Settings
 
         rb = Regbrief(Settings().model_copy(update={"home": Path(sys.argv[1]), "chroma_url": None,
                                                      "collection": "eval_facts"}))

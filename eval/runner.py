@@ -63,7 +63,7 @@ def configure_torch() -> dict:
 
 def run_verifier(stores: Stores) -> tuple[dict, list[dict]]:
     from rag.embeddings import get_embedder
-    from rag.verify import Verifier
+    from rag.answering.verify import Verifier
 
     settings = stores.base
     verifier = Verifier(get_embedder(settings.embedding_model, settings.embedding_batch_size))
@@ -85,7 +85,7 @@ def run_verifier(stores: Stores) -> tuple[dict, list[dict]]:
 
 
 def run_briefings(stores: Stores, backend: str, limit: int | None) -> tuple[dict, list[dict]]:
-    from rag.dates import find_dates
+    from rag.core.dates import find_dates
 
     rb = stores.get("facts")
     judge = Judge(rb.embedder)
@@ -258,7 +258,7 @@ def run(suite: str = "all", backend: str | None = None, limit: int | None = None
     """Run a suite and return the report (a dict, JSON-ready)."""
     if suite not in SUITES:
         raise ValueError(f"unknown suite {suite!r}; one of {', '.join(SUITES)}")
-    from rag.settings import Settings
+    from rag.core.settings import Settings
 
     base = base_settings or Settings()
     backend = backend or base.llm

@@ -5,8 +5,8 @@ import bisect
 import re
 
 from rag.embeddings import Embedder
-from rag.models import Chunk, Document
-from rag.text import sentence_spans
+from rag.core.models import Chunk, Document
+from rag.core.text import sentence_spans
 
 
 def chunk_document(doc: Document, embedder: Embedder, max_tokens: int, overlap: int = 1) -> list[Chunk]:

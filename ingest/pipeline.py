@@ -20,13 +20,13 @@ from typing import Any
 from ingest.chunking import chunk_document
 from ingest.formats import FormatError, parse_with, resolve
 from rag.embeddings import Embedder
-from rag.links import extract_relations
-from rag.models import Chunk, Document
-from rag.priority import step_aside
-from rag.settings import Settings
-from rag.sources import file_key
+from rag.relations.links import extract_relations
+from rag.core.models import Chunk, Document
+from rag.core.priority import step_aside
+from rag.core.settings import Settings
+from rag.core.sources import file_key
 from rag.store import Store
-from rag.text import instruction_snippets
+from rag.core.text import instruction_snippets
 
 # Inputs at least this big are prepared in the ingest worker process when there is one; a smaller one (an
 # article, a short list: under a second of model work) is prepared at once here rather than wait behind a
@@ -102,7 +102,7 @@ def file_hash(path: Path) -> str:
 
 
 def source_key(path: str | Path) -> str:
-    """The store's key for a file of this machine: its name and a hash of its path (rag/sources.py)."""
+    """The store's key for a file of this machine: its name and a hash of its path (rag/core/sources.py)."""
     return file_key(path)
 
 
@@ -286,7 +286,7 @@ class Ingestor:
                     todo = diff.added + diff.updated
                     bar = _progress_bar(todo, label) if progress and todo else None
                     continue
-                step_aside()  # queries go first (rag/priority.py)
+                step_aside()  # queries go first (rag/core/priority.py)
                 self.store.write(item.docs, item.chunks, item.embeddings, item.relations,
                                  signature=getattr(self.embedder, "signature", None))
                 result.chunks += len(item.chunks)

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from rag.priority import step_aside
+from rag.core.priority import step_aside
 
 log = logging.getLogger("regbrief.ingest")
 
@@ -188,7 +188,7 @@ def _serve(fd: int) -> None:
     from ingest.formats import FormatError
     from ingest.pipeline import Batch, parse_file, prepare, prepare_file
     from rag.embeddings import Embedder
-    from rag.settings import Settings
+    from rag.core.settings import Settings
     from rag.store.embedding_cache import EmbeddingCache
 
     try:

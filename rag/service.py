@@ -11,9 +11,9 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 
-from rag.models import Filters
-from rag.priority import query_entry
-from rag.settings import Settings, get_settings
+from rag.core.models import Filters
+from rag.core.priority import query_entry
+from rag.core.settings import Settings, get_settings
 from rag.store import Store, get_store
 
 
@@ -37,7 +37,7 @@ class Regbrief:
 
     @cached_property
     def retriever(self):
-        from rag.retrieve import Retriever
+        from rag.retrieval.retrieve import Retriever
 
         return Retriever(self.store, self.embedder, self.settings)
 
@@ -81,7 +81,7 @@ class Regbrief:
         """Regenerate the briefings of watched entities whose evidence is among the changed documents:
         {"regenerated": [{entity, briefing_id, changed_docs}], "unchanged": [names]}. The API runs this
         in a background job after an upload or a deletion, and reports it."""
-        from rag.watchlist import refresh
+        from rag.entities.watchlist import refresh
 
         return refresh(self, changed_doc_ids, trigger=trigger, on_progress=on_progress)
 
@@ -109,7 +109,7 @@ class Regbrief:
             backend: str | None = None, keep_unsupported: bool = False, record: bool = True):
         """A cited, verified Answer. With a conversation id, earlier turns are used to rewrite a
         follow-up into a standalone question, and this turn is added to the conversation."""
-        from rag.answer import answer_question
+        from rag.answering.answer import answer_question
 
         return answer_question(self, question, filters, conversation_id=conversation_id, backend=backend,
                                keep_unsupported=keep_unsupported, record=record)
@@ -124,9 +124,9 @@ class Regbrief:
     # --- entities -------------------------------------------------------------------------------
     def screen(self, names: list, type: str | None = None, threshold: float | None = None,
                limit: int | None = None):
-        """Screen names (str) or queries (rag.models.ScreenQuery: a name with a schema, birth date, country and
+        """Screen names (str) or queries (rag.core.models.ScreenQuery: a name with a schema, birth date, country and
         identifiers) against every list entry: one ScreenResult each, in order, and the lists screened."""
-        from rag import screen as screening
+        from rag.entities import screen as screening
 
         return screening.screen_names(
             self.store.entities, names, type,
@@ -136,14 +136,14 @@ class Regbrief:
     @query_entry
     def links(self, entity: str):
         """An entity's names, listings and cited relations (EntityLinks)."""
-        from rag.links import links
+        from rag.relations.links import links
 
         return links(self, entity)
 
     @query_entry
     def exposure(self, entity: str, depth: int = 3, max_paths: int = 50, relations: Sequence[str] | None = None):
         """Cited paths from an entity to listed entities (ExposureResponse)."""
-        from rag.links import exposure
+        from rag.relations.links import exposure
 
         return exposure(self, entity, depth=depth, max_paths=max_paths, relations=relations)
 
@@ -159,7 +159,7 @@ class Regbrief:
     # --- watchlist ------------------------------------------------------------------------------
     def watch(self, name: str, aliases: Sequence[str] = (), brief: bool = True) -> dict:
         """Watch an entity (and build its first briefing unless `brief` is False)."""
-        from rag.watchlist import regenerate
+        from rag.entities.watchlist import regenerate
 
         entry = self.watchlist.add(name, aliases)
         if brief:
@@ -175,7 +175,7 @@ class Regbrief:
 
     def refresh_watched(self, name: str | None = None) -> list[dict]:
         """Fresh briefings now for every watched entity, or one; KeyError for an unwatched name."""
-        from rag.watchlist import regenerate
+        from rag.entities.watchlist import regenerate
 
         names = [name] if name else [e["name"] for e in self.watchlist.list()]
         out = []

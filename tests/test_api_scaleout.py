@@ -61,7 +61,7 @@ def test_two_api_processes_share_one_chroma_server(tmp_path):
                 time.sleep(0.3)
         # Ingest in this process (the session's model), then serve from two others.
         from rag.service import Regbrief
-        from rag.settings import Settings
+        from rag.core.settings import Settings
 
         rb = Regbrief(Settings(home=home, chroma_url=env["REGBRIEF_CHROMA_URL"], collection="scaleout"))
         assert rb.ingestor.ingest([DEMO / "lists"]).ok

@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from rag.names import fold
+from rag.entities.names import fold
 
 
 def _section(b, title):

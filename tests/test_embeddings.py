@@ -162,7 +162,7 @@ def test_the_setting_picks_the_backend_and_an_onnx_process_never_loads_torch(tmp
     code = f"""
 import sys
 from rag.service import Regbrief
-from rag.settings import Settings
+from rag.core.settings import Settings
 rb = Regbrief(Settings(home={str(tmp_path / 'home')!r}))
 print(rb.embedder.signature)
 assert rb.ingestor.ingest([{str(DEMO / 'articles')!r}]).ok
@@ -175,7 +175,7 @@ print(sorted(m for m in ("torch", "sentence_transformers", "transformers") if m 
     assert int(cited) > 0
     assert loaded == "[]"
 
-    bad = subprocess.run([sys.executable, "-c", "from rag.settings import Settings; Settings()"], cwd=ROOT,
+    bad = subprocess.run([sys.executable, "-c", "from rag.core.settings import Settings; Settings()"], cwd=ROOT,
                          capture_output=True, text=True, env={**os.environ, "REGBRIEF_EMBEDDING_BACKEND": "tensorflow"})
     assert bad.returncode != 0 and "embedding_backend" in bad.stderr
 

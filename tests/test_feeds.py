@@ -392,7 +392,7 @@ def test_feeds_over_http(tmp_path, site, embedder):
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from rag.settings import Settings
+    from rag.core.settings import Settings
 
     good, _, _ = sdn_versions(30)
     url = site.serve("/sdn.csv", good, date="2021-12-09")
@@ -454,7 +454,7 @@ def test_cli_feeds_and_sync(tmp_path, site, embedder, capsys, monkeypatch):
     good, _, _ = sdn_versions(10)
     url = site.serve("/sdn.csv", good, date="2021-12-09")
     monkeypatch.setenv("REGBRIEF_HOME", str(tmp_path / "home"))
-    from rag.settings import get_settings
+    from rag.core.settings import get_settings
 
     get_settings.cache_clear()
     try:

@@ -432,7 +432,7 @@ LEGACY_FIELDS = ("uid", "record", "entity_type", "list", "lists", "issuer", "aut
     (eu_oj_csv, EU_AMENDMENT), (uk_ofsi_csv, UK), (ftm_json, ZALA),
 ])
 def test_legacy_converter_agrees_with_the_parsers(module, path):
-    from rag.models import ListEntry
+    from rag.core.models import ListEntry
 
     for d in module.parse(path):
         old = ListEntry.from_legacy(d.metadata, d.title, d.publisher, d.date, d.jurisdiction)
@@ -445,7 +445,7 @@ def test_legacy_converter_agrees_with_the_parsers(module, path):
 
 def test_legacy_converter_on_a_previous_release_row():
     """Metadata exactly as the v1 store (tests/fixtures/store_v1) holds it."""
-    from rag.models import ListEntry
+    from rag.core.models import ListEntry
 
     md = {"uid": "30923", "name": "CHINA MOBILE LIMITED", "aliases": ["CHINA MOBILE LTD"], "former_names": [],
           "entity_type": "entity", "programs": ["CMIC-EO13959"], "list": "NS-CMIC", "lists": ["NS-CMIC"],

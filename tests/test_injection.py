@@ -11,7 +11,7 @@ import pytest
 
 from ingest.formats import FormatError, parse
 from ingest.pipeline import expand_paths
-from rag.text import instruction_snippets
+from rag.core.text import instruction_snippets
 from tests.conftest import DATA, DEMO, make_rb
 
 ROOT = Path(__file__).resolve().parents[1]

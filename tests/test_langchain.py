@@ -5,8 +5,8 @@ from __future__ import annotations
 def test_retriever_as_a_langchain_retriever(demo_rb):
     from langchain_core.runnables import RunnableLambda
 
-    from rag.models import Filters
-    from rag.retrieve import RegbriefRetriever
+    from rag.core.models import Filters
+    from rag.retrieval.retrieve import RegbriefRetriever
 
     q = "Is SenseTime on the NS-CMIC list?"
     lc = RegbriefRetriever(retriever=demo_rb.retriever, k=5, filters=Filters(doc_type=["list_entry"]))

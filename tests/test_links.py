@@ -1,4 +1,4 @@
-"""Relations and exposure paths (rag/links.py): the demo corpus (SoftBank -> Japan Computer Vision ->
+"""Relations and exposure paths (rag/relations/links.py): the demo corpus (SoftBank -> Japan Computer Vision ->
 SenseTime), the real FollowTheMoney ZALA Aero cluster, extraction checks, and table upkeep."""
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _check_cited(rb, edge_or_relation, names: list[str]) -> None:
 # --- the demo corpus ------------------------------------------------------------------------------
 
 def test_softbank_reaches_sensetime_through_jcv(demo_rb):
-    from rag.links import exposure
+    from rag.relations.links import exposure
 
     res = exposure(demo_rb, "SoftBank", depth=3)
     assert any(n.name.startswith("SoftBank") for n in res.start)
@@ -48,7 +48,7 @@ def test_softbank_reaches_sensetime_through_jcv(demo_rb):
 
 
 def test_links_lists_cited_relations(demo_rb):
-    from rag.links import links
+    from rag.relations.links import links
 
     res = links(demo_rb, "SoftBank")
     assert {e.name for e in res.entities} >= {"SoftBank Group Corp.", "SoftBank Vision Fund"}
@@ -62,7 +62,7 @@ def test_links_lists_cited_relations(demo_rb):
 
 
 def test_negated_statements_are_not_relations(demo_rb):
-    from rag.links import links
+    from rag.relations.links import links
 
     rels = links(demo_rb, "Japan Computer Vision").relations
     # "Mastercard and Visa are not direct customers of Japan Computer Vision Corp." states no relation.
@@ -75,7 +75,7 @@ def test_negated_statements_are_not_relations(demo_rb):
 # --- extraction checks ----------------------------------------------------------------------------
 
 def test_relation_the_sentence_does_not_state_is_rejected():
-    from rag.relations import extract_sentence, verify_relation
+    from rag.relations.extract import extract_sentence, verify_relation
 
     stated = "Japan Computer Vision Corp. uses technology from SenseTime."
     assert verify_relation(stated, "supplier", "SenseTime", "Japan Computer Vision Corp.")[0]
@@ -109,7 +109,7 @@ def test_relation_the_sentence_does_not_state_is_rejected():
     ("John Smith is the chief executive of Acme Widgets Ltd.", ("director", "John Smith", "Acme Widgets Ltd.")),
 ])
 def test_patterns(sentence, expected):
-    from rag.relations import extract_sentence
+    from rag.relations.extract import extract_sentence
 
     assert [r[:3] for r in extract_sentence(sentence)] == [expected]
 
@@ -160,7 +160,7 @@ def _expected_ends(start_caption: str, depth: int) -> dict[str, set[str]]:
 @pytest.mark.parametrize("start", ["JSC Kalashnikov Concern", "Svetlana Nikolaevna Zakharova",
                                    "Limited Liability Company Aeroscan", "Alexander Vyacheslavovich ZAKHAROV"])
 def test_zala_ownership_paths_end_at_sanctioned_entities(zala_rb, start):
-    from rag.links import exposure
+    from rag.relations.links import exposure
 
     expected = _expected_ends(start, depth=2)
     assert expected  # the fixture has ownership links to sanctioned parties from each of these
@@ -178,7 +178,7 @@ def test_zala_ownership_paths_end_at_sanctioned_entities(zala_rb, start):
 
 
 def test_zala_structured_edges_carry_dates_and_shares(zala_rb):
-    from rag.links import exposure
+    from rag.relations.links import exposure
 
     res = exposure(zala_rb, "Limited Liability Company Aeroscan", depth=1, relations=["ownership"])
     (path,) = res.paths
@@ -190,7 +190,7 @@ def test_zala_structured_edges_carry_dates_and_shares(zala_rb):
 
 
 def test_screening_transliterates_and_reorders_persons(zala_rb):
-    from rag.screen import screen
+    from rag.entities.screen import screen
 
     cyr, order = screen(zala_rb, ["Захаров Александр Вячеславович", "ZAKHAROV Alexander Vyacheslavovich"],
                         type="person").results
@@ -202,8 +202,8 @@ def test_screening_transliterates_and_reorders_persons(zala_rb):
 # --- table upkeep ---------------------------------------------------------------------------------
 
 def test_relations_are_written_and_removed_with_their_documents(tmp_path):
-    from rag.relations import extract_relations
-    from rag.models import Chunk, Document
+    from rag.relations.extract import extract_relations
+    from rag.core.models import Chunk, Document
     from rag.store.registry import SqliteRegistry
 
     reg = SqliteRegistry(tmp_path / "r.sqlite3")
@@ -221,7 +221,7 @@ def test_relations_are_written_and_removed_with_their_documents(tmp_path):
 
 def test_sync_catches_up_without_the_pipeline_hooks(rb, tmp_path):
     """Relations come and go with their documents through the pipeline."""
-    from rag.links import exposure, links
+    from rag.relations.links import exposure, links
 
     art = tmp_path / "note.md"
     art.write_text("# Note\n\nAcme Widgets Ltd. is a wholly owned subsidiary of SenseTime Group Limited.\n", encoding="utf-8")

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from eval.metrics import self_contradictions
-from rag.answer import answer_question
-from rag.models import Filters
+from rag.answering.answer import answer_question
+from rag.core.models import Filters
 
 
 def shown(a):

@@ -12,7 +12,7 @@ import time
 import psycopg
 import pytest
 
-from rag.models import Filters
+from rag.core.models import Filters
 from rag.store.postgres.schema import MIGRATIONS
 from tests.conftest import DATA, DEMO, ROOT, assert_implements, make_rb
 
@@ -200,7 +200,7 @@ def test_workspaces_are_schemas_and_share_nothing(tmp_path, embedder, servers):
 
 WRITER = r"""
 import sys, time
-from rag.settings import Settings
+from rag.core.settings import Settings
 from rag.store import get_store
 store = get_store(Settings(home=sys.argv[1], database_url=sys.argv[2], chroma_url=sys.argv[3], collection=sys.argv[4]))
 store.registry.mark_pending(["live-1", "live-2"], "add")   # a batch in flight: intent rows written ...

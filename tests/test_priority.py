@@ -1,11 +1,11 @@
-"""Queries first (rag/priority.py): background work of a process steps aside while a query runs, never
+"""Queries first (rag/core/priority.py): background work of a process steps aside while a query runs, never
 waits in the query's own thread, and waits a bounded time, so a stream of queries cannot stop an ingest."""
 from __future__ import annotations
 
 import threading
 import time
 
-from rag import priority
+from rag.core import priority
 
 
 def _background_steps(n: int, out: list) -> None:

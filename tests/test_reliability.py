@@ -220,7 +220,7 @@ def test_model_sentences_are_verified_and_streamed_as_the_model_writes_them(demo
     """The fake endpoint stands in for a model that writes verifiable sentences (SmolLM2, the only model
     that runs here, writes none). Its first sentence is verified and handed to the stream before the model
     has written the second; the second, citing a passage that does not exist, is removed."""
-    from rag.answer import answer_question
+    from rag.answering.answer import answer_question
 
     fake_llm.mode = "stream"
     rb = make_rb(demo_home, llm="openai", openai_base_url=f"http://127.0.0.1:{fake_llm.server_address[1]}/v1",

@@ -1,4 +1,4 @@
-"""Screening (rag/screen.py) on real lists: the demo store (with the real 2025-06-30 consolidated list),
+"""Screening (rag/entities/screen.py) on real lists: the demo store (with the real 2025-06-30 consolidated list),
 the full 2024 SDN list plus the consolidated list, and a store that changes under the index."""
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def _bench():
 
 @pytest.mark.parametrize("query", ["Sensetime Group Ltd", "SENSETIME", "Sense Time Group", "sensetime group limited"])
 def test_sensetime_found(demo_rb, query):
-    from rag.screen import screen
+    from rag.entities.screen import screen
 
     res = screen(demo_rb, [query])
     assert [r.query for r in res.results] == [query]
@@ -43,7 +43,7 @@ def test_sensetime_found(demo_rb, query):
 
 
 def test_explanations_name_the_normalisations(demo_rb):
-    from rag.screen import screen
+    from rag.entities.screen import screen
 
     ltd, spaced, bare = screen(demo_rb, ["Sensetime Group Ltd", "Sense Time Group", "SENSETIME"]).results
     assert "legal form" in ltd.matches[0].normalisations and "case" in ltd.matches[0].normalisations
@@ -53,7 +53,7 @@ def test_explanations_name_the_normalisations(demo_rb):
 
 
 def test_negatives_not_matched(demo_rb):
-    from rag.screen import screen
+    from rag.entities.screen import screen
 
     res = screen(demo_rb, NEGATIVES)
     assert [r.query for r in res.results] == NEGATIVES
@@ -63,7 +63,7 @@ def test_negatives_not_matched(demo_rb):
 
 
 def test_type_filter(demo_rb):
-    from rag.screen import screen
+    from rag.entities.screen import screen
 
     assert screen(demo_rb, ["SENSETIME"], type="company").results[0].matches[0].match
     assert not any(m.match for m in screen(demo_rb, ["SENSETIME"], type="person").results[0].matches)
@@ -74,7 +74,7 @@ def test_type_filter(demo_rb):
 
 def test_index_follows_the_registry(rb, tmp_path):
     """Ingest a list: its entries are screened; remove it: they are gone (the index is rebuilt)."""
-    from rag.screen import screen
+    from rag.entities.screen import screen
 
     src = tmp_path / "ofac_sdn_extract.csv"
     shutil.copy(DEMO / "lists" / "ofac_sdn_extract.csv", src)
@@ -99,7 +99,7 @@ def test_during_an_ingest_screening_sees_the_lists_as_before_it(tmp_path):
     returns, the index is already up to date (rebuilt by the ingesting thread, not by the next query)."""
     import threading
 
-    from rag.screen import screen
+    from rag.entities.screen import screen
     from tests.conftest import make_rb
 
     rb = make_rb(tmp_path / "home", ingest_batch_chunks=4)
@@ -138,8 +138,8 @@ def test_during_an_ingest_screening_sees_the_lists_as_before_it(tmp_path):
 def test_full_sdn_list_quality_and_speed():
     """The full 2024 SDN list plus the consolidated list: entries found by their own (corrupted) names,
     negatives not matched, and 1,000 names screened in well under the budget."""
-    from rag.entities import EntityIndex
-    from rag.screen import DEFAULT_THRESHOLD, name_index, screen_names
+    from rag.entities.index import EntityIndex
+    from rag.entities.screen import DEFAULT_THRESHOLD, name_index, screen_names
 
     bench = _bench()
     tmp = Path(tempfile.mkdtemp())
@@ -172,7 +172,7 @@ def test_corruption_is_deterministic():
 # --- issue 13: screening on more than a name -------------------------------------------------------------
 
 def test_a_short_name_inside_a_legal_name_is_found(demo_rb):
-    from rag.screen import screen
+    from rag.entities.screen import screen
 
     dji, sony = screen(demo_rb, ["DJI", "Sony"]).results
     top = dji.matches[0]
@@ -182,8 +182,8 @@ def test_a_short_name_inside_a_legal_name_is_found(demo_rb):
 
 
 def test_a_birth_date_or_country_that_differs_lowers_a_person_match(demo_rb):
-    from rag.models import ScreenQuery
-    from rag.screen import screen
+    from rag.core.models import ScreenQuery
+    from rag.entities.screen import screen
 
     name = "Wang Junzheng"  # SDN: WANG, Junzheng, born May 1963, China
     plain, right, wrong_year, wrong_country = screen(demo_rb, [
@@ -200,8 +200,8 @@ def test_a_birth_date_or_country_that_differs_lowers_a_person_match(demo_rb):
 
 
 def test_an_identifier_is_strong_evidence_and_a_different_one_counts_against(demo_rb):
-    from rag.models import ScreenQuery
-    from rag.screen import screen
+    from rag.core.models import ScreenQuery
+    from rag.entities.screen import screen
 
     # SENSETIME GROUP LIMITED: C.R. No. 2162198 (Hong Kong)
     by_id, other_id = screen(demo_rb, [ScreenQuery(name="ST Group HK", identifiers=["2162198"]),
@@ -215,7 +215,7 @@ def test_an_identifier_is_strong_evidence_and_a_different_one_counts_against(dem
 
 
 def test_each_response_names_the_lists_screened_with_their_dates(demo_rb):
-    from rag.screen import screen
+    from rag.entities.screen import screen
 
     res = screen(demo_rb, ["SenseTime"])
     lists = {(x["list"], x["published"]) for x in res.lists}
@@ -246,7 +246,7 @@ def test_screen_over_http_and_the_cli_take_queries(demo_rb, capsys, monkeypatch)
         bad = client.post("/v1/screen", json={"queries": [{"name": "X", "schema": "planet"}]})
         assert bad.status_code == 422 and "schema" in bad.json()["error"]["message"]
         assert client.post("/v1/screen", json={}).status_code == 422
-    from rag.settings import get_settings
+    from rag.core.settings import get_settings
 
     monkeypatch.setenv("REGBRIEF_HOME", str(demo_rb.settings.home))
     get_settings.cache_clear()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.models import Filters
+from rag.core.models import Filters
 from ingest.pipeline import source_key
 from tests.conftest import BACKENDS, CONSOLIDATED_XML, DATA, DEMO, ROOT, backend_overrides, make_rb
 

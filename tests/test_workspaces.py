@@ -188,7 +188,7 @@ def test_cli_uses_the_same_workspace_store(teams, monkeypatch, capsys):
     import json
 
     from api import cli
-    from rag.settings import get_settings
+    from rag.core.settings import get_settings
 
     srv = teams["srv"]
     monkeypatch.setenv("REGBRIEF_HOME", str(srv.home))
@@ -213,7 +213,7 @@ def test_cli_uses_the_same_workspace_store(teams, monkeypatch, capsys):
 
 def test_bad_key_configuration_stops_the_server_at_start(tmp_path):
     from api.app import create_app
-    from rag.settings import Settings
+    from rag.core.settings import Settings
 
     with pytest.raises(ValueError, match="REGBRIEF_API_KEYS: invalid workspace name 'Team A'"):
         create_app(Settings(home=tmp_path, api_keys="k1:Team A"), warm=False)

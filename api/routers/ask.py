@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from api.errors import ApiError
 from api.schemas import ERRORS, AskRequest
 from api.workspaces import AppState, get_state
-from rag.models import Answer, Filters
+from rag.core.models import Answer, Filters
 
 router = APIRouter(tags=["answers"])
 

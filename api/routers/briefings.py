@@ -8,7 +8,7 @@ from api.errors import ApiError
 from api.workspaces import AppState, get_state
 from api.jobs import JobState
 from api.schemas import ERRORS, NOT_FOUND, BriefingFormat, BriefingList, BriefingRequest, BriefingSummary, JobAccepted
-from rag.models import Briefing
+from rag.core.models import Briefing
 
 router = APIRouter(tags=["briefings"])
 

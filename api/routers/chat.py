@@ -19,7 +19,7 @@ from api.routers.ask import check_question, counted, with_as_of
 from api.routers.documents import MAX_FILES
 from api.schemas import ERRORS, NOT_FOUND, ChatRequest, Limits
 from api.workspaces import AppState, get_state
-from rag.models import Answer
+from rag.core.models import Answer
 from rag.store import StoreUnavailable
 
 log = logging.getLogger("regbrief.api")
@@ -42,7 +42,7 @@ def chat_answer(state: AppState, req: ChatRequest, question: str, conversation_i
         return counted(state, state.rb.ask(question, with_as_of(req.filters, req.as_of),
                                            conversation_id=conversation_id, backend=req.backend,
                                            keep_unsupported=req.keep_unsupported))
-    from rag.answer import answer_question
+    from rag.answering.answer import answer_question
 
     return counted(state, answer_question(state.rb, question, with_as_of(req.filters, req.as_of),
                                           conversation_id=conversation_id, backend=req.backend,

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from api.errors import ApiError
 from api.schemas import ERRORS, NOT_FOUND
 from api.workspaces import AppState, get_state
-from rag.models import EntityLinks, ExposureResponse, ScreenQuery, ScreenResponse
+from rag.core.models import EntityLinks, ExposureResponse, ScreenQuery, ScreenResponse
 
 router = APIRouter(tags=["entities"])
 
@@ -35,7 +35,7 @@ class ScreenRequest(BaseModel):
 @router.post("/v1/screen", response_model=ScreenResponse, responses=ERRORS,
              summary="Screen names against every list entry in the store")
 def screen(req: ScreenRequest, state: AppState = Depends(get_state)) -> ScreenResponse:
-    from rag.screen import schema_type
+    from rag.entities.screen import schema_type
 
     if not req.names and not req.queries:
         raise ApiError(422, "validation_error", "give names or queries to screen")

@@ -12,7 +12,7 @@ from api.schemas import (
     HistoryList, HistoryRecord,
 )
 from api.workspaces import AppState, get_state
-from rag.models import Answer
+from rag.core.models import Answer
 
 router = APIRouter(tags=["history"])
 

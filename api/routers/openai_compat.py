@@ -23,7 +23,7 @@ from api.routers.chat import rest_of
 from api.workspaces import AppState, get_state
 from api.schemas import (ERRORS, ErrorResponse, OAIChatCompletion, OAIChatRequest, OAIChoice, OAIChoiceMessage, OAIModel,
                          OAIModelList, OAIUsage)
-from rag.models import Answer, Filters
+from rag.core.models import Answer, Filters
 from rag.service import Regbrief
 
 log = logging.getLogger("regbrief.api")
@@ -116,7 +116,7 @@ def _ask(state: AppState, req: OAIChatRequest, on_sentence=None) -> Answer:
         conv = "oai-" + hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:16]
     rb = _WithHistory(state.rb, pairs) if pairs else state.rb
     if on_sentence is not None:
-        from rag.answer import answer_question
+        from rag.answering.answer import answer_question
 
         return counted(state, answer_question(rb, question, Filters(), conversation_id=conv, on_sentence=on_sentence))
     return counted(state, rb.ask(question, Filters(), conversation_id=conv))

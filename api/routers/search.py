@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from api.errors import ApiError
 from api.workspaces import AppState, get_state
 from api.schemas import ERRORS
-from rag.models import DocType, Filters, Jurisdiction, SearchResponse
+from rag.core.models import DocType, Filters, Jurisdiction, SearchResponse
 
 router = APIRouter(tags=["search"])
 

@@ -1,4 +1,4 @@
-"""Watchlist: entities whose briefings regenerate when their evidence changes (see rag/watchlist.py)."""
+"""Watchlist: entities whose briefings regenerate when their evidence changes (see rag/entities/watchlist.py)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query

@@ -2,7 +2,7 @@
 citable notices.
 
 fetch.py     safe HTTP: http(s) only, conditional requests, size/time limits, retries, redirects counted
-diff.py      old entries vs new by their typed fields (rag.models.ListEntry)
+diff.py      old entries vs new by their typed fields (rag.core.models.ListEntry)
 notice.py    a sync's changes as a dated notice document
 sync.py      one sync of a list feed: fetch -> parse whole -> diff -> store -> notice -> watchlist
 news.py      RSS/Atom feeds (feedparser): new items' pages fetched and ingested as articles

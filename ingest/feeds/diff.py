@@ -1,12 +1,12 @@
 """What changed between two versions of a source: list entries compared by their typed fields
-(rag.models.ListEntry), other documents by their content hash."""
+(rag.core.models.ListEntry), other documents by their content hash."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from rag.models import Document, ListEntry
-from rag.priority import stepping
+from rag.core.models import Document, ListEntry
+from rag.core.priority import stepping
 
 # Fields that say where or when a list was read, not what it says about the entry.
 IGNORED = {"list_published", "last_updated"}
@@ -48,7 +48,7 @@ def diff(old_docs: list[dict], new_docs: list[Document]) -> list[Change]:
     old = {d["doc_id"]: d for d in old_docs}
     new = {d.doc_id: d for d in new_docs}
     out: list[Change] = []
-    for doc_id, d in stepping(new.items()):  # queries served meanwhile go first (rag/priority.py)
+    for doc_id, d in stepping(new.items()):  # queries served meanwhile go first (rag/core/priority.py)
         before = old.get(doc_id)
         if before is None:
             out.append(Change("added", key_of(doc_id), d.entry.name if d.entry else d.title, doc_id, d.entry))

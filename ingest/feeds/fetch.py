@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from rag.settings import Settings
+from rag.core.settings import Settings
 
 USER_AGENT = "regbrief-feeds/0.1"
 REDIRECTS = (301, 302, 303, 307, 308)

@@ -8,8 +8,8 @@ from collections import Counter
 from typing import Any
 
 from ingest.feeds.diff import Change
-from rag.dates import human_date
-from rag.models import Document, ListEntry
+from rag.core.dates import human_date
+from rag.core.models import Document, ListEntry
 
 NOTICE_FORMAT = "feed_notice"
 MAX_VALUE_CHARS = 160

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import ModuleType
 
-from rag.models import Document
+from rag.core.models import Document
 
 
 class FormatError(Exception):

@@ -6,7 +6,7 @@ module only gathers them, so a parser has one import line.
 - CSV, JSON and XML sources: _csvfiles.py, _jsonfiles.py, _xmlfiles.py
 - the readable text of a list entry: _entry_text.py
 - articles and notices (jurisdiction, title, front matter): _articles.py
-- dates, read and written: rag/dates.py (the one date grammar of the project)
+- dates, read and written: rag/core/dates.py (the one date grammar of the project)
 
 Every reader raises `FormatError(path, reason)` with a reason that says what is wrong and where (line,
 column, byte offset), never a bare UnicodeDecodeError, csv.Error or ParseError.
@@ -23,8 +23,8 @@ from ingest.formats._files import (check_file, decode_error, decode_text, extens
 from ingest.formats._ids import KeyDeduper, date_in_name, file_tag, make_doc_id, slug
 from ingest.formats._jsonfiles import iter_jsonl, json_error, json_object_line, load_json
 from ingest.formats._xmlfiles import iterparse_xml, local, xml_child, xml_children, xml_text
-from rag import dates
-from rag.dates import iso, parse_date
+from rag.core import dates
+from rag.core.dates import iso, parse_date
 
 
 def human_date(value: Any) -> str | None:

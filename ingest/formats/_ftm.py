@@ -10,7 +10,7 @@ from typing import Any
 
 from ingest.formats import FormatError
 from ingest.formats._common import human_date, iso, iter_jsonl, parse_date
-from rag.models import EntryLink, Identifier, Jurisdiction
+from rag.core.models import EntryLink, Identifier, Jurisdiction
 
 # schema: (subject property, object property, verb)
 RELATIONS: dict[str, tuple[str, str, str]] = {

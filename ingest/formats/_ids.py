@@ -9,7 +9,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from rag.dates import make_date
+from rag.core.dates import make_date
 
 
 def slug(text: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.formats._common import entry_text, human_date, iso, make_doc_id, uniq
-from rag.models import Document, EntryLink, EntryName, Identifier, ListEntry, entity_type_of
+from rag.core.models import Document, EntryLink, EntryName, Identifier, ListEntry, entity_type_of
 
 NULL = "-0-"
 PUBLISHER = "OFAC"

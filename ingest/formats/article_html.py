@@ -23,7 +23,7 @@ from ingest.formats._common import (
     read_bytes,
     safe_sniff,
 )
-from rag.models import Document
+from rag.core.models import Document
 
 NAME = "article_html"
 EXTENSIONS = (".html", ".htm", ".xhtml")

@@ -24,7 +24,7 @@ from ingest.formats._common import (
     parse_date,
     safe_sniff,
 )
-from rag.models import Document
+from rag.core.models import Document
 
 NAME = "article_pdf"
 EXTENSIONS = (".pdf",)

@@ -27,7 +27,7 @@ from ingest.formats._common import (
     read_text,
     safe_sniff,
 )
-from rag.models import Document
+from rag.core.models import Document
 
 NAME = "article_text"
 EXTENSIONS = (".txt", ".md", ".markdown")

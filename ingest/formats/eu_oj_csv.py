@@ -28,7 +28,7 @@ from ingest.formats._common import (
     safe_sniff,
     split_multi,
 )
-from rag.models import Document, EntryName, Identifier, ListEntry, entity_type_of
+from rag.core.models import Document, EntryName, Identifier, ListEntry, entity_type_of
 
 NAME = "eu_oj_csv"
 EXTENSIONS = (".csv",)

@@ -27,7 +27,7 @@ from ingest.formats._common import (
     safe_sniff,
     uniq,
 )
-from rag.models import Document
+from rag.core.models import Document
 
 NAME = "federal_register"
 EXTENSIONS = (".jsonl", ".json", ".ndjson")

@@ -32,7 +32,7 @@ from ingest.formats._common import (
     sentence,
     uniq,
 )
-from rag.models import Document, EntryLink, EntryName, Identifier, Jurisdiction, ListEntry, entity_type_of
+from rag.core.models import Document, EntryLink, EntryName, Identifier, Jurisdiction, ListEntry, entity_type_of
 
 NAME = "ftm_json"
 EXTENSIONS = (".json", ".jsonl", ".ftm", ".ndjson")

@@ -25,7 +25,7 @@ from ingest.formats._common import (
     make_doc_id,
     safe_sniff,
 )
-from rag.models import Document
+from rag.core.models import Document
 
 NAME = "obliqa_json"
 EXTENSIONS = (".json",)

@@ -22,7 +22,7 @@ from ingest.formats._common import (
     safe_sniff,
     uniq,
 )
-from rag.models import Document, EntryLink, EntryName, ListEntry, entity_type_of
+from rag.core.models import Document, EntryLink, EntryName, ListEntry, entity_type_of
 
 NAME = "ofac_changelog_csv"
 EXTENSIONS = (".csv",)

@@ -26,7 +26,7 @@ from ingest.formats._common import (
     iter_csv,
     safe_sniff,
 )
-from rag.models import Document
+from rag.core.models import Document
 
 NAME = "ofac_sdn_csv"
 EXTENSIONS = (".csv",)

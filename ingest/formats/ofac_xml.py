@@ -30,7 +30,7 @@ from ingest.formats._common import (
     xml_children,
     xml_text,
 )
-from rag.models import Document, Identifier
+from rag.core.models import Document, Identifier
 
 NAME = "ofac_xml"
 EXTENSIONS = (".xml",)

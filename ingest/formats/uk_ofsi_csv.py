@@ -31,7 +31,7 @@ from ingest.formats._common import (
     safe_sniff,
     uniq,
 )
-from rag.models import Document, EntryName, Identifier, ListEntry, entity_type_of
+from rag.core.models import Document, EntryName, Identifier, ListEntry, entity_type_of
 
 NAME = "uk_ofsi_csv"
 EXTENSIONS = (".csv",)

@@ -1,7 +1,7 @@
 """Entity -> sections -> cited, verified briefing; rendered as Markdown, standalone HTML or JSON.
 
 Entity resolution first (the name and its aliases against the list entries in the store), then the
-evidence: passages that name the entity, the parties the relations store links it to (rag/links.py: relations
+evidence: passages that name the entity, the parties the relations store links it to (rag/relations/links.py: relations
 extracted and verified at ingest, so a negated or unstated relation links nothing; exposure paths to listed
 parties), and those parties' list entries. Every factual sentence is cited and goes through the same verifier
 as answers. One function per section.

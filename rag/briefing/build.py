@@ -5,8 +5,8 @@ import datetime as dt
 import re
 import uuid
 
-from rag.assemble import Assembler
-from rag.drafting import DraftRequest, drafter_for
+from rag.answering.assemble import Assembler
+from rag.answering.drafting import DraftRequest, drafter_for
 from rag.briefing.exposure import exposure_facts, links
 from rag.briefing.facts import (
     BLOCKING_LISTS,
@@ -18,24 +18,24 @@ from rag.briefing.facts import (
     _listing_evidence,
 )
 from rag.briefing.timeline import timeline
-from rag.dates import human_date, iso
-from rag.evidence import (
+from rag.core.dates import human_date, iso
+from rag.answering.evidence import (
     Draft,
     Evidence,
     chunks_of_docs,
     set_aside,
     set_aside_note,
 )
-from rag.models import (
+from rag.core.models import (
     Briefing,
     BriefingExposure,
     BriefingSection,
     Filters,
 )
-from rag.names import fold, names_any
-from rag.priority import query_entry
-from rag.text import statement_spans
-from rag.verify import TypedFacts
+from rag.entities.names import fold, names_any
+from rag.core.priority import query_entry
+from rag.core.text import statement_spans
+from rag.answering.verify import TypedFacts
 
 
 @query_entry

@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 
 from rag.briefing.facts import Exposure, Facts, Subject, _listing_evidence
-from rag.dates import iso
-from rag.evidence import Evidence, chunks_of_docs, row_to_result, set_aside
-from rag.names import core_tokens, distinctive, fold, name_key, names_any
-from rag.relations import extract_sentence
-from rag.text import looks_like_instruction, statement_spans
+from rag.core.dates import iso
+from rag.answering.evidence import Evidence, chunks_of_docs, row_to_result, set_aside
+from rag.entities.names import core_tokens, distinctive, fold, name_key, names_any
+from rag.relations.extract import extract_sentence
+from rag.core.text import looks_like_instruction, statement_spans
 
 
 def parties_related(sentence: str, names: list[str]) -> list[str]:
-    """The other parties of the relations a sentence states with one of `names`, as rag.relations extracts
+    """The other parties of the relations a sentence states with one of `names`, as rag.relations.extract extracts
     and verifies them (a negated or unstated relation gives none)."""
     out = []
     for _relation, subject_text, object_text, *_ in extract_sentence(sentence):
@@ -82,7 +82,7 @@ def _relation_evidence(rb, subject: Subject, rels: list[dict]) -> list[tuple[dic
 def exposure_facts(rb, subject: Subject) -> list[Exposure]:
     """The entity's relations from the relations store (rb.links), one fact per relation between the same
     two parties, and the second hops of its exposure paths to listed parties (rb.exposure)."""
-    from rag.links import links_for, relation_model
+    from rag.relations.links import links_for, relation_model
 
     try:
         linked = rb.links(subject.entity)

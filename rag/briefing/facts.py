@@ -4,11 +4,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rag.entities import EntityMatch, listing_sentence
-from rag.evidence import Evidence, passes_filters
-from rag.models import Filters, SearchResult
-from rag.names import fold
-from rag.text import sentence_spans
+from rag.entities.index import EntityMatch, listing_sentence
+from rag.answering.evidence import Evidence, passes_filters
+from rag.core.models import Filters, SearchResult
+from rag.entities.names import fold
+from rag.core.text import sentence_spans
 
 SECTIONS = ("Summary", "Sanctions and listings", "Links to other parties", "Timeline", "Risk assessment",
             "Lists checked", "Open questions")
@@ -41,7 +41,7 @@ class Exposure:
 
     party: str  # the other party (its list entry's name when it resolves to one)
     party_id: str  # its graph node id
-    relation: str  # ownership | supplier | customer | partner | director | ... (rag.links.RELATION_TYPES)
+    relation: str  # ownership | supplier | customer | partner | director | ... (rag.relations.links.RELATION_TYPES)
     strength: str  # what the entity is to the party: shareholder, owner, subsidiary, investee, supplier, customer ...
     own_name: str  # which of the entity's legal entities the relation is about ("SoftBank Group Corp.")
     percentage: str | None
@@ -102,7 +102,7 @@ class Facts:
 def supported_alone(rb, text: str, evs: list[Evidence], limit: int = 6) -> list[Evidence]:
     """The evidence of a merged fact that supports it on its own (the verifier, passage by passage): the
     first (the sentence stated) and each other that says the same, not a part of it in other words."""
-    from rag.verify import Verifier
+    from rag.answering.verify import Verifier
 
     if len(evs) <= 1:
         return evs
@@ -113,7 +113,7 @@ def supported_alone(rb, text: str, evs: list[Evidence], limit: int = 6) -> list[
 
 
 def _same_hard_facts(a: str, b: str) -> bool:
-    from rag.verify import hard_facts
+    from rag.answering.verify import hard_facts
 
     fa, fb = hard_facts(a), hard_facts(b)
     return fa["dates"] == fb["dates"] and fa["numbers"] == fb["numbers"] and fa["programs"] == fb["programs"]

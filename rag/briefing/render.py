@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import html
 
-from rag.dates import human_date
-from rag.models import Briefing
+from rag.core.dates import human_date
+from rag.core.models import Briefing
 
 # --- rendering --------------------------------------------------------------------------------------
 

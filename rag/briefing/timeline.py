@@ -5,15 +5,15 @@ import datetime as dt
 import re
 
 from rag.briefing.facts import _NEGATED, Exposure, Subject, supported_alone
-from rag.dates import find_dates
-from rag.evidence import Draft, Evidence
-from rag.names import fold, names_any
-from rag.text import looks_like_instruction, statement_spans
+from rag.core.dates import find_dates
+from rag.answering.evidence import Draft, Evidence
+from rag.entities.names import fold, names_any
+from rag.core.text import looks_like_instruction, statement_spans
 
 
 def _event_date(sentence: str, names: list[str]) -> dt.date | None:
     """The date of the event a sentence tells about the entity: the written date nearest to its name."""
-    from rag.dates import _TEXT, _from_match  # the date forms the project reads
+    from rag.core.dates import _TEXT, _from_match  # the date forms the project reads
 
     at = [m.span() for n in names if n for m in re.finditer(re.escape(n), sentence, re.I)]
     if not at:

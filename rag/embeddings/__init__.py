@@ -209,7 +209,7 @@ def get_embedder(model: str = "", batch_size: int = 32, backend: str | None = No
     (REGBRIEF_EMBEDDING_BACKEND, REGBRIEF_EMBEDDING_DEVICE). With "auto", the backend follows the vectors a
     store `recorded` (its embedding signature), and is onnx for a new store."""
     from rag.embeddings.backends import resolve
-    from rag.settings import get_settings
+    from rag.core.settings import get_settings
 
     s = get_settings()
     return _cached(model, batch_size, resolve(backend or s.embedding_backend, recorded),

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.settings import WORKSPACE_NAME, Settings
+from rag.core.settings import WORKSPACE_NAME, Settings
 from rag.store.history import History
 from rag.store.registry import SqliteRegistry
 from rag.store.sqlite import snapshot

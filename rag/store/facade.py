@@ -26,9 +26,9 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from rag.models import Chunk, Document, Filters
-from rag.settings import Settings
-from rag.sources import present, present_relation
+from rag.core.models import Chunk, Document, Filters
+from rag.core.settings import Settings
+from rag.core.sources import present, present_relation
 from rag.store.protocol import AuditTrail, Registry, WatchlistTables
 from rag.store.vectors import StoreUnavailable, VectorIndex
 
@@ -100,7 +100,7 @@ class Store:
     def entities(self):
         """The list entries in the store, indexed by name (rebuilt when the registry changes)."""
         if self._entities is None:
-            from rag.entities import EntityIndex
+            from rag.entities.index import EntityIndex
 
             self._entities = EntityIndex(self)
         return self._entities
@@ -155,7 +155,7 @@ class Store:
         return self.vectors.query(embedding, filters, limit)
 
     # --- registry look-ups --------------------------------------------------------------------
-    # Rows leave the store presented (rag/sources.py): `source` is what a person recognises, `source_key`
+    # Rows leave the store presented (rag/core/sources.py): `source` is what a person recognises, `source_key`
     # the store's own key for the file, `url` a public link.
     def chunk_rows(self, chunk_ids: Sequence[str], filters: Filters | None = None) -> dict[str, dict]:
         return {cid: present(row) for cid, row in self.registry.chunk_rows(chunk_ids, filters).items()}
@@ -217,7 +217,7 @@ class Store:
     def sync_relations(self, rebuild: bool = False) -> dict[str, int]:
         """Bring relations up to date with documents they were not extracted from at write time (a
         store written before relations joined the schema, or after the extraction changed)."""
-        from rag.links import extract_stored
+        from rag.relations.links import extract_stored
 
         if rebuild:
             self.registry.forget_relations()

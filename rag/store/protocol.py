@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
-from rag.models import Chunk, Document, Filters
+from rag.core.models import Chunk, Document, Filters
 
 
 class Registry(Protocol):

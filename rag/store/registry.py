@@ -17,11 +17,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from rag.models import Chunk, Document, Filters
-from rag.priority import stepping
+from rag.core.models import Chunk, Document, Filters
+from rag.core.priority import stepping
 from rag.store.schema import MIGRATIONS
 from rag.store.sqlite import SqliteDB
-from rag.text import keywords
+from rag.core.text import keywords
 
 T = TypeVar("T")
 
@@ -314,7 +314,7 @@ class SqliteRegistry(SqliteDB):
                         json.dumps(d.metadata, default=str), d.text, json.dumps(d.pages) if d.pages else None,
                         d.entry.model_dump_json() if d.entry is not None else None,
                     )
-                    for d in stepping(docs, 64)  # a background write steps aside for queries (rag/priority.py)
+                    for d in stepping(docs, 64)  # a background write steps aside for queries (rag/core/priority.py)
                 ),
             )
             for c in stepping(chunks, 64):

@@ -110,8 +110,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 def _typed_entries(db: sqlite3.Connection) -> None:
     """v3: list entries are stored typed. v1/v2 stores kept their facts in `metadata` only: derive the
-    typed entry from it (rag/legacy_entry.py, the one place the old keys are read)."""
-    from rag.models import ListEntry
+    typed entry from it (rag/core/legacy_entry.py, the one place the old keys are read)."""
+    from rag.core.models import ListEntry
 
     rows = db.execute("SELECT doc_id, title, publisher, date, jurisdiction, metadata FROM documents "
                       "WHERE doc_type = 'list_entry'").fetchall()
@@ -121,8 +121,8 @@ def _typed_entries(db: sqlite3.Connection) -> None:
 
 def _file_keys(db: sqlite3.Connection) -> None:
     """v4: files ingested from this machine are keyed by name and a hash of their path, never the path, so
-    no response can show where files sit on the server (rag/sources.py)."""
-    from rag.sources import stored_file_key
+    no response can show where files sit on the server (rag/core/sources.py)."""
+    from rag.core.sources import stored_file_key
 
     for table in ("documents", "chunks", "files"):
         for (key,) in db.execute(f"SELECT DISTINCT source FROM {table}").fetchall():

@@ -7,9 +7,9 @@ import threading
 from collections.abc import Sequence
 from urllib.parse import urlparse
 
-from rag.models import Chunk, Document, Filters
-from rag.priority import step_aside
-from rag.settings import Settings
+from rag.core.models import Chunk, Document, Filters
+from rag.core.priority import step_aside
+from rag.core.settings import Settings
 from rag.store.registry import date_ord as _date_ord
 
 
@@ -114,7 +114,7 @@ class VectorIndex:
                 embeddings=embeddings[i : i + n],
                 metadatas=metadatas[i : i + n],
             )
-            step_aside()  # a query waiting for the interpreter goes first (rag/priority.py)
+            step_aside()  # a query waiting for the interpreter goes first (rag/core/priority.py)
 
     def delete(self, chunk_ids: Sequence[str]) -> None:
         n = self._slice

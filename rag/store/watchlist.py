@@ -1,5 +1,5 @@
 """The watchlist's tables: watched names with their aliases, and one row per briefing generated for them
-(the briefing itself lives in the audit trail, like every other briefing). Regeneration is rag/watchlist.py."""
+(the briefing itself lives in the audit trail, like every other briefing). Regeneration is rag/entities/watchlist.py."""
 from __future__ import annotations
 
 import datetime as dt

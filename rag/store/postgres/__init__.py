@@ -12,7 +12,7 @@ no state on its own disk and any number of workers serve one store.
 """
 from __future__ import annotations
 
-from rag.settings import Settings
+from rag.core.settings import Settings
 from rag.store.postgres.registry import PgRegistry
 from rag.store.postgres.tables import PgHistory, PgJobs, PgRateLimits, PgWatchlist
 

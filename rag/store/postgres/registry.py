@@ -19,13 +19,13 @@ from typing import Any
 
 import psycopg
 
-from rag.models import Chunk, Document, Filters
+from rag.core.models import Chunk, Document, Filters
 from rag.store.postgres.db import PgDB, key32
 from rag.store.postgres.schema import MIGRATIONS, write_postings
 from rag.store.postgres.terms import index_terms, indexed_text, pair, phrase_counts, phrase_terms
 from rag.store.registry import RELATION_FIELDS, date_ord, weighted_keywords
 from rag.store.vectors import StoreUnavailable
-from rag.text import keywords
+from rag.core.text import keywords
 
 NS_DOC = 0x52420004
 K1, B = 1.2, 0.75

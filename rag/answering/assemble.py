@@ -3,9 +3,9 @@ briefings alike); render an answer's text with its [n] markers.
 """
 from __future__ import annotations
 
-from rag.evidence import Draft
-from rag.models import Citation, SearchResult, Sentence
-from rag.verify import TypedFacts, Verifier
+from rag.answering.evidence import Draft
+from rag.core.models import Citation, SearchResult, Sentence
+from rag.answering.verify import TypedFacts, Verifier
 
 
 class Assembler:

@@ -1,9 +1,9 @@
 """A plan for every question: which entities it names, what it asks about each, the time it asks about
-and the kind of answer it expects. Answers are drafted from the plan (rag/facts.py), and the plan is
+and the kind of answer it expects. Answers are drafted from the plan (rag/answering/facts.py), and the plan is
 returned with the answer and kept in the audit trail.
 
-- Entities are resolved through the one names module and the screener's matching (rag.names.resolve_name
-  over rag.screen's name index, so "Sensetme" finds SENSETIME GROUP LIMITED), the entity index's reading of
+- Entities are resolved through the one names module and the screener's matching (rag.entities.names.resolve_name
+  over rag.entities.screen's name index, so "Sensetme" finds SENSETIME GROUP LIMITED), the entity index's reading of
   a text (lower-case names, "Hikvision" inside a longer name) and a name's distinctive word on its own
   ("DJI" in "SZ DJI TECHNOLOGY CO., LTD."). A mention that is a list, a programme or an issuer ("NS-CMIC",
   "GLOMAG", "OFAC") is a list asked about, never an entity.
@@ -20,9 +20,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from rag.fields import DATES, FIELD_FLOOR, RELATIONS, classifier
-from rag.text import STOPWORDS
-from rag.names import (LEGAL_WORDS, LIST_WORDS, common_words, core_tokens, distinctive, fold, question_names,
+from rag.answering.fields import DATES, FIELD_FLOOR, RELATIONS, classifier
+from rag.core.text import STOPWORDS
+from rag.entities.names import (LEGAL_WORDS, LIST_WORDS, common_words, core_tokens, distinctive, fold, question_names,
                         resolve_name)
 
 AnswerKind = Literal["yes_no", "date", "name", "list", "text", "clarify"]
@@ -204,7 +204,7 @@ def _is_list_name(name: str, vocab: dict, phrases: set[str]) -> bool:
 # --- resolving the names a question asks about -----------------------------------------------------
 
 def resolve_entities(rb, question: str, vocab: dict, phrases: set[str]) -> list[PlanEntity]:
-    from rag.screen import DEFAULT_THRESHOLD, name_index
+    from rag.entities.screen import DEFAULT_THRESHOLD, name_index
 
     index = rb.store.entities
     idx = name_index(index)
@@ -324,7 +324,7 @@ def clauses(question: str) -> list[str]:
 
 
 def _mask(text: str, names) -> str:
-    from rag.names import name_pattern
+    from rag.entities.names import name_pattern
 
     for n in sorted(names, key=len, reverse=True):
         if n and re.search(r"\w", n):
@@ -351,7 +351,7 @@ def _mask_words(text: str, words: set[str]) -> str:
 
 
 def _drop(text: str, phrases: set[str]) -> str:
-    from rag.names import name_pattern
+    from rag.entities.names import name_pattern
 
     for p in sorted(phrases, key=len, reverse=True):
         text = name_pattern(p).sub("", text)
@@ -448,7 +448,7 @@ def make_plan(rb, question: str, filters=None, history: bool = False) -> Plan:
         c_lists, c_juris, _ = lists_in(clause, vocab)
         asks.append(PlanAsk(field=field, score=round(score, 4), clause=clause, entity=ent, kind=_kind(field, clause),
                             lists=c_lists, jurisdictions=c_juris))
-    from rag.names import mentions
+    from rag.entities.names import mentions
 
     needs = (not entities and not history and bool(PRONOUN.search(question)) and not phrases
              and not mentions(question))

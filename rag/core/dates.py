@@ -12,7 +12,7 @@ parsers store and the same date a verifier reads in a sentence are the same date
 
 Partial dates ("2011", "2011-02", "00/00/1980") are never completed: a day is never invented. Where a
 partial or approximate date is what there is (birth dates: "May 1963", "circa 1965", "1970 to 1972"),
-`partial_dates` reads what it does say, for comparing (rag/screen.py).
+`partial_dates` reads what it does say, for comparing (rag/entities/screen.py).
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rag.dates import human_date
+from rag.core.dates import human_date
 
 # Public pages for one entry of a list, by the issuer's own search (the uid is the list's own id).
 ENTRY_PAGES = {

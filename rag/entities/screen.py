@@ -1,11 +1,11 @@
 """Screening: which list entries in the store might a name refer to, how sure, and why.
 
-The candidates are the entities of rag.entities.EntityIndex (every list entry in the registry, with its
+The candidates are the entities of rag.entities.index.EntityIndex (every list entry in the registry, with its
 names, aliases and former names); this module derives a name index from them, rebuilt when the
 registry's list entries change (`EntityIndex.derived`).
 
 Matching, in three steps:
-1. Normalisation (`rag.names.normalise`): case and accents folded, punctuation dropped (apostrophes joined:
+1. Normalisation (`rag.entities.names.normalise`): case and accents folded, punctuation dropped (apostrophes joined:
    "QA'IDA" -> "qaida"), Cyrillic and Greek transliterated, and for organisations the legal-form words
    set aside ("Ltd", "Limited", "Co.", "LLC", "JSC", "Limited Liability Company", "OOO",
    "Obshchestvo s ogranichennoy otvetstvennostyu" ...). Persons keep every word.
@@ -39,13 +39,13 @@ from collections import defaultdict
 
 import numpy as np
 
-from rag.dates import iso
-from rag.entities import EntityIndex
-from rag.matching import Comparison, compare, explain, normalisations, trigrams
-from rag.models import ListEntry, ScreenMatch, ScreenQuery, ScreenResponse, ScreenResult
-from rag.names import GENERIC, Normalised, normalise
-from rag.priority import query_entry, stepping
-from rag.qualify import ident_key, ident_values, qualify
+from rag.core.dates import iso
+from rag.entities.index import EntityIndex
+from rag.entities.matching import Comparison, compare, explain, normalisations, trigrams
+from rag.core.models import ListEntry, ScreenMatch, ScreenQuery, ScreenResponse, ScreenResult
+from rag.entities.names import GENERIC, Normalised, normalise
+from rag.core.priority import query_entry, stepping
+from rag.entities.qualify import ident_key, ident_values, qualify
 
 DEFAULT_THRESHOLD = 0.86
 CANDIDATES = 40  # names per query kept by blocking and scored
@@ -318,9 +318,4 @@ def screen(rb, names: list[str | ScreenQuery], type: str | None = None, threshol
 
 def entity_index(rb) -> EntityIndex:
     """The store's shared EntityIndex (the one answers and briefings use)."""
-    store = rb.store
-    if hasattr(store, "entities"):
-        return store.entities
-    from rag.answer import entity_index as legacy  # before Store.entities existed
-
-    return legacy(rb)
+    return rb.store.entities

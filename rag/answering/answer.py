@@ -9,8 +9,8 @@ that best answer the question; its citations are right by construction. An LLM d
 the same verifier; what fails is removed (or kept and marked on request); if nothing survives, or the
 model cannot be reached, the extractive answer is returned with a note saying so.
 
-What answers state from (evidence, drafts, passages, documents set aside) is rag/evidence.py; verifying
-and numbering the citations is rag/assemble.py; both are shared with briefings.
+What answers state from (evidence, drafts, passages, documents set aside) is rag/answering/evidence.py; verifying
+and numbering the citations is rag/answering/assemble.py; both are shared with briefings.
 """
 from __future__ import annotations
 
@@ -24,15 +24,15 @@ from functools import partial
 from langchain_core.runnables import RunnableLambda
 
 import prompts
-from rag.llm import with_extractive_fallback
-from rag.assemble import Assembler, render_text
-from rag.drafting import DraftRequest, ExtractiveDrafter, drafter_for
-from rag.evidence import Draft, gather, set_aside_note
-from rag.plan import make_plan
-from rag.models import Answer, Filters, Sentence
-from rag.names import fold, question_names
-from rag.priority import query_entry
-from rag.verify import TypedFacts
+from rag.answering.llm import with_extractive_fallback
+from rag.answering.assemble import Assembler, render_text
+from rag.answering.drafting import DraftRequest, ExtractiveDrafter, drafter_for
+from rag.answering.evidence import Draft, gather, set_aside_note
+from rag.answering.plan import make_plan
+from rag.core.models import Answer, Filters, Sentence
+from rag.entities.names import fold, question_names
+from rag.core.priority import query_entry
+from rag.answering.verify import TypedFacts
 
 LISTING_WORDS = re.compile(
     r"\b(sanction\w*|list(ed|ing)?|designat\w*|blacklist\w*|sdn|ns-cmic|cmic|added|blocked|restrict\w*|"
@@ -49,7 +49,7 @@ def condense(rb, question: str, history: list[tuple[str, str]], backend: str) ->
         return question, None
     if backend != "extractive":
         try:
-            from rag.llm import chat_model
+            from rag.answering.llm import chat_model
 
             llm, _ = chat_model(rb.settings, backend)
             template, _ = prompts.load("condense")

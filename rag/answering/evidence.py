@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from rag.dates import iso
-from rag.entities import EntityMatch
-from rag.models import Filters, SearchResult
-from rag.text import looks_like_instruction, sentence_spans
+from rag.core.dates import iso
+from rag.entities.index import EntityMatch
+from rag.core.models import Filters, SearchResult
+from rag.core.text import looks_like_instruction, sentence_spans
 
 
 @dataclass

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.dates import find_dates, strip_dates
-from rag.names import LEGAL_WORDS, fold, mentions
-from rag.text import STOPWORDS, sentence_spans
+from rag.core.dates import find_dates, strip_dates
+from rag.entities.names import LEGAL_WORDS, fold, mentions
+from rag.core.text import STOPWORDS, sentence_spans
 
 SUPPORT_THRESHOLD = 0.55
 

@@ -9,7 +9,7 @@
   (`common_words`): a capitalised one is no evidence of a name;
 - mentions: capitalised names in a sentence (`mentions`), the names a question asks about
   (`question_names`), whether a text names one of some names (`names_any`);
-- resolving a name to the list entries it refers to (`resolve_name`, over rag.screen's name index).
+- resolving a name to the list entries it refers to (`resolve_name`, over rag.entities.screen's name index).
 
 Answers, briefings, screening, relations and the verifier all use these; nothing else defines them.
 """
@@ -107,7 +107,7 @@ def _translit_char(c: str) -> str:
 def fold_name(name: str) -> tuple[str, set[str]]:
     """`fold` with other scripts transliterated and apostrophes joined ("QA'IDA" -> "qaida"), and which
     script normalisations it took ("accents", "transliteration"); case and punctuation differences are
-    judged per pair (rag.screen.normalisations)."""
+    judged per pair (rag.entities.screen.normalisations)."""
     applied: set[str] = set()
     lowered = name.lower()
     stripped = _strip_accents(lowered)
@@ -363,7 +363,7 @@ def names_any(text: str, names) -> bool:
 
 
 def resolve_name(name_index, name: str, threshold: float) -> list:
-    """The list entries a name refers to: the screening matches (rag.screen.NameIndex) at or above the
+    """The list entries a name refers to: the screening matches (rag.entities.screen.NameIndex) at or above the
     threshold that share the best score, by entity id; none when the best is below it."""
     res = name_index.screen_one(name, None, threshold)
     if not res.matches:

@@ -12,9 +12,9 @@ from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 
 from rag.embeddings import Embedder
-from rag.models import Filters, SearchResponse, SearchResult
-from rag.priority import query_entry
-from rag.settings import Settings
+from rag.core.models import Filters, SearchResponse, SearchResult
+from rag.core.priority import query_entry
+from rag.core.settings import Settings
 from rag.store import Store
 
 Mode = Literal["hybrid", "dense", "keyword"]

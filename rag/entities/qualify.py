@@ -1,5 +1,5 @@
 """What else a query says about a party qualifies a name match, as yente's logic-v1 matcher does: birth
-dates, countries and identifiers (rag/screen.py, step 4 of its docstring); and the identifier values that
+dates, countries and identifiers (rag/entities/screen.py, step 4 of its docstring); and the identifier values that
 screening compares exactly.
 """
 from __future__ import annotations
@@ -8,10 +8,10 @@ import re
 
 from rapidfuzz.distance import Levenshtein
 
-from rag.dates import partial_dates
-from rag.matching import Comparison
-from rag.models import ListEntry, ScreenQuery
-from rag.names import fold
+from rag.core.dates import partial_dates
+from rag.entities.matching import Comparison
+from rag.core.models import ListEntry, ScreenQuery
+from rag.entities.names import fold
 
 DOB_YEAR_MISMATCH = 0.35  # logic-v1: dob_year_disjoint 0.15 + dob_day_disjoint 0.2
 DOB_DAY_MISMATCH = 0.2

@@ -78,7 +78,7 @@ class EntryLink(BaseModel):
 
 
 class ListEntry(BaseModel):
-    """One entry of a sanctions list, typed (see rag/legacy_entry.py for stores of the previous release).
+    """One entry of a sanctions list, typed (see rag/core/legacy_entry.py for stores of the previous release).
 
     `record` says what the entry is: a listed (or known) entity, or, from FollowTheMoney data, a Sanction
     or relation record, which are stored as list entries but are not entities to screen. Dates of the
@@ -116,7 +116,7 @@ class ListEntry(BaseModel):
     remarks: str | None = None  # OFAC remarks, EU reasons, UK other information
     links: List[EntryLink] = []
     change: Literal["added", "removed", "modified"] | None = None  # what a change-log notice says happened
-    # Where the store keeps the entry: set when read back (rag/entities.py), never stored with it.
+    # Where the store keeps the entry: set when read back (rag/entities/index.py), never stored with it.
     doc_id: str = Field("", exclude=True)
     source: str = Field("", exclude=True)
 
@@ -144,7 +144,7 @@ class ListEntry(BaseModel):
     def from_legacy(cls, metadata: dict[str, Any], title: str, publisher: str | None = None,
                     date: Any = None, jurisdiction: str | None = None) -> ListEntry:
         """The entry of a list-entry document stored by the previous release, from its metadata."""
-        from rag.legacy_entry import entry_from_legacy
+        from rag.core.legacy_entry import entry_from_legacy
 
         return entry_from_legacy(metadata, title, publisher, date, jurisdiction)
 
@@ -292,7 +292,7 @@ class Answer(BaseModel):
     filters: Filters = Field(default_factory=Filters)
     conversation_id: str | None = None
     created_at: dt.datetime
-    # What the question was read as (rag/plan.py): the entities it names, what it asks about each, the
+    # What the question was read as (rag/answering/plan.py): the entities it names, what it asks about each, the
     # time and the kind of answer expected. Additive; kept in the audit trail with the answer.
     plan: dict[str, Any] | None = None
 
@@ -306,7 +306,7 @@ class BriefingExposure(BaseModel):
     """One exposure fact of a briefing: a cited relation between the entity and another party."""
 
     party: str  # the other party (its list entry's name when it resolves to one)
-    party_id: str  # its graph node id (rag/links.py)
+    party_id: str  # its graph node id (rag/relations/links.py)
     relation: str  # ownership | supplier | customer | partner | director | ...
     strength: str  # what `entity` is to `party`: shareholder, owner, subsidiary, investee, supplier, customer ...
     entity: str  # which legal entity of the briefing's subject the relation is about ("SoftBank Group Corp.")
@@ -335,7 +335,7 @@ class Briefing(BaseModel):
     created_at: dt.datetime
 
 
-# --- screening, relations and exposure paths (rag/screen.py, rag/links.py) -------------------------
+# --- screening, relations and exposure paths (rag/entities/screen.py, rag/relations/links.py) -------------------------
 # (ScreenMatch has a field called "list", so its other list fields are typed with typing.List.)
 
 

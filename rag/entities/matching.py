@@ -1,5 +1,5 @@
-"""How alike two names are, and why: the scoring of screening (rag/screen.py, steps 2 and 3 of its
-docstring) over names made comparable by rag.names.normalise, and the explanation a match carries.
+"""How alike two names are, and why: the scoring of screening (rag/entities/screen.py, steps 2 and 3 of its
+docstring) over names made comparable by rag.entities.names.normalise, and the explanation a match carries.
 """
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from rapidfuzz.distance import Indel, Levenshtein
 
-from rag.models import ListEntry
-from rag.names import Normalised
+from rag.core.models import ListEntry
+from rag.entities.names import Normalised
 
 
 def trigrams(tokens: list[str]) -> set[str]:

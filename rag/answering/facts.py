@@ -1,4 +1,4 @@
-"""Answers from the plan (rag/plan.py): the one fact asked for, first, from the typed record.
+"""Answers from the plan (rag/answering/plan.py): the one fact asked for, first, from the typed record.
 
 For each thing the plan asks:
 - a field of a list entry (dates, programmes, identifiers, birth date and place, nationality, addresses,
@@ -9,7 +9,7 @@ For each thing the plan asks:
 - whether an entity is listed: its entries on the lists asked about (and under the filters in force);
   a negative only when the resolved entity has no such entry, naming the lists looked at with their
   dates and the filters, and never beside a positive for the same entity and list;
-- when the record and the relations do not state the asked fact, the passages may (rag.answer decides);
+- when the record and the relations do not state the asked fact, the passages may (rag.answering.answer decides);
   when nothing does, "the sources do not say", naming what was looked at.
 """
 from __future__ import annotations
@@ -18,8 +18,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from rag.dates import human_date
-from rag.entry_facts import (
+from rag.core.dates import human_date
+from rag.entities.entry_facts import (
     LABELS,
     cap,
     field_sentence,
@@ -30,12 +30,12 @@ from rag.entry_facts import (
     source_words,
     span_of,
 )
-from rag.evidence import Evidence, chunks_of_docs, passes_filters, row_to_result
-from rag.fields import RELATIONS
-from rag.models import Filters, ListEntry, SearchResult
-from rag.names import fold, mentions, names_all
-from rag.plan import PRONOUN, Plan, PlanAsk
-from rag.text import sentence_spans
+from rag.answering.evidence import Evidence, chunks_of_docs, passes_filters, row_to_result
+from rag.answering.fields import RELATIONS
+from rag.core.models import Filters, ListEntry, SearchResult
+from rag.entities.names import fold, mentions, names_all
+from rag.answering.plan import PRONOUN, Plan, PlanAsk
+from rag.core.text import sentence_spans
 
 LISTING = {"listed", "listing_date", "effective_date", "programs"}
 
@@ -190,7 +190,7 @@ class FactDrafter:
     def identifier_in_text(self, ask: PlanAsk, wanted: list[ListEntry]) -> bool:
         """An identifier the entry's text states under a kind the question names ("Unified Social Credit
         Code (USCC): 9144..."), where the parser left it out of the typed record: quoted from the text."""
-        from rag.plan import _identifier_types
+        from rag.answering.plan import _identifier_types
 
         clause = f" {fold(ask.clause)} "
         kinds = sorted((t for t in _identifier_types(self.index) if f" {t} " in clause), key=len, reverse=True)
@@ -209,8 +209,8 @@ class FactDrafter:
         return False
 
     def _resolve_carry(self) -> list[ListEntry]:
-        from rag.names import resolve_name
-        from rag.screen import DEFAULT_THRESHOLD, name_index
+        from rag.entities.names import resolve_name
+        from rag.entities.screen import DEFAULT_THRESHOLD, name_index
 
         idx = name_index(self.index)
         for name in self.carry:

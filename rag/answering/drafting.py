@@ -2,10 +2,10 @@
 the list records state, the passages) in; sentences with the evidence they cite out, one at a time as they
 are drafted, so the verifier can check each and the service stream it as soon as it passes.
 
-- ExtractiveDrafter (the product; no model): the plan's typed facts first (rag/facts.py), then the passage
+- ExtractiveDrafter (the product; no model): the plan's typed facts first (rag/answering/facts.py), then the passage
   sentences that answer what the record leaves open; citations right by construction.
-- LLMDrafter: any chat model (rag/llm.py), given the plan, the typed facts and the passages, read as it
-  streams; its sentences go through the same verifier (rag/assemble.py), which removes what the cited
+- LLMDrafter: any chat model (rag/answering/llm.py), given the plan, the typed facts and the passages, read as it
+  streams; its sentences go through the same verifier (rag/answering/assemble.py), which removes what the cited
   passages do not support or what contradicts the typed facts.
 """
 from __future__ import annotations
@@ -17,15 +17,15 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import prompts
-from rag.dates import find_dates
-from rag.entities import EntityMatch
-from rag.evidence import Draft, Evidence, passages_block
-from rag.facts import FactDrafter
-from rag.models import Filters, SearchResult
-from rag.names import LIST_WORDS, common_words, fold, names_all, question_names
-from rag.plan import Plan, make_plan
-from rag.text import STOPWORDS, keywords, looks_like_instruction, sentence_spans, statement_spans
-from rag.verify import strip_markers
+from rag.core.dates import find_dates
+from rag.entities.index import EntityMatch
+from rag.answering.evidence import Draft, Evidence, passages_block
+from rag.answering.facts import FactDrafter
+from rag.core.models import Filters, SearchResult
+from rag.entities.names import LIST_WORDS, common_words, fold, names_all, question_names
+from rag.answering.plan import Plan, make_plan
+from rag.core.text import STOPWORDS, keywords, looks_like_instruction, sentence_spans, statement_spans
+from rag.answering.verify import strip_markers
 
 
 # A reply that ends with a citation marker (and the full stop around it) and a space: its last sentence
@@ -100,7 +100,7 @@ VAGUE = {"many", "much", "kind", "type", "current", "currently", "ever", "also",
 
 def extractive_draft(rb, question: str, results: list[SearchResult], matches: list[EntityMatch],
                      filters: Filters, plan: Plan | None = None) -> Draft:
-    """The plan's facts first (rag/facts.py: typed fields, relations, listed or not), then passages only
+    """The plan's facts first (rag/answering/facts.py: typed fields, relations, listed or not), then passages only
     for what they leave unanswered; "the sources do not say" when nothing states the asked fact."""
     draft = Draft(prompt_version=EXTRACTIVE_VERSION)
     plan = plan or make_plan(rb, question, filters)
@@ -242,7 +242,7 @@ class LLMDrafter:
     the model streams, so the first verified sentence need not wait for the last one."""
 
     def __init__(self, rb, backend: str):
-        from rag.llm import chat_model
+        from rag.answering.llm import chat_model
 
         self.rb, self.backend = rb, backend
         self.llm, self.model = chat_model(rb.settings, backend)

@@ -1,7 +1,7 @@
 """Entities on the lists in the store: find the ones a text names, and render their facts.
 
 The index is built from every list-entry document in the registry (primary names, aliases, former
-names) and rebuilt when the registry changes (see EntityIndex for when). Matching works on the names' words as rag.names reads
+names) and rebuilt when the registry changes (see EntityIndex for when). Matching works on the names' words as rag.entities.names reads
 them: case, accents and punctuation folded, legal-form words (Ltd, Limited, Co., LLC ...) and generic
 words (Group, Technology, Holding ...) set aside, so "SenseTime" finds "SENSETIME GROUP LIMITED".
 """
@@ -13,10 +13,10 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass
 
-from rag.dates import human_date, iso
-from rag.models import ListEntry
-from rag.names import LIST_WORDS, common_words, core_tokens, distinctive, fold, mentions
-from rag.priority import building, step_aside, stepping
+from rag.core.dates import human_date, iso
+from rag.core.models import ListEntry
+from rag.entities.names import LIST_WORDS, common_words, core_tokens, distinctive, fold, mentions
+from rag.core.priority import building, step_aside, stepping
 
 
 @dataclass
@@ -104,7 +104,7 @@ class EntityIndex:
         entries: dict[str, ListEntry] = {}
         by_token: dict[str, set[str]] = defaultdict(set)
         names: dict[str, list[tuple[str, list[str]]]] = {}
-        for r in stepping(self.store.list_entry_rows()):  # a rebuild steps aside for queries (rag/priority.py)
+        for r in stepping(self.store.list_entry_rows()):  # a rebuild steps aside for queries (rag/core/priority.py)
             e = _entry(r)
             entries[e.doc_id] = e
             names[e.doc_id] = []
@@ -123,7 +123,7 @@ class EntityIndex:
         return view
 
     def derived(self, key: str, build):
-        """An index derived from the entries (e.g. screening's name index in rag/screen.py), built by
+        """An index derived from the entries (e.g. screening's name index in rag/entities/screen.py), built by
         `build(view)` (the view has `entries`) once per view."""
         self.refresh()
         view = self._view

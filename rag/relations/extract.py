@@ -19,8 +19,8 @@ document removes its relations. `Store.sync_relations()` extracts them for docum
 (an older store) using `extract_stored`.
 
 Briefings use `extract_sentence` on the passages they cite, so a briefing links parties only where this module
-would (rag/briefing.py). The graph over the stored relations is rag/graph.py; the service-facing
-`links()` and `exposure()` are rag/links.py.
+would (rag/briefing.py). The graph over the stored relations is rag/relations/graph.py; the service-facing
+`links()` and `exposure()` are rag/relations/links.py.
 """
 from __future__ import annotations
 
@@ -29,9 +29,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from rag.models import Chunk, Document, ListEntry
-from rag.names import display_name, mentions, name_pattern
-from rag.text import sentence_spans
+from rag.core.models import Chunk, Document, ListEntry
+from rag.entities.names import display_name, mentions, name_pattern
+from rag.core.text import sentence_spans
 
 
 RELATION_TYPES = ("ownership", "supplier", "customer", "partner", "director", "family", "associate", "member",

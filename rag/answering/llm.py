@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag.settings import Settings
+from rag.core.settings import Settings
 
 _local_servers: dict[str, tuple[object, str]] = {}
 _lock = threading.Lock()

@@ -11,9 +11,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from rag.dates import parse_date
-from rag.models import EntityNode, ListEntry, PathEdge, Relation, RelationCitation, ScreenMatch
-from rag.names import name_key, normalise
+from rag.core.dates import parse_date
+from rag.core.models import EntityNode, ListEntry, PathEdge, Relation, RelationCitation, ScreenMatch
+from rag.entities.names import name_key, normalise
 
 
 @dataclass

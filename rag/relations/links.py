@@ -1,8 +1,8 @@
 """What the service offers on relations: the parties a query names with their cited relations
 (`links`), and the paths of cited relations from them to listed entities (`exposure`).
 
-Relations are extracted by rag/relations.py and stored by the store; rag/graph.py holds the graph and its
-search. This module resolves the graph's parties to list entries (rag.names.resolve_name over the
+Relations are extracted by rag/relations/extract.py and stored by the store; rag/relations/graph.py holds the graph and its
+search. This module resolves the graph's parties to list entries (rag.entities.names.resolve_name over the
 screening index) and keeps one graph per store, rebuilt when its relations or list entries change.
 
 Exposure: the relations form a graph whose nodes are list entries (names resolved with the screening
@@ -15,12 +15,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from rag.graph import Graph, bare_name, group_names, relation_model
-from rag.models import EntityLinks, EntityNode, ExposurePath, ExposureResponse, ScreenMatch
-from rag.names import display_name, name_key, resolve_name
+from rag.relations.graph import Graph, bare_name, group_names, relation_model
+from rag.core.models import EntityLinks, EntityNode, ExposurePath, ExposureResponse, ScreenMatch
+from rag.entities.names import display_name, name_key, resolve_name
 
 # rag/store/facade.py and ingest/pipeline.py call the extraction through this module.
-from rag.relations import extract_relations, extract_stored  # noqa: F401
+from rag.relations.extract import extract_relations, extract_stored  # noqa: F401
 
 
 class Links:
@@ -32,7 +32,7 @@ class Links:
         self._graph: tuple[tuple, Graph] | None = None
 
     def _entity_index(self):
-        from rag.screen import entity_index
+        from rag.entities.screen import entity_index
 
         return entity_index(self.rb)
 
@@ -55,7 +55,7 @@ class Links:
     def _resolver(self, ei, groups: dict[str, str | None] | None = None):
         """`resolve(name, ref)` for Graph; `groups` (see `group_names`) maps a bare name shared by several
         legal entities to the one it stands for (None: to none of them, a node of its own)."""
-        from rag.screen import DEFAULT_THRESHOLD, name_index
+        from rag.entities.screen import DEFAULT_THRESHOLD, name_index
 
         idx = name_index(ei)
         ftm_ids: dict[str, str] = {}
@@ -66,7 +66,7 @@ class Links:
         cache: dict[str, tuple] = {}
 
         def entry_match(e) -> ScreenMatch:
-            from rag.matching import Comparison
+            from rag.entities.matching import Comparison
 
             c = Comparison(1.0, "identifier", [])
             c.explanation = f"{e.name} is named by its entity id in the source data."
@@ -100,7 +100,7 @@ class Links:
         return resolve
 
     def _query_nodes(self, graph: Graph, query: str) -> tuple[list[str], list[ScreenMatch]]:
-        from rag.screen import DEFAULT_THRESHOLD, name_index
+        from rag.entities.screen import DEFAULT_THRESHOLD, name_index
 
         if query.startswith(("entry:", "name:")):
             return ([query] if query in graph.nodes else []), []

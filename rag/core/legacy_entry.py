@@ -23,8 +23,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rag.dates import parse_date
-from rag.models import EntryLink, EntryName, Identifier, ListEntry, entity_type_of
+from rag.core.dates import parse_date
+from rag.core.models import EntryLink, EntryName, Identifier, ListEntry, entity_type_of
 
 # FollowTheMoney relation schemas: (subject property, object property), as ingest/formats/ftm_json.py wrote.
 _FTM_RELATIONS = {

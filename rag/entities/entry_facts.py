@@ -1,15 +1,15 @@
-"""What a typed list entry (rag.models.ListEntry) says about one field, as a plain sentence cited to the
-exact span of the entry's own chunk text that states the value (used by rag/facts.py)."""
+"""What a typed list entry (rag.core.models.ListEntry) says about one field, as a plain sentence cited to the
+exact span of the entry's own chunk text that states the value (used by rag/answering/facts.py)."""
 from __future__ import annotations
 
 import datetime as dt
 import re
 
-from rag.dates import find_dates, human_date
-from rag.entities import listing_sentence
-from rag.models import ListEntry
-from rag.names import fold
-from rag.text import sentence_spans
+from rag.core.dates import find_dates, human_date
+from rag.entities.index import listing_sentence
+from rag.core.models import ListEntry
+from rag.entities.names import fold
+from rag.core.text import sentence_spans
 
 # How each field is named in a sentence that says the record does not state it.
 LABELS = {
@@ -120,7 +120,7 @@ def source_words(e: ListEntry, text: str) -> str:
 
 
 def listed_sentence(e: ListEntry, text: str) -> str:
-    """The entry's listing in one sentence, naming only what its text names (rag.entities.listing_sentence
+    """The entry's listing in one sentence, naming only what its text names (rag.entities.index.listing_sentence
     with the issuer left out where the entry does not name it)."""
     s = listing_sentence(e)
     if e.issuer and fold(e.issuer) not in fold(text):

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from rag.store.watchlist import Watchlist
-from rag.models import Briefing, BriefingSection, Sentence
-from rag.names import names_any
+from rag.core.models import Briefing, BriefingSection, Sentence
+from rag.entities.names import names_any
 
 CHANGES_TITLE = "What changed since the previous briefing"
 
@@ -52,7 +52,7 @@ def _mentioning(rb, doc_ids: Sequence[str], names: Sequence[str]) -> list[str]:
 
 def named_docs(rb, names: Sequence[str], limit: int = 200) -> set[str]:
     """Documents that a keyword search for the entity's names finds and that really name it."""
-    from rag.models import Filters
+    from rag.core.models import Filters
 
     out: set[str] = set()
     for name in names:

@@ -1,7 +1,7 @@
-"""What a question can ask about, read by meaning: each field of the typed list entry (rag.models.ListEntry)
+"""What a question can ask about, read by meaning: each field of the typed list entry (rag.core.models.ListEntry)
 and each relation kind, described in a few plain sentences and by what it is called (nouns and states put
 into some 30 question frames: about 2,500 examples), and the classifier that finds the example closest to a
-clause of a question (the embedding model answers already load). Used by rag/plan.py; measured by
+clause of a question (the embedding model answers already load). Used by rag/answering/plan.py; measured by
 `python -m eval.plan_eval` on questions written by someone who had not seen these examples."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import threading
 import numpy as np
 
 # --- what a question can ask about ------------------------------------------------------------------
-# Each field of the typed list entry (rag.models.ListEntry) and each relation kind, described in a few
+# Each field of the typed list entry (rag.core.models.ListEntry) and each relation kind, described in a few
 # plain sentences. These are descriptions of the field, not lists of trigger words.
 FIELDS: dict[str, list[str]] = {
     "listed": ["is it sanctioned or on a sanctions list", "has it been designated or blacklisted",
