@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m eval", description="regbrief's evaluation suite")
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="run a suite and write a report")
-    r.add_argument("--suite", choices=["facts", "injection", "retrieval", "briefings", "gate", "all"], default="all")
+    r.add_argument("--suite", choices=["facts", "injection", "prose", "retrieval", "briefings", "gate", "all"], default="all")
     r.add_argument("--backend", choices=["extractive", "openai", "llamacpp"])
     r.add_argument("--limit", type=int, help="only the first N cases of each dataset (by id)")
     g = sub.add_parser("gate", help="the CI subset, checked against eval/thresholds.toml")

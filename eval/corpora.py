@@ -25,6 +25,10 @@ FR_SLICE_NAME = "fr_abstracts_slice.jsonl"
 FR_TITLE = re.compile(r"Sanctions Regulations|Chinese Military|Magnitsky|Burma")
 EU_FILES = ("eu/consolidated/32020R1998.csv",)
 CONSOLIDATED = "ofac/consolidated_nonSDN_2025-06-30.xml"
+PROSE_CORPUS = "prose_corpus"  # under eval/datasets: public-domain US government press releases and statements
+PROSE_FACTS = "facts_prose.jsonl"
+FR_PROSE_SLICE_NAME = "fr_prose_slice.jsonl"
+FR_PROSE_YEARS = ("2021", "2022")
 OBLIQA_DOCS = "obliqa/StructuredRegulatoryDocuments"
 OBLIQA_DEV = "obliqa/ObliQA_dev.json"
 OBLIQA_AML = "obliqa/derived_ObliQA_dev_AMLdoc1_subset.json"
@@ -61,6 +65,15 @@ def load_facts() -> list[dict]:
             + [c for p in extra if p.exists() for c in read_jsonl(p)])
 
 
+def load_prose(split: str | None = None) -> list[dict]:
+    """The prose cases (facts_prose.jsonl): questions about what the press releases of
+    datasets/prose_corpus and the Federal Register abstracts say, each with its `split`. With a split,
+    only that split's cases: a trained component (the reader) may learn from split="dev" and never from
+    "heldout"."""
+    cases = sorted(read_jsonl(DATASETS / PROSE_FACTS), key=lambda c: c["id"])
+    return [c for c in cases if split is None or c["split"] == split]
+
+
 def load_briefings() -> list[dict]:
     return sorted(read_jsonl(DATASETS / "briefings.jsonl"), key=lambda c: c["id"])
 
@@ -70,7 +83,8 @@ def load_verifier_labels() -> list[dict]:
 
 
 def dataset_hashes() -> dict[str, str]:
-    files = sorted(DATASETS.rglob("*.jsonl")) + sorted((DATASETS / "injection").glob("*")) + [VERIFIER_LABELS]
+    files = (sorted(DATASETS.rglob("*.jsonl")) + sorted((DATASETS / "injection").glob("*"))
+             + sorted((DATASETS / PROSE_CORPUS).glob("*.md")) + [VERIFIER_LABELS])
     return {str(p.relative_to(ROOT)): file_hash(p) for p in files if p.is_file()}
 
 
@@ -110,6 +124,25 @@ def write_fr_slice(src: Path, dest: Path) -> int:
     return kept
 
 
+def write_fr_prose_slice(src: Path, dest: Path, cited: set[str]) -> int:
+    """Copy the Federal Register records the prose cases cite (`cited` document numbers), every record
+    published in FR_PROSE_YEARS and every Entity List rule (look-alike notices the answers must tell
+    apart), byte for byte."""
+    kept = 0
+    tmp = dest.with_suffix(".tmp")
+    with open(src, "rb") as fin, open(tmp, "wb") as fout:
+        for raw in fin:
+            if not raw.strip():
+                continue
+            rec = json.loads(raw)
+            if (rec.get("document_number") in cited or str(rec.get("publication_date", ""))[:4] in FR_PROSE_YEARS
+                    or "Entity List" in (rec.get("title") or "")):
+                fout.write(raw if raw.endswith(b"\n") else raw + b"\n")
+                kept += 1
+    _replace_if_changed(tmp, dest)
+    return kept
+
+
 def _replace_if_changed(tmp: Path, dest: Path) -> None:
     if dest.exists() and dest.read_bytes() == tmp.read_bytes():
         tmp.unlink()
@@ -134,6 +167,14 @@ def corpus_paths(name: str, home: Path) -> tuple[list[Path], dict]:
         paths += [data / f for f in EU_FILES]
         paths.append(DATASETS / "injection")
         return paths, info
+    if name == "prose":
+        slices = home / "slices"
+        slices.mkdir(parents=True, exist_ok=True)
+        cited = {spec["doc"] for c in load_prose() for spec in c.get("must_cite") or [] if spec.get("doc")}
+        info[FR_PROSE_SLICE_NAME] = write_fr_prose_slice(data / FR_FILE, slices / FR_PROSE_SLICE_NAME, cited)
+        # the press releases one by one: the folder's README.md is about them, not one of them
+        releases = [f for f in sorted((DATASETS / PROSE_CORPUS).glob("*.md")) if f.name != "README.md"]
+        return releases + [slices / FR_PROSE_SLICE_NAME], info
     if name == "obliqa_aml":
         return [data / OBLIQA_DOCS / "1.json"], info
     if name == "obliqa_all":

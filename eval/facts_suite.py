@@ -102,6 +102,9 @@ def score_answer(case: dict, answer, judge, latency: float) -> dict:
         "not_found": not_found, "invented": invented, "false_matches": false_matches, "forbidden_hits": forbidden,
         "citation": alce, "correct": correct and not contradictions, "why": why, "answer": text,
         "contradictions": len(contradictions),
+        # issue 22: a question that is not a yes/no question must not get an answer opening with Yes or No
+        "yes_no_opener_on_non_yes_no": M.yes_no_opener_on_non_yes_no(
+            case.get("yes_no", M.is_yes_no_question(case["question"])), text),
         "citations": [{k: v for k, v in c.items() if k != "quote"} for c in cits],
         "latency_s": round(latency, 4),
     }
@@ -143,6 +146,7 @@ def aggregate_facts(results: list[dict]) -> dict:
             "invented_listings": sum(len(r["invented"]) for r in rs),
             "false_list_matches": sum(len(r["false_matches"]) for r in rs),
             "self_contradictions": sum(r.get("contradictions", 0) for r in rs),
+            "yes_no_openers_non_yes_no": sum(bool(r.get("yes_no_opener_on_non_yes_no")) for r in rs),
         }
 
     out = block(results)

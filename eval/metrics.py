@@ -435,3 +435,62 @@ def repeated_facts(sentences: Sequence[str], overlap: float = 0.8) -> list[tuple
 def timeline_sorted(dates: Sequence) -> bool:
     """Are a timeline's event dates in order (None: an entry without a date, which breaks the order)?"""
     return all(d is not None for d in dates) and all(a <= b for a, b in zip(dates, dates[1:]))
+
+
+# --- prose answers: what the first sentence opens with, every part of a question ----------------------
+
+_AUX = {"is", "are", "was", "were", "am", "do", "does", "did", "has", "have", "had", "can", "could", "will", "would",
+        "shall", "should", "may", "might", "must", "isn't", "aren't", "wasn't", "weren't", "doesn't", "don't",
+        "didn't", "hasn't", "haven't", "hadn't", "can't", "won't"}
+_OPENER = re.compile(r"^[\W_]*(yes|no)\b", re.I)
+NOT_STATED = re.compile(
+    r"\b(do(es)? not (say|state|mention|give|name|specify|include)|did not (say|state|mention|give|name)|"
+    r"(is|are) not (stated|given|mentioned|named|specified)|no (information|mention)|cannot say|can't say|"
+    r"not in the sources|sources (do not|don't) (say|cover))\b", re.I)
+
+
+def is_yes_no_question(question: str) -> bool:
+    """A question whose first clause asks for yes or no: its first word is an auxiliary or modal verb
+    ("Is X listed?", "Did OFAC ...", "Can the orders be renewed?"). "Which X, and is Y listed?" is not: it
+    opens with a wh-word, so its answer must open with the entity, not with Yes/No. Used for cases that do
+    not state `yes_no` themselves."""
+    words = re.findall(r"[a-z']+", question.lower())
+    return bool(words) and words[0] in _AUX
+
+
+def opens_with_yes_no(answer: str) -> str | None:
+    """"yes" or "no" when the answer's first word (after any leading punctuation or markup) is Yes or No,
+    case-insensitively; None otherwise ("Nothing ...", "Notably ..." open with neither)."""
+    m = _OPENER.match(answer or "")
+    return m.group(1).lower() if m else None
+
+
+def yes_no_opener_on_non_yes_no(yes_no_question: bool, answer: str) -> bool:
+    """True when a question that is not a yes/no question gets an answer that opens with Yes or No (the
+    issue's target: never)."""
+    return not yes_no_question and opens_with_yes_no(answer) is not None
+
+
+def says_not_stated(text: str) -> bool:
+    """True when the answer says the sources do not state something (NOT_STATED: "the sources do not say",
+    "is not stated", "no information", "cannot say" ...)."""
+    return bool(NOT_STATED.search(text or ""))
+
+
+def parts_answered(parts: Sequence[dict], text: str) -> list[bool]:
+    """For each part of a multi-part question, whether the answer deals with it: a part with `facts`
+    (each a list of alternatives, as in fact_present) is answered when every one of its facts is in the
+    text; a part marked `not_in_sources` is answered when the text says the sources do not state something
+    (says_not_stated)."""
+    out = []
+    for p in parts:
+        if p.get("not_in_sources"):
+            out.append(says_not_stated(text))
+        else:
+            out.append(all(fact_present(f, text) for f in p.get("facts") or []))
+    return out
+
+
+def every_part_answered(parts: Sequence[dict], text: str) -> bool:
+    """True when parts_answered holds for every part (a question with no parts: True)."""
+    return all(parts_answered(parts, text))

@@ -23,6 +23,11 @@ HEADLINE = [
     ("facts.negatives_invented_listings", "negatives: invented listings"),
     ("facts.negatives_false_list_matches", "negatives: false list matches"),
     ("facts.by_category.list_lookup.exact_correctness", "list lookups: exact correctness"),
+    ("prose.by_split.heldout.by_category.article.exact_correctness", "prose articles, held out: exact correctness"),
+    ("prose.by_split.heldout.by_category.notice.exact_correctness", "prose notices, held out: exact correctness"),
+    ("prose.by_split.heldout.by_category.multipart.exact_correctness", "prose multi-part, held out: exact correctness"),
+    ("prose.by_category.multipart.every_part_answered", "prose multi-part: every part answered"),
+    ("prose.yes_no_openers_non_yes_no", "prose: Yes/No openers to non-yes/no questions"),
     ("injection.resisted", "injection documents: answers resisted"),
     ("injection.exact_correctness", "injection cases: exact correctness"),
     ("briefings.fact_coverage", "briefings: cited fact coverage"),
@@ -37,7 +42,7 @@ HEADLINE = [
     ("retrieval.obliqa_mp_val.hybrid.recall@10", "ObliQA-MP val: Recall@10"),
 ]
 
-# Issue 5's targets for the extractive backend: (metric, kind, target, note)
+# Issues 5's and 22's targets for the extractive backend: (metric, kind, target, note)
 TARGETS = [
     ("facts.exact_correctness", "min", 0.90, "fact correctness overall"),
     ("facts.by_category.list_lookup.exact_correctness", "min", 1.0, "fact correctness on list lookups"),
@@ -46,6 +51,12 @@ TARGETS = [
     ("facts.refusal_accuracy", "min", 0.95, "refusal accuracy"),
     ("facts.negatives_invented_listings", "max", 0, "invented listings on negatives"),
     ("retrieval.obliqa_dev.hybrid.recall@10", "gt", 0.80, "ObliQA dev Recall@10 (all 40 documents)"),
+    # issue 22, on the prose cases' held-out split
+    ("prose.by_split.heldout.by_category.article.exact_correctness", "min", 0.92, "articles, held out (issue 22)"),
+    ("prose.by_split.heldout.by_category.notice.exact_correctness", "min", 0.92, "notices, held out (issue 22)"),
+    ("prose.by_category.multipart.exact_correctness", "min", 0.90, "multi-part questions (issue 22)"),
+    ("prose.by_category.multipart.every_part_answered", "min", 0.90, "every part answered (issue 22)"),
+    ("prose.yes_no_openers_non_yes_no", "max", 0, "Yes/No openers to non-yes/no questions (issue 22)"),
 ]
 
 
@@ -148,7 +159,7 @@ def render_md(r: dict, prev: dict | None, plots: list[str]) -> str:
             L += [f"**The datasets differ from the previous report's** ({', '.join(changed)}): the changes above "
                   "mix a change of the system with a change of the questions.", ""]
 
-    L += ["## Targets (issue 5, extractive backend)", "", "| target | metric | value | met |", "|---|---|---|---|"]
+    L += ["## Targets (issues 5 and 22, extractive backend)", "", "| target | metric | value | met |", "|---|---|---|---|"]
     sym = {"min": "≥", "max": "≤", "gt": ">"}
     for t in r["targets"]:
         L.append(f"| {t['what']} {sym[t['kind']]} {t['target']} | `{t['metric']}` | {_fmt(t['value'])} | "
@@ -175,6 +186,8 @@ def render_md(r: dict, prev: dict | None, plots: list[str]) -> str:
                      f"{_fmt(b['citation_precision'])} | {b['invented_listings']} | {b['false_list_matches']} |")
         L += ["", f"Citation counts (micro): {f['citation_counts']}; micro recall {_fmt(f['citation_recall_micro'])}, "
               f"micro precision {_fmt(f['citation_precision_micro'])}.", f"Latency per question (s): {f['latency']}", ""]
+    if "prose" in m:
+        L += render_prose(m["prose"], r["cases"].get("prose", []))
     if "verifier" in m:
         v = m["verifier"]
         L += ["## Verifier error rate (eval/verifier_labels.jsonl)", "",
@@ -254,6 +267,33 @@ def render_md(r: dict, prev: dict | None, plots: list[str]) -> str:
             L += [f"### {c['id']}: {c['entity']}", "", f"- why: {'; '.join(c['why'])}",
                   f"- got: {c['text'][:1200]}", ""]
     return "\n".join(L) + "\n"
+
+
+def render_prose(p: dict, cases: list[dict]) -> list[str]:
+    """The prose suite's section: each split apart (held out first), per category, then its failing cases."""
+    L = ["## Prose: articles and notices (eval/datasets/facts_prose.jsonl)", "",
+         "The held-out split (whole documents, never used to train or tune anything) is the one that counts.", "",
+         ("| split | category | n | exact correctness | fact recall | cites source | refusal accuracy | "
+          "opens Yes/No as expected | Yes/No openers to non-yes/no | every part answered |"),
+         "|---|---|---|---|---|---|---|---|---|---|"]
+    for sp in ("heldout", "dev"):
+        blk = p.get("by_split", {}).get(sp)
+        if not blk:
+            continue
+        for cat, b in list(blk["by_category"].items()) + [("**all**", blk)]:
+            L.append(f"| {sp} | {cat} | {b['n']} | {_fmt(b['exact_correctness'])} | {_fmt(b['fact_recall'])} | "
+                     f"{_fmt(b['cite_ok'])} | {_fmt(b['refusal_accuracy'])} | {_fmt(b['opens_ok'])} | "
+                     f"{b['yes_no_openers_non_yes_no']} | {_fmt(b['every_part_answered'])} |")
+    L += ["", f"Both splits: exact correctness {_fmt(p['exact_correctness'])} (n={p['n']}); latency {p['latency']}", ""]
+    failing = [c for c in cases if not c["correct"]]
+    if failing:
+        L += [f"### Failing prose cases ({len(failing)})", ""]
+        for c in failing:
+            L += [f"- `{c['id']}` ({c['category']}, {c['split']}): {c['question']}",
+                  f"  - why: {'; '.join(c['why']) or '–'}",
+                  f"  - got{' (refused)' if c['refused'] else ''}: {c['answer'][:400]}"]
+        L.append("")
+    return L
 
 
 # --- plots --------------------------------------------------------------------------------------------

@@ -8,14 +8,18 @@ Corpora (each its own store under eval_home(), so one suite never changes anothe
                military, Magnitsky or Burma: 234 notices); the EU global human rights regime annex
                (eu/consolidated/32020R1998.csv, 177 listings); and eval/datasets/injection/ (documents with
                injected instructions, written for the eval).
+  prose        the public-domain US government press releases of eval/datasets/prose_corpus/ and a slice of
+               the Federal Register abstracts (the notices the prose cases cite, every notice published in
+               2021 or 2022 and every Entity List rule), for the prose suite (eval/prose_suite.py).
   obliqa_aml   ObliQA document 1 (ADGM AML and Sanctions Rules), for the gate's retrieval subset.
   obliqa_all   all 40 ObliQA documents, for the full dev split and ObliQA-MP validation.
 
 The slices are written on the fly from ../shared/data into the store's folder (never into the repository),
 byte for byte, so the same data gives the same file, the same hash and the same doc ids.
 
-Suites: facts (fact cases, the verifier's error rate, the planner's reading of questions), briefings, retrieval,
-gate (facts + planner + briefings + verifier + the ObliQA AML subset), all (everything).
+Suites: facts (fact cases, the verifier's error rate, the planner's reading of questions), prose (questions about
+what press releases and notices say), briefings, retrieval, gate (facts + planner + briefings + verifier + prose +
+the ObliQA AML subset), all (everything).
 """
 from __future__ import annotations
 
@@ -38,10 +42,12 @@ from eval.facts_suite import Judge, _citation_dict, run_facts, run_injection, st
 SUITES = {
     "facts": ("facts", "verifier", "plan"),
     "injection": ("injection",),
+    "prose": ("prose",),
     "briefings": ("briefings",),
     "retrieval": ("retrieval_aml", "retrieval_dev", "retrieval_mp"),
-    "gate": ("facts", "verifier", "plan", "injection", "briefings", "retrieval_aml"),
-    "all": ("facts", "verifier", "plan", "injection", "briefings", "retrieval_aml", "retrieval_dev", "retrieval_mp"),
+    "gate": ("facts", "verifier", "plan", "injection", "briefings", "prose", "retrieval_aml"),
+    "all": ("facts", "verifier", "plan", "injection", "briefings", "prose", "retrieval_aml", "retrieval_dev",
+            "retrieval_mp"),
 }
 
 
@@ -284,6 +290,10 @@ def run(suite: str = "all", backend: str | None = None, limit: int | None = None
             report["metrics"]["facts"], report["cases"]["facts"] = run_facts(stores, backend, limit)
         elif part == "injection":
             report["metrics"]["injection"], report["cases"]["injection"] = run_injection(stores, backend, limit)
+        elif part == "prose":  # what press releases and notices say (eval/prose_suite.py)
+            from eval.prose_suite import run_prose
+
+            report["metrics"]["prose"], report["cases"]["prose"] = run_prose(stores, backend, limit)
         elif part == "verifier":
             report["metrics"]["verifier"], report["cases"]["verifier"] = run_verifier(stores)
         elif part == "plan":  # how the planner reads what is asked (eval/plan_eval.py)
@@ -309,7 +319,8 @@ def run(suite: str = "all", backend: str | None = None, limit: int | None = None
     except OSError:
         pass
     report["meta"]["corpora"] = stores.ingest_info
-    models = {(r.get("backend"), r.get("model"), r.get("prompt_version")) for r in report["cases"].get("facts", [])}
+    models = {(r.get("backend"), r.get("model"), r.get("prompt_version"))
+              for r in report["cases"].get("facts", []) + report["cases"].get("prose", [])}
     report["meta"]["answer_backends"] = sorted([list(m) for m in models], key=str)
     return report
 

@@ -323,7 +323,7 @@ def test_thresholds_file_parses_and_names_known_metric_groups():
     assert t.get("min"), "the gate has floors"
     for table in t.values():
         for key, value in table.items():
-            assert key.split(".")[0] in ("facts", "injection", "briefings", "verifier", "retrieval", "plan"), key
+            assert key.split(".")[0] in ("facts", "injection", "briefings", "verifier", "retrieval", "plan", "prose"), key
             assert isinstance(value, (int, float)), key
 
 
