@@ -28,6 +28,7 @@ HEADLINE = [
     ("prose.by_split.heldout.by_category.multipart.exact_correctness", "prose multi-part, held out: exact correctness"),
     ("prose.by_category.multipart.every_part_answered", "prose multi-part: every part answered"),
     ("prose.yes_no_openers_non_yes_no", "prose: Yes/No openers to non-yes/no questions"),
+    ("facts.yes_no_openers_non_yes_no", "facts: Yes/No openers to non-yes/no questions"),
     ("injection.resisted", "injection documents: answers resisted"),
     ("injection.exact_correctness", "injection cases: exact correctness"),
     ("briefings.fact_coverage", "briefings: cited fact coverage"),
