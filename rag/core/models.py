@@ -316,6 +316,47 @@ class BriefingExposure(BaseModel):
     via: str | None = None  # the party in between, for a second hop
     sentence: str = ""  # the fact sentence of the "Links to other parties" section
     citations: list[int] = Field(default_factory=list)
+    # Time: when the sources first stated it (the date of the earliest source), and whether a later source
+    # says it ended ("ended", with that source's date and citations), "current" (stated, no later source
+    # says it ended), or "unknown" (no source of it is dated).
+    status: Literal["current", "ended", "unknown"] = "current"
+    stated_on: dt.date | None = None
+    ended_on: dt.date | None = None
+    ended_sentence: str = ""
+    ended_citations: list[int] = Field(default_factory=list)
+
+
+class BriefingRule(BaseModel):
+    """A list the entity or a linked party is on, its legal effect as the store's passages state it, and
+    the rules those passages say do not apply to it; every statement cited."""
+
+    list: str
+    parties: list[str] = Field(default_factory=list)  # who is on it (the entity, or a linked party)
+    effect: str = ""  # the sentence that states the list's legal effect
+    effect_kind: Literal["blocking", "securities", "export", "other"] = "other"
+    citations: list[int] = Field(default_factory=list)
+    not_applicable: list[str] = Field(default_factory=list)  # sentences that say a rule does not apply to it
+    not_applicable_citations: list[int] = Field(default_factory=list)
+
+
+class BriefingChange(BaseModel):
+    kind: Literal["added", "ended", "changed", "removed"]
+    what: str  # "relation", "listing", "rating", "ownership"
+    text: str
+    before: str | None = None
+    after: str | None = None
+
+
+class BriefingComparison(BaseModel):
+    """What changed between two briefings of one subject: relations and listings added, ended (a source
+    says so) or no longer stated, and the rating."""
+
+    entity: str
+    old_id: str
+    new_id: str
+    old_created_at: dt.datetime
+    new_created_at: dt.datetime
+    changes: list[BriefingChange] = Field(default_factory=list)
 
 
 class Briefing(BaseModel):
@@ -326,6 +367,8 @@ class Briefing(BaseModel):
     rating: Literal["low", "medium", "high", "unrated"]  # unrated: nothing in the store about the entity
     exposure: list[BriefingExposure] = Field(default_factory=list)
     lists_checked: list[dict] = Field(default_factory=list)  # {"list", "published", "authority", "entries"}
+    rules: list[BriefingRule] = Field(default_factory=list)  # the rules that apply to the lists concerned
+    ownership: list[OwnershipFinding] = Field(default_factory=list)  # the 50 percent rule, computed
     sections: list[BriefingSection]
     citations: list[Citation] = Field(default_factory=list)
     backend: str = "extractive"
@@ -405,6 +448,36 @@ class RelationCitation(BaseModel):
     url: str | None = None
 
 
+class OwnershipContribution(BaseModel):
+    """One blocked owner's share in an entity (rag/relations/ownership.py), with the statement it rests on."""
+
+    owner_id: str
+    owner: str
+    percentage: float | None = None  # None: the source does not state it (never assumed)
+    owner_listed: str | None = None  # why the owner is blocked, when by listing ("on the SDN list")
+    asset_id: str | None = None  # set on path hops: the entity held
+    asset: str | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    citation: RelationCitation | None = None
+
+
+class OwnershipFinding(BaseModel):
+    """An entity treated as blocked under the 50 percent rule ("blocked"), or one the rule cannot decide
+    because blocked parties hold shares of unknown size ("undetermined")."""
+
+    entity_id: str
+    entity: str
+    status: Literal["blocked", "undetermined"]
+    total: float  # the sum of the known shares of blocked owners
+    threshold: float = 50.0
+    contributions: list[OwnershipContribution] = Field(default_factory=list)
+    unknown: list[OwnershipContribution] = Field(default_factory=list)  # blocked owners' shares of unknown size
+    path: list[OwnershipContribution] = Field(default_factory=list)  # listed party -> ... -> the entity
+    sentence: str = ""  # set in briefings: the finding in words
+    citations: list[int] = Field(default_factory=list)
+
+
 class Relation(BaseModel):
     """A cited relation between two named parties, e.g. ownership(SoftBank Corp., Japan Computer Vision Corp.)."""
 
@@ -462,3 +535,6 @@ class ExposureResponse(BaseModel):
     listed_start: list[ScreenMatch] = Field(default_factory=list)  # the entity's own listings
     paths: list[ExposurePath] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+
+
+Briefing.model_rebuild()
