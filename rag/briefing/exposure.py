@@ -2,9 +2,11 @@
 (shareholder, owner, subsidiary, supplier, customer ...) and the legal entity it is about."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 
-from rag.briefing.facts import Exposure, Facts, Subject, _listing_evidence
+from rag.answering.reader import Candidate, get_reader
+from rag.briefing.facts import Exposure, Facts, Subject, _listing_evidence, is_headline
 from rag.core.dates import iso
 from rag.answering.evidence import Evidence, chunks_of_docs, row_to_result, set_aside
 from rag.entities.names import core_tokens, distinctive, fold, name_key, names_any
@@ -53,6 +55,11 @@ def _strength(rel: dict, entity_side: str) -> str:
     return _STRENGTH.get((relation, entity_side), relation)
 
 
+def _side_key(relation: str, side: str) -> str:
+    """A symmetric relation (partners) is one relation whichever party the sentence names first."""
+    return "subject" if relation == "partner" else side
+
+
 def _pct(value) -> float | None:
     try:
         return float(str(value).replace(",", ".").rstrip("%"))
@@ -73,8 +80,8 @@ def _relation_evidence(rb, subject: Subject, rels: list[dict]) -> list[tuple[dic
         if res is None or (until and (res.date is None or res.date > until)):
             continue
         a, b = c["start"], c["end"]
-        while a < b and res.text[a] in "# \t":  # a headline's markup is not part of what it states
-            a += 1
+        if is_headline(res, a):
+            continue  # a headline summarises; it is never evidence
         out.append((r, Evidence(res.text[a:b].strip(), res, a, b)))
     return out
 
@@ -105,17 +112,32 @@ def exposure_facts(rb, subject: Subject) -> list[Exposure]:
             side, own, other = "subject", d["subject_id"], d["object_id"]
         else:
             side, own, other = "object", d["object_id"], d["subject_id"]
-        groups.setdefault((d["relation"], own, other, side, None), []).append(d)
+        groups.setdefault((d["relation"], own, other, _side_key(d["relation"], side), None), []).append(d)
+    # Second hops: every relation of the parties the entity owns (their customers, suppliers, owners),
+    # then the paths to listed parties.
+    for (relation, own, other, side, _), _rels in list(groups.items()):
+        if relation != "ownership" or side != "subject" or other not in nodes:
+            continue
+        for e in graph.adj.get(other, [])[:40]:
+            if e.target in own_nodes or e.target == other:
+                continue
+            r2 = relation_model(e.rel).model_dump(mode="json")
+            side2 = "subject" if r2["subject_id"] == other else "object"
+            if r2["relation"] == "ownership" and side2 == "object":
+                continue  # the subsidiary's owners: the entity itself, or stated among its own relations
+            groups.setdefault((r2["relation"], other, e.target, _side_key(r2["relation"], side2), nodes[other].name),
+                              []).append(r2)
     for p in paths:  # second hops: the party in between and the listed party it leads to
         if len(p.edges) < 2:
             continue
         mid, end, e = p.nodes[1], p.nodes[2], p.edges[1]
-        side = "subject" if e.direction == "forward" else "object"
+        side = _side_key(e.relation, "subject" if e.direction == "forward" else "object")
         key = (e.relation, mid.node_id, end.node_id, side, mid.name)
         if key not in groups:
             groups[key] = [relation_model(x.rel).model_dump(mode="json") for x in graph.adj.get(mid.node_id, [])
                            if x.target == end.node_id and x.rel["relation"] == e.relation]
     out: list[Exposure] = []
+    reader = get_reader(rb.embedder)
     for (relation, own, other, side, via), rels in groups.items():
         pairs = _relation_evidence(rb, subject, rels)
         if not pairs:
@@ -123,20 +145,70 @@ def exposure_facts(rb, subject: Subject) -> list[Exposure]:
         # The sentence stated: one with a percentage first, then one that names the legal entity as resolved
         # ("SoftBank Group Corp." rather than "a SoftBank company"), one that is not a headline, the longest.
         own_name = fold(via or own_nodes.get(own, ""))
+        # the reader's score of each sentence as a statement of the relation (its plain phrase)
+        said = dict(zip((id(p) for p in pairs), reader.score(rels[0].get("phrase") or relation,
+                                                             [Candidate(ev.text) for _, ev in pairs])))
         pairs.sort(key=lambda p: (not p[0].get("percentage"), f" {own_name} " not in f" {fold(p[1].text)} ",
-                                  p[1].result.text[p[1].start - 1:p[1].start] == "#"
-                                  or not p[1].text.endswith((".", '"', "”")), -len(p[1].text)))
+                                  not p[1].text.endswith((".", '"', "”")), -said[id(p)]))
         evs = list({(ev.result.chunk_id, ev.start, ev.end): ev for _, ev in pairs}.values())
         node = nodes.get(other)
         if node is None:
             continue
         listed, lists = listed_of(node)
         pct = next((r.get("percentage") for r, _ in pairs if r.get("percentage")), None)
-        out.append(Exposure(node.name, other, relation, _strength({**pairs[0][0], "percentage": pct}, side),
-                            via or own_nodes.get(own, own), pct, listed, lists, via, evs, evs[0].text))
+        programs = list(dict.fromkeys(p for m in node.listings if m.entity_id in entries
+                                      for p in entries[m.entity_id].programs))
+        x = Exposure(node.name, other, relation, _strength({**pairs[0][0], "percentage": pct}, side),
+                     via or own_nodes.get(own, own), pct, listed, lists, via, evs, evs[0].text, programs)
+        dates = [ev.result.date for ev in evs if ev.result.date]
+        x.stated_on = min(dates) if dates else None
+        x.status = "current" if dates else "unknown"
+        _currency(rb, subject, x, [r for r, _ in pairs], node.names | {node.name})
+        out.append(x)
     # Listed parties first, then direct relations, ownership, and the most stated.
     out.sort(key=lambda x: (not x.listed, x.via is not None, x.relation != "ownership", -len(x.evidence)))
     return out
+
+
+_ENDED = re.compile(r"\bno\s+longer\b|\b(?:sold|divested|exited|disposed\s+of|offloaded|unwound|terminated|"
+                    r"ended|ceased|withdrew|pulled\s+out|cut\s+ties|stopped|dropped|removed)\b", re.I)
+# What an end must be about, by relation (a sale of shares ends a holding, not a supply contract).
+_ABOUT = {
+    "ownership": re.compile(r"stake|share|holding|\bown|invest|interest|subsidiar|\bunit\b", re.I),
+    "supplier": re.compile(r"suppl|technolog|licen|contract|\buse|\bbuy|\bsell|customer|client|algorithm", re.I),
+    "customer": re.compile(r"customer|client|\bbuy|contract|\buse|suppl", re.I),
+    "partner": re.compile(r"partner|cooperat|collaborat|joint", re.I),
+    "director": re.compile(r"director|officer|chair|\bceo\b|board|president", re.I),
+}
+
+
+def _currency(rb, subject: Subject, x: Exposure, rels: list[dict], party_names: set[str]) -> None:
+    """Does a source dated on or after the relation's last statement say it ended ("no longer holds a
+    stake", "sold its shares")? Such a sentence names both parties and is about that relation; the
+    relations store's own end (a relation extracted with status "ended") counts the same. Sources after
+    the briefing's as_of day are not read (the retriever's filters)."""
+    ended_rels = [r for r in rels if r.get("status") == "ended"]
+    last = max((ev.result.date for ev in x.evidence if ev.result.date), default=None)
+    ends: list[Evidence] = []
+    if ended_rels:
+        ends += [ev for _, ev in _relation_evidence(rb, subject, ended_rels)]
+    own_names = [n for n in [x.own_name, *subject.names] if n]
+    others = [n for n in party_names if n]
+    if x.via is None and x.relation in _ABOUT:
+        query = f"{x.own_name} {x.party} no longer {x.relation} ended sold"
+        for r in set_aside(rb.retriever.search(query, k=8, filters=subject.filters).results)[0]:
+            if r.doc_type == "list_entry" or (last and (r.date is None or r.date < last)):
+                continue
+            for a, b in statement_spans(r.text):
+                s = r.text[a:b]
+                if (not is_headline(r, a) and _ENDED.search(s) and _ABOUT[x.relation].search(s)
+                        and names_any(s, own_names) and names_any(s, others) and not looks_like_instruction(s)):
+                    ends.append(Evidence(s.strip(), r, a, b))
+    if not ends:
+        return
+    ends.sort(key=lambda ev: (ev.result.date or x.stated_on or dt.date.min), reverse=True)
+    x.status, x.ended_by = "ended", ends[:2]
+    x.ended_on = ends[0].result.date
 
 
 def links(rb, subject: Subject, facts: Facts, exposures: list[Exposure],
@@ -147,9 +219,11 @@ def links(rb, subject: Subject, facts: Facts, exposures: list[Exposure],
     linked_listed: dict[str, Evidence] = {}
     own_ids = {m.entry.doc_id for m in subject.own}
     section = "Links to other parties"
-    for x in exposures[:10]:
+    for x in exposures[:14]:
         facts.add(section, x.text, x.evidence, key=("relation", x.relation, x.own_name, x.party_id))
         link_evs += x.evidence[:1]
+        if x.ended_by:  # the later source that says it ended, next to what it ends
+            facts.add(section, x.ended_by[0].text, x.ended_by)
         if x.listed and x.party_id.startswith("entry:"):
             doc_id = x.party_id[len("entry:"):]
             if doc_id not in own_ids and doc_id not in linked_listed:

@@ -1,6 +1,7 @@
 """What a briefing is built from: its subject, its exposure facts, and each fact once (`Facts`)."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 
@@ -10,8 +11,8 @@ from rag.core.models import Filters, SearchResult
 from rag.entities.names import fold
 from rag.core.text import sentence_spans
 
-SECTIONS = ("Summary", "Sanctions and listings", "Links to other parties", "Timeline", "Risk assessment",
-            "Lists checked", "Open questions")
+SECTIONS = ("Summary", "Sanctions and listings", "Links to other parties", "Ownership and the 50 percent rule",
+            "Timeline", "Risk assessment", "Lists checked", "Open questions")
 UNRATED = "unrated: no information in the store"
 _NEGATED = re.compile(r"\b(?:not|no\s+longer|never|neither|nor|denied|denies|without)\b|n't\b", re.I)
 BLOCKING_LISTS = ("sdn", "asset freeze", "blocked", "eu", "uk", "ofsi")
@@ -50,6 +51,13 @@ class Exposure:
     via: str | None  # the party in between, for a second hop (SoftBank -> JCV -> SenseTime)
     evidence: list[Evidence]
     text: str  # the fact sentence (one of the sentences that state the relation)
+    programs: list[str] = field(default_factory=list)  # the listed party's programs
+    # Time: "current" (stated, no later source says it ended), "ended" (a later source says so), "unknown"
+    # (no source of it is dated); the date it was first stated, and the end with the sentence saying it.
+    status: str = "current"
+    stated_on: dt.date | None = None
+    ended_on: dt.date | None = None
+    ended_by: list[Evidence] = field(default_factory=list)
 
 
 class Facts:
@@ -117,6 +125,17 @@ def _same_hard_facts(a: str, b: str) -> bool:
 
     fa, fb = hard_facts(a), hard_facts(b)
     return fa["dates"] == fb["dates"] and fa["numbers"] == fb["numbers"] and fa["programs"] == fb["programs"]
+
+
+def is_headline(r: SearchResult, start: int) -> bool:
+    """Is the span starting at `start` a headline (a Markdown heading line, or the document's title)? A
+    headline summarises; it is never evidence."""
+    line_start = r.text.rfind("\n", 0, start) + 1
+    if r.text[line_start:start + 1].lstrip().startswith("#"):
+        return True
+    end = r.text.find("\n", start)
+    line = r.text[line_start:end if end >= 0 else len(r.text)].strip().lstrip("# ")
+    return bool(r.title) and fold(line) == fold(r.title)
 
 
 def _listing_evidence(entry, chunk: SearchResult) -> Evidence:

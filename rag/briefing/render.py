@@ -16,15 +16,31 @@ def _when(s) -> str:
 
 
 def _label(b: Briefing, s) -> str:
-    """What an exposure fact says, from the briefing's structured exposure: "SoftBank Group Corp. is
-    shareholder of SENSETIME GROUP LIMITED (listed: NS-CMIC)"."""
+    """What an exposure fact says, from the briefing subject's side, with its currency: "SoftBank Vision
+    Fund: shareholder (14.9%) of SENSETIME GROUP LIMITED (listed: NS-CMIC) · current, stated 16 December
+    2021"; "SENSETIME GROUP LIMITED: investee of SoftBank Vision Fund, which holds 14.9%"."""
     for x in b.exposure:
         if x.sentence == s.text:
             listed = f" (listed: {', '.join(x.lists)})" if x.listed and x.lists else (" (listed)" if x.listed else "")
-            pct = f", {x.percentage}%" if x.percentage else ""
             prep = {"supplier": " to", "directed by": ""}.get(x.strength, " of")
-            return f"{x.entity}: {x.strength}{pct}{prep} {x.party}{listed}"
+            if x.percentage and x.strength in ("subsidiary", "investee"):
+                what = f"{x.strength}{prep} {x.party}{listed}, which holds {x.percentage}%"
+            else:
+                pct = f" ({x.percentage}%)" if x.percentage else ""
+                what = f"{x.strength}{pct}{prep} {x.party}{listed}"
+            return f"{x.entity}: {what} · {_currency(x)}"
+        if x.ended_sentence and x.ended_sentence == s.text:
+            return f"{x.entity} - {x.party}: ended{' ' + human_date(x.ended_on) if x.ended_on else ''}"
     return ""
+
+
+def _currency(x) -> str:
+    if x.status == "ended":
+        return (f"ended (a source of {human_date(x.ended_on)} says so)" if x.ended_on else "ended") + \
+            (f"; stated {human_date(x.stated_on)}" if x.stated_on else "")
+    if x.status == "unknown":
+        return "currency unknown (no dated source)"
+    return f"current (stated {human_date(x.stated_on)}, no later source says it ended)" if x.stated_on else "current"
 
 
 def _sentence_md(s, b: Briefing | None = None) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from rag.briefing.facts import _NEGATED, Exposure, Subject, supported_alone
+from rag.briefing.facts import _NEGATED, Exposure, Subject, is_headline, supported_alone
 from rag.core.dates import find_dates
 from rag.answering.evidence import Draft, Evidence
 from rag.entities.names import fold, names_any
@@ -45,7 +45,7 @@ def timeline(rb, subject: Subject, link_evs: list[Evidence], listing_evs: list[E
                                            for a, b in statement_spans(r.text)]
     for ev in candidates:
         text = ev.text
-        if "\n" in text.strip() or _NEGATED.search(text) or looks_like_instruction(text) or not names_any(text, names):
+        if is_headline(ev.result, ev.start) or "\n" in text.strip() or _NEGATED.search(text) or looks_like_instruction(text) or not names_any(text, names):
             continue
         d = _event_date(text, names)
         if d:
@@ -56,6 +56,8 @@ def timeline(rb, subject: Subject, link_evs: list[Evidence], listing_evs: list[E
     for x in exposures:
         if x.via is None and not find_dates(x.text) and x.evidence[0].result.date:
             dated.append((x.evidence[0].result.date, "reported", x.evidence[0]))
+        if x.via is None and x.ended_by and x.ended_on:  # the end of a relation, as the later source reports it
+            dated.append((x.ended_on, "reported", x.ended_by[0]))
     # Each event once: sentences of the same date that say the same (close embeddings) are one event,
     # citing each; one event per date and document.
     events: list[tuple[dt.date, str]] = []

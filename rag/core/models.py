@@ -491,6 +491,7 @@ class Relation(BaseModel):
     percentage: str | None = None
     date: str | None = None  # when the relation started, where the source says
     end_date: str | None = None
+    status: str | None = None  # "ended" when the source says it ended (sold, no longer holds ...)
     method: str = "pattern"  # "ftm" (structured data) or "pattern" (a sentence)
     phrase: str = ""  # the relation as a plain sentence
     citation: RelationCitation

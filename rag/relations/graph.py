@@ -183,4 +183,5 @@ def relation_model(r: dict) -> Relation:
     return Relation(id=r["id"], relation=r["relation"], subject=r["subject"], object=r["object"],
                     subject_id=r.get("subject_id"), object_id=r.get("object_id"), role=r.get("role"),
                     percentage=r.get("percentage"), date=r.get("date"), end_date=r.get("end_date"),
+                    status=r.get("status"),
                     method=r["method"], phrase=r["phrase"], citation=citation(r))
