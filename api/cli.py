@@ -7,7 +7,7 @@ import sys
 
 from api.cli_args import HelpFormatter, _date, _setting, _threshold, _workspace, add_filter_args, shown_default
 from api.cli_commands import (
-    cmd_ask, cmd_backup, cmd_brief, cmd_chat, cmd_check, cmd_eval, cmd_exposure, cmd_formats, cmd_history,
+    cmd_ask, cmd_backup, cmd_brief, cmd_chat, cmd_compare, cmd_check, cmd_eval, cmd_exposure, cmd_formats, cmd_history,
     cmd_ingest, cmd_links, cmd_mcp, cmd_reembed, cmd_remove, cmd_restore, cmd_screen, cmd_search, cmd_serve,
     cmd_show, cmd_sources, cmd_watch,
 )
@@ -102,6 +102,10 @@ def _question_commands(command) -> None:
     sp = command("history", cmd_history, "the audit trail: past answers and briefings")
     sp.add_argument("--kind", choices=["answer", "briefing"], help="only answers or only briefings; default: both")
     sp.add_argument("--limit", type=int, default=20, help="newest first, this many")
+
+    sp = command("compare", cmd_compare, "what changed between two briefings of one subject")
+    sp.add_argument("old_id", help="a briefing's id (see `regbrief history --kind briefing`)")
+    sp.add_argument("new_id", help="another briefing of the same subject")
 
     sp = command("show", cmd_show, "reprint a past answer or briefing exactly")
     sp.add_argument("id", help="an answer's or briefing's id (see `regbrief history`)")

@@ -100,6 +100,21 @@ def cmd_brief(rb, args) -> int:
     return 0
 
 
+def cmd_compare(rb, args) -> int:
+    from rag.briefing.compare import DifferentSubjects, render_comparison
+
+    try:
+        c = rb.compare_briefings(args.old_id, args.new_id)
+    except KeyError as e:
+        print(f"compare: no briefing with id {e.args[0]!r}", file=sys.stderr)
+        return 1
+    except DifferentSubjects as e:
+        print(f"compare: {e}", file=sys.stderr)
+        return 2
+    print(c.model_dump_json(indent=2) if args.json else render_comparison(c), end="" if not args.json else "\n")
+    return 0
+
+
 def cmd_history(rb, args) -> int:
     emit(rb.past(kind=args.kind, limit=args.limit), args.json, out.history_rows)
     return 0

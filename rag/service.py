@@ -121,6 +121,21 @@ class Regbrief:
 
         return build_briefing(self, entity, as_of=as_of, backend=backend, record=record)
 
+    def compare_briefings(self, old_id: str, new_id: str):
+        """What changed between two recorded briefings of one subject (BriefingComparison): relations
+        added, ended or no longer stated, changed percentages or listings, the rating. KeyError for an id
+        that is not a briefing; rag.briefing.compare.DifferentSubjects for briefings of two subjects."""
+        from rag.briefing.compare import compare
+        from rag.core.models import Briefing
+
+        got = []
+        for bid in (old_id, new_id):
+            rec = self.show(bid)
+            if rec is None or rec["kind"] != "briefing":
+                raise KeyError(bid)
+            got.append(Briefing.model_validate_json(rec["result"]))
+        return compare(*got)
+
     # --- entities -------------------------------------------------------------------------------
     def screen(self, names: list, type: str | None = None, threshold: float | None = None,
                limit: int | None = None):

@@ -61,7 +61,9 @@ def test_sensetime_timeline_is_its_own_events_in_date_order(demo_rb):
     dates = [s.date for s in events]
     assert len(events) >= 4 and all(dates) and dates == sorted(dates)
     assert all("sensetime" in fold(s.text) for s in events)
-    assert not any("do not appear" in s.text or "iFlytek" in s.text for s in events)
+    assert not any("do not appear" in s.text for s in events)
+    # another company's events only where the sentence tells SenseTime's too (the 2019 Entity List additions)
+    assert all("Entity List" in s.text for s in events if "iFlytek" in s.text)
     listed = [s for s in events if s.date == dt.date(2021, 12, 10)]
     assert len(listed) == 1 and len(listed[0].citations) >= 2  # the listing once, citing its sources
     texts = [fold(s.text) for s in events]
@@ -91,3 +93,73 @@ def test_html_briefing_prints_cleanly_and_exports_to_pdf(softbank):
     pytest.importorskip("weasyprint")
     pdf = render_pdf(softbank)
     assert pdf.startswith(b"%PDF") and len(pdf) > 5000
+
+
+# --- issue 25: the rule that applies, time, labels, citations ---------------------------------------
+
+def _cited_quotes(b, sentence):
+    by_n = {c.n: c for c in b.citations}
+    return [by_n[n].quote for n in sentence.citations]
+
+
+def test_softbank_cites_no_rule_for_a_list_it_does_not_apply_to(softbank):
+    risk = [s for s in _section(softbank, "Risk assessment").sentences if s.kind == "fact"]
+    for s in risk:  # the 50 percent rule is stated only as not applying (FAQ 857), never as applying
+        if "50 percent rule" in s.text:
+            assert "does not apply" in s.text, s.text
+    assert any("does not apply" in s.text and "50 percent rule" in s.text and s.citations for s in risk)
+    cmic = next(r for r in softbank.rules if r.list == "NS-CMIC")
+    assert cmic.effect_kind == "securities" and cmic.citations and "SENSETIME GROUP LIMITED" in cmic.parties
+    assert any("50 percent rule" in t for t in cmic.not_applicable) and cmic.not_applicable_citations
+    notes = " ".join(s.text for s in _section(softbank, "Risk assessment").sentences if s.kind == "note")
+    assert "NS-CMIC list, which restricts trading in the securities" in notes
+
+
+def test_softbank_citations_are_sorted_unique_and_never_headlines(demo_rb, softbank):
+    for sec in softbank.sections:
+        for s in sec.sentences:
+            assert s.citations == sorted(set(s.citations)), (sec.title, s.text, s.citations)
+    assert [c.n for c in softbank.citations] == list(range(1, len(softbank.citations) + 1))
+    keys = [(c.title, c.quote, c.date) for c in softbank.citations]
+    assert len(keys) == len(set(keys))
+    titles = {fold(c.title) for c in softbank.citations}
+    assert not any(fold(c.quote.lstrip("# ")) in titles for c in softbank.citations)
+    # the first citation markers appear in reading order: 1 first, then 2 ...
+    seen = [n for sec in softbank.sections for s in sec.sentences for n in s.citations]
+    firsts = list(dict.fromkeys(seen))
+    assert firsts == sorted(firsts)
+
+
+def test_softbank_links_each_once_with_jcv_ownership_and_its_use_of_sensetime(softbank):
+    facts = [s for s in _section(softbank, "Links to other parties").sentences if s.kind == "fact"]
+    jcv_owned = [s for s in facts if "Japan Computer Vision" in s.text and "SoftBank Corp" in s.text]
+    uses = [x for x in softbank.exposure if x.entity == "Japan Computer Vision Corp."
+            and x.party == "SENSETIME GROUP LIMITED" and x.relation in ("supplier", "customer")]
+    assert len(jcv_owned) == 1 and jcv_owned[0].citations
+    assert len(uses) == 1 and uses[0].citations and uses[0].strength == "customer"
+    stake = [x for x in softbank.exposure if x.percentage == "14.9"]
+    assert len(stake) == 1 and stake[0].status == "current" and stake[0].stated_on == dt.date(2021, 12, 16)
+
+
+def test_labels_read_from_the_subjects_side(demo_rb):
+    from rag.briefing import render
+
+    md = render(demo_rb.brief("SenseTime", record=False), "md")
+    assert "investee of SoftBank Vision Fund (listed" not in md
+    assert "investee of SoftBank Vision Fund, which holds 14.9%" in md
+    assert "investee, 14.9% of" not in md and "investee (14.9%) of" not in md
+
+
+def test_sensetime_as_of_2021_12_01_holds_the_2019_entity_list_event_and_is_not_rated_low(demo_rb):
+    b = demo_rb.brief("SenseTime", as_of=dt.date(2021, 12, 1), record=False)
+    events = _facts(b, timeline=True)
+    assert any(s.date == dt.date(2019, 10, 7) and "Entity List" in s.text and s.citations for s in events)
+    assert all(s.date <= dt.date(2021, 12, 1) for s in events)
+    assert b.rating == "medium"
+    entity_list = next(r for r in b.rules if r.list == "Entity List")
+    assert entity_list.effect_kind == "export" and entity_list.citations
+    assert not any(c.date and c.date > dt.date(2021, 12, 1) for c in b.citations)
+    # the current briefing keeps that history
+    now = demo_rb.brief("SenseTime", record=False)
+    assert any(s.date == dt.date(2019, 10, 7) for s in _facts(now, timeline=True))
+    assert {"NS-CMIC", "Entity List"} <= {r.list for r in now.rules}

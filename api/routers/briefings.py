@@ -8,7 +8,7 @@ from api.errors import ApiError
 from api.workspaces import AppState, get_state
 from api.jobs import JobState
 from api.schemas import ERRORS, NOT_FOUND, BriefingFormat, BriefingList, BriefingRequest, BriefingSummary, JobAccepted
-from rag.core.models import Briefing
+from rag.core.models import Briefing, BriefingComparison
 
 router = APIRouter(tags=["briefings"])
 
@@ -49,6 +49,18 @@ def list_briefings(
     return BriefingList(briefings=[
         BriefingSummary(id=r["id"], entity=r["subject"], backend=r["backend"], model=r["model"],
                         created_at=r["created_at"], url=f"/v1/briefings/{r['id']}") for r in rows])
+
+
+@router.get("/v1/briefings/{briefing_id}/compare/{other_id}", response_model=BriefingComparison,
+            responses={**ERRORS, **NOT_FOUND},
+            summary="What changed between two briefings of one subject (added, ended, changed, removed)")
+def compare_briefings(briefing_id: str, other_id: str, state: AppState = Depends(get_state)) -> BriefingComparison:
+    from rag.briefing.compare import DifferentSubjects, compare
+
+    try:
+        return compare(load_briefing(state, briefing_id), load_briefing(state, other_id))
+    except DifferentSubjects as e:
+        raise ApiError(422, "validation_error", str(e)) from None
 
 
 @router.get("/v1/briefings/{briefing_id}", response_model=Briefing,

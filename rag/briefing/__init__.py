@@ -13,11 +13,20 @@ merged (`Facts`). The Timeline is the chronological index of the dated events ab
 restate a dated fact of another section once, with its date first. An entity of which the store says nothing
 is "unrated", not "low".
 
+Time: each link carries the date of the source that first states it and, where a later source says it
+ended (or the relations store holds it as ended), that end with both citations; the rating counts current
+links only, and an as_of briefing reads only what was dated by that day. The rating's reasons come from the
+rules that apply to the lists concerned, read from the store's passages (rules.py), and the 50 percent
+rule is computed on the store's ownership relations (ownership.py, over rag/relations/ownership.py).
+
 The package: facts.py (the subject, exposure facts, each fact once), build.py (the sections), exposure.py
-(links to other parties), timeline.py (dated events), render.py (Markdown, HTML, JSON, PDF).
+(links to other parties and their currency), rules.py (each list's effect, rules that do not apply),
+ownership.py (the 50 percent rule section), timeline.py (dated events), compare.py (two briefings of one
+subject), render.py (Markdown, HTML, JSON, PDF).
 """
 from rag.briefing.build import build_briefing
+from rag.briefing.compare import compare, render_comparison
 from rag.briefing.facts import SECTIONS, UNRATED
 from rag.briefing.render import render, render_pdf
 
-__all__ = ["SECTIONS", "UNRATED", "build_briefing", "render", "render_pdf"]
+__all__ = ["SECTIONS", "UNRATED", "build_briefing", "compare", "render", "render_comparison", "render_pdf"]

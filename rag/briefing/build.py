@@ -99,6 +99,12 @@ def build_briefing(rb, entity: str, as_of: dt.date | None = None, *, backend: st
                    for f in findings],
     )
     briefing = renumber(briefing)
+    for sec in briefing.sections:  # each computed finding cites the statements of its holdings
+        if sec.title == OWNERSHIP:
+            for s in sec.sentences:
+                f = next((f for f in briefing.ownership if s.text == f"Computed: {f.sentence}"), None)
+                if f is not None:
+                    s.citations = f.citations
     if record:
         rb.history.record(
             "briefing", briefing.id, entity, briefing.model_dump_json(),
@@ -167,6 +173,7 @@ def risk(rb, subject: Subject, listing_evs: list[Evidence], linked_listed: dict[
                 "export": "requires a licence to export items to the companies on it"}.get(r.kind)
         return f"{list_label(r.lst.name)}, which {what}" if what else list_label(r.lst.name)
 
+    undecided = [f for f in findings if f.status == "undetermined" and (f.entity in own_nodes or f.entity == entity)]
     if blocked_self:
         rating, why = "high", f"{entity} is treated as blocked under the 50 percent rule (see the ownership section)"
     elif any(r.kind == "blocking" for r in own_rules) or unread:
@@ -189,6 +196,9 @@ def risk(rb, subject: Subject, listing_evs: list[Evidence], linked_listed: dict[
         section.notes.append(f"Rating: {UNRATED} about {entity} (no list entry, passage or relation names it).")
         return "unrated"
     section.notes.append(f"Rating: {rating}, because {why}.")
+    if undecided and rating != "high":
+        section.notes.append(f"Whether {entity} is blocked under the 50 percent rule cannot be decided from the "
+                             "sources: a blocked owner's share is not stated (see the ownership section).")
     if ended_listed and rating != "low":
         section.notes.append("Links that a later source says ended are not counted: "
                              + ", ".join(dict.fromkeys(f"{x.own_name} - {x.party}" for x in ended_listed)) + ".")

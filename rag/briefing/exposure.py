@@ -160,6 +160,7 @@ def exposure_facts(rb, subject: Subject) -> list[Exposure]:
                                       for p in entries[m.entity_id].programs))
         x = Exposure(node.name, other, relation, _strength({**pairs[0][0], "percentage": pct}, side),
                      via or own_nodes.get(own, own), pct, listed, lists, via, evs, evs[0].text, programs)
+        x.party_names = sorted(node.names | {node.name})
         dates = [ev.result.date for ev in evs if ev.result.date]
         x.stated_on = min(dates) if dates else None
         x.status = "current" if dates else "unknown"
@@ -211,6 +212,27 @@ def _currency(rb, subject: Subject, x: Exposure, rels: list[dict], party_names: 
     x.ended_on = ends[0].result.date
 
 
+_MONEY = re.compile(r"(?:US\$|\$|€|£|¥|\b(?:USD|EUR|GBP|JPY)\s?)\s?\d[\d.,]*(?:\s?(?:million|billion|bn|m)\b)?|"
+                    r"\b\d[\d.,]*\s+(?:million|billion|thousand)\s+(?:US\s+|U\.S\.\s+)?(?:dollars|euros|pounds|yen|yuan)\b",
+                    re.I)
+
+
+def amounts(subject: Subject, exposures: list[Exposure], limit: int = 3) -> list[Evidence]:
+    """Sentences that state an amount of money between the entity and a party it is linked to ("putting
+    235 million US dollars into SenseTime funding rounds"): the size of an investment or a contract."""
+    parties = list(dict.fromkeys(n for x in exposures if x.via is None for n in [x.party, *x.party_names] if n))
+    if not parties:
+        return []
+    out = []
+    for r in subject.about:
+        for a, b in statement_spans(r.text):
+            s = r.text[a:b]
+            if (_MONEY.search(s) and names_any(s, subject.names) and names_any(s, parties)
+                    and not is_headline(r, a) and not looks_like_instruction(s)):
+                out.append(Evidence(s.strip(), r, a, b))
+    return list({(e.result.chunk_id, e.start): e for e in out}.values())[:limit]
+
+
 def links(rb, subject: Subject, facts: Facts, exposures: list[Exposure],
           section_notes: list[str]) -> tuple[list[Evidence], dict[str, Evidence]]:
     """Links to other parties: the exposure facts of the relations store, then sentences of the passages
@@ -258,6 +280,9 @@ def links(rb, subject: Subject, facts: Facts, exposures: list[Exposure],
             break
         hop = list(dict.fromkeys(parties))[:4]
         frontier = [(r, hop) for r in subject.results.values() if r.doc_type != "list_entry" and names_any(r.text, hop)]
+    for ev in amounts(subject, exposures):  # what the entity paid or invested in a linked party
+        link_evs.append(ev)
+        facts.add(section, ev.text, [ev])
     for doc_id, ev in list(linked_listed.items())[:4]:
         entry = rb.store.entities.entries.get(doc_id)
         key = ("listing", fold(entry.name), entry.list, tuple(entry.programs), iso(entry.listing_date)) if entry else None

@@ -52,6 +52,7 @@ class Exposure:
     evidence: list[Evidence]
     text: str  # the fact sentence (one of the sentences that state the relation)
     programs: list[str] = field(default_factory=list)  # the listed party's programs
+    party_names: list[str] = field(default_factory=list)  # every name the sources give the party
     # Time: "current" (stated, no later source says it ended), "ended" (a later source says so), "unknown"
     # (no source of it is dated); the date it was first stated, and the end with the sentence saying it.
     status: str = "current"

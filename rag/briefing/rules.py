@@ -74,13 +74,7 @@ def lists_in_text(subject: Subject) -> dict[str, ListConcerned]:
             s = r.text[a:b]
             if is_headline(r, a) or looks_like_instruction(s) or not names_any(s, names):
                 continue
-            for m in _LIST.finditer(s):
-                head = m.group(1).split()
-                name = " ".join(w for w in head if fold(w) not in _NOT_A_LIST)
-                if short := re.match(r"\s*\(([A-Z][\w-]+)", s[m.end():]):  # "... Companies List (NS-CMIC list)"
-                    name = short.group(1)
-                if not name:
-                    continue
+            for name, m in list_names(s):
                 listed = (re.search(rf"(?:{alt})(?:[’']s)?\s+(?:was|were|is|are|has\s+been|had\s+been)?\s*"
                                     rf"(?:also\s+)?{_ADDED}\s+(?:the\s+)?(?:[\w'’.-]+\s+){{0,4}}?{re.escape(m.group(0))}",
                                     s, re.I)
@@ -140,10 +134,22 @@ def _names_list(sentence: str, lst: ListConcerned) -> bool:
     return bool(re.search(rf"\b{key}\b", sentence, re.I)) or any(re.search(rf"\b{a}\b", sentence) for a in lst.aliases)
 
 
+def list_names(sentence: str) -> list[tuple[str, re.Match]]:
+    """The lists a sentence names, each with its match: "Entity", "NS-CMIC", "SDN" (for "... Blocked Persons
+    List (SDN list)" the short name in brackets)."""
+    out = []
+    for m in _LIST.finditer(sentence):
+        name = " ".join(w for w in m.group(1).split() if fold(w) not in _NOT_A_LIST)
+        if short := re.match(r"\s*\(([A-Z][\w-]+)", sentence[m.end():]):
+            name = short.group(1)
+        if name and not (out and out[-1][0] == name):
+            out.append((name, m))
+    return out
+
+
 def _only_list(sentence: str, lst: ListConcerned) -> bool:
     """Does the sentence name no list but this one (a sentence contrasting two lists states neither's effect)?"""
-    return all(list_key(" ".join(w for w in m.group(1).split() if fold(w) not in _NOT_A_LIST)) in ("", list_key(lst.name))
-               for m in _LIST.finditer(sentence))
+    return all(list_key(name) == list_key(lst.name) for name, _ in list_names(sentence))
 
 
 def list_label(name: str) -> str:
@@ -157,14 +163,17 @@ def effect_kind(sentence: str) -> str:
     licence to export to it), other."""
     clauses = [c for c in re.split(r"[;:]|,\s+(?:and|but|while)\s+|\s+but\s+", sentence) if c.strip()]
     kinds = []
+
+    def said(pattern: re.Pattern, clause: str) -> bool:
+        # a cue negated just before it does not count: "does not freeze", "not an asset freeze", "not blocked"
+        return any(not _NEG.search(clause[max(0, m.start() - 30):m.start()]) for m in pattern.finditer(clause))
+
     for c in clauses:
-        if _NEG.search(c) and _BLOCKING.search(c):
-            continue  # "it does not freeze assets", "the companies on it are not blocked"
-        if _BLOCKING.search(c):
+        if said(_BLOCKING, c):
             kinds.append("blocking")
-        elif _SECURITIES.search(c):
+        elif said(_SECURITIES, c):
             kinds.append("securities")
-        elif _EXPORT.search(c):
+        elif said(_EXPORT, c):
             kinds.append("export")
     for k in ("blocking", "securities", "export"):
         if k in kinds:
@@ -186,7 +195,9 @@ def list_rules(rb, subject: Subject, lists: dict[str, ListConcerned]) -> list[Li
         rule = ListRule(lst)
         if cands:
             scores = reader.score(question, [Candidate(e.text, e.result.doc_type or "article") for e in cands])
-            best = max(range(len(cands)), key=lambda i: scores[i])
+            ranked = sorted(range(len(cands)), key=lambda i: -scores[i])
+            # the best of the reader's first three that says what kind of effect the list has
+            best = next((i for i in ranked[:3] if effect_kind(cands[i].text) != "other"), ranked[0])
             rule.effect, rule.kind = cands[best], effect_kind(cands[best].text)
         for e in _sentences(rb, subject, f"rule does not apply to {short} list"):
             m = _RULE.search(e.text)
