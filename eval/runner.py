@@ -37,17 +37,18 @@ from eval import metrics as M
 
 from eval.corpora import (K, OBLIQA_AML, OBLIQA_DEV, OBLIQA_MP, OBLIQA_MP_QRELS, RETRIEVAL_MODES, Stores,
                           dataset_hashes, load_briefings, load_verifier_labels, log)
+from eval.briefing_checks import relations_once, rules_misapplied, run_briefing_fixtures
 from eval.facts_suite import Judge, _citation_dict, run_facts, run_injection, statements_of
 
 SUITES = {
     "facts": ("facts", "verifier", "plan"),
     "injection": ("injection",),
     "prose": ("prose",),
-    "briefings": ("briefings",),
+    "briefings": ("briefings", "briefing_fixtures"),
     "retrieval": ("retrieval_aml", "retrieval_dev", "retrieval_mp"),
-    "gate": ("facts", "verifier", "plan", "injection", "briefings", "prose", "retrieval_aml"),
-    "all": ("facts", "verifier", "plan", "injection", "briefings", "prose", "retrieval_aml", "retrieval_dev",
-            "retrieval_mp"),
+    "gate": ("facts", "verifier", "plan", "injection", "briefings", "briefing_fixtures", "prose", "retrieval_aml"),
+    "all": ("facts", "verifier", "plan", "injection", "briefings", "briefing_fixtures", "prose", "retrieval_aml",
+            "retrieval_dev", "retrieval_mp"),
 }
 
 
@@ -134,6 +135,10 @@ def run_briefings(stores: Stores, backend: str, limit: int | None) -> tuple[dict
         why += [f"missing exposure fact {f}" for f, ok in zip(exposure, exposure_found) if not ok]
         if not sorted_ok:
             why.append("timeline out of date order")
+        once = relations_once(b, case.get("once") or [])
+        misapplied = rules_misapplied(b)
+        why += [f"stated {o['count']} times, not once and cited: {o['label']}" for o in once if not o["ok"]]
+        why += [f"rule cited for a list it does not apply to: {t}" for t in misapplied]
         results.append({
             "id": case["id"], "entity": case["entity"], "as_of": case.get("as_of"), "expected": facts,
             "found": found, "must_cite": case.get("must_cite"), "coverage": M.briefing_fact_coverage(facts, cited),
@@ -141,7 +146,7 @@ def run_briefings(stores: Stores, backend: str, limit: int | None) -> tuple[dict
             "rating": b.rating, "expected_rating": case.get("rating"), "rating_ok": rating_ok,
             "invented": invented, "citation": alce, "why": why, "resolved": b.resolved,
             "repeated": [list(x) for x in repeated], "exposure": exposure, "exposure_found": exposure_found,
-            "timeline_sorted": sorted_ok, "timeline_events": len(events),
+            "timeline_sorted": sorted_ok, "timeline_events": len(events), "once": once, "misapplied": misapplied,
             "complete": not why, "latency_s": round(latency, 4), "backend": b.backend, "model": b.model,
             "prompt_version": b.prompt_version,
             "text": "\n".join(f"[{sec.title}] " + " ".join(s.text for s in sec.sentences) for sec in b.sections),
@@ -163,6 +168,9 @@ def run_briefings(stores: Stores, backend: str, limit: int | None) -> tuple[dict
         "repeated_facts": sum(len(r["repeated"]) for r in results),
         "exposure_recall": M.mean_or_none(ok for r in results for ok in r["exposure_found"]),
         "timeline_sorted": M.mean_or_none(r["timeline_sorted"] for r in results),
+        # issue 25: the relations a case requires, each once and cited; rules cited for lists they do not apply to
+        "relations_once": M.mean_or_none(o["ok"] for r in results for o in r["once"]),
+        "rules_misapplied": sum(len(r["misapplied"]) for r in results),
         "unrated_accuracy": M.mean_or_none(r["rating"] == r["expected_rating"] for r in results
                                            if "unrated" in (r["rating"], r["expected_rating"])),
         "latency": M.latency_summary([r["latency_s"] for r in results]),
@@ -302,6 +310,8 @@ def run(suite: str = "all", backend: str | None = None, limit: int | None = None
             report["metrics"]["plan"], report["cases"]["plan"] = run_plan(stores.get("facts"))
         elif part == "briefings":
             report["metrics"]["briefings"], report["cases"]["briefings"] = run_briefings(stores, backend, limit)
+        elif part == "briefing_fixtures":  # supersession, as-of and 50 percent cases on fixtures of our own
+            report["metrics"]["briefing_fixtures"], report["cases"]["briefing_fixtures"] = run_briefing_fixtures(base)
         else:
             name = {"retrieval_aml": "obliqa_aml_doc1", "retrieval_dev": "obliqa_dev",
                     "retrieval_mp": "obliqa_mp_val"}[part]

@@ -92,3 +92,40 @@ def test_a_later_note_ends_the_stake_with_both_citations_and_the_comparison_says
                          capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "ended relation" in out.stdout and "14.9%" in out.stdout
+
+
+def test_the_50_percent_rule_computed_in_briefings_through_http(server):
+    """Two fictional SDN entries (a list fixture) and a fictional register note: Vorlane (SDN) 30% and
+    Kestrel Bay (SDN) 25% of Halvorsen Optics, which owns 60% of Brightwater Lens; Vorlane 20% and Kestrel
+    Bay a share of unknown size of Sorrel Marine."""
+    client = server.client()
+    fixtures = ROOT / "tests" / "fixtures" / "briefings"
+    files = [fixtures / "sdn_2026-04-01.csv", fixtures / "2026-04-10_halvorsen_ownership.md",
+             DEMO / "articles" / "2014-08-13_ofac_50_percent_rule.md"]
+    r = client.post("/v1/documents", files=[("files", (p.name, p.read_bytes(), "text/plain")) for p in files])
+    assert r.status_code == 202, r.text
+    assert wait_job(client, r.json()["job_id"])["status"] == "succeeded"
+
+    b = _brief(client, "Brightwater Lens Company")
+    assert b["rating"] == "high"
+    by_n = {c["n"]: c for c in b["citations"]}
+    found = {f["entity"]: f for f in b["ownership"]}
+    bright, halv = found["Brightwater Lens Company"], found["Halvorsen Optics Ltd."]
+    assert bright["status"] == halv["status"] == "blocked"
+    assert halv["total"] == 55 and {c["percentage"] for c in halv["contributions"]} == {30, 25}
+    assert [(h["owner"], h["asset"], h["percentage"]) for h in bright["path"]] == [
+        ("Vorlane Holdings Ltd.", "Halvorsen Optics Ltd.", 30), ("Halvorsen Optics Ltd.", "Brightwater Lens Company", 60)]
+    quotes = {by_n[n]["quote"] for n in bright["citations"]}
+    assert "Halvorsen Optics Ltd. owns 60 percent of Brightwater Lens Company." in quotes
+    assert "Vorlane Holdings Ltd. owns 30 percent of Halvorsen Optics Ltd." in quotes
+    section = next(s for s in b["sections"] if s["title"] == "Ownership and the 50 percent rule")
+    assert any("55% in total" in s["text"] and s["citations"] for s in section["sentences"])
+    sdn = next(r for r in b["rules"] if r["list"] == "SDN")
+    assert sdn["effect_kind"] == "blocking" and sdn["citations"]
+
+    s = _brief(client, "Sorrel Marine")
+    (f,) = [f for f in s["ownership"] if f["entity"] == "Sorrel Marine Ltd."]
+    assert f["status"] == "undetermined" and f["total"] == 20
+    assert [u["owner"] for u in f["unknown"]] == ["Kestrel Bay Trading LLC"] and f["unknown"][0]["percentage"] is None
+    assert s["rating"] != "high"
+    assert "not assumed" in f["sentence"]
