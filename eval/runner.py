@@ -311,7 +311,8 @@ def run(suite: str = "all", backend: str | None = None, limit: int | None = None
         elif part == "briefings":
             report["metrics"]["briefings"], report["cases"]["briefings"] = run_briefings(stores, backend, limit)
         elif part == "briefing_fixtures":  # supersession, as-of and 50 percent cases on fixtures of our own
-            report["metrics"]["briefing_fixtures"], report["cases"]["briefing_fixtures"] = run_briefing_fixtures(base)
+            fixtures, report["cases"]["briefing_fixtures"] = run_briefing_fixtures(base)
+            report["metrics"].setdefault("briefings", {})["fixtures"] = fixtures
         else:
             name = {"retrieval_aml": "obliqa_aml_doc1", "retrieval_dev": "obliqa_dev",
                     "retrieval_mp": "obliqa_mp_val"}[part]

@@ -341,3 +341,39 @@ def test_briefing_repeats_and_timeline_order_are_judged_on_the_words():
                              "SenseTime was listed on 16 December 2021."]) == []
     assert M.timeline_sorted(["2021-12-10", "2021-12-10", "2022-02-08"])
     assert not M.timeline_sorted(["2022-02-08", "2021-12-10"]) and not M.timeline_sorted([None])
+
+
+def test_briefing_checks_count_relations_once_and_rules_misapplied():
+    import datetime as dt
+
+    from eval.briefing_checks import relations_once, rules_misapplied
+    from rag.core.models import Briefing, BriefingExposure, BriefingRule, BriefingSection, Sentence
+
+    stake = "The fund owns a 14.9 percent stake in SenseTime."
+    b = Briefing(id="x", entity="SoftBank", rating="medium", created_at=dt.datetime.now(dt.timezone.utc),
+                 exposure=[BriefingExposure(party="SENSETIME", party_id="p", relation="ownership", strength="shareholder",
+                                            entity="SoftBank Vision Fund", percentage="14.9", sentence=stake,
+                                            citations=[1])],
+                 rules=[BriefingRule(list="NS-CMIC", not_applicable=["The 50 percent rule does not apply to NS-CMIC."])],
+                 sections=[BriefingSection(title="Links to other parties", sentences=[
+                     Sentence(text=stake, citations=[1]), Sentence(text="It put 235 million US dollars in.", citations=[2]),
+                     Sentence(text="Another 235 million went in later.", citations=[3])]),
+                     BriefingSection(title="Risk assessment", sentences=[
+                         Sentence(text="The 50 percent rule does not apply to NS-CMIC.", citations=[4]),
+                         Sentence(text="Under the 50 percent rule, an entity owned by blocked persons is blocked.",
+                                  citations=[5])])])
+    once = relations_once(b, [{"label": "stake", "percentage": "14.9"}, {"label": "amount", "text": ["235 million"]},
+                              {"label": "visa", "party": "Visa"}])
+    assert [o["ok"] for o in once] == [True, False, False] and [o["count"] for o in once] == [1, 2, 0]
+    assert rules_misapplied(b) == ["Under the 50 percent rule, an entity owned by blocked persons is blocked."]
+
+
+def test_briefing_fixture_cases_are_well_formed():
+    from eval.briefing_checks import _paths
+
+    cases = _jsonl(DATASETS / "briefing_fixtures.jsonl")
+    assert len({c["id"] for c in cases}) == len(cases)
+    assert {c["kind"] for c in cases} == {"supersession", "as_of", "fifty_percent"}
+    for c in cases:
+        assert c["entity"].strip() and c["provenance"].strip(), c["id"]
+        assert all(p.exists() for p in _paths(c["files"] + c.get("later", []))), c["id"]
