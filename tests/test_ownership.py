@@ -115,3 +115,19 @@ def test_a_bad_ftm_line_is_named(tmp_path):
     p.write_text('{"id": "x", "schema": "Ownership", "properties": {}}\n{"id": "y", "schema": "NoSuchSchema"}\n')
     with pytest.raises(ValueError, match=r"bad.ftm.json, line 2"):
         holdings_from_ftm(p)
+
+
+def test_the_stores_ftm_relations_give_the_same_holdings(rb):
+    """The zala FtM file ingested: the relations store keeps each Ownership's percentage and dates, so the
+    rule computed from the store agrees with the one computed from the file."""
+    from rag.relations.links import links_for
+    from rag.relations.ownership import holdings_from_relations
+
+    assert rb.ingestor.ingest([ZALA]).ok
+    graph = links_for(rb).graph()
+    holdings = holdings_from_relations(graph.rows)
+    zakharov = {h.owner for h in holdings if "zakharov" in h.owner_name.lower() or "ZAKHAROV" in h.owner_name}
+    assert zakharov
+    r = fifty_percent_rule(holdings, {z: "sanctioned" for z in zakharov}, on=dt.date(2026, 1, 1))
+    cst = [f for f in r.blocked.values() if "CST" in f.entity and f.total == 51]
+    assert len(cst) == 1 and cst[0].contributions[0].citation.quote

@@ -87,11 +87,13 @@ def build_briefing(rb, entity: str, as_of: dt.date | None = None, *, backend: st
         prompt_version=version, notes=notes, created_at=dt.datetime.now(dt.timezone.utc),
         exposure=[BriefingExposure(party=x.party, party_id=x.party_id, relation=x.relation, strength=x.strength,
                                    entity=x.own_name, percentage=x.percentage, listed=x.listed, lists=x.lists,
-                                   via=x.via, sentence=x.text, citations=by_text[x.text], status=x.status,
+                                   via=x.via, sentence=facts.stated_as(x.text),
+                                   citations=by_text[facts.stated_as(x.text)], status=x.status,
                                    stated_on=x.stated_on, ended_on=x.ended_on,
-                                   ended_sentence=x.ended_by[0].text if x.ended_by else "",
-                                   ended_citations=by_text.get(x.ended_by[0].text, []) if x.ended_by else [])
-                  for x in exposures if x.text in by_text],
+                                   ended_sentence=facts.stated_as(x.ended_by[0].text) if x.ended_by else "",
+                                   ended_citations=by_text.get(facts.stated_as(x.ended_by[0].text), [])
+                                   if x.ended_by else [])
+                  for x in exposures if facts.stated_as(x.text) in by_text],
         lists_checked=checked,
         rules=[_rule_model(r, cited) for r in rules],
         ownership=[f.model_copy(update={"citations": sorted({cited[k] for c in f.contributions + f.unknown + f.path

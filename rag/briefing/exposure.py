@@ -115,25 +115,38 @@ def exposure_facts(rb, subject: Subject) -> list[Exposure]:
         groups.setdefault((d["relation"], own, other, _side_key(d["relation"], side), None), []).append(d)
     # Second hops: every relation of the parties the entity owns (their customers, suppliers, owners),
     # then the paths to listed parties.
-    for (relation, own, other, side, _), _rels in list(groups.items()):
-        if relation != "ownership" or side != "subject" or other not in nodes:
-            continue
+    def pair(relation: str, a: str, b: str, side: str) -> tuple:
+        # supplier(A, B) is customer(B, A): one relation, whichever way the sentence puts it
+        if relation in ("supplier", "customer"):
+            supplier = a if (relation, side) in (("supplier", "subject"), ("customer", "object")) else b
+            return ("supply", supplier, b if supplier == a else a)
+        return (relation, *sorted((a, b)))
+
+    have = {pair(k[0], k[1], k[2], k[3]) for k in groups}
+    for (relation, own, other, side, _), rels in list(groups.items()):
+        if relation != "ownership" or side != "subject" or other not in nodes \
+                or _strength(rels[0], "subject") != "owner":
+            continue  # the relations of the parties the entity owns (not of those it holds a minority stake in)
         for e in graph.adj.get(other, [])[:40]:
             if e.target in own_nodes or e.target == other:
                 continue
             r2 = relation_model(e.rel).model_dump(mode="json")
-            side2 = "subject" if r2["subject_id"] == other else "object"
+            side2 = _side_key(r2["relation"], "subject" if r2["subject_id"] == other else "object")
             if r2["relation"] == "ownership" and side2 == "object":
                 continue  # the subsidiary's owners: the entity itself, or stated among its own relations
-            groups.setdefault((r2["relation"], other, e.target, _side_key(r2["relation"], side2), nodes[other].name),
-                              []).append(r2)
+            if pair(r2["relation"], other, e.target, side2) in have and (r2["relation"], other, e.target, side2,
+                                                                          nodes[other].name) not in groups:
+                continue
+            groups.setdefault((r2["relation"], other, e.target, side2, nodes[other].name), []).append(r2)
+            have.add(pair(r2["relation"], other, e.target, side2))
     for p in paths:  # second hops: the party in between and the listed party it leads to
         if len(p.edges) < 2:
             continue
         mid, end, e = p.nodes[1], p.nodes[2], p.edges[1]
         side = _side_key(e.relation, "subject" if e.direction == "forward" else "object")
         key = (e.relation, mid.node_id, end.node_id, side, mid.name)
-        if key not in groups:
+        if key not in groups and pair(e.relation, mid.node_id, end.node_id, side) not in have:
+            have.add(pair(e.relation, mid.node_id, end.node_id, side))
             groups[key] = [relation_model(x.rel).model_dump(mode="json") for x in graph.adj.get(mid.node_id, [])
                            if x.target == end.node_id and x.rel["relation"] == e.relation]
     out: list[Exposure] = []

@@ -72,22 +72,24 @@ class Facts:
         self.items: list[tuple[str, list[Evidence], str]] = []  # (text, evidence, section)
         self.keys: dict[tuple, int] = {}
         self._vecs: list = []
+        self.merged: dict[str, str] = {}  # a sentence merged into another -> the one stated
 
     def add(self, section: str, text: str, evs: list[Evidence], key: tuple | None = None) -> bool:
         """Adds a fact (True), or merges it into the one it repeats (False)."""
         text = text.strip()
         for k in [key, ("text", fold(text))]:
             if k is not None and k in self.keys:
-                self._merge(self.keys[k], evs)
+                self._merge(self.keys[k], evs, text)
                 return False
         vec = self._vector(text)
-        if self._vecs:
+        # a relation is one fact per pair of parties (its key); two relations are never merged for sounding alike
+        if self._vecs and not (key and key[0] == "relation"):
             import numpy as np
 
             sims = np.asarray(self._vecs) @ vec
             for i in np.argsort(-sims)[:3]:
                 if sims[i] >= self.SAME_MEANING and _same_hard_facts(self.items[i][0], text):
-                    self._merge(int(i), evs)
+                    self._merge(int(i), evs, text)
                     return False
         i = len(self.items)
         self.items.append((text, list(evs), section))
@@ -97,7 +99,13 @@ class Facts:
                 self.keys[k] = i
         return True
 
-    def _merge(self, i: int, evs: list[Evidence]) -> None:
+    def stated_as(self, text: str) -> str:
+        """The sentence a fact is stated by (itself, or the one it was merged into)."""
+        return self.merged.get(text.strip(), text.strip())
+
+    def _merge(self, i: int, evs: list[Evidence], text: str = "") -> None:
+        if text and text != self.items[i][0]:
+            self.merged.setdefault(text, self.items[i][0])
         have = {(e.result.chunk_id, e.start, e.end) for e in self.items[i][1]}
         self.items[i][1].extend(e for e in evs if (e.result.chunk_id, e.start, e.end) not in have)
 

@@ -19,6 +19,7 @@ def _label(b: Briefing, s) -> str:
     """What an exposure fact says, from the briefing subject's side, with its currency: "SoftBank Vision
     Fund: shareholder (14.9%) of SENSETIME GROUP LIMITED (listed: NS-CMIC) · current, stated 16 December
     2021"; "SENSETIME GROUP LIMITED: investee of SoftBank Vision Fund, which holds 14.9%"."""
+    labels = []
     for x in b.exposure:
         if x.sentence == s.text:
             listed = f" (listed: {', '.join(x.lists)})" if x.listed and x.lists else (" (listed)" if x.listed else "")
@@ -28,9 +29,11 @@ def _label(b: Briefing, s) -> str:
             else:
                 pct = f" ({x.percentage}%)" if x.percentage else ""
                 what = f"{x.strength}{pct}{prep} {x.party}{listed}"
-            return f"{x.entity}: {what} · {_currency(x)}"
-        if x.ended_sentence and x.ended_sentence == s.text:
+            labels.append(f"{x.entity}: {what} · {_currency(x)}")
+        elif x.ended_sentence and x.ended_sentence == s.text and not labels:
             return f"{x.entity} - {x.party}: ended{' ' + human_date(x.ended_on) if x.ended_on else ''}"
+    if labels:  # one sentence may state several relations ("JCV is owned by SoftBank Corp., the unit of ...")
+        return "; ".join(dict.fromkeys(labels))
     return ""
 
 
