@@ -22,17 +22,30 @@ _NEGATED_RULE = re.compile(r"\b(?:does|do|did)\s+not\s+(?:apply|extend)|\bnot\s+
 
 
 def rules_misapplied(b) -> list[str]:
-    """Fact sentences of a briefing that state a rule the briefing's own sources say does not apply to a
-    list it concerns (the 50 percent rule for an NS-CMIC listing), without saying it does not apply."""
-    excluded = {fold(t) for r in b.rules for t in _rule_names(r.not_applicable)}
+    """Fact sentences of a briefing that state a rule (not saying it does not apply) where the briefing's
+    own sources say the rule does not apply to the lists concerned: the sentence names such a list, or no
+    list the briefing concerns is one the rule applies to (a blocking list it is not excluded from). The 50
+    percent rule cited for an NS-CMIC listing is one; cited for a linked party on the SDN list it is not."""
+    excluded: dict[str, set[str]] = {}
+    for r in b.rules:
+        for rule in _rule_names(r.not_applicable):
+            excluded.setdefault(_rule_key(rule), set()).add(fold(r.list))
     out = []
     for sec in b.sections:
         for s in sec.sentences:
-            if s.kind != "fact" or s.verdict == "removed":
+            if s.kind != "fact" or s.verdict == "removed" or _NEGATED_RULE.search(s.text):
                 continue
-            if any(rule in fold(s.text) for rule in excluded) and not _NEGATED_RULE.search(s.text):
-                out.append(s.text)
+            for rule in _rule_names([s.text]):
+                lists = excluded.get(_rule_key(rule), set())
+                applies = [r for r in b.rules if r.effect_kind == "blocking" and fold(r.list) not in lists]
+                names_excluded = any(re.search(rf"\b{re.escape(l)}\b", fold(s.text)) for l in lists)
+                if lists and (names_excluded or not applies):
+                    out.append(s.text)
     return out
+
+
+def _rule_key(rule: str) -> str:
+    return re.sub(r"\s+", " ", fold(rule).replace("%", " percent"))
 
 
 def _rule_names(sentences) -> list[str]:

@@ -131,11 +131,16 @@ def test_softbank_citations_are_sorted_unique_and_never_headlines(demo_rb, softb
 
 
 def test_softbank_links_each_once_with_jcv_ownership_and_its_use_of_sensetime(softbank):
-    facts = [s for s in _section(softbank, "Links to other parties").sentences if s.kind == "fact"]
-    jcv_owned = [s for s in facts if "Japan Computer Vision" in s.text and "SoftBank Corp" in s.text]
+    jcv_owned = [x for x in softbank.exposure if x.entity == "SoftBank Corp." and x.relation == "ownership"
+                 and x.party == "Japan Computer Vision Corp."]
     uses = [x for x in softbank.exposure if x.entity == "Japan Computer Vision Corp."
             and x.party == "SENSETIME GROUP LIMITED" and x.relation in ("supplier", "customer")]
-    assert len(jcv_owned) == 1 and jcv_owned[0].citations
+    assert len(jcv_owned) == 1 and jcv_owned[0].citations and jcv_owned[0].strength == "owner"
+    # the group's indirect ownership is its own relation, with its own sentence
+    assert any(x.entity == "SoftBank Group Corp." and x.party == "Japan Computer Vision Corp." and
+               "through its wireless unit" in x.sentence for x in softbank.exposure)
+    amounts = [s for s in _section(softbank, "Links to other parties").sentences if "235 million" in s.text]
+    assert len(amounts) == 1 and amounts[0].citations
     assert len(uses) == 1 and uses[0].citations and uses[0].strength == "customer"
     stake = [x for x in softbank.exposure if x.percentage == "14.9"]
     assert len(stake) == 1 and stake[0].status == "current" and stake[0].stated_on == dt.date(2021, 12, 16)
