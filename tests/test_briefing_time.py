@@ -129,3 +129,19 @@ def test_the_50_percent_rule_computed_in_briefings_through_http(server):
     assert [u["owner"] for u in f["unknown"]] == ["Kestrel Bay Trading LLC"] and f["unknown"][0]["percentage"] is None
     assert s["rating"] != "high"
     assert "not assumed" in f["sentence"]
+
+
+def test_as_of_briefing_through_http_uses_what_was_dated_by_that_day(server):
+    client = server.client()
+    doc = DEMO / "articles" / "2019-10-07_entity_list_iflytek_dahua.md"
+    r = client.post("/v1/documents", files=[("files", (doc.name, doc.read_bytes(), "text/markdown"))])
+    assert r.status_code == 202 and wait_job(client, r.json()["job_id"])["status"] == "succeeded"
+    b = _brief(client, "SenseTime", as_of="2021-12-01")
+    assert b["rating"] == "medium" and b["as_of"] == "2021-12-01"
+    timeline = next(s for s in b["sections"] if s["title"] == "Timeline")["sentences"]
+    assert any(s["date"] == "2019-10-07" and "Entity List" in s["text"] and s["citations"] for s in timeline)
+    assert all(c["date"] is None or c["date"] <= "2021-12-01" for c in b["citations"])
+    rule = next(r for r in b["rules"] if r["list"] == "Entity List")
+    assert rule["effect_kind"] == "export" and rule["citations"]
+    risk = next(s for s in b["sections"] if s["title"] == "Risk assessment")["sentences"]
+    assert any("Entity List" in s["text"] and "licence" in s["text"] for s in risk if s["kind"] == "fact")
