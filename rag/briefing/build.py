@@ -37,7 +37,6 @@ from rag.core.models import (
 )
 from rag.entities.names import fold, names_any
 from rag.core.priority import query_entry
-from rag.core.text import statement_spans
 from rag.answering.verify import TypedFacts
 
 
