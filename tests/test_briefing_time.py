@@ -145,3 +145,4 @@ def test_as_of_briefing_through_http_uses_what_was_dated_by_that_day(server):
     assert rule["effect_kind"] == "export" and rule["citations"]
     risk = next(s for s in b["sections"] if s["title"] == "Risk assessment")["sentences"]
     assert any("Entity List" in s["text"] and "licence" in s["text"] for s in risk if s["kind"] == "fact")
+

@@ -152,7 +152,8 @@ def exposure_facts(rb, subject: Subject) -> list[Exposure]:
     out: list[Exposure] = []
     reader = get_reader(rb.embedder)
     for (relation, own, other, side, via), rels in groups.items():
-        pairs = _relation_evidence(rb, subject, rels)
+        # the statements of the relation (a statement that it ended, from an extractor that marks them, is its end)
+        pairs = _relation_evidence(rb, subject, [r for r in rels if r.get("status") != "ended"] or rels)
         if not pairs:
             continue
         # The sentence stated: one with a percentage first, then one that names the legal entity as resolved
