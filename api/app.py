@@ -22,7 +22,8 @@ from api.keys import bearer, parse_api_keys
 from api.mcp_server import mount as mount_mcp
 from api.metrics import Metrics, worker_exited
 from api.routers import (
-    ask, briefings, chat, documents, entities, feeds, health, history, jobs, openai_compat, search, watchlist,
+    ask, briefings, chat, documents, entities, feeds, health, history, jobs, openai_compat, screenings, search,
+    watchlist,
 )
 from api.workspaces import Workspaces
 from rag.core import priority
@@ -115,7 +116,8 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
 
     secured = [Depends(bearer)]
     app.include_router(health.router)
-    for r in (ask, chat, openai_compat, search, documents, jobs, briefings, watchlist, history, entities, feeds):
+    for r in (ask, chat, openai_compat, search, documents, jobs, briefings, watchlist, history, entities, screenings,
+              feeds):
         app.include_router(r.router, dependencies=secured)
 
     mcp = mount_mcp(app, workspaces, settings)

@@ -76,6 +76,7 @@ class GuardMiddleware:
         if who is None:
             client = scope.get("client")
             who = "addr:" + (client[0] if client else "unknown")
+        scope["state"]["caller"] = who  # who acted, as the audit trail records it (a key's short hash)
         try:
             wait = await self.limiter.acheck(who)
         except StoreUnavailable as e:  # the shared rate-limit table is in the database
