@@ -99,8 +99,8 @@ def _question_commands(command) -> None:
     sp.add_argument("--out", help="write to this file; default: print it")
     backend_arg(sp)
 
-    sp = command("history", cmd_history, "the audit trail: past answers and briefings")
-    sp.add_argument("--kind", choices=["answer", "briefing"], help="only answers or only briefings; default: both")
+    sp = command("history", cmd_history, "the audit trail: past answers, briefings and screenings")
+    sp.add_argument("--kind", choices=["answer", "briefing", "screening"], help="only answers, briefings or screenings; default: all")
     sp.add_argument("--limit", type=int, default=20, help="newest first, this many")
 
     sp = command("show", cmd_show, "reprint a past answer or briefing exactly")

@@ -19,6 +19,7 @@ from rag.store import StoreUnavailable
 PUBLIC = {"/healthz", "/readyz", "/", "/favicon.ico", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
 PUBLIC_PREFIXES = ("/static/",)
 UPLOAD_PATH = "/v1/documents"
+SCREENING_UPLOAD_PATH = "/v1/screenings"  # a file of names: the same upload size limit
 
 
 def route_template(scope) -> str:
@@ -86,7 +87,7 @@ class GuardMiddleware:
                               f"rate limit of {self.limiter.per_minute} requests per minute reached; "
                               f"retry in {int(wait) + 1} s", {"Retry-After": str(int(wait) + 1)})
             return await resp(scope, receive, send)
-        if scope["method"] == "POST" and path == UPLOAD_PATH:
+        if scope["method"] == "POST" and path in (UPLOAD_PATH, SCREENING_UPLOAD_PATH):
             return await self._limited_upload(scope, receive, send, headers)
         return await self.app(scope, receive, send)
 

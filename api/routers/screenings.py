@@ -57,11 +57,20 @@ def caller(request: Request) -> str:
     return request.scope.get("state", {}).get("caller") or "unknown"
 
 
-BODY = {"requestBody": {"content": {
+def _json_body() -> dict:
+    """ScreeningRequest's schema inline (the route reads its body itself, so FastAPI does not list it)."""
+    schema = ScreeningRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    return schema
+
+
+BODY = {"requestBody": {"required": True, "content": {
     "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
-        "file": {"type": "string", "format": "binary"}, "type": {"type": "string"},
-        "threshold": {"type": "number"}, "limit": {"type": "integer"}}}},
-    "application/json": {"schema": {"$ref": "#/components/schemas/ScreeningRequest"}}}}}
+        "file": {"type": "string", "format": "binary"},
+        "type": {"type": "string", "enum": ["company", "person", "vessel", "aircraft"]},
+        "threshold": {"type": "number", "minimum": 0, "maximum": 1},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 50}}}},
+    "application/json": {"schema": _json_body()}}}}
 
 
 @router.post("/v1/screenings", response_model=ScreeningRecord, status_code=201, responses=ERRORS,
