@@ -20,7 +20,7 @@ from tests.test_api import LiveServer
 
 pytestmark = pytest.mark.slow
 
-KEY, OTHER = "screen-analyst-a1", "screen-analyst-b2"
+KEY, OTHER, ELSEWHERE = "screen-analyst-a1", "screen-analyst-b2", "screen-analyst-c3"
 SENSETIME = "ofac-ns-cmic-extract"  # the NS-CMIC demo list's entries' doc ids start with its file's name
 NAMES_CSV = ("name,type,birth_date,country,identifiers,customer_ref\n"
              "SenseTime,company,,,,C-001\n"
@@ -30,7 +30,7 @@ NAMES_CSV = ("name,type,birth_date,country,identifiers,customer_ref\n"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, embedder):
-    srv = LiveServer("screenings", tmp_path_factory.mktemp("screenings") / "home", api_keys=f"{KEY},{OTHER}",
+    srv = LiveServer("screenings", tmp_path_factory.mktemp("screenings") / "home", api_keys=f"{KEY},{OTHER},{ELSEWHERE}:elsewhere",
                      rate_limit_per_minute=100000)
     assert srv.rb.ingest([DEMO / "lists"]).ok
     yield srv
@@ -95,6 +95,11 @@ def test_a_file_is_screened_recorded_decided_and_exported(server):
                      versions["NS-CMIC"]["content_hash"], "SENSETIME GROUP LIMITED", "true match", "same entity"):
             assert text in page.text
         assert rec["id"] in {s["id"] for s in c.get("/v1/screenings").json()["screenings"]}
+    with server.client(ELSEWHERE) as c:  # another workspace's key sees none of it
+        assert c.get(f"/v1/screenings/{rec['id']}").status_code == 404
+        assert c.get("/v1/screenings").json()["screenings"] == []
+        assert c.post(f"/v1/screenings/{rec['id']}/decisions", json={
+            "query_index": 0, "entity_id": hit["entity_id"], "decision": "true_match"}).status_code == 404
 
 
 def test_bad_files_are_refused_naming_file_row_and_column(server):
