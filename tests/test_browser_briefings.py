@@ -108,6 +108,8 @@ def test_mixed_upload_is_reported_per_file_and_passages_show_structure(browser, 
     page.wait_for_selector(".msg.assistant[data-done='true']", timeout=60_000)
     answer = page.locator(".msg.assistant").last
     assert "Corran Holdings" in answer.inner_text()
+    first = answer.locator(".sentence").first.inner_text()
+    assert not first.startswith(("-", "#")), first  # the sentence without its Markdown list marker
     answer.locator("button.cite").first.click()
     panel = page.locator("#passage-text")
     panel.wait_for(state="visible")

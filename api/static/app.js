@@ -149,7 +149,7 @@ function citeButton(msg, n) {
 function appendSentence(msg, s) {
   const body = msg.querySelector(".body");
   body.querySelector(".pending")?.remove();
-  const span = el("span", { class: `sentence ${s.verdict} ${s.kind}` }, s.text.trim());
+  const span = el("span", { class: `sentence ${s.verdict} ${s.kind}` }, plainLine(s.text));  // briefings.js
   if (body.childNodes.length) body.append(" ");
   body.append(span);
   for (const n of s.citations) span.append(citeButton(msg, n));
@@ -163,7 +163,8 @@ function setCitations(msg, citations) {
   const list = el("ol", { class: "sources" });
   for (const c of citations) {
     const li = el("li", { value: c.n });
-    const quote = c.quote.length > 90 ? c.quote.slice(0, 90).trimEnd() + "…" : c.quote;
+    const said = plainLine(c.quote);  // briefings.js: no Markdown symbols
+    const quote = said.length > 90 ? said.slice(0, 90).trimEnd() + "…" : said;
     li.textContent = `${c.title}${c.date ? " (" + c.date + ")" : ""}: “${quote}”`;
     li.addEventListener("click", () => showCitation(msg, c.n));
     list.append(li);

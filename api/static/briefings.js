@@ -125,6 +125,11 @@ function uploadSummary(job) {
   return `${failed.length ? "" : "Done: "}${head}. ${each.join("; ")}.${tail}`;
 }
 
+// A sentence or quote taken from Markdown, shown without the symbols that start its line ("## ", "- ", "1. ").
+function plainLine(text) {
+  return String(text || "").trim().replace(/^#{1,6}\s+/, "").replace(/^(?:[-*+]|\d+[.)])\s+/, "");
+}
+
 // --- a passage: Markdown structure as text structure, the quote highlighted ---------------------------
 // Block-level only (headings, bullet and numbered lists, paragraphs); the symbols are dropped, the words
 // kept exactly, so the highlighted quote still sits at its offsets in the passage.
