@@ -142,14 +142,15 @@ def _entity_commands(command) -> None:
     ssub = sp.add_subparsers(dest="screening_command", required=True)
     wp = ssub.add_parser("show", help="a screening record with its decisions")
     wp.add_argument("id", help="the record's id (scr_...)")
-    wp.add_argument("--format", choices=["text", "json", "csv", "html"], default="text")
+    wp.add_argument("--format", choices=["text", "json", "csv", "html"], default="text",
+                    help="text for reading, json, csv (one row per candidate) or html (printable)")
     wp = ssub.add_parser("list", help="screenings, newest first")
-    wp.add_argument("--limit", type=int, default=20)
+    wp.add_argument("--limit", type=int, default=20, help="newest first, this many")
     wp = ssub.add_parser("decide", help="record a decision on one hit (kept in the audit trail)")
     wp.add_argument("id", help="the record's id (scr_...)")
     wp.add_argument("query", type=int, help="which name, counted from 1 in the order screened")
     wp.add_argument("entity", help="the hit's entity id (as the record shows it)")
-    wp.add_argument("decision", choices=["true-match", "false-positive", "needs-review"])
+    wp.add_argument("decision", choices=["true-match", "false-positive", "needs-review"], help="the decision")
     wp.add_argument("--note", help="why")
     for wp in ssub.choices.values():
         wp.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
