@@ -8,8 +8,8 @@ import sys
 from api.cli_args import HelpFormatter, _date, _setting, _threshold, _workspace, add_filter_args, shown_default
 from api.cli_commands import (
     cmd_ask, cmd_backup, cmd_brief, cmd_chat, cmd_compare, cmd_check, cmd_eval, cmd_exposure, cmd_formats, cmd_history,
-    cmd_ingest, cmd_links, cmd_mcp, cmd_reembed, cmd_remove, cmd_restore, cmd_screen, cmd_search, cmd_serve,
-    cmd_show, cmd_sources, cmd_watch,
+    cmd_ingest, cmd_links, cmd_mcp, cmd_reembed, cmd_remove, cmd_restore, cmd_screen, cmd_screening, cmd_search,
+    cmd_serve, cmd_show, cmd_sources, cmd_watch,
 )
 from api.cli_feeds import feed_commands
 
@@ -99,8 +99,8 @@ def _question_commands(command) -> None:
     sp.add_argument("--out", help="write to this file; default: print it")
     backend_arg(sp)
 
-    sp = command("history", cmd_history, "the audit trail: past answers and briefings")
-    sp.add_argument("--kind", choices=["answer", "briefing"], help="only answers or only briefings; default: both")
+    sp = command("history", cmd_history, "the audit trail: past answers, briefings and screenings")
+    sp.add_argument("--kind", choices=["answer", "briefing", "screening"], help="only answers, briefings or screenings; default: all")
     sp.add_argument("--limit", type=int, default=20, help="newest first, this many")
 
     sp = command("compare", cmd_compare, "what changed between two briefings of one subject")
@@ -128,7 +128,9 @@ def _entity_commands(command) -> None:
 
     sp = command("screen", cmd_screen, "screen names against every list entry in the store")
     sp.add_argument("names", nargs="*", help="names to screen (quote names with spaces)")
-    sp.add_argument("--file", help="a file with one name per line")
+    sp.add_argument("--file", help="a CSV of names (columns name and, optional, type, birth_date, country, "
+                    "identifiers) or a text file with one name per line; screened as a record kept in the audit "
+                    "trail (see `regbrief screening`)")
     sp.add_argument("--type", dest="entity_type", choices=["company", "person"], help="only companies or persons")
     shown_default(sp.add_argument("--threshold", type=float, help="match threshold in [0, 1]"), _threshold)
     sp.add_argument("--limit", type=int, default=10, help="candidates shown per name")
@@ -138,6 +140,24 @@ def _entity_commands(command) -> None:
     sp.add_argument("--country", help="country of the party named (a name or ISO code)")
     sp.add_argument("--id", dest="identifier", action="append", default=[],
                     help="an identifier of the party (registration number, passport, IMO ...); repeatable")
+
+    sp = command("screening", cmd_screening, "screening records: show one (text, JSON, CSV or printable HTML), "
+                 "list them, record a decision on a hit")
+    ssub = sp.add_subparsers(dest="screening_command", required=True)
+    wp = ssub.add_parser("show", help="a screening record with its decisions")
+    wp.add_argument("id", help="the record's id (scr_...)")
+    wp.add_argument("--format", choices=["text", "json", "csv", "html"], default="text",
+                    help="text for reading, json, csv (one row per candidate) or html (printable)")
+    wp = ssub.add_parser("list", help="screenings, newest first")
+    wp.add_argument("--limit", type=int, default=20, help="newest first, this many")
+    wp = ssub.add_parser("decide", help="record a decision on one hit (kept in the audit trail)")
+    wp.add_argument("id", help="the record's id (scr_...)")
+    wp.add_argument("query", type=int, help="which name, counted from 1 in the order screened")
+    wp.add_argument("entity", help="the hit's entity id (as the record shows it)")
+    wp.add_argument("decision", choices=["true-match", "false-positive", "needs-review"], help="the decision")
+    wp.add_argument("--note", help="why")
+    for wp in ssub.choices.values():
+        wp.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
 
     sp = command("links", cmd_links, "an entity's names, listings and cited relations")
     sp.add_argument("entity", help="a company's or person's name")

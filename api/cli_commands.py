@@ -132,6 +132,9 @@ def cmd_show(rb, args) -> int:
         print(rec["result"])
     elif rec["kind"] == "answer":
         out.answer(Answer.model_validate_json(rec["result"]))
+    elif rec["kind"] == "screening":
+        return cmd_screening(rb, type("Args", (), {"screening_command": "show", "id": args.id, "json": False,
+                                                   "format": "text"})())
     else:
         print(render(Briefing.model_validate_json(rec["result"]), "md"))
     return 0
@@ -196,18 +199,87 @@ def cmd_watch(rb, args) -> int:
 def cmd_screen(rb, args) -> int:
     from rag.entities.screen import screen_queries
 
+    if args.file:  # a file is screened as a record kept in the audit trail (`regbrief screening show ID`)
+        return _screen_file(rb, args)
     try:
-        names = screen_queries(args.names, Path(args.file).read_text(encoding="utf-8") if args.file else "",
-                               args.schema, args.birth_date, args.country, args.identifier)
+        names = screen_queries(args.names, "", args.schema, args.birth_date, args.country, args.identifier)
     except ValueError as e:
         print(f"screen: {e}", file=sys.stderr)
         return 2
     if not names:
-        print("screen: give names, or --file with one name (or JSON query) per line", file=sys.stderr)
+        print("screen: give names, or --file with a CSV (name, type, birth_date, country, identifiers columns) "
+              "or one name per line", file=sys.stderr)
         return 2
     resp = rb.screen(names, type=args.entity_type, threshold=args.threshold, limit=args.limit)
     emit(resp, args.json, lambda r: out.screening(r, args.all))
     return 0 if any(m.match for r in resp.results for m in r.matches) else 1
+
+
+def _screen_file(rb, args) -> int:
+    import getpass
+
+    from rag.entities.screen import schema_type
+    from rag.entities.screenings import NamesFileError, parse_names_file
+
+    path = Path(args.file)
+    try:
+        names = parse_names_file(path.name, path.read_bytes())
+        if args.names:
+            print("screen: give names or --file, not both", file=sys.stderr)
+            return 2
+        schema_type(args.schema)
+    except OSError as e:
+        print(f"screen: {path.name}: {e.strerror}", file=sys.stderr)
+        return 2
+    except (NamesFileError, ValueError) as e:
+        print(f"screen: {e}", file=sys.stderr)
+        return 2
+    for q in names.queries:  # the options fill in what the file's rows leave out
+        q.schema_ = q.schema_ or args.schema
+        q.birth_date = q.birth_date or args.birth_date
+        q.country = q.country or args.country
+        q.identifiers = q.identifiers or list(args.identifier)
+    rec = rb.screen_file(names, type=args.entity_type, threshold=args.threshold, limit=args.limit,
+                         analyst=f"cli:{getpass.getuser()}")
+    emit(rec, args.json, lambda r: (out.screening(r, args.all),
+                                    print(f"screening record {r.id} (regbrief screening show {r.id})")))
+    return 0 if any(m.match for r in rec.results for m in r.matches) else 1
+
+
+def cmd_screening(rb, args) -> int:
+    """`screening show ID [--format json|csv|html]`, `screening list`, `screening decide ID N ENTITY DECISION`."""
+    import getpass
+
+    from rag.entities.screenings import to_csv, to_html
+
+    if args.screening_command == "list":
+        rows = rb.past(kind="screening", limit=args.limit)
+        emit(rows, args.json, lambda r: [print(f"{x['id']}  {x['created_at'][:19]}  {x['subject']}") for x in r])
+        return 0
+    if args.screening_command == "decide":
+        try:
+            d = rb.decide(args.id, args.query - 1, args.entity, args.decision.replace("-", "_"), args.note or "",
+                          analyst=f"cli:{getpass.getuser()}")
+        except (KeyError, ValueError) as e:
+            print(f"screening decide: {e.args[0]}", file=sys.stderr)
+            return 1
+        emit(d, args.json, lambda x: print(f"recorded: {x.decision} on {x.entity_id} (name {x.query_index + 1}) "
+                                           f"by {x.analyst}"))
+        return 0
+    rec = rb.screening(args.id)
+    if rec is None:
+        print(f"screening show: no screening with id {args.id!r}", file=sys.stderr)
+        return 1
+    fmt = "json" if args.json else args.format
+    if fmt == "json":
+        print(rec.model_dump_json(indent=2, by_alias=True))
+    elif fmt == "csv":
+        sys.stdout.write(to_csv(rec))
+    elif fmt == "html":
+        sys.stdout.write(to_html(rec))
+    else:
+        out.screening_record(rec)
+    return 0
 
 
 def cmd_links(rb, args) -> int:

@@ -125,6 +125,21 @@ def screening(r, show_all: bool) -> None:
                 print(f"        weighed: {', '.join(m.features)}")
 
 
+def screening_record(rec) -> None:
+    from rag.entities.screenings import DECISIONS, current_decisions
+
+    print(f"screening record {rec.id}, {rec.created_at:%Y-%m-%d %H:%M:%S} UTC, by {rec.analyst}")
+    print(f"input: {rec.input.get('name')} ({rec.input.get('rows')} names), SHA-256 {rec.input.get('sha256')}")
+    for v in rec.list_versions:
+        print(f"list: {v.list}" + (f" published {v.published}" if v.published else "") + f", {v.entries} entries, "
+              f"content {v.content_hash[:16]}, files: " + ", ".join(f["source"] for f in v.files))
+    print(f"digest: {rec.digest}")
+    screening(rec, False)
+    for (i, entity), d in current_decisions(rec).items():
+        print(f"decision on name {i + 1} / {entity}: {DECISIONS[d.decision]} by {d.analyst} at {d.created_at[:19]}"
+              + (f": {d.note}" if d.note else ""))
+
+
 def citation(c, indent: str = "      ") -> None:
     print(f"{indent}\"{c.quote}\"")
     print(f"{indent}— {c.title} ({c.date or 'undated'}), chunk {c.chunk_id} [{c.start}:{c.end}]")

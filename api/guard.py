@@ -19,6 +19,7 @@ from rag.store import StoreUnavailable
 PUBLIC = {"/healthz", "/readyz", "/", "/favicon.ico", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
 PUBLIC_PREFIXES = ("/static/",)
 UPLOAD_PATH = "/v1/documents"
+SCREENING_UPLOAD_PATH = "/v1/screenings"  # a file of names: the same upload size limit
 
 
 def route_template(scope) -> str:
@@ -76,6 +77,7 @@ class GuardMiddleware:
         if who is None:
             client = scope.get("client")
             who = "addr:" + (client[0] if client else "unknown")
+        scope["state"]["caller"] = who  # who acted, as the audit trail records it (a key's short hash)
         try:
             wait = await self.limiter.acheck(who)
         except StoreUnavailable as e:  # the shared rate-limit table is in the database
@@ -85,7 +87,7 @@ class GuardMiddleware:
                               f"rate limit of {self.limiter.per_minute} requests per minute reached; "
                               f"retry in {int(wait) + 1} s", {"Retry-After": str(int(wait) + 1)})
             return await resp(scope, receive, send)
-        if scope["method"] == "POST" and path == UPLOAD_PATH:
+        if scope["method"] == "POST" and path in (UPLOAD_PATH, SCREENING_UPLOAD_PATH):
             return await self._limited_upload(scope, receive, send, headers)
         return await self.app(scope, receive, send)
 

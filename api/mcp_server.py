@@ -1,5 +1,5 @@
-"""The third way in: an MCP server (the official `mcp` SDK) with the tools search, ask, brief, screen and
-exposure. Each tool calls one `Regbrief` method and returns the model the HTTP API returns, so a tool's
+"""The third way in: an MCP server (the official `mcp` SDK) with the tools search, ask, brief, screen,
+screening and exposure. Each tool calls one `Regbrief` method and returns the model the HTTP API returns, so a tool's
 structured result is the API's JSON (its text content is the same JSON, indented).
 
 Two transports: `regbrief mcp` serves one workspace over stdio; the HTTP service mounts streamable HTTP at
@@ -16,7 +16,10 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
 
-from rag.core.models import Answer, Briefing, DocType, ExposureResponse, Filters, Jurisdiction, ScreenResponse, SearchResponse
+from rag.core.models import (
+    Answer, Briefing, DocType, ExposureResponse, Filters, Jurisdiction, ScreenQuery, ScreenResponse, SearchResponse,
+)
+from rag.entities.screenings import ScreeningRecord
 from rag.service import Regbrief
 from rag.core.settings import Settings
 from rag.store import StoreUnavailable
@@ -85,15 +88,40 @@ def build_server(resolve: Resolver) -> MCPServer:
         rb = resolve(ctx)
         return await _run(rb.brief, _text(entity, "entity", 300), as_of=as_of)
 
-    @mcp.tool(description="Screen names (at most 100) against every list entry in the store: matches best "
-                          "first, with score, list, programs, listing date and why each matched.")
-    async def screen(names: list[str], ctx: Context, type: Literal["company", "person"] | None = None,
+    @mcp.tool(description="Screen names against every list entry in the store, as POST /v1/screen: `names` "
+                          "(plain names) and/or `queries` (a name with what else is known: schema, birth_date, "
+                          "country, identifiers), at most 100 in all. Matches best first, with score, list, "
+                          "programs, listing date and why each matched.")
+    async def screen(ctx: Context, names: list[str] | None = None, queries: list[ScreenQuery] | None = None,
+                     type: Literal["company", "person", "vessel", "aircraft"] | None = None,
                      threshold: float | None = None, limit: int = 10) -> ScreenResponse:
+        from rag.entities.screen import schema_type
+
         rb = resolve(ctx)
-        if not 1 <= len(names) <= 100:
-            raise ToolError("names: give 1 to 100 names")
+        names, queries = names or [], queries or []
+        if not 1 <= len(names) + len(queries) <= 100:
+            raise ToolError("names, queries: give 1 to 100 names and queries in all")
         names = [_text(n, f"names.{i}", 500) for i, n in enumerate(names)]
-        return await _run(rb.screen, names, type=type, threshold=threshold, limit=max(1, min(limit, 50)))
+        for i, q in enumerate(queries):
+            q.name = _text(q.name, f"queries.{i}.name", 500)
+            try:
+                schema_type(q.schema_)
+            except ValueError as e:
+                raise ToolError(f"queries.{i}.schema: {e}") from None
+        if threshold is not None and not 0 <= threshold <= 1:
+            raise ToolError("threshold: must be between 0 and 1")
+        return await _run(rb.screen, [*names, *queries], type=type, threshold=threshold,
+                          limit=max(1, min(limit, 50)))
+
+    @mcp.tool(description="A screening record kept by POST /v1/screenings or `regbrief screen --file`: what "
+                          "was screened, when, by whom, against which list versions (publication dates, content "
+                          "hashes), every hit and the decisions recorded on them.")
+    async def screening(screening_id: str, ctx: Context) -> ScreeningRecord:
+        rb = resolve(ctx)
+        rec = await _run(rb.screening, _text(screening_id, "screening_id", 100))
+        if rec is None:
+            raise ToolError(f"not_found: no screening with id {screening_id!r}")
+        return rec
 
     @mcp.tool(description="Cited paths (ownership, supplier, director, ... relations) from an entity to "
                           "listed entities, up to `depth` relations long.")

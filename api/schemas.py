@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rag.core.models import Answer, Briefing, Filters  # noqa: F401  (re-exported for the routers)
 
 Backend = Literal["extractive", "openai", "llamacpp"]
-BriefingFormat = Literal["json", "md", "html"]
+BriefingFormat = Literal["json", "md", "html", "pdf"]
 
 
 class ErrorBody(BaseModel):
@@ -226,6 +226,8 @@ class BriefingSummary(BaseModel):
     model: str | None = None
     created_at: str
     url: str
+    rating: str | None = None  # the briefing's rating (high, medium, low, unrated)
+    as_of: str | None = None  # the day it was drawn up as of (None: everything in the store)
 
 
 class BriefingList(BaseModel):

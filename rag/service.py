@@ -148,6 +148,49 @@ class Regbrief:
             screening.DEFAULT_THRESHOLD if threshold is None else threshold,
             screening.MAX_MATCHES if limit is None else limit)
 
+    def screen_file(self, names, type: str | None = None, threshold: float | None = None, limit: int | None = None,
+                    *, analyst: str):
+        """Screen a names file (rag.entities.screenings.NamesFile) and keep the screening record in the audit
+        trail: what was screened, when, by whom (`analyst`: a key's short hash, never the key), against which
+        list versions. Returns the ScreeningRecord."""
+        from rag.entities.screenings import list_versions, new_record
+
+        resp = self.screen(names.queries, type=type, threshold=threshold, limit=limit)
+        store = self.store
+        versions = list_versions(list(store.entities.entries.values()), resp.lists, store.sources(),
+                                 store.doc_hashes, store.file_hash)
+        rec = new_record(resp, names, versions, analyst)
+        self.history.record("screening", rec.id, names.name, rec.model_dump_json(by_alias=True),
+                            filters={"type": type, "threshold": resp.threshold, "limit": limit},
+                            backend="screen", model=None, prompt_versions={}, created_at=rec.created_at)
+        return rec
+
+    def screening(self, screening_id: str):
+        """A screening record (ScreeningRecord) with every decision on its hits, or None."""
+        from rag.entities.screenings import ScreeningDecision, ScreeningRecord
+
+        row = self.history.get(screening_id)
+        if row is None or row["kind"] != "screening":
+            return None
+        rec = ScreeningRecord.model_validate_json(row["result"])
+        rec.decisions = [ScreeningDecision.model_validate(d) for d in self.history.decisions(screening_id)]
+        return rec
+
+    def decide(self, screening_id: str, query_index: int, entity_id: str, decision: str, note: str = "", *,
+               analyst: str):
+        """Record an analyst's decision (true_match, false_positive, needs_review) on one hit of a screening;
+        KeyError for an unknown screening, ValueError naming the field for a hit that is not one of its own."""
+        from rag.entities.screenings import DECISIONS, ScreeningDecision, check_decision
+
+        rec = self.screening(screening_id)
+        if rec is None:
+            raise KeyError(f"no screening with id {screening_id!r}")
+        if decision not in DECISIONS:
+            raise ValueError(f"decision: {decision!r} is not one of {', '.join(DECISIONS)}")
+        check_decision(rec, query_index, entity_id)
+        row = self.history.decide(screening_id, query_index, entity_id, decision, note.strip(), analyst)
+        return ScreeningDecision.model_validate(row)
+
     @query_entry
     def links(self, entity: str):
         """An entity's names, listings and cited relations (EntityLinks)."""

@@ -203,9 +203,10 @@ def test_page_and_docs(client):
     assert r.status_code == 200 and "<textarea" in r.text
     for asset in ("/static/app.js", "/static/style.css"):
         assert client.get(asset).status_code == 200
-    js = client.get("/static/app.js").text
-    # Document text goes in with textContent only: no HTML-parsing sinks in the page's script.
-    assert not re.search(r"\.(innerHTML|outerHTML)\s*\+?=|insertAdjacentHTML|document\.write", js)
+    # Document text goes in with textContent only: no HTML-parsing sinks in the page's scripts.
+    for script in ("app.js", "screen.js", "briefings.js"):
+        js = client.get(f"/static/{script}").text
+        assert js and not re.search(r"\.(innerHTML|outerHTML)\s*\+?=|insertAdjacentHTML|document\.write", js), script
     assert client.get("/docs").status_code == 200
     spec = client.get("/openapi.json").json()
     for path in ("/v1/ask", "/v1/chat", "/v1/chat/completions", "/v1/models", "/v1/search", "/v1/documents",
@@ -498,7 +499,10 @@ def test_briefing_job_and_formats(client):
     html = client.get(f"/v1/briefings/{bid}", params={"format": "html"})
     assert html.headers["content-type"].startswith("text/html") and "<h1>" in html.text
     assert client.get("/v1/briefings/nope").status_code == 404
-    assert client.get(f"/v1/briefings/{bid}", params={"format": "pdf"}).status_code == 422
+    pdf = client.get(f"/v1/briefings/{bid}", params={"format": "pdf"})  # the page's PDF export
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF") and "attachment" in pdf.headers["content-disposition"]
+    assert client.get(f"/v1/briefings/{bid}", params={"format": "docx"}).status_code == 422
     listed = client.get("/v1/briefings", params={"entity": "sensetime"}).json()["briefings"]
     assert bid in [x["id"] for x in listed]
 

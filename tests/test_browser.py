@@ -341,7 +341,7 @@ def test_briefings_listed_and_opened_in_a_row(browser, live):
     page.goto(live.url + "/")
     page.wait_for_selector(f"#briefing-list li[data-id='{ids['SoftBank']}']")
     for entity in ("SenseTime", "SoftBank", "SenseTime", "SoftBank"):  # any number, in a row
-        page.click(f"#briefing-list li[data-id='{ids[entity]}'] button")
+        page.click(f"#briefing-list li[data-id='{ids[entity]}'] > button")
         page.wait_for_selector("#briefing-dialog[open]")
         frame = page.frame_locator("#briefing-frame")
         assert entity in frame.locator("h1").inner_text(timeout=10_000)

@@ -18,7 +18,7 @@ from tests.test_api import LiveServer, check_citations
 pytestmark = pytest.mark.slow
 
 KEY, OTHER_KEY = "mcp-key-3b8e", "mcp-other-key-c41d"
-TOOLS = {"search", "ask", "brief", "screen", "exposure"}
+TOOLS = {"search", "ask", "brief", "screen", "screening", "exposure"}
 QUESTION = "Is SenseTime sanctioned, and on which list?"
 
 

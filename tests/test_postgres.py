@@ -108,6 +108,14 @@ def test_audit_trail_and_watchlist_on_postgres(both):
     assert wl.latest("SENSETIME GROUP")["briefing_id"] == "b1"
     assert [e["name"] for e in wl.list()] == ["SenseTime Group"] and wl.list()[0]["briefings"] == 1
     assert wl.remove("SenseTime group") and wl.get("SenseTime Group") is None
+    # decisions on screening hits: added, never overwritten, in the order made (as on SQLite)
+    for rb_ in both.values():
+        h = rb_.store.history
+        first = h.decide("scr_pg", 0, "e1", "needs_review", "look again", "key:aaa")
+        h.decide("scr_pg", 0, "e1", "true_match", "", "key:bbb")
+        got = h.decisions("scr_pg")
+        assert [(d["decision"], d["analyst"]) for d in got] == [("needs_review", "key:aaa"), ("true_match", "key:bbb")]
+        assert got[0] == first and h.decisions("scr_other") == []
 
 
 def test_changed_file_and_removal_keep_both_indexes_consistent(tmp_path, embedder, servers):

@@ -48,7 +48,20 @@ def list_briefings(
     rows = state.rb.past(kind="briefing", limit=limit, subject=" ".join(entity.split()) if entity else None)
     return BriefingList(briefings=[
         BriefingSummary(id=r["id"], entity=r["subject"], backend=r["backend"], model=r["model"],
-                        created_at=r["created_at"], url=f"/v1/briefings/{r['id']}") for r in rows])
+                        created_at=r["created_at"], url=f"/v1/briefings/{r['id']}", **_rating(state, r["id"]))
+        for r in rows])
+
+
+def _rating(state: AppState, briefing_id: str) -> dict:
+    """A listed briefing's rating and as-of day, read from the briefing as it was returned."""
+    import json
+
+    rec = state.rb.show(briefing_id)
+    try:
+        b = json.loads(rec["result"]) if rec else {}
+    except ValueError:
+        b = {}
+    return {"rating": b.get("rating"), "as_of": b.get("as_of")}
 
 
 @router.get("/v1/briefings/{briefing_id}/compare/{other_id}", response_model=BriefingComparison,
@@ -65,13 +78,15 @@ def compare_briefings(briefing_id: str, other_id: str, state: AppState = Depends
 
 @router.get("/v1/briefings/{briefing_id}", response_model=Briefing,
             responses={**ERRORS, **NOT_FOUND,
-                       200: {"content": {"application/json": {}, "text/markdown": {}, "text/html": {}},
+                       200: {"content": {"application/json": {}, "text/markdown": {}, "text/html": {},
+                                         "application/pdf": {}},
                              "description": "The briefing in the requested format"}},
-            summary="One briefing as JSON (default), Markdown (format=md) or HTML (format=html)")
+            summary="One briefing as JSON (default), Markdown (format=md), HTML (format=html) or PDF (format=pdf)")
 def get_briefing(
     briefing_id: str,
     request: Request,
-    format: BriefingFormat | None = Query(None, description="json, md or html; else chosen from the Accept header"),
+    format: BriefingFormat | None = Query(None, description="json, md, html or pdf; else chosen from the Accept "
+                                                             "header"),
     state: AppState = Depends(get_state),
 ):
     b = load_briefing(state, briefing_id)
@@ -83,6 +98,16 @@ def get_briefing(
         return b
     from rag.briefing import render
 
+    if format == "pdf":
+        from rag.briefing.render import render_pdf
+
+        try:
+            pdf = render_pdf(b)
+        except RuntimeError as e:  # WeasyPrint (or its system library) is not installed on this server
+            raise ApiError(501, "pdf_unavailable", str(e)) from None
+        name = "".join(c if c.isalnum() else "-" for c in b.entity).strip("-")[:60] or "briefing"
+        return Response(pdf, media_type="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="briefing-{name}-{b.id}.pdf"'})
     text = render(b, format)
     if format == "html":
         return HTMLResponse(text)

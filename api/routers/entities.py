@@ -32,15 +32,14 @@ class ScreenRequest(BaseModel):
     limit: int = Field(10, ge=1, le=50, description="candidates returned per name")
 
 
-@router.post("/v1/screen", response_model=ScreenResponse, responses=ERRORS,
-             summary="Screen names against every list entry in the store")
-def screen(req: ScreenRequest, state: AppState = Depends(get_state)) -> ScreenResponse:
+def check_screen_request(req: ScreenRequest, limit: int = 100) -> list[str | ScreenQuery]:
+    """The names and queries of a request, in order; ApiError naming the field for a bad one."""
     from rag.entities.screen import schema_type
 
     if not req.names and not req.queries:
         raise ApiError(422, "validation_error", "give names or queries to screen")
-    if len(req.names) + len(req.queries) > 100:
-        raise ApiError(422, "validation_error", "at most 100 names and queries in all")
+    if len(req.names) + len(req.queries) > limit:
+        raise ApiError(422, "validation_error", f"at most {limit} names and queries in all")
     for i, n in enumerate(req.names):
         if not n.strip() or len(n) > 500:
             raise ApiError(422, "validation_error", f"names.{i}: a name must have 1 to 500 characters")
@@ -51,7 +50,13 @@ def screen(req: ScreenRequest, state: AppState = Depends(get_state)) -> ScreenRe
             schema_type(q.schema_)
         except ValueError as e:
             raise ApiError(422, "validation_error", f"queries.{i}.schema: {e}") from None
-    return state.rb.screen([*req.names, *req.queries], type=req.type, threshold=req.threshold, limit=req.limit)
+    return [*req.names, *req.queries]
+
+
+@router.post("/v1/screen", response_model=ScreenResponse, responses=ERRORS,
+             summary="Screen names against every list entry in the store")
+def screen(req: ScreenRequest, state: AppState = Depends(get_state)) -> ScreenResponse:
+    return state.rb.screen(check_screen_request(req), type=req.type, threshold=req.threshold, limit=req.limit)
 
 
 @router.get("/v1/entities/{entity_id:path}", response_model=EntityLinks, responses={**ERRORS, **NOT_FOUND},

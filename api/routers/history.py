@@ -19,7 +19,7 @@ router = APIRouter(tags=["history"])
 
 @router.get("/v1/history", response_model=HistoryList, responses=ERRORS, summary="Answers and briefings, newest first")
 def list_history(
-    kind: Literal["answer", "briefing"] | None = None,
+    kind: Literal["answer", "briefing", "screening"] | None = None,
     subject: str | None = Query(None, max_length=2000, description="exact question or entity (case-insensitive)"),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=10_000_000),

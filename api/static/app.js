@@ -149,7 +149,7 @@ function citeButton(msg, n) {
 function appendSentence(msg, s) {
   const body = msg.querySelector(".body");
   body.querySelector(".pending")?.remove();
-  const span = el("span", { class: `sentence ${s.verdict} ${s.kind}` }, s.text.trim());
+  const span = el("span", { class: `sentence ${s.verdict} ${s.kind}` }, plainLine(s.text));  // briefings.js
   if (body.childNodes.length) body.append(" ");
   body.append(span);
   for (const n of s.citations) span.append(citeButton(msg, n));
@@ -163,7 +163,8 @@ function setCitations(msg, citations) {
   const list = el("ol", { class: "sources" });
   for (const c of citations) {
     const li = el("li", { value: c.n });
-    const quote = c.quote.length > 90 ? c.quote.slice(0, 90).trimEnd() + "…" : c.quote;
+    const said = plainLine(c.quote);  // briefings.js: no Markdown symbols
+    const quote = said.length > 90 ? said.slice(0, 90).trimEnd() + "…" : said;
     li.textContent = `${c.title}${c.date ? " (" + c.date + ")" : ""}: “${quote}”`;
     li.addEventListener("click", () => showCitation(msg, c.n));
     list.append(li);
@@ -267,10 +268,7 @@ function showCitation(msg, n, button) {
     start = i >= 0 ? i : 0;
     end = i >= 0 ? i + c.quote.length : 0;
   }
-  box.append(document.createTextNode(text.slice(0, start)));
-  const mark = el("mark", {}, text.slice(start, end));
-  box.append(mark);
-  box.append(document.createTextNode(text.slice(end)));
+  const mark = renderPassage(box, text, start, end);  // briefings.js: Markdown as structure, quote marked
   if (typeof n === "string") $("passage-title").textContent = `Closest passage: ${c.title}`;
   const link = $("passage-link");
   link.replaceChildren();
@@ -401,9 +399,7 @@ async function loadConversations() {
 async function loadBriefings() {
   try {
     const data = await (await api("/v1/briefings?limit=50")).json();
-    fillList($("briefing-list"), data.briefings, (b) => historyItem(
-      b.entity, b.created_at, `Briefing on ${b.entity}`, () => openBriefing(b.id, b.entity), { "data-id": b.id }),
-      "None yet");
+    renderBriefingList($("briefing-list"), data.briefings);  // briefings.js: one entry per subject
   } catch (e) { /* as above */ }
 }
 
@@ -519,6 +515,12 @@ async function followJob(url, bar, status) {
     const job = await (await api(url)).json();
     const p = job.progress || {};
     if (p.total) bar.value = 50 + Math.round((50 * p.done) / p.total);
+    const perFile = (job.status === "succeeded" || job.status === "failed") && uploadSummary(job);
+    if (perFile) {  // briefings.js: "1 added, 1 failed: reason", file by file
+      bar.value = 100;
+      bar.hidden = job.status === "failed";
+      return perFile;
+    }
     if (job.status === "succeeded") {
       bar.value = 100;
       const r = job.result || {};
@@ -566,33 +568,7 @@ async function requestBriefing(entity) {
 }
 
 async function openBriefing(id, entity) {
-  closeSidebarOnNarrow();
-  let html, md;
-  try {
-    html = await (await api(`/v1/briefings/${encodeURIComponent(id)}?format=html`)).text();
-    md = await (await api(`/v1/briefings/${encodeURIComponent(id)}?format=md`)).text();
-  } catch (e) {
-    $("briefing-status").textContent = `The briefing could not be opened: ${e.message}`;
-    $("briefing-panel").hidden = false;
-    return;
-  }
-  const dialog = $("briefing-dialog");
-  if (dialog.open) dialog.close();
-  $("briefing-dialog-title").textContent = `Briefing: ${entity}`;
-  // The rendered briefing is shown in a sandboxed frame: no scripts, no access to this page. A new frame each
-  // time: reusing one left the second briefing opened in a page blank.
-  const frame = document.createElement("iframe");
-  frame.setAttribute("sandbox", "");
-  frame.title = `Briefing on ${entity}`;
-  frame.id = "briefing-frame";
-  frame.dataset.briefingId = id;
-  frame.srcdoc = html;
-  $("briefing-frame").replaceWith(frame);
-  const a = $("briefing-md");
-  if (a.href.startsWith("blob:")) URL.revokeObjectURL(a.href);
-  a.href = URL.createObjectURL(new Blob([md], { type: "text/markdown" }));
-  a.download = `briefing-${id}.md`;
-  $("briefing-dialog").showModal();
+  return openBriefingView(id, entity);  // briefings.js: shown with HTML, Markdown and PDF export and Print
 }
 
 // --- wiring ------------------------------------------------------------------------------------

@@ -80,7 +80,7 @@ def render(b: Briefing, fmt: str = "md") -> str:
             lines += ["## Notes", ""] + [f"- {n}" for n in b.notes] + [""]
         lines += ["## Sources", ""]
         for c in b.citations:
-            where = c.url or c.source
+            where = f"[{c.source}]({c.url})" if c.url and c.url.startswith(("https://", "http://")) else c.source
             lines.append(f"[{c.n}] {c.title}, {c.publisher or ''} {c.date or ''} — \"{c.quote}\" ({where}"
                          f"{', p. ' + str(c.page) if c.page else ''})")
         return "\n".join(lines) + "\n"
@@ -102,7 +102,9 @@ def render(b: Briefing, fmt: str = "md") -> str:
             body.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in b.notes) + "</ul>")
         body.append("<h2>Sources</h2><ol class='sources'>")
         for c in b.citations:
-            where = e(c.url or c.source)
+            where = e(c.source)
+            if c.url and c.url.startswith(("https://", "http://")):  # the source as a link to its public page
+                where = f"<a href='{e(c.url)}' target='_blank' rel='noopener noreferrer'>{where}</a>"
             body.append(
                 f"<li id='cite-{c.n}' value='{c.n}'><strong>{e(c.title)}</strong> {e(c.publisher or '')} "
                 f"{e(str(c.date or ''))}<blockquote>{e(c.quote)}</blockquote><small>{where}"

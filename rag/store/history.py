@@ -1,4 +1,5 @@
-"""The audit trail: every answer and briefing, what it was based on, and conversations.
+"""The audit trail: every answer, briefing and screening, what it was based on, conversations, and the
+analysts' decisions on screening hits.
 
 Stored in SQLite beside the store (REGBRIEF_HOME/history.sqlite3). Each record keeps the exact JSON
 that was returned, so `regbrief show ID` reprints it exactly, and the retrieved chunk ids with their
@@ -13,6 +14,22 @@ from pathlib import Path
 from typing import Any
 
 from rag.store.sqlite import Migration, SqliteDB
+
+# An analyst's decision on one hit of a screening (kind 'screening' in history): rows are only ever added, so
+# the trail keeps every decision and its revisions; the latest row per (query, entity) is the current one.
+SCREENING_DECISIONS = """
+CREATE TABLE IF NOT EXISTS screening_decisions (
+    id INTEGER PRIMARY KEY,
+    screening_id TEXT NOT NULL,
+    query_index INTEGER NOT NULL,    -- which screened name (0-based, in the order screened)
+    entity_id TEXT NOT NULL,         -- the list entry of the hit
+    decision TEXT NOT NULL,          -- true_match | false_positive | needs_review
+    note TEXT NOT NULL,
+    analyst TEXT NOT NULL,           -- who decided: an API key's short hash (api/keys.py key_id), never the key
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS screening_decisions_screening ON screening_decisions(screening_id, id);
+"""
 
 # Numbered steps (rag/store/sqlite.py); step 1 is the first release's schema.
 MIGRATIONS = [Migration(1, "audit trail", """
@@ -31,7 +48,10 @@ CREATE TABLE IF NOT EXISTS history (
 );
 CREATE INDEX IF NOT EXISTS history_kind ON history(kind, created_at);
 CREATE INDEX IF NOT EXISTS history_conv ON history(conversation_id, created_at);
-""")]
+"""), Migration(2, "decisions on screening hits", SCREENING_DECISIONS)]
+
+
+DECISION_KEYS = ("id", "screening_id", "query_index", "entity_id", "decision", "note", "analyst", "created_at")
 
 
 def text_hash(text: str) -> str:
@@ -88,6 +108,20 @@ class History(SqliteDB):
         for k in ("filters", "evidence", "prompt_versions"):
             out[k] = json.loads(out[k])
         return out
+
+    def decide(self, screening_id: str, query_index: int, entity_id: str, decision: str, note: str,
+               analyst: str, created_at: dt.datetime | None = None) -> dict:
+        row = (screening_id, query_index, entity_id, decision, note, analyst,
+               (created_at or dt.datetime.now(dt.timezone.utc)).isoformat())
+        cur = self.conn().execute(
+            "INSERT INTO screening_decisions (screening_id, query_index, entity_id, decision, note, analyst, "
+            "created_at) VALUES (?,?,?,?,?,?,?)", row)
+        return {"id": cur.lastrowid, **dict(zip(DECISION_KEYS[1:], row))}
+
+    def decisions(self, screening_id: str) -> list[dict]:
+        return [dict(r) for r in self.conn().execute(
+            f"SELECT {', '.join(DECISION_KEYS)} FROM screening_decisions WHERE screening_id = ? ORDER BY id",
+            [screening_id])]
 
     def conversation(self, conversation_id: str, limit: int = 10) -> list[tuple[str, str]]:
         """(question, answer text) pairs of a conversation, oldest first."""

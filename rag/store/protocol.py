@@ -86,7 +86,8 @@ class Registry(Protocol):
 
 
 class AuditTrail(Protocol):
-    """Every answer and briefing as returned, what it was based on, and conversations."""
+    """Every answer, briefing and screening as returned, what it was based on, conversations, and decisions
+    on screening hits."""
 
     def record(self, kind: str, record_id: str, subject: str, result_json: str, *, filters: dict | None = None,
                evidence: list[dict] | None = None, backend: str, model: str | None,
@@ -96,6 +97,14 @@ class AuditTrail(Protocol):
              subject: str | None = None) -> list[dict]: ...
     def get(self, record_id: str) -> dict | None: ...
     def conversation(self, conversation_id: str, limit: int = 10) -> list[tuple[str, str]]: ...
+    def decide(self, screening_id: str, query_index: int, entity_id: str, decision: str, note: str,
+               analyst: str, created_at: dt.datetime | None = None) -> dict:
+        """Add an analyst's decision on a screening's hit (never overwrites: the latest row is current);
+        returns the row: {id, screening_id, query_index, entity_id, decision, note, analyst, created_at}."""
+
+    def decisions(self, screening_id: str) -> list[dict]:
+        """Every decision recorded on a screening, oldest first (rows as `decide` returns them)."""
+
     def conversations(self, limit: int = 50, offset: int = 0) -> list[dict]:
         """{conversation_id, question (the first one), started_at, updated_at, turns}, latest activity first."""
 

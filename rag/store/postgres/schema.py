@@ -252,6 +252,21 @@ CREATE INDEX feed_changes_name ON feed_changes(name);
 CREATE INDEX feed_changes_feed ON feed_changes(lower(feed));
 """
 
+# Analysts' decisions on screening hits (rag/store/history.py's step 2 on SQLite).
+V5 = """
+CREATE TABLE screening_decisions (
+    id BIGSERIAL PRIMARY KEY,
+    screening_id TEXT NOT NULL,
+    query_index INTEGER NOT NULL,
+    entity_id TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    note TEXT NOT NULL,
+    analyst TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX screening_decisions_screening ON screening_decisions(screening_id, id);
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "documents, chunks, keyword postings, files, intent log, relations, settings, audit trail, "
                  "watchlist", V1),
@@ -259,4 +274,5 @@ MIGRATIONS: list[Migration] = [
     Migration(3, "keyword index: pairs of adjacent terms in the postings (phrases as FTS5 matches them), "
                  "document frequencies in term_df", V3, _postings_with_pairs, vacuum=("postings", "term_df", "kw_stats")),
     Migration(4, "feeds, their sync state, news items seen and the changes found", V4),
+    Migration(5, "decisions on screening hits", V5),
 ]

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from rag.store.history import DECISION_KEYS
 from rag.store.postgres.db import PgDB, key32
 
 NS_RATE = 0x52420005
@@ -61,6 +62,18 @@ class PgHistory:
         for k in ("filters", "evidence", "prompt_versions"):
             out[k] = json.loads(out[k])
         return out
+
+    def decide(self, screening_id: str, query_index: int, entity_id: str, decision: str, note: str,
+               analyst: str, created_at: dt.datetime | None = None) -> dict:
+        row = (screening_id, query_index, entity_id, decision, note, analyst, (created_at or _now()).isoformat())
+        with self.db.tx() as c:
+            new = c.execute("INSERT INTO screening_decisions (screening_id, query_index, entity_id, decision, note, "
+                            "analyst, created_at) VALUES (%s,%s,%s,%s,%s,%s,%s) RETURNING id", row).fetchone()
+        return {"id": new["id"], **dict(zip(DECISION_KEYS[1:], row))}
+
+    def decisions(self, screening_id: str) -> list[dict]:
+        return self.db.all(f"SELECT {', '.join(DECISION_KEYS)} FROM screening_decisions WHERE screening_id = %s "
+                           "ORDER BY id", [screening_id])
 
     def conversation(self, conversation_id: str, limit: int = 10) -> list[tuple[str, str]]:
         rows = self.db.all("SELECT subject, result FROM history WHERE conversation_id = %s AND kind = 'answer' "
