@@ -1,0 +1,433 @@
+"""Training data, training and measurement of the reader's scorer (rag/answering/reader.py).
+
+`python -m rag.answering.reader train` rebuilds rag/answering/reader_weights.npz, seeded, from:
+
+1. ObliQA dev (../shared/data/obliqa): questions written from ADGM rule passages. Split by the gold
+   passages' DocumentID (`obliqa_split`): even DocumentIDs are HELD OUT (never trained or tuned on);
+   odd ones are for training, of which DocumentID % 4 == 3 is the dev part used to choose the model's
+   form and 1 mod 4 is fitted on (the final model is refitted on all odd documents). A question whose
+   gold passages span both halves is held out. For each question the candidates are the sentences of
+   its gold passages (labelled 1: ObliQA marks passages, not sentences, and the question was written
+   from the whole passage) and the sentences of the BM25-nearest other passages and of random passages
+   from the same half (labelled 0): the hard and the easy negatives.
+2. Our own sanctions cases (eval/datasets/reader/sanctions_cases.jsonl, built by `build-cases` from the
+   questions we wrote in eval/datasets/reader/sanctions_questions.jsonl): a question, the sentence that
+   answers it, and distractor sentences; each case carries its split (train / dev / heldout).
+
+Each question contributes the same total weight (its candidates' weights sum to 1), own cases count
+OWN_WEIGHT times an ObliQA question: they are few and closer to what users ask.
+
+`python -m rag.answering.reader eval` reports P@1 and MRR (is a right sentence ranked first; where is the
+first right one) on the dev and held-out parts, for the learned reader, the cosine baseline and a plain
+BM25 overlap, in the same run.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import math
+import os
+import random
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from rag.answering.reader import FEATURE_NAMES, WEIGHTS, Candidate, Model, features
+from rag.core.text import sentence_spans
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(os.environ.get("REGBRIEF_DATA_DIR_SHARED", ROOT.parent / "shared" / "data"))
+CASES_DIR = ROOT / "eval" / "datasets" / "reader"
+OWN_CASES = CASES_DIR / "sanctions_cases.jsonl"
+OWN_QUESTIONS = CASES_DIR / "sanctions_questions.jsonl"
+CACHE = ROOT / "bench" / "results" / "tmp" / "reader_vectors.npz"  # git-ignored
+
+SEED = 13
+NEIGHBOURS = 5       # BM25-nearest other passages per ObliQA question
+RANDOM_PASSAGES = 2  # random other passages per ObliQA question
+MAX_SENTENCES = 10   # sentences kept per passage (the first ones)
+OWN_WEIGHT = 3.0
+
+
+@dataclass
+class Group:
+    """One question and its candidate sentences, with 0/1 labels."""
+    question: str
+    candidates: list[Candidate]
+    labels: list[int]
+    source: str                      # obliqa | own
+    split: str                       # train | dev | heldout
+    qid: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+# --- ObliQA ---------------------------------------------------------------------------------------
+
+def obliqa_split(document_ids: set[int] | list[int]) -> str:
+    """The split a question belongs to, from its gold passages' DocumentIDs: 'heldout' if any is even;
+    otherwise 'dev' if any is 3 mod 4, else 'train'."""
+    ids = set(document_ids)
+    if any(d % 2 == 0 for d in ids):
+        return "heldout"
+    if any(d % 4 == 3 for d in ids):
+        return "dev"
+    return "train"
+
+
+def passage_sentences(text: str, min_words: int = 4) -> list[str]:
+    out = [text[a:b] for a, b in sentence_spans(text)]
+    return [s for s in out if len(s.split()) >= min_words][:MAX_SENTENCES]
+
+
+class BM25:
+    """Okapi BM25 over a list of texts (lower-cased word tokens), for choosing hard negatives."""
+
+    def __init__(self, texts: list[str], k1: float = 1.2, b: float = 0.75):
+        from collections import Counter
+
+        self.vocab: dict[str, int] = {}
+        rows, cols, vals = [], [], []
+        lens = []
+        for i, t in enumerate(texts):
+            c = Counter(re.findall(r"\w+", t.lower()))
+            lens.append(sum(c.values()))
+            for w, n in c.items():
+                rows.append(i)
+                cols.append(self.vocab.setdefault(w, len(self.vocab)))
+                vals.append(n)
+        from scipy.sparse import csr_matrix
+
+        tf = csr_matrix((vals, (rows, cols)), shape=(len(texts), len(self.vocab)), dtype=np.float32)
+        df = np.bincount(tf.indices, minlength=len(self.vocab))
+        n = len(texts)
+        self.idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
+        lens = np.asarray(lens, dtype=np.float32)
+        norm = k1 * (1 - b + b * lens / lens.mean())
+        tf = tf.tocoo()
+        w = tf.data * (k1 + 1) / (tf.data + norm[tf.row])
+        self.matrix = csr_matrix((w, (tf.row, tf.col)), shape=tf.shape).tocsc()
+
+    def scores(self, query: str) -> np.ndarray:
+        ids = {self.vocab[w] for w in re.findall(r"\w+", query.lower()) if w in self.vocab}
+        out = np.zeros(self.matrix.shape[0], dtype=np.float32)
+        for j in ids:
+            col = self.matrix[:, j]
+            out[col.indices] += col.data * self.idf[j]
+        return out
+
+
+def obliqa_groups(data: Path = DATA, splits: tuple[str, ...] = ("train", "dev", "heldout"),
+                  limit: int = 0, seed: int = SEED) -> list[Group]:
+    """ObliQA dev questions as groups. Negatives come from passages of the same half (train+dev: odd
+    DocumentIDs; heldout: all documents, as retrieval would see them), never a gold passage."""
+    docs = data / "obliqa" / "StructuredRegulatoryDocuments"
+    passages: list[tuple[int, str, str]] = []
+    for f in sorted(docs.glob("*.json"), key=lambda p: int(p.stem)):
+        for p in json.loads(f.read_text()):
+            if p.get("Passage", "").strip():
+                passages.append((int(p["DocumentID"]), str(p["PassageID"]), p["Passage"]))
+    where = {(d, pid): i for i, (d, pid, _) in enumerate(passages)}
+    bm25 = BM25([p[2] for p in passages])
+    odd = np.array([d % 2 == 1 for d, _, _ in passages])
+    questions = json.loads((data / "obliqa" / "ObliQA_dev.json").read_text())
+    rng = random.Random(seed)
+    odd_ids = [i for i in range(len(passages)) if odd[i]]
+    out: list[Group] = []
+    for q in questions:
+        gold_docs = {int(p["DocumentID"]) for p in q["Passages"]}
+        split = obliqa_split(gold_docs)
+        if split not in splits:
+            continue
+        gold = [where[(int(p["DocumentID"]), str(p["PassageID"]))] for p in q["Passages"]
+                if (int(p["DocumentID"]), str(p["PassageID"])) in where]
+        if not gold:
+            continue
+        s = bm25.scores(q["Question"])
+        if split != "heldout":
+            s = np.where(odd, s, -1.0)  # the held-out half's text stays out of training
+        s[gold] = -1.0
+        near = [int(i) for i in np.argsort(-s)[:NEIGHBOURS]]
+        pool = odd_ids if split != "heldout" else range(len(passages))
+        rand = [i for i in rng.sample(list(pool), RANDOM_PASSAGES + len(gold) + NEIGHBOURS)
+                if i not in gold and i not in near][:RANDOM_PASSAGES]
+        cands, labels, seen = [], [], set()
+        for ids, label in ((gold, 1), (near, 0), (rand, 0)):
+            for i in ids:
+                d = passages[i]
+                for sent in passage_sentences(d[2]):
+                    if sent in seen:
+                        continue
+                    seen.add(sent)
+                    cands.append(Candidate(sent, "regulation", {"DocumentID": d[0], "PassageID": d[1]}))
+                    labels.append(label)
+        if 1 in labels and 0 in labels:
+            out.append(Group(q["Question"], cands, labels, "obliqa", split, q["QuestionID"]))
+        if limit and len(out) >= limit:
+            break
+    return out
+
+
+# --- our own cases ----------------------------------------------------------------------------------
+
+def own_groups(path: Path = OWN_CASES, splits: tuple[str, ...] = ("train", "dev", "heldout")) -> list[Group]:
+    """The sanctions cases we wrote (eval/datasets/reader/README.md), as groups."""
+    out = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            c = json.loads(line)
+            if c["split"] not in splits:
+                continue
+            cands = [Candidate(x["text"], x.get("doc_type", "article"), x.get("meta", {})) for x in c["candidates"]]
+            labels = [int(x["label"]) for x in c["candidates"]]
+        except (KeyError, ValueError, TypeError) as e:
+            raise ValueError(f"{path}:{n}: not a reader case ({e})") from e
+        out.append(Group(c["question"], cands, labels, "own", c["split"], c["id"],
+                         {"answer_type": c.get("answer_type", "")}))
+    return out
+
+
+# --- vectors ----------------------------------------------------------------------------------------
+
+class VectorCache:
+    """Unit vectors by text, computed once by the real embedder and kept on disk (git-ignored), so a
+    retrain does not embed the same sentences again."""
+
+    def __init__(self, embedder, path: Path = CACHE):
+        self.embedder, self.path = embedder, path
+        self.vec: dict[str, np.ndarray] = {}
+        key = getattr(embedder, "signature", "")
+        if path.exists():
+            z = np.load(path, allow_pickle=False)
+            if str(z["signature"]) == key:
+                self.vec = dict(zip((str(k) for k in z["keys"]), z["vectors"]))
+        self.signature = key
+
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha1(text.encode()).hexdigest()
+
+    def get(self, texts: list[str]) -> np.ndarray:
+        todo = list(dict.fromkeys(t for t in texts if self.key(t) not in self.vec))
+        if todo:
+            t0 = time.perf_counter()
+            for i in range(0, len(todo), 2048):
+                part = todo[i:i + 2048]
+                for t, v in zip(part, np.asarray(self.embedder.encode(part), dtype=np.float32)):
+                    self.vec[self.key(t)] = v
+                log.info("embedded %d/%d texts (%.0f s)", min(i + 2048, len(todo)), len(todo),
+                         time.perf_counter() - t0)
+                if i % 8192 == 6144:
+                    self.save()  # an interrupted run keeps most of its work
+            self.save()
+        return np.stack([self.vec[self.key(t)] for t in texts])
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        keys = list(self.vec)
+        np.savez(self.path, keys=np.array(keys), vectors=np.stack([self.vec[k] for k in keys]),
+                 signature=np.array(self.signature))
+
+
+@dataclass
+class Prepared:
+    """A group's features, vectors and labels, ready to fit and rank."""
+    group: Group
+    x: np.ndarray
+    qv: np.ndarray
+    sv: np.ndarray
+    y: np.ndarray
+
+
+def prepare(groups: list[Group], cache: VectorCache) -> list[Prepared]:
+    texts = list(dict.fromkeys([g.question for g in groups] + [c.text for g in groups for c in g.candidates]))
+    cache.get(texts)
+    out = []
+    for g in groups:
+        vecs = cache.get([g.question] + [c.text for c in g.candidates])
+        qv, sv = vecs[0], vecs[1:]
+        x = features(g.question, [c.text for c in g.candidates], [c.doc_type for c in g.candidates], sv @ qv)
+        out.append(Prepared(g, x, qv, sv, np.asarray(g.labels, dtype=np.float32)))
+    return out
+
+
+# --- fitting ----------------------------------------------------------------------------------------
+
+def fit(data: list[Prepared], hidden: int = 0, emb_dims: int = 0, l2: float = 1e-3, epochs: int = 60,
+        seed: int = SEED) -> Model:
+    """Fits the model by weighted logistic loss (torch, full-batch Adam), seeded."""
+    import torch
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    proj = None
+    if emb_dims:
+        d = data[0].qv.shape[0]
+        proj = (rng.standard_normal((d, emb_dims)) / math.sqrt(emb_dims)).astype(np.float32)
+    xs, ys, ws = [], [], []
+    for p in data:
+        x = p.x if not emb_dims else np.concatenate([p.x, (p.sv * p.qv[None, :]) @ proj], axis=1)
+        xs.append(x)
+        ys.append(p.y)
+        w = (OWN_WEIGHT if p.group.source == "own" else 1.0) / len(p.y)
+        ws.append(np.full(len(p.y), w, dtype=np.float32))
+    x = np.concatenate(xs)
+    y = np.concatenate(ys)
+    w = np.concatenate(ws)
+    w = w / w.mean()
+    mean = x.mean(0)
+    scale = x.std(0) + 1e-6
+    scale[scale < 1e-4] = 1.0
+    X = torch.tensor((x - mean) / scale)
+    Y = torch.tensor(y)
+    W = torch.tensor(w)
+    dims = [X.shape[1]] + ([hidden] if hidden else []) + [1]
+    layers = [torch.nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:])]
+    params = [p for layer in layers for p in layer.parameters()]
+    opt = torch.optim.Adam(params, lr=0.01)
+    batch = 4096
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        order = torch.randperm(len(Y), generator=g)
+        for i in range(0, len(Y), batch):
+            idx = order[i:i + batch]
+            h = X[idx]
+            for k, layer in enumerate(layers):
+                h = layer(h)
+                if k < len(layers) - 1:
+                    h = torch.relu(h)
+            loss = (torch.nn.functional.binary_cross_entropy_with_logits(h[:, 0], Y[idx], reduction="none")
+                    * W[idx]).mean()
+            loss = loss + l2 * sum((layer.weight ** 2).sum() for layer in layers)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    out = [(layer.weight.detach().numpy().T.copy(), layer.bias.detach().numpy().copy()) for layer in layers]
+    return Model(mean.astype(np.float32), scale.astype(np.float32), out, emb_dims, proj)
+
+
+# --- measuring --------------------------------------------------------------------------------------
+
+def ranks(data: list[Prepared], scorer) -> dict:
+    """P@1 (a right sentence ranked first) and MRR (of the first right one) over groups, with the number
+    of groups and the mean number of candidates."""
+    p1, rr = [], []
+    for p in data:
+        s = np.asarray(scorer(p), dtype=np.float64)
+        order = np.argsort(-s, kind="stable")
+        first = next(r for r, i in enumerate(order) if p.y[i] > 0)
+        p1.append(1.0 if first == 0 else 0.0)
+        rr.append(1.0 / (first + 1))
+    n = len(data)
+    return {"p@1": round(float(np.mean(p1)), 4) if n else None, "mrr": round(float(np.mean(rr)), 4) if n else None,
+            "questions": n, "mean_candidates": round(float(np.mean([len(p.y) for p in data])), 1) if n else 0}
+
+
+def cosine_scorer(p: Prepared):
+    return p.x[:, FEATURE_NAMES.index("cos")]
+
+
+def bm25_scorer(p: Prepared):
+    # plain BM25 overlap of the question's words with each sentence (ties broken by order)
+    return p.x[:, FEATURE_NAMES.index("bm25_norm")]
+
+
+def model_scorer(model: Model):
+    return lambda p: model.predict(model.inputs(p.x, p.qv, p.sv))
+
+
+def compare(parts: dict[str, list[Prepared]], model: Model | None) -> dict:
+    out = {}
+    for name, data in parts.items():
+        row = {"cosine": ranks(data, cosine_scorer), "bm25": ranks(data, bm25_scorer)}
+        if model is not None:
+            row["reader"] = ranks(data, model_scorer(model))
+        out[name] = row
+    return out
+
+
+VARIANTS = {  # the model forms compared on the dev part
+    "logistic": {"hidden": 0, "emb_dims": 0},
+    "mlp32": {"hidden": 32, "emb_dims": 0},
+    "logistic+emb64": {"hidden": 0, "emb_dims": 64},
+    "mlp32+emb64": {"hidden": 32, "emb_dims": 64},
+}
+CHOSEN = "mlp32"  # chosen on the dev part (obliqa dev + own dev), see bench/results/reader.json
+
+
+def load_parts(embedder, obliqa_limit: int = 0) -> dict[str, list[Prepared]]:
+    cache = VectorCache(embedder)
+    groups = obliqa_groups(limit=obliqa_limit) + own_groups()
+    parts: dict[str, list[Prepared]] = {}
+    prepared = prepare(groups, cache)
+    for p in prepared:
+        parts.setdefault(f"{p.group.source}_{p.group.split}", []).append(p)
+    return parts
+
+
+def embedder_for_training():
+    from rag.embeddings import get_embedder
+
+    # float vectors (onnx: the same as torch's); int8 ones differ slightly, the features do not care
+    return get_embedder("", 32, "onnx")
+
+
+def train(out: Path = WEIGHTS, variant: str = CHOSEN, compare_variants: bool = False) -> dict:
+    t0 = time.perf_counter()
+    parts = load_parts(embedder_for_training())
+    t_data = time.perf_counter() - t0
+    fit_on = parts.get("obliqa_train", []) + parts.get("own_train", [])
+    dev = {k: v for k, v in parts.items() if k.endswith("_dev")}
+    report: dict = {"data_seconds": round(t_data, 1),
+                    "sizes": {k: len(v) for k, v in sorted(parts.items())}}
+    if compare_variants:
+        report["variants_on_dev"] = {}
+        for name, kw in VARIANTS.items():
+            m = fit(fit_on, **kw)
+            report["variants_on_dev"][name] = compare(dev, m)
+            log.info("%s: %s", name, report["variants_on_dev"][name])
+    # the final model: the chosen form, fitted on train and dev (never on the held-out part)
+    final = fit(fit_on + [p for v in dev.values() for p in v], **VARIANTS[variant])
+    final.save(out, {"variant": variant, "seed": SEED, "sizes": report["sizes"]})
+    report["variant"] = variant
+    report["weights"] = str(out)
+    report["weights_bytes"] = out.stat().st_size
+    report["train_seconds"] = round(time.perf_counter() - t0, 1)
+    return report
+
+
+def build_cases(questions: Path = OWN_QUESTIONS, out: Path = OWN_CASES, seed: int = SEED) -> int:
+    from rag.answering.reader_cases import build
+
+    return build(questions, out, DATA, seed)
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="python -m rag.answering.reader")
+    ap.add_argument("command", choices=["train", "eval", "build-cases"])
+    ap.add_argument("--variant", default=CHOSEN, choices=list(VARIANTS))
+    ap.add_argument("--compare-variants", action="store_true", help="fit every model form, report them on dev")
+    ap.add_argument("--out", type=Path, default=WEIGHTS)
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.command == "build-cases":
+        n = build_cases()
+        print(f"wrote {n} cases to {OWN_CASES}")
+        return 0
+    if args.command == "train":
+        print(json.dumps(train(args.out, args.variant, args.compare_variants), indent=1))
+        return 0
+    from rag.answering.reader import load_model
+
+    parts = load_parts(embedder_for_training())
+    print(json.dumps(compare(parts, load_model(args.out)), indent=1))
+    return 0

@@ -1,0 +1,103 @@
+"""The reader (rag/answering/reader.py): the shipped weights rank the answering sentence first where plain
+similarity does not, on held-out cases it never trained on; score() returns one probability per
+candidate; without weights it falls back to the cosine of the vectors and says so."""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from rag.answering.reader import WEIGHTS, Candidate, Reader, get_reader, load_model
+
+CASES = Path(__file__).resolve().parents[1] / "eval" / "datasets" / "reader" / "sanctions_cases.jsonl"
+
+# Held-out cases (split "heldout": never trained or tuned on) where the cosine baseline ranks a wrong
+# sentence first.
+SHOWN = [
+    ("own:td-bank-occ", "Why was TD Bank penalised?"),
+]
+
+
+def held_out() -> list[dict]:
+    return [c for c in map(json.loads, CASES.read_text().splitlines()) if c["split"] == "heldout"]
+
+
+def as_candidates(case: dict) -> list[Candidate]:
+    return [Candidate(x["text"], x["doc_type"]) for x in case["candidates"]]
+
+
+def top(scores: list[float]) -> int:
+    return max(range(len(scores)), key=scores.__getitem__)
+
+
+@pytest.fixture(scope="module")
+def reader(embedder):
+    assert WEIGHTS.exists(), f"{WEIGHTS} missing: run `python -m rag.answering.reader train`"
+    return get_reader(embedder)
+
+
+@pytest.fixture(scope="module")
+def cosine(embedder):
+    return Reader(embedder, None)
+
+
+def test_ranks_the_answering_sentence_first_where_cosine_does_not(reader, cosine):
+    cases = {(c["passage"], c["question"]): c for c in held_out()}
+    for key in SHOWN:
+        case = cases[key]
+        cands = as_candidates(case)
+        labels = [x["label"] for x in case["candidates"]]
+        assert labels[top(cosine.score(case["question"], cands))] == 0, f"cosine already right on {key}"
+        got = reader.score(case["question"], cands)
+        assert labels[top(got)] == 1, (key, case["candidates"][top(got)]["text"])
+
+
+def test_beats_cosine_on_all_held_out_cases(reader, cosine):
+    hits = {"reader": 0, "cosine": 0}
+    cases = held_out()
+    for case in cases:
+        cands = as_candidates(case)
+        labels = [x["label"] for x in case["candidates"]]
+        for name, r in (("reader", reader), ("cosine", cosine)):
+            hits[name] += labels[top(r.score(case["question"], cands))]
+    assert len(cases) >= 50
+    assert hits["reader"] > hits["cosine"], hits
+
+
+def test_one_probability_per_candidate(reader):
+    cands = [Candidate("OFAC added SenseTime Group Limited to the NS-CMIC list on 10 December 2021."),
+             Candidate("The company makes face recognition software.", "article", {"title": "x"}),
+             Candidate("SENSETIME GROUP LIMITED, entity, program CMIC-EO13959 (OFAC NS-CMIC list).", "list_entry"),
+             Candidate("", "notice")]
+    got = reader.score("When was SenseTime listed?", cands)
+    assert len(got) == len(cands)
+    assert all(isinstance(p, float) and 0.0 <= p <= 1.0 for p in got)
+    assert top(got) in (0, 2)
+    assert reader.score("When was SenseTime listed?", []) == []
+
+
+def test_missing_weights_fall_back_to_cosine(embedder, tmp_path, caplog):
+    missing = tmp_path / "none.npz"
+    with caplog.at_level(logging.WARNING, logger="rag.answering.reader"):
+        assert load_model(missing) is None
+        fallback = get_reader(embedder, missing)
+    assert "missing" in caplog.text and str(missing) in caplog.text
+    assert fallback.model is None
+    cands = [Candidate("Megvii was listed on 16 December 2021."), Candidate("DJI makes consumer drones.")]
+    q = "When was Megvii listed?"
+    vecs = embedder.encode([q] + [c.text for c in cands])
+    expect = [max(0.0, min(1.0, float(v @ vecs[0]))) for v in vecs[1:]]
+    assert fallback.score(q, cands) == pytest.approx(expect, abs=1e-5)
+
+
+def test_weights_of_other_features_are_refused(tmp_path, caplog):
+    bad = tmp_path / "bad.npz"
+    import numpy as np
+
+    np.savez(bad, feature_names=np.array(["cos"]), mean=np.zeros(1), scale=np.ones(1), n_layers=np.array(0),
+             emb_dims=np.array(0))
+    with caplog.at_level(logging.WARNING, logger="rag.answering.reader"):
+        assert load_model(bad) is None
+    assert "rebuild" in caplog.text
