@@ -52,6 +52,12 @@ class Candidate:
     text: str                      # the sentence, exactly as in the passage
     doc_type: str = "article"      # article | notice | list_entry | regulation ...
     meta: dict[str, Any] = field(default_factory=dict)  # passage metadata (title, date, list field ...)
+    # Which passage the sentence came from (a chunk_id, any stable key; meta["chunk_id"] when empty): the
+    # sentences of one passage are also judged together, as the passage a question was written about.
+    passage: str = ""
+
+    def passage_key(self) -> str:
+        return self.passage or str(self.meta.get("chunk_id") or "")
 
 
 # --- what a question asks for, what a sentence holds --------------------------------------------------
@@ -188,7 +194,9 @@ def feature_names() -> list[str]:
              "idf_cover", "idf_cover_minus_max", "idf_cover_rank", "bm25_norm", "n_match", "rare_match",
              "q_terms_missing", "name_cover", "name_any", "name_in_q_count",
              "log_words", "short", "long",
-             "n_candidates_log"]
+             "n_candidates_log",
+             "has_passage", "p_cos_max", "p_cos_mean", "p_cos_max_minus_top", "p_cos_rank", "cos_minus_p_max",
+             "p_cover", "p_cover_rank", "p_sentences_log"]
     names += [f"q_{t}" for t in QTYPES]
     names += [f"s_{t}" for t in STYPES]
     names += [f"q_{q}*s_{s}" for q in QTYPES for s in STYPES]
@@ -199,9 +207,11 @@ def feature_names() -> list[str]:
 FEATURE_NAMES = feature_names()
 
 
-def features(question: str, texts: list[str], doc_types: list[str], cos: np.ndarray) -> np.ndarray:
+def features(question: str, texts: list[str], doc_types: list[str], cos: np.ndarray,
+             passages: list[str] | None = None) -> np.ndarray:
     """The feature matrix (one row per candidate) of a question against its candidate sentences, given the
-    cosine of each candidate's vector with the question's."""
+    cosine of each candidate's vector with the question's and, where known, the passage each came from
+    (an empty key: the sentence stands alone)."""
     n = len(texts)
     cos = np.asarray(cos, dtype=np.float32)
     q_terms = list(dict.fromkeys(content_terms(question)))
@@ -250,6 +260,25 @@ def features(question: str, texts: list[str], doc_types: list[str], cos: np.ndar
     for i, d in enumerate(doc_types):
         doc[i, DOC_TYPES.index(d) if d in DOC_TYPES else len(DOC_TYPES)] = 1.0
 
+    # the passage each sentence came from, judged as a whole
+    keys = [(k or f"#{i}") for i, k in enumerate(passages or [""] * n)]
+    members: dict[str, list[int]] = {}
+    for i, k in enumerate(keys):
+        members.setdefault(k, []).append(i)
+    p_max = np.zeros(n, dtype=np.float32)
+    p_mean = np.zeros(n, dtype=np.float32)
+    p_cover = np.zeros(n, dtype=np.float32)
+    p_size = np.zeros(n, dtype=np.float32)
+    for k, idx in members.items():
+        terms = set().union(*(s_terms[i] for i in idx))
+        cov = sum(idf[w] for w in q_terms if w in terms) / total
+        for i in idx:
+            p_max[i] = cos[idx].max()
+            p_mean[i] = cos[idx].mean()
+            p_cover[i] = cov
+            p_size[i] = len(idx)
+    has_passage = np.array([1.0 if (passages and passages[i]) else 0.0 for i in range(n)], dtype=np.float32)
+
     base = np.stack([
         cos, cos - cmax, (cos - cos.mean()) / cstd if n else cos, rank(cos), (cos >= cmax).astype(np.float32),
         cover, cover - (cover.max() if n else 0.0), rank(cover), bm25_norm, n_match, rare_m,
@@ -257,6 +286,8 @@ def features(question: str, texts: list[str], doc_types: list[str], cos: np.ndar
         np.full(n, min(len(q_names), 6) / 6.0, dtype=np.float32),
         np.log1p(words) / 4.0, (words < 5).astype(np.float32), (words > 60).astype(np.float32),
         np.full(n, math.log1p(n) / 5.0, dtype=np.float32),
+        has_passage, p_max, p_mean, p_max - cmax, rank(p_max), cos - p_max,
+        p_cover, rank(p_cover), np.log1p(p_size) / 3.0,
     ], axis=1)
     return np.concatenate([base, np.tile(qt, (n, 1)), st, cross, doc], axis=1).astype(np.float32)
 
@@ -345,7 +376,8 @@ class Reader:
         cos = sv @ qv
         if self.model is None:
             return [float(max(0.0, min(1.0, s))) for s in cos]
-        feats = features(question, texts, [c.doc_type for c in candidates], cos)
+        feats = features(question, texts, [c.doc_type for c in candidates], cos,
+                         [c.passage_key() for c in candidates])
         return [float(p) for p in self.model.predict(self.model.inputs(feats, qv, sv))]
 
 

@@ -13,7 +13,8 @@ Inputs:
 Each case holds the answering sentence(s) (label 1), the other sentences of its passage, the BM25-nearest
 sentences of other passages and a few random ones (label 0). A passage's split follows from its id
 (`split_of`): about a fifth is held out, a fifth is dev, the rest is train; held-out passages never give
-distractors to train or dev cases.
+distractors to train or dev cases. A passage may declare its split (`"split": "heldout"`): the second batch
+of passages we wrote, after the model's form was chosen, is held out whole.
 """
 from __future__ import annotations
 
@@ -87,11 +88,18 @@ def build(questions: Path, out: Path, data: Path, seed: int = 13) -> int:
 
     rng = random.Random(seed)
     passages: dict[str, dict] = {}
+    declared: dict[str, str] = {}  # a passage written as held out says so
+
+    def split(pid: str) -> str:
+        return declared.get(pid) or split_of(pid)
+
     for line in (questions.parent / "sanctions_passages.jsonl").read_text().splitlines():
         if line.strip():
             p = json.loads(line)
             passages[p["id"]] = {"id": p["id"], "sentences": _sentences(p["text"]), "doc_type": p["doc_type"],
                                  "source": p["source"]}
+            if p.get("split"):
+                declared[p["id"]] = p["split"]
     fr = {}
     for line in (data / "federal_register" / "fr_sanctions_export_controls_abstracts.jsonl").read_text().splitlines():
         r = json.loads(line)
@@ -131,30 +139,30 @@ def build(questions: Path, out: Path, data: Path, seed: int = 13) -> int:
     # distractor pools: every sentence with its passage; held-out passages only in held-out cases
     pool = [(pid, s) for pid, p in passages.items() for s in p["sentences"]]
     bm25 = BM25([s for _, s in pool])
-    held = np.array([split_of(pid) == "heldout" for pid, _ in pool])
+    held = np.array([split(pid) == "heldout" for pid, _ in pool])
     lines = []
     for i, (question, pid, answers, qtype) in enumerate(asks):
-        split = split_of(pid)
+        part = split(pid)
         p = passages[pid]
         scores = bm25.scores(question)
-        if split != "heldout":
+        if part != "heldout":
             scores = np.where(held, -1.0, scores)
         own = {j for j, (q, _) in enumerate(pool) if q == pid}
         scores[list(own)] = -1.0
         near = [int(j) for j in np.argsort(-scores)[:DISTRACT_NEAR] if scores[j] > 0]
-        allowed = [j for j in range(len(pool)) if (split == "heldout" or not held[j]) and j not in own]
+        allowed = [j for j in range(len(pool)) if (part == "heldout" or not held[j]) and j not in own]
         rand = rng.sample(allowed, DISTRACT_RANDOM)
         cands, seen = [], set()
         for s in p["sentences"]:
-            cands.append({"text": s, "doc_type": p["doc_type"], "label": int(s in answers)})
+            cands.append({"text": s, "doc_type": p["doc_type"], "passage": pid, "label": int(s in answers)})
             seen.add(s)
         for j in near + rand:
             qid, s = pool[j]
             if s not in seen:
                 seen.add(s)
-                cands.append({"text": s, "doc_type": passages[qid]["doc_type"], "label": 0})
+                cands.append({"text": s, "doc_type": passages[qid]["doc_type"], "passage": qid, "label": 0})
         rng.shuffle(cands)
-        lines.append({"id": f"{pid}#{i}", "split": split, "question": question, "answer_type": qtype,
+        lines.append({"id": f"{pid}#{i}", "split": part, "question": question, "answer_type": qtype,
                       "passage": pid, "source": p["source"], "candidates": cands})
     out.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines))
     return len(lines)

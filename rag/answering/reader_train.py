@@ -55,6 +55,7 @@ NEIGHBOURS = 5       # BM25-nearest other passages per ObliQA question
 RANDOM_PASSAGES = 2  # random other passages per ObliQA question
 MAX_SENTENCES = 10   # sentences kept per passage (the first ones)
 OWN_WEIGHT = 3.0
+DROP_PASSAGES = 0.33  # share of training questions shown without passage keys
 
 
 @dataclass
@@ -166,7 +167,8 @@ def obliqa_groups(data: Path = DATA, splits: tuple[str, ...] = ("train", "dev", 
                     if sent in seen:
                         continue
                     seen.add(sent)
-                    cands.append(Candidate(sent, "regulation", {"DocumentID": d[0], "PassageID": d[1]}))
+                    cands.append(Candidate(sent, "regulation", {"DocumentID": d[0], "PassageID": d[1]},
+                                           passage=f"{d[0]}/{d[1]}"))
                     labels.append(label)
         if 1 in labels and 0 in labels:
             out.append(Group(q["Question"], cands, labels, "obliqa", split, q["QuestionID"]))
@@ -187,7 +189,8 @@ def own_groups(path: Path = OWN_CASES, splits: tuple[str, ...] = ("train", "dev"
             c = json.loads(line)
             if c["split"] not in splits:
                 continue
-            cands = [Candidate(x["text"], x.get("doc_type", "article"), x.get("meta", {})) for x in c["candidates"]]
+            cands = [Candidate(x["text"], x.get("doc_type", "article"), x.get("meta", {}), x.get("passage", ""))
+                     for x in c["candidates"]]
             labels = [int(x["label"]) for x in c["candidates"]]
         except (KeyError, ValueError, TypeError) as e:
             raise ValueError(f"{path}:{n}: not a reader case ({e})") from e
@@ -248,14 +251,20 @@ class Prepared:
     y: np.ndarray
 
 
-def prepare(groups: list[Group], cache: VectorCache) -> list[Prepared]:
+def prepare(groups: list[Group], cache: VectorCache, drop_passages: float = 0.0, seed: int = SEED) -> list[Prepared]:
+    """Features of every group. With drop_passages, that share of groups (seeded) is prepared without the
+    passage keys (a caller that does not pass them), so the model learns to do without."""
     texts = list(dict.fromkeys([g.question for g in groups] + [c.text for g in groups for c in g.candidates]))
     cache.get(texts)
+    rng = random.Random(seed)
     out = []
     for g in groups:
         vecs = cache.get([g.question] + [c.text for c in g.candidates])
         qv, sv = vecs[0], vecs[1:]
-        x = features(g.question, [c.text for c in g.candidates], [c.doc_type for c in g.candidates], sv @ qv)
+        keys = [c.passage_key() for c in g.candidates]
+        if rng.random() < drop_passages:
+            keys = None
+        x = features(g.question, [c.text for c in g.candidates], [c.doc_type for c in g.candidates], sv @ qv, keys)
         out.append(Prepared(g, x, qv, sv, np.asarray(g.labels, dtype=np.float32)))
     return out
 
@@ -364,11 +373,16 @@ VARIANTS = {  # the model forms compared on the dev part
 CHOSEN = "mlp32"  # chosen on the dev part (obliqa dev + own dev), see bench/results/reader.json
 
 
-def load_parts(embedder, obliqa_limit: int = 0) -> dict[str, list[Prepared]]:
+def load_parts(embedder, obliqa_limit: int = 0, with_passages: bool = True) -> dict[str, list[Prepared]]:
+    """Every group prepared, by part (obliqa_train, obliqa_dev, obliqa_heldout, own_train ...). Train parts
+    have a third of their groups without passage keys; dev and held-out parts have them all, or none
+    (with_passages=False: a caller that passes sentences alone)."""
     cache = VectorCache(embedder)
     groups = obliqa_groups(limit=obliqa_limit) + own_groups()
     parts: dict[str, list[Prepared]] = {}
-    prepared = prepare(groups, cache)
+    train = [g for g in groups if g.split == "train"]
+    rest = [g for g in groups if g.split != "train"]
+    prepared = prepare(train, cache, drop_passages=DROP_PASSAGES) + prepare(rest, cache, 0.0 if with_passages else 1.0)
     for p in prepared:
         parts.setdefault(f"{p.group.source}_{p.group.split}", []).append(p)
     return parts
