@@ -8,6 +8,8 @@ Quality (rag/answering/reader_train.py builds the cases):
   the sentences of its gold passages mixed with those of the 5 BM25-nearest other passages and 2 random
   ones; a hit is a gold-passage sentence ranked first (P@1); MRR of the first gold-passage sentence.
 - own sanctions cases (eval/datasets/reader/sanctions_cases.jsonl), their `dev` and `heldout` splits.
+The held-out parts are measured twice: with each sentence's passage key (Candidate.passage) and without
+(`_no_passage_keys`: each sentence on its own).
 Rows: reader (the shipped weights), cosine (all-MiniLM-L6-v2 vectors, the fallback), bm25 (idf-weighted
 word overlap over the candidate set).
 
@@ -34,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args=None) -> dict:
     from rag.answering.reader import Reader, load_model
-    from rag.answering.reader_train import VectorCache, compare, load_parts
+    from rag.answering.reader_train import VectorCache, compare, load_parts, prepare
 
     n_speed = getattr(args, "reader_speed_questions", 60)
     embedder = real_embedder()
@@ -43,6 +45,10 @@ def run(args=None) -> dict:
     parts = load_parts(embedder)
     log(f"cases ready in {time.perf_counter() - t0:.0f} s: " + ", ".join(f"{k} {len(v)}" for k, v in parts.items()))
     shown = {k: v for k, v in parts.items() if k.endswith(("_dev", "_heldout"))}
+    # the same held-out questions with no passage keys (a caller that passes sentences alone)
+    cache = VectorCache(embedder)
+    for k in [k for k in shown if k.endswith("_heldout")]:
+        shown[f"{k}_no_passage_keys"] = prepare([p.group for p in parts[k]], cache, drop_passages=1.0)
     quality = compare(shown, model)
 
     # speed: 40 candidates per question, cold (embedded in the call) and warm (remembered)
