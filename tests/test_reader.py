@@ -16,16 +16,21 @@ CASES = Path(__file__).resolve().parents[1] / "eval" / "datasets" / "reader" / "
 # Held-out cases (split "heldout": never trained or tuned on) where the cosine baseline ranks a wrong
 # sentence first.
 SHOWN = [
-    ("own:td-bank-occ", "Why was TD Bank penalised?"),
+    ("own:hikvision-huawei", "Which companies were listed on 3 June 2021?"),
+    ("own:tornado-cash", "Can US persons still interact with Tornado Cash?"),
+    ("own:zte-penalties", "When was the Commerce ban on ZTE lifted?"),
+    ("own:xinjiang-officials", "Who headed the Xinjiang police?"),
 ]
 
 
 def held_out() -> list[dict]:
-    return [c for c in map(json.loads, CASES.read_text().splitlines()) if c["split"] == "heldout"]
+    """The held-out cases we wrote (questions on our passages and Federal Register abstracts)."""
+    return [c for c in map(json.loads, CASES.read_text().splitlines())
+            if c["split"] == "heldout" and not c["passage"].startswith("sdn:")]
 
 
 def as_candidates(case: dict) -> list[Candidate]:
-    return [Candidate(x["text"], x["doc_type"]) for x in case["candidates"]]
+    return [Candidate(x["text"], x["doc_type"], passage=x["passage"]) for x in case["candidates"]]
 
 
 def top(scores: list[float]) -> int:
@@ -62,8 +67,16 @@ def test_beats_cosine_on_all_held_out_cases(reader, cosine):
         labels = [x["label"] for x in case["candidates"]]
         for name, r in (("reader", reader), ("cosine", cosine)):
             hits[name] += labels[top(r.score(case["question"], cands))]
-    assert len(cases) >= 50
+    assert len(cases) >= 40
     assert hits["reader"] > hits["cosine"], hits
+
+
+def test_works_without_passage_keys(reader):
+    cands = [Candidate("Tornado Cash, a virtual currency mixer, was designated by the Treasury in August 2022."),
+             Candidate("Mixers pool deposits from many users so that the source of funds is hidden."),
+             Candidate("After the designation, people in the United States may no longer use its smart contracts.")]
+    got = reader.score("Can Americans still use Tornado Cash?", cands)
+    assert top(got) == 2, got
 
 
 def test_one_probability_per_candidate(reader):

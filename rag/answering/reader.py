@@ -150,6 +150,12 @@ def question_types(question: str) -> np.ndarray:
 
 def sentence_types(text: str) -> np.ndarray:
     """What a sentence holds, as 0/1 over STYPES."""
+    return np.array(_sentence_types(text), dtype=np.float32)
+
+
+@lru_cache(maxsize=16384)
+def _sentence_types(text: str) -> tuple[float, ...]:
+    # remembered per sentence: the same passages come back for question after question
     out = np.zeros(len(STYPES), dtype=np.float32)
     for i, pat in enumerate(_S_PATTERNS.values()):
         if pat.search(text):
@@ -158,7 +164,7 @@ def sentence_types(text: str) -> np.ndarray:
     caps = [w for w in words[1:] if w[:1].isupper()]
     out[STYPES.index("names")] = min(len(caps), 6) / 6.0
     out[STYPES.index("allcaps")] = float(any(len(w) > 2 and w.isupper() and w.isalpha() for w in words))
-    return out
+    return tuple(out.tolist())
 
 
 def _stem(w: str) -> str:
@@ -171,8 +177,9 @@ def _stem(w: str) -> str:
     return w[:7]
 
 
-def content_terms(text: str) -> list[str]:
-    return [_stem(w) for w in _TOKEN.findall(text) if w.lower() not in STOPWORDS and len(w) > 1]
+@lru_cache(maxsize=16384)
+def content_terms(text: str) -> tuple[str, ...]:
+    return tuple(_stem(w) for w in _TOKEN.findall(text) if w.lower() not in STOPWORDS and len(w) > 1)
 
 
 def _names(text: str) -> set[str]:
