@@ -1,4 +1,5 @@
-# make run · make test · make eval · make bench — each creates .venv when missing.
+# make run · make check · make test · make eval · make bench — each creates .venv when missing.
+# make check: lint and the fast tests (no end-to-end ones); make test: every test, then the eval gate.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,7 +8,7 @@ DEMO := ingest/demo_corpus
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test eval bench ingest-demo clean
+.PHONY: run check lint test eval bench ingest-demo clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -24,6 +25,12 @@ ingest-demo: $(STAMP)
 
 run: ingest-demo
 	$(BIN)/regbrief serve --host $(HOST) --port $(PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+check: lint
+	$(BIN)/python -m pytest -q -m "not e2e"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -98,3 +98,21 @@ def assert_implements(pairs) -> None:
             want = list(inspect.signature(fn).parameters)
             got = list(inspect.signature(getattr(impl, name)).parameters)
             assert got == want, f"{impl.__name__}.{name}{got} differs from the protocol's {want}"
+
+
+# --- the fast layer and the end-to-end layer ------------------------------------------------------------------
+
+# Fixtures that make a test end to end: they ingest ../shared data for the session, or start servers of their
+# own (PostgreSQL, Chroma, llama.cpp).
+E2E_FIXTURES = {"demo_rb", "pg_server", "chroma_server", "servers", "llama_server"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark end-to-end tests `e2e` so that `make check` (`-m "not e2e"`) runs only the fast layer: those marked
+    `slow` (server processes, a browser), those that use an end-to-end fixture, and the `servers` variant of
+    a test parametrized over BACKENDS."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_servers = callspec is not None and "servers" in callspec.params.values()
+        if item.get_closest_marker("slow") or E2E_FIXTURES & set(item.fixturenames) or on_servers:
+            item.add_marker(pytest.mark.e2e)

@@ -602,8 +602,11 @@ def test_cli_every_option_has_help_and_its_default():
     assert not no_default, no_default
 
     env = _cli_env(ROOT / ".no-such-home")
-    run = lambda *a: subprocess.run([sys.executable, "-m", "api.cli", *a], cwd=ROOT, env=env, capture_output=True,
-                                    text=True, timeout=120)
+
+    def run(*a):
+        return subprocess.run([sys.executable, "-m", "api.cli", *a], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=120)
+
     screen = " ".join(run("screen", "--help").stdout.split())
     assert f"(default: {DEFAULT_THRESHOLD})" in screen and "DEFAULT_THRESHOLD" not in screen and "rag." not in screen
     assert "(default: extractive)" in " ".join(run("ask", "--help").stdout.split())
@@ -632,8 +635,11 @@ def test_cli_quiet_unless_verbose(tmp_path):
     env = _cli_env(tmp_path / "home", REGBRIEF_EMBEDDING_BACKEND="torch")
     art = tmp_path / DEMO_ARTICLE.name
     art.write_text(DEMO_ARTICLE.read_text(encoding="utf-8"), encoding="utf-8")
-    run = lambda *a: subprocess.run([sys.executable, "-m", "api.cli", *a], cwd=ROOT, env=env, capture_output=True,
-                                    text=True, timeout=300)
+
+    def run(*a):
+        return subprocess.run([sys.executable, "-m", "api.cli", *a], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=300)
+
     r = run("ingest", "--quiet", str(art))
     assert r.returncode == 0 and r.stderr == "", r.stderr
     r = run("ask", "Is SenseTime sanctioned?")
@@ -643,28 +649,20 @@ def test_cli_quiet_unless_verbose(tmp_path):
     assert r.returncode == 0 and "Loading weights" in r.stderr, r.stderr
 
 
-def test_cli_ask_is_quick(tmp_path):
-    """`regbrief ask` on the demo corpus, a fresh process end to end: under 3 s of CPU (the wall time on a
-    loaded test machine depends on the other processes; `python -m bench ask` measures it)."""
+def test_cli_ask_in_a_fresh_process(tmp_path):
+    """`regbrief ask` on the demo corpus, a fresh process end to end, answers with the list and writes nothing
+    to stderr (its CPU and wall time: `python -m bench cli`)."""
     import os
-    import resource
 
     env = _cli_env(tmp_path / "home")
     demo = ROOT / "ingest" / "demo_corpus"
     r = subprocess.run([sys.executable, "-m", "api.cli", "ingest", "-q", str(demo / "articles"), str(demo / "lists")],
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
     r = subprocess.run([os.path.join(os.path.dirname(sys.executable), "regbrief"), "ask",
                         "Is SenseTime sanctioned, and on which list?"], cwd=ROOT, env=env, capture_output=True,
-                       text=True, timeout=120)
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+                       text=True, timeout=300)
     assert r.returncode == 0 and "NS-CMIC" in r.stdout and r.stderr == "", r.stderr
-    print(f"regbrief ask: {cpu:.2f} s CPU, {wall:.2f} s wall, load {os.getloadavg()[0]:.1f}")
-    assert cpu < 3.0
 
 
 def test_history(client):

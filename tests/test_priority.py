@@ -8,9 +8,23 @@ import time
 from rag.core import priority
 
 
+# A step that should not wait is given a longest wait far beyond any test run (FOREVER): if it waited, the test
+# would hang and fail on `finishes`, whatever the machine's load. The speed of a step is measured by
+# `python -m bench priority`, not here.
+FOREVER = 3600.0
+
+
+def finishes(fn, within: float = 60.0) -> bool:
+    """Whether `fn` returns (in another thread) before `within` seconds: a hang detector, not a speed bound."""
+    t = threading.Thread(target=fn, daemon=True)
+    t.start()
+    t.join(within)
+    return not t.is_alive()
+
+
 def _background_steps(n: int, out: list) -> None:
     for _ in range(n):
-        priority.step_aside(longest=5)
+        priority.step_aside(longest=FOREVER)
         out.append(time.monotonic())
 
 
@@ -21,12 +35,17 @@ def test_background_work_waits_for_a_running_query_and_goes_on_after_it():
         worker.start()
         time.sleep(0.3)
         assert steps == []  # held back while the query runs
-        t = time.monotonic()
-        priority.step_aside(longest=5)  # in the query's own thread: no wait (it would wait its 5 s)
-        assert time.monotonic() - t < 2.5
         ended = time.monotonic()
-    worker.join(5)
+    worker.join(60)
     assert len(steps) == 3 and steps[0] >= ended
+
+
+def test_a_step_in_the_querys_own_thread_does_not_wait():
+    def query_that_steps():
+        with priority.query():
+            priority.step_aside(longest=FOREVER)  # it would wait FOREVER for itself
+
+    assert finishes(query_that_steps)
 
 
 def test_a_query_that_never_ends_slows_background_work_but_does_not_stop_it():
@@ -34,15 +53,12 @@ def test_a_query_that_never_ends_slows_background_work_but_does_not_stop_it():
         t0 = time.monotonic()
         done = threading.Event()
         threading.Thread(target=lambda: ([priority.step_aside(longest=0.05) for _ in range(4)], done.set())).start()
-        assert done.wait(5)
+        assert done.wait(60)
         assert time.monotonic() - t0 >= 0.2  # each step waited its longest, then went on
 
 
 def test_without_queries_background_work_does_not_wait():
-    t0 = time.monotonic()
-    for _ in range(1000):
-        priority.step_aside(longest=1)
-    assert time.monotonic() - t0 < 0.5
+    assert finishes(lambda: [priority.step_aside(longest=FOREVER) for _ in range(1000)])
     assert list(priority.stepping(range(600), every=256)) == list(range(600))
 
 
@@ -61,7 +77,7 @@ def test_a_step_lets_the_serving_loop_mark_what_it_has_read_first():
     def on_loop(fn):
         out, done = [], threading.Event()
         loop.call_soon_threadsafe(lambda: (out.append(fn()), done.set()))
-        assert done.wait(5)
+        assert done.wait(60)
         return out[0]
 
     def request_read():  # turn 1: the bytes are read; turn 2: the request is marked, then served for 0.3 s
@@ -71,33 +87,22 @@ def test_a_step_lets_the_serving_loop_mark_what_it_has_read_first():
         loop.call_soon(task)
 
     def steps_on_the_loop():  # the loop cannot turn while its own thread waits: no wait there
-        t0 = time.monotonic()
-        for _ in range(20):
-            priority.step_aside(longest=5)
-        return time.monotonic() - t0
+        return finishes(lambda: [priority.step_aside(longest=FOREVER) for _ in range(20)])
 
     try:
         on_loop(registration.__enter__)
         loop.call_soon_threadsafe(request_read)
-        priority.step_aside(longest=5)
+        priority.step_aside(longest=FOREVER)
         assert ended and time.monotonic() >= ended[0]  # it waited for the request, not just its first turn
-        t0 = time.monotonic()
-        for _ in range(50):  # without requests a step costs the loop's two turns only
-            priority.step_aside(longest=5)
-        assert time.monotonic() - t0 < 1.0
-        assert on_loop(steps_on_the_loop) < 0.2
+        # without requests a step waits for the loop's two turns only
+        assert finishes(lambda: [priority.step_aside(longest=FOREVER) for _ in range(50)])
+        assert on_loop(steps_on_the_loop)
         on_loop(lambda: registration.__exit__(None, None, None))
-        t0 = time.monotonic()
-        priority.step_aside(longest=5)  # no loop registered: nothing to wait for
-        assert time.monotonic() - t0 < 0.1
+        assert finishes(lambda: priority.step_aside(longest=FOREVER))  # no loop registered: nothing to wait for
     finally:
         loop.call_soon_threadsafe(loop.stop)
         runner.join(5)
         loop.close()
     # a registered loop that no longer runs is not waited for
     with priority.serving_loop(loop):
-        t0 = threading.Thread(target=lambda: [priority.step_aside(longest=5) for _ in range(50)])
-        started = time.monotonic()
-        t0.start()
-        t0.join(5)
-        assert time.monotonic() - started < 0.5
+        assert finishes(lambda: [priority.step_aside(longest=FOREVER) for _ in range(50)])
