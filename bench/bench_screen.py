@@ -71,13 +71,13 @@ LEGAL_SWAPS = [("LIMITED", "LTD"), ("COMPANY", "CO."), ("CORPORATION", "CORP."),
 def build_registry(home: Path):
     """Parse the lists with regbrief's parsers into a real registry (documents + chunks tables)."""
     from ingest.formats import parse_with, resolve
-    from ingest.pipeline import _unique_ids
+    from ingest.prepare import unique_ids
     from rag.core.models import Chunk
     from rag.store.registry import SqliteRegistry
 
     kw = SqliteRegistry(home / "regbrief.sqlite3")
     for path in LISTS:
-        docs = _unique_ids(parse_with(resolve(path), path))
+        docs = unique_ids(parse_with(resolve(path), path))
         for i in range(0, len(docs), 2000):
             part = docs[i:i + 2000]
             chunks = [Chunk(chunk_id=f"{d.doc_id}#0", doc_id=d.doc_id, index=0, text=d.text, start=0,

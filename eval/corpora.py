@@ -187,7 +187,7 @@ def corpus_paths(name: str, home: Path) -> tuple[list[Path], dict]:
 # (rag/relations/links.py, with the names of rag/entities/names.py), and the typed list entry it stores (rag/core/models.py, and
 # rag/core/legacy_entry.py for migrated stores).
 STORE_CODE = ("rag/store", "rag/core/text.py", "rag/core/dates.py", "rag/entities/names.py", "rag/relations/extract.py", "ingest/pipeline.py",
-              "ingest/chunking.py", "ingest/formats", "rag/core/models.py", "rag/core/legacy_entry.py")
+              "ingest/prepare.py", "ingest/chunking.py", "ingest/formats", "rag/core/models.py", "rag/core/legacy_entry.py")
 
 
 def store_fingerprint() -> str:

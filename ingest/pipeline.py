@@ -15,18 +15,19 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
-from ingest.chunking import chunk_document
-from ingest.formats import FormatError, parse_with, resolve
-from rag.embeddings import Embedder
-from rag.relations.links import extract_relations
-from rag.core.models import Chunk, Document
+from tqdm import tqdm
+
+from ingest.formats import FormatError, resolve
+from ingest.prepare import Diff, Failed, parse_file, prepare, prepare_file
+from ingest.worker import WorkerFailed, ingest_worker
+from rag.core.models import Document
 from rag.core.priority import step_aside
 from rag.core.settings import Settings
 from rag.core.sources import file_key
+from rag.embeddings import Embedder
 from rag.store import Store
-from rag.core.text import instruction_snippets
+from rag.store.embedding_cache import EmbeddingCache
 
 # Inputs at least this big are prepared in the ingest worker process when there is one; a smaller one (an
 # article, a short list: under a second of model work) is prepared at once here rather than wait behind a
@@ -104,92 +105,6 @@ def file_hash(path: Path) -> str:
 def source_key(path: str | Path) -> str:
     """The store's key for a file of this machine: its name and a hash of its path (rag/core/sources.py)."""
     return file_key(path)
-
-
-@dataclass
-class Diff:
-    """What a source's new content changes against the store's document hashes, known before any write."""
-    unchanged: int
-    added: int
-    updated: int
-    changed: list[str]  # ids of documents added, changed or removed
-    gone: list[str]  # ids no longer in the source
-
-
-@dataclass
-class Batch:
-    """One all-or-nothing `Store.write`: documents with their chunks, vectors and relations."""
-    docs: list[Document]
-    chunks: list[Chunk]
-    embeddings: Any
-    relations: dict[str, list]
-
-    def parts(self, n: int) -> Iterator["Batch"]:
-        """The batch in parts of `n` documents, each with its own chunks (to send it in pieces)."""
-        rows: dict[str, list[int]] = {}
-        for i, c in enumerate(self.chunks):
-            rows.setdefault(c.doc_id, []).append(i)
-        for k in range(0, len(self.docs), n):
-            docs = self.docs[k:k + n]
-            idx = [i for d in docs for i in rows.get(d.doc_id, [])]
-            yield Batch(docs, [self.chunks[i] for i in idx], self.embeddings[idx],
-                        {d.doc_id: self.relations[d.doc_id] for d in docs if d.doc_id in self.relations})
-
-    @staticmethod
-    def joined(parts: list["Batch"]) -> "Batch":
-        import numpy as np
-
-        return Batch([d for p in parts for d in p.docs], [c for p in parts for c in p.chunks],
-                     np.concatenate([p.embeddings for p in parts]),
-                     {k: v for p in parts for k, v in p.relations.items()})
-
-
-@dataclass
-class Failed:
-    """The file could not be read; the message names it. Nothing of it is written."""
-    message: str
-
-
-def prepare(docs: list[Document], source: str, existing: dict[str, str], embedder, cache,
-            settings: Settings) -> Iterator:
-    """The costly part of an ingest, computed from the parsed documents and the store's document hashes
-    alone (so it can run in another process, ingest/worker.py): flags, the diff, chunks, vectors (only
-    texts `cache` lacks go to the model), relations. Yields the `Diff`, then a `Batch` per write."""
-    for d in docs:
-        d.source = source
-        flag_instructions(d)
-    todo = [d for d in docs if existing.get(d.doc_id) != d.hash()]
-    added = sum(d.doc_id not in existing for d in todo)
-    gone = sorted(set(existing) - {d.doc_id for d in docs})
-    yield Diff(len(docs) - len(todo), added, len(todo) - added, [d.doc_id for d in todo] + gone, gone)
-    batch_docs: list[Document] = []
-    batch_chunks: list[Chunk] = []
-    for i, d in enumerate(todo):
-        batch_docs.append(d)
-        batch_chunks.extend(chunk_document(d, embedder, settings.chunk_max_tokens, settings.chunk_overlap_sentences))
-        if len(batch_chunks) >= settings.ingest_batch_chunks or i == len(todo) - 1:
-            embeddings = cache.encode(embedder, [c.text for c in batch_chunks])
-            yield Batch(batch_docs, batch_chunks, embeddings, extract_relations(batch_docs, batch_chunks))
-            batch_docs, batch_chunks = [], []
-
-
-def parse_file(path: Path, fmt: str) -> list[Document]:
-    """The documents of a file read as format `fmt` (FormatError if it cannot be)."""
-    return _unique_ids(parse_with(resolve(path, fmt), path))
-
-
-def prepare_file(path: Path, fmt: str, source: str, existing: dict[str, str], embedder, cache,
-                 settings: Settings) -> Iterator:
-    """`prepare` for a file, parsed first: a file that cannot be read yields only `Failed`."""
-    try:
-        docs = parse_file(path, fmt)
-    except FormatError as e:
-        yield Failed(str(e))
-        return
-    except OSError as e:
-        yield Failed(f"{path}: cannot read file: {e.strerror or e}")
-        return
-    yield from prepare(docs, source, existing, embedder, cache, settings)
 
 
 class Ingestor:
@@ -314,15 +229,11 @@ class Ingestor:
         """The ingest worker process for a big input when the settings ask for one (else None: here)."""
         if not (big and self.settings.ingest_worker):
             return None
-        from ingest.worker import ingest_worker
-
         return ingest_worker(self.embedder)
 
     @cached_property
     def _vectors_by_text(self):
         # vectors by content, beside the store: a changed file re-embeds only its new text
-        from rag.store.embedding_cache import EmbeddingCache
-
         return EmbeddingCache(self.settings.home / "embeddings.sqlite3")
 
     def remove(self, doc_ids: Sequence[str] = (), source: str | None = None) -> dict:
@@ -342,38 +253,13 @@ class Ingestor:
 def _reported(items: Iterator) -> Iterator:
     """The items, with a worker that stopped mid-input reported as a failed input (the batches written
     stay; the file's hash is not recorded, so ingesting it again finishes it)."""
-    from ingest.worker import WorkerFailed
-
     try:
         yield from items
     except WorkerFailed as e:
         yield Failed(f"{e}; run the ingest again to finish it")
 
 
-def flag_instructions(doc: Document) -> None:
-    """Mark a document that addresses the answering system (prompt injection): answers and briefings
-    never use any of it as evidence (a source that tries to steer the answer is compromised as a whole,
-    so its other sentences are not trusted either); search still shows it, with the flag."""
-    found = instruction_snippets(doc.title + "\n" + doc.text)
-    if found:
-        doc.metadata["injected_instructions"] = found
-
-
-def _unique_ids(docs: list[Document]) -> list[Document]:
-    """Ids must be unique within a file; real lists do repeat a record now and then."""
-    seen: dict[str, int] = {}
-    for d in docs:
-        if d.doc_id in seen:
-            seen[d.doc_id] += 1
-            d.doc_id = f"{d.doc_id}~{seen[d.doc_id]}"
-        else:
-            seen[d.doc_id] = 1
-    return docs
-
-
 def _progress_bar(total: int, name: str):
     if not sys.stderr.isatty():
         return None
-    from tqdm import tqdm
-
     return tqdm(total=total, desc=name[:30], unit="doc", leave=False)

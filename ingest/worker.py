@@ -1,5 +1,5 @@
 """The ingest worker: a process at the lowest CPU priority that prepares big ingests (parse, chunk, embed,
-extract relations: `ingest.pipeline.prepare`) and sends back the batches that the serving process writes.
+extract relations: `ingest.prepare.prepare`) and sends back the batches that the serving process writes.
 
 Why a process: the HTTP server answers queries from the same process that ingests uploads. Measured on 2
 cores (bench/README.md, bench_ingest_load): while a thread of the server parsed a 10,000-row list, searches
@@ -28,7 +28,12 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from ingest.formats import FormatError
+from ingest.prepare import Batch, parse_file, prepare, prepare_file
 from rag.core.priority import step_aside
+from rag.core.settings import Settings
+from rag.embeddings import Embedder
+from rag.store.embedding_cache import EmbeddingCache
 
 log = logging.getLogger("regbrief.ingest")
 
@@ -51,17 +56,17 @@ class IngestWorker:
         self.inputs = 0  # inputs sent to the worker (tests read it)
 
     def prepare_file(self, path: Path, fmt: str, source: str, existing: dict[str, str], settings) -> Iterator:
-        """`ingest.pipeline.prepare_file`, run by the worker: the same items, in order."""
+        """`ingest.prepare.prepare_file`, run by the worker: the same items, in order."""
         return self._stream(("file", str(path), fmt, source, existing, settings.model_dump(mode="json")))
 
     def prepare(self, docs: list, source: str, existing: dict[str, str], settings) -> Iterator:
-        """`ingest.pipeline.prepare`, run by the worker. The documents go in parts too: pickling 15,000 list
+        """`ingest.prepare.prepare`, run by the worker. The documents go in parts too: pickling 15,000 list
         entries in one message held the interpreter for about a second."""
         parts = [docs[i:i + PART_DOCUMENTS] for i in range(0, len(docs), PART_DOCUMENTS)]
         return self._stream(("documents", source, existing, len(parts), settings.model_dump(mode="json")), parts)
 
     def parse_file(self, path: Path, fmt: str, settings) -> list:
-        """`ingest.pipeline.parse_file`, run by the worker (FormatError as there): a feed parses a whole list
+        """`ingest.prepare.parse_file`, run by the worker (FormatError as there): a feed parses a whole list
         to diff it with the stored one, 1.7 s of pure Python for 15,000 SDN entries."""
         docs = []
         for part in self._stream(("parse", str(path), fmt, settings.model_dump(mode="json"))):
@@ -69,9 +74,6 @@ class IngestWorker:
         return docs
 
     def _stream(self, request, outgoing: list = ()) -> Iterator:
-        from ingest.formats import FormatError
-        from ingest.pipeline import Batch
-
         with self._lock:
             self.inputs += 1
             finished = False
@@ -185,12 +187,6 @@ def close_workers() -> None:
 def _serve(fd: int) -> None:
     conn = Connection(fd)
     os.nice(max(0, NICENESS - os.nice(0)))  # (without `nice`) before the model starts its threads
-    from ingest.formats import FormatError
-    from ingest.pipeline import Batch, parse_file, prepare, prepare_file
-    from rag.embeddings import Embedder
-    from rag.core.settings import Settings
-    from rag.store.embedding_cache import EmbeddingCache
-
     try:
         start = conn.recv()
         embedder = Embedder(**start["embedder"])

@@ -7,14 +7,31 @@ The parts (store, embedder, retriever, ingestor, audit trail, watchlist) are bui
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 
+from ingest.feeds.fetch import FetchError, check_url
+from ingest.feeds.models import NEWS, Feed, FeedChange, check_name, feed_dir, parse_every
+from ingest.feeds.schedule import next_due
+from ingest.feeds.sync import sync_feeds
+from ingest.formats import formats
+from ingest.pipeline import Ingestor
+from rag.answering.answer import answer_question
+from rag.briefing import build_briefing
 from rag.core.models import Filters
 from rag.core.priority import query_entry
 from rag.core.settings import Settings, get_settings
+from rag.embeddings import get_embedder
+from rag.entities import screen as screening
+from rag.entities import watchlist as watching
+from rag.entities.index import EntityIndex
+from rag.relations import links as linking
+from rag.relations.extract import extract_stored
+from rag.retrieval.retrieve import Retriever
 from rag.store import Store, get_store
+from rag.store import backup as backups
 
 
 class Regbrief:
@@ -24,12 +41,13 @@ class Regbrief:
     # --- the parts, built on first use ----------------------------------------------------------
     @cached_property
     def store(self) -> Store:
-        return get_store(self.settings)
+        """The workspace's store, with the entity index and the relation extraction it keeps current."""
+        store = get_store(self.settings)
+        store.attach(entity_index=EntityIndex, extract_relations=extract_stored)
+        return store
 
     @cached_property
     def embedder(self):
-        from rag.embeddings import get_embedder
-
         # "auto" follows the vectors the store already has (rag/embeddings/backends.py, resolve).
         recorded = self.store.embedding_signature() if self.settings.embedding_backend == "auto" else None
         return get_embedder(self.settings.embedding_model, self.settings.embedding_batch_size,
@@ -37,14 +55,10 @@ class Regbrief:
 
     @cached_property
     def retriever(self):
-        from rag.retrieval.retrieve import Retriever
-
         return Retriever(self.store, self.embedder, self.settings)
 
     @cached_property
     def ingestor(self):
-        from ingest.pipeline import Ingestor
-
         return Ingestor(self.store, self.embedder, self.settings)
 
     @property
@@ -81,9 +95,7 @@ class Regbrief:
         """Regenerate the briefings of watched entities whose evidence is among the changed documents:
         {"regenerated": [{entity, briefing_id, changed_docs}], "unchanged": [names]}. The API runs this
         in a background job after an upload or a deletion, and reports it."""
-        from rag.entities.watchlist import refresh
-
-        return refresh(self, changed_doc_ids, trigger=trigger, on_progress=on_progress)
+        return watching.refresh(self, changed_doc_ids, trigger=trigger, on_progress=on_progress)
 
     def sources(self) -> dict:
         """What the store holds: documents, chunks, formats, dates, files."""
@@ -109,16 +121,12 @@ class Regbrief:
             backend: str | None = None, keep_unsupported: bool = False, record: bool = True):
         """A cited, verified Answer. With a conversation id, earlier turns are used to rewrite a
         follow-up into a standalone question, and this turn is added to the conversation."""
-        from rag.answering.answer import answer_question
-
         return answer_question(self, question, filters, conversation_id=conversation_id, backend=backend,
                                keep_unsupported=keep_unsupported, record=record)
 
     def brief(self, entity: str, as_of: dt.date | None = None, *, backend: str | None = None,
               record: bool = True):
         """A cited, verified Briefing on an entity."""
-        from rag.briefing import build_briefing
-
         return build_briefing(self, entity, as_of=as_of, backend=backend, record=record)
 
     def compare_briefings(self, old_id: str, new_id: str):
@@ -141,8 +149,6 @@ class Regbrief:
                limit: int | None = None):
         """Screen names (str) or queries (rag.core.models.ScreenQuery: a name with a schema, birth date, country and
         identifiers) against every list entry: one ScreenResult each, in order, and the lists screened."""
-        from rag.entities import screen as screening
-
         return screening.screen_names(
             self.store.entities, names, type,
             screening.DEFAULT_THRESHOLD if threshold is None else threshold,
@@ -194,16 +200,12 @@ class Regbrief:
     @query_entry
     def links(self, entity: str):
         """An entity's names, listings and cited relations (EntityLinks)."""
-        from rag.relations.links import links
-
-        return links(self, entity)
+        return linking.links(self, entity)
 
     @query_entry
     def exposure(self, entity: str, depth: int = 3, max_paths: int = 50, relations: Sequence[str] | None = None):
         """Cited paths from an entity to listed entities (ExposureResponse)."""
-        from rag.relations.links import exposure
-
-        return exposure(self, entity, depth=depth, max_paths=max_paths, relations=relations)
+        return linking.exposure(self, entity, depth=depth, max_paths=max_paths, relations=relations)
 
     # --- audit trail ----------------------------------------------------------------------------
     def past(self, kind: str | None = None, limit: int = 50, offset: int = 0, subject: str | None = None) -> list[dict]:
@@ -217,11 +219,9 @@ class Regbrief:
     # --- watchlist ------------------------------------------------------------------------------
     def watch(self, name: str, aliases: Sequence[str] = (), brief: bool = True) -> dict:
         """Watch an entity (and build its first briefing unless `brief` is False)."""
-        from rag.entities.watchlist import regenerate
-
         entry = self.watchlist.add(name, aliases)
         if brief:
-            b = regenerate(self, self.watchlist, entry["name"], trigger="added")
+            b = watching.regenerate(self, self.watchlist, entry["name"], trigger="added")
             entry = {**self.watchlist.get(entry["name"]), "briefing_id": b.id}
         return entry
 
@@ -233,15 +233,13 @@ class Regbrief:
 
     def refresh_watched(self, name: str | None = None) -> list[dict]:
         """Fresh briefings now for every watched entity, or one; KeyError for an unwatched name."""
-        from rag.entities.watchlist import regenerate
-
         names = [name] if name else [e["name"] for e in self.watchlist.list()]
         out = []
         for n in names:
             entry = self.watchlist.get(n)
             if entry is None:
                 raise KeyError(f"{n} is not on the watchlist")
-            b = regenerate(self, self.watchlist, entry["name"], trigger="manual")
+            b = watching.regenerate(self, self.watchlist, entry["name"], trigger="manual")
             out.append({"entity": b.entity, "briefing_id": b.id})
         return out
 
@@ -251,10 +249,6 @@ class Regbrief:
         """Add (or redefine) a feed; ValueError for a bad name, URL, format or schedule. `guarded` (the API):
         the URL, and every redirect it takes, must reach a public address unless the operator allows
         private ones (REGBRIEF_FEEDS_ALLOW_PRIVATE)."""
-        from ingest.feeds.fetch import FetchError, check_url
-        from ingest.feeds.models import NEWS, Feed, check_name, parse_every
-        from ingest.formats import formats
-
         check_name(name)
         if format and format != NEWS and format not in formats():
             raise ValueError(f"unknown format {format!r}; known: {', '.join(sorted([*formats(), NEWS]))}")
@@ -267,11 +261,6 @@ class Regbrief:
 
     def remove_feed(self, name: str) -> bool:
         """Stop syncing a feed (its documents and notices stay in the store: `remove --source URL`)."""
-        import shutil
-
-        from ingest.feeds.models import check_name
-        from ingest.feeds.sync import feed_dir
-
         gone = self.store.feeds.remove(check_name(name))
         if gone:
             shutil.rmtree(feed_dir(self.settings, name), ignore_errors=True)
@@ -279,34 +268,23 @@ class Regbrief:
 
     def feeds(self) -> list:
         """Every feed with its state and when it is next due."""
-        from ingest.feeds.models import Feed
-        from ingest.feeds.schedule import next_due
-
         return [Feed.of(f, next_due(f).isoformat(timespec="seconds") if f["last_attempt"] else None)
                 for f in self.store.feeds.list()]
 
     def sync_feeds(self, names: Sequence[str] | None = None) -> list:
         """Sync the named feeds (all when none), one at a time: a SyncResult each; KeyError for a name
         that is not a feed."""
-        from ingest.feeds.sync import sync_feeds
-
         return sync_feeds(self, list(names or []))
 
     def changes(self, since: str | None = None, feed: str | None = None, limit: int = 1000) -> list:
         """Changes the feeds' syncs found (FeedChange), oldest first."""
-        from ingest.feeds.models import FeedChange
-
         return [FeedChange.model_validate(c) for c in self.store.feeds.changes(since, feed, limit)]
 
     # --- backup ---------------------------------------------------------------------------------
     def backup(self, out: Path) -> dict:
         """A consistent archive of the data directory and its workspaces, safe while serving."""
-        from rag.store.backup import backup
-
-        return backup(self.settings, Path(out))
+        return backups.backup(self.settings, Path(out))
 
     def restore(self, archive: Path) -> dict:
         """Restore an archive into an empty data directory (ValueError otherwise)."""
-        from rag.store.backup import restore
-
-        return restore(self.settings, Path(archive))
+        return backups.restore(self.settings, Path(archive))

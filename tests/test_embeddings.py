@@ -228,7 +228,8 @@ def test_an_ask_embeds_its_question_once(tmp_path):
 def test_a_big_input_is_prepared_in_a_low_priority_worker_with_the_same_result(tmp_path, onnx_embedder):
     """The server's ingest worker (ingest/worker.py): the same diff, chunks and vectors as preparing here, at
     nice 19; a worker that was killed is replaced; a small file is prepared here, with no worker started."""
-    from ingest.pipeline import Batch, Diff, Ingestor, prepare_file
+    from ingest.pipeline import Ingestor
+    from ingest.prepare import Batch, Diff, prepare_file
     from ingest.worker import IngestWorker
     from rag.store.embedding_cache import EmbeddingCache
     from tests.conftest import make_rb
@@ -261,7 +262,7 @@ def test_a_big_input_is_prepared_in_a_low_priority_worker_with_the_same_result(t
         # a feed parses its whole list there: the same documents, and a file it cannot read is a FormatError
         # that names it, as here
         from ingest.formats import FormatError
-        from ingest.pipeline import parse_file
+        from ingest.prepare import parse_file
 
         docs = worker.parse_file(sdn, "ofac_sdn_csv", rb.settings)
         assert [(d.doc_id, d.hash()) for d in docs] == [(d.doc_id, d.hash()) for d in parse_file(sdn, "ofac_sdn_csv")]

@@ -31,6 +31,7 @@ from ingest.formats import (
     uk_ofsi_csv,
 )
 from ingest.formats._common import make_doc_id, parse_date
+from rag.core.legacy_entry import entry_from_legacy
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 OFAC = DATA / "ofac"
@@ -432,10 +433,8 @@ LEGACY_FIELDS = ("uid", "record", "entity_type", "list", "lists", "issuer", "aut
     (eu_oj_csv, EU_AMENDMENT), (uk_ofsi_csv, UK), (ftm_json, ZALA),
 ])
 def test_legacy_converter_agrees_with_the_parsers(module, path):
-    from rag.core.models import ListEntry
-
     for d in module.parse(path):
-        old = ListEntry.from_legacy(d.metadata, d.title, d.publisher, d.date, d.jurisdiction)
+        old = entry_from_legacy(d.metadata, d.title, d.publisher, d.date, d.jurisdiction)
         for f in LEGACY_FIELDS:
             assert getattr(old, f) == getattr(d.entry, f), (d.title, f)
         assert old.all_names() == d.entry.all_names(), d.title
@@ -445,8 +444,6 @@ def test_legacy_converter_agrees_with_the_parsers(module, path):
 
 def test_legacy_converter_on_a_previous_release_row():
     """Metadata exactly as the v1 store (tests/fixtures/store_v1) holds it."""
-    from rag.core.models import ListEntry
-
     md = {"uid": "30923", "name": "CHINA MOBILE LIMITED", "aliases": ["CHINA MOBILE LTD"], "former_names": [],
           "entity_type": "entity", "programs": ["CMIC-EO13959"], "list": "NS-CMIC", "lists": ["NS-CMIC"],
           "authority": "OFAC", "listing_date": "2021-06-03", "effective_date": "2021-08-02",
@@ -455,7 +452,7 @@ def test_legacy_converter_on_a_previous_release_row():
           "addresses": ["60th Floor, The Center, 99 Queens Road Central, Hong Kong, China"],
           "remarks": "(Linked To: CHINA MOBILE COMMUNICATIONS GROUP CO., LTD.)", "list_published": "2025-06-30",
           "linked_to": ["CHINA MOBILE COMMUNICATIONS GROUP CO., LTD"], "details": ["Target Type: Public Company"]}
-    e = ListEntry.from_legacy(md, "CHINA MOBILE LIMITED", "OFAC", "2021-06-03", "US")
+    e = entry_from_legacy(md, "CHINA MOBILE LIMITED", "OFAC", "2021-06-03", "US")
     assert [(n.name, n.kind) for n in e.names] == [("CHINA MOBILE LIMITED", "primary"), ("CHINA MOBILE LTD", "aka")]
     assert (e.uid, e.entity_type, e.list, e.issuer, e.programs) == ("30923", "organisation", "NS-CMIC", "OFAC",
                                                                     ["CMIC-EO13959"])
@@ -467,13 +464,13 @@ def test_legacy_converter_on_a_previous_release_row():
     assert [(x.relation, x.subject, x.object) for x in e.links] == [
         ("Linked To", "CHINA MOBILE LIMITED", "CHINA MOBILE COMMUNICATIONS GROUP CO., LTD")]
     # An EU row and a FollowTheMoney Sanction record of the same release.
-    eu = ListEntry.from_legacy({"record_id": "7", "schema": "Person", "name": "A B", "program": "EU-HR",
+    eu = entry_from_legacy({"record_id": "7", "schema": "Person", "name": "A B", "program": "EU-HR",
                                 "programs": ["EU-HR"], "list": "EU-HR", "start_date": "2021-03-02",
                                 "identifiers": ["registration number 1027700 (Tax ID)"], "weak_aliases": ["AB"]},
                                "A B", "EU Official Journal", None, "EU")
     assert (eu.uid, eu.entity_type, eu.listing_date, eu.all_names()) == ("7", "person", dt.date(2021, 3, 2), ["A B"])
     assert (eu.identifiers[0].type, eu.identifiers[0].number) == ("registration number", "1027700 (Tax ID)")
-    sanction = ListEntry.from_legacy({"id": "s1", "schema": "Sanction", "name": "LLC CST", "entity": ["e1"],
+    sanction = entry_from_legacy({"id": "s1", "schema": "Sanction", "name": "LLC CST", "entity": ["e1"],
                                       "entity_captions": ["LLC CST"], "authority": "OFAC", "program_id": "US-RUSHAR",
                                       "listing_date": ["2025-02-14", "2025-02-13"], "start_date": []},
                                      "LLC CST: sanction by OFAC", "OFAC", None, "US")

@@ -1,7 +1,9 @@
-"""The shapes of feeds, sync results and changes: what `regbrief feeds/sync --json` prints and the API returns."""
+"""The shapes of feeds, sync results and changes: what `regbrief feeds/sync --json` prints and the API returns;
+and what list and news syncs share (the error a bad new version raises, the folder a feed's files are kept in)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any, Dict, List, Literal
 
 from pydantic import BaseModel, Field
@@ -9,6 +11,14 @@ from pydantic import BaseModel, Field
 NEWS = "rss"  # the format name of an RSS or Atom news feed
 FEED_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class FeedError(Exception):
+    """The fetched file is not a good new version; the message says why."""
+
+
+def feed_dir(settings, name: str) -> Path:
+    return settings.home / "feeds" / name
 
 
 def parse_every(text: str | int) -> int:

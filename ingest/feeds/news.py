@@ -11,6 +11,7 @@ from urllib.parse import urljoin
 import feedparser
 
 from ingest.feeds.fetch import FetchError, fetch
+from ingest.feeds.models import FeedError, feed_dir
 
 # Items fetched per sync: a feed that suddenly lists thousands of links is not read all at once.
 MAX_ITEMS = 50
@@ -24,8 +25,6 @@ def sniff(path: Path) -> bool:
 
 def sync(rb, feed: dict, started: str, got=None) -> dict:
     """`got`: the feed file already fetched (a feed whose format was detected as news at this sync)."""
-    from ingest.feeds.sync import FeedError, feed_dir
-
     settings, table = rb.store.settings, rb.store.feeds
     folder = feed_dir(settings, feed["name"])
     folder.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from ingest.feeds import news, notice
 from ingest.feeds.diff import diff
 from ingest.feeds.fetch import FetchError, fetch
-from ingest.feeds.models import NEWS, SyncResult
+from ingest.feeds.models import NEWS, FeedError, SyncResult, feed_dir
 from ingest.formats import FormatError, read_head, resolve
 
 log = logging.getLogger("regbrief.feeds")
@@ -24,16 +24,8 @@ ARTICLE_FORMATS = {"article_html", "article_text", "article_pdf"}
 SMALL_LIST = 20
 
 
-class FeedError(Exception):
-    """The fetched file is not a good new version; the message says why."""
-
-
 def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def feed_dir(settings, name: str) -> Path:
-    return settings.home / "feeds" / name
 
 
 def file_name(feed: dict) -> str:

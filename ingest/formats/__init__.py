@@ -15,58 +15,43 @@ from __future__ import annotations
 from pathlib import Path
 from types import ModuleType
 
+from ingest.formats import (
+    article_html,
+    article_pdf,
+    article_text,
+    eu_oj_csv,
+    federal_register,
+    ftm_json,
+    obliqa_json,
+    ofac_changelog_csv,
+    ofac_sdn_csv,
+    ofac_xml,
+    uk_ofsi_csv,
+)
+from ingest.formats._errors import HEAD_BYTES, MAX_DOCUMENT_CHARS, MAX_FILE_BYTES, FormatError
 from rag.core.models import Document
 
+__all__ = ["HEAD_BYTES", "MAX_DOCUMENT_CHARS", "MAX_FILE_BYTES", "FormatError", "detect", "formats", "parse",
+           "parse_with", "read_head", "resolve"]
 
-class FormatError(Exception):
-    """A file could not be read as the format asked for or detected. The message names the file."""
-
-    def __init__(self, path: str | Path, reason: str):
-        self.path = str(path)
-        self.reason = reason
-        super().__init__(f"{path}: {reason}")
-
-
-# Files larger than this are refused before reading (a clear error, not a memory blow-up).
-MAX_FILE_BYTES = 200 * 1024 * 1024
-HEAD_BYTES = 8192
-# One document's text (an article, a notice); longer is a mistake or an attack, not something to embed.
-MAX_DOCUMENT_CHARS = 2_000_000
-
-
-def _modules() -> list[ModuleType]:
-    from ingest.formats import (
-        article_html,
-        article_pdf,
-        article_text,
-        eu_oj_csv,
-        federal_register,
-        ftm_json,
-        obliqa_json,
-        ofac_changelog_csv,
-        ofac_sdn_csv,
-        ofac_xml,
-        uk_ofsi_csv,
-    )
-
-    # Structured formats first; generic article formats last.
-    return [
-        ofac_xml,
-        ofac_sdn_csv,
-        ofac_changelog_csv,
-        eu_oj_csv,
-        uk_ofsi_csv,
-        federal_register,
-        ftm_json,
-        obliqa_json,
-        article_pdf,
-        article_html,
-        article_text,
-    ]
+# Structured formats first; generic article formats last.
+FORMATS: list[ModuleType] = [
+    ofac_xml,
+    ofac_sdn_csv,
+    ofac_changelog_csv,
+    eu_oj_csv,
+    uk_ofsi_csv,
+    federal_register,
+    ftm_json,
+    obliqa_json,
+    article_pdf,
+    article_html,
+    article_text,
+]
 
 
 def formats() -> dict[str, ModuleType]:
-    return {m.NAME: m for m in _modules()}
+    return {m.NAME: m for m in FORMATS}
 
 
 def read_head(path: Path) -> bytes:
@@ -85,7 +70,7 @@ def detect(path: str | Path) -> ModuleType:
     if size > MAX_FILE_BYTES:
         raise FormatError(path, f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit")
     head = read_head(path)
-    for module in _modules():
+    for module in FORMATS:
         if module.sniff(path, head):
             return module
     raise FormatError(path, "unrecognised format (not a known list, notice, regulation or article file)")

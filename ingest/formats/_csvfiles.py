@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ingest.formats import FormatError
+from ingest.formats._errors import FormatError
 from ingest.formats._entry_text import uniq
 from ingest.formats._files import check_file, streamed_decode_error
 
@@ -32,8 +33,6 @@ def iter_csv(path: Path, *, encoding: str = "utf-8", text: str | None = None) ->
         except OSError as e:
             raise FormatError(path, f"cannot read file: {e.strerror or e}") from e
     else:
-        import io
-
         handle = io.StringIO(text, newline="")
     with handle:
         reader = csv.reader(handle, strict=True)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ingest.formats import MAX_FILE_BYTES, FormatError
+from ingest.formats._errors import MAX_FILE_BYTES, FormatError
 
 
 def check_file(path: Path) -> int:

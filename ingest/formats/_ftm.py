@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ingest.formats import FormatError
+from ingest.formats._errors import FormatError
 from ingest.formats._common import human_date, iso, iter_jsonl, parse_date
 from rag.core.models import EntryLink, Identifier, Jurisdiction
 

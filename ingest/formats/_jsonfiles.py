@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ingest.formats import FormatError
+from ingest.formats._errors import FormatError
 from ingest.formats._files import check_file, read_text, streamed_decode_error
 
 

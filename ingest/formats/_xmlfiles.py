@@ -8,7 +8,7 @@ from xml.etree.ElementTree import Element, ParseError
 import defusedxml
 import defusedxml.ElementTree as safe_et
 
-from ingest.formats import FormatError
+from ingest.formats._errors import FormatError
 from ingest.formats._files import check_file
 
 

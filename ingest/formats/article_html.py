@@ -12,7 +12,7 @@ from typing import Any
 
 import trafilatura
 
-from ingest.formats import FormatError
+from ingest.formats._errors import FormatError
 from ingest.formats._common import (
     extension_in,
     guarded,

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from ingest.formats import FormatError
+from ingest.formats._errors import FormatError
 from ingest.formats._common import (
     extension_in,
     guarded,

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ingest.formats import FormatError
+from ingest.formats._errors import FormatError
 from ingest.formats._common import (
     KeyDeduper,
     clean_space,

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ingest.formats import FormatError
+from ingest.formats._errors import FormatError
 from ingest.formats._common import (
     KeyDeduper,
     guarded,

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from ingest.formats import FormatError
+from ingest.formats._errors import FormatError
 from ingest.formats import _ofac as ofac
 from ingest.formats._common import (
     column_count_error,

@@ -140,14 +140,6 @@ class ListEntry(BaseModel):
     def authority(self) -> str | None:
         return ", ".join(self.authorities) or self.issuer
 
-    @classmethod
-    def from_legacy(cls, metadata: dict[str, Any], title: str, publisher: str | None = None,
-                    date: Any = None, jurisdiction: str | None = None) -> ListEntry:
-        """The entry of a list-entry document stored by the previous release, from its metadata."""
-        from rag.core.legacy_entry import entry_from_legacy
-
-        return entry_from_legacy(metadata, title, publisher, date, jurisdiction)
-
 
 class Document(BaseModel):
     """One normalised source document.

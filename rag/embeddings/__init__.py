@@ -26,7 +26,8 @@ import numpy as np
 
 from langchain_core.embeddings import Embeddings
 
-from rag.embeddings.backends import BACKENDS, FAMILY, load, load_tokenizer
+from rag.core.settings import get_settings
+from rag.embeddings.backends import BACKENDS, FAMILY, load, load_tokenizer, resolve
 
 # Nothing may download model weights at run time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -208,9 +209,6 @@ def get_embedder(model: str = "", batch_size: int = 32, backend: str | None = No
     """The process's embedder for these settings; backend and device default to the environment's
     (REGBRIEF_EMBEDDING_BACKEND, REGBRIEF_EMBEDDING_DEVICE). With "auto", the backend follows the vectors a
     store `recorded` (its embedding signature), and is onnx for a new store."""
-    from rag.embeddings.backends import resolve
-    from rag.core.settings import get_settings
-
     s = get_settings()
     return _cached(model, batch_size, resolve(backend or s.embedding_backend, recorded),
                    device or s.embedding_device, s.model_cache)

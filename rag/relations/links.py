@@ -19,9 +19,6 @@ from rag.relations.graph import Graph, bare_name, group_names, relation_model
 from rag.core.models import EntityLinks, EntityNode, ExposurePath, ExposureResponse, ScreenMatch
 from rag.entities.names import display_name, name_key, resolve_name
 
-# rag/store/facade.py and ingest/pipeline.py call the extraction through this module.
-from rag.relations.extract import extract_relations, extract_stored  # noqa: F401
-
 
 class Links:
     """Relations and exposure paths over one store (cached until its relations or list entries change)."""

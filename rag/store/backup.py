@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from rag.core.settings import WORKSPACE_NAME, Settings
+from rag.embeddings import get_embedder
+from rag.store.facade import LEGACY_SIGNATURE
 from rag.store.history import History
 from rag.store.registry import SqliteRegistry
 from rag.store.sqlite import snapshot
@@ -84,10 +86,6 @@ def backup(settings: Settings, out: Path, embedder=None) -> dict:
                 missing = [(cid, text) for cid, text in rows if cid not in got]
                 if missing:  # replaced after the snapshot: the same model gives the same vector
                     if embedder is None:
-                        from rag.embeddings import get_embedder
-
-                        from rag.store.facade import LEGACY_SIGNATURE
-
                         # Vectors of the family the store has: its recorded signature decides under "auto".
                         recorded = json.loads(staged.get_meta("vectors") or "{}").get("embedding") or LEGACY_SIGNATURE
                         embedder = get_embedder(s.embedding_model, s.embedding_batch_size, recorded=recorded)

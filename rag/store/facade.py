@@ -22,15 +22,20 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from rag.core.models import Chunk, Document, Filters
 from rag.core.settings import Settings
 from rag.core.sources import present, present_relation
-from rag.store.protocol import AuditTrail, Registry, WatchlistTables
+from rag.embeddings import compatible
+from rag.store.feeds import FeedStore
+from rag.store.history import History
+from rag.store.protocol import AuditTrail, FeedTables, Registry, WatchlistTables
+from rag.store.registry import SqliteRegistry
 from rag.store.vectors import StoreUnavailable, VectorIndex
+from rag.store.watchlist import Watchlist
 
 __all__ = ["EmbeddingMismatch", "Store", "StoreUnavailable", "VectorIndex", "get_store", "open_backend", "wait_for"]
 
@@ -48,13 +53,9 @@ def open_backend(settings: Settings) -> tuple[Registry, AuditTrail, WatchlistTab
     """The registry, audit trail and watchlist of a data directory: SQLite files under REGBRIEF_HOME, or
     PostgreSQL when REGBRIEF_DATABASE_URL is set (then nothing of the store is on this machine's disk)."""
     if settings.database_url:
-        from rag.store.postgres import open_postgres
+        from rag.store.postgres import open_postgres  # psycopg, needed only with a database URL
 
         return open_postgres(settings)
-    from rag.store.history import History
-    from rag.store.registry import SqliteRegistry
-    from rag.store.watchlist import Watchlist
-
     settings.home.mkdir(parents=True, exist_ok=True)
     return (SqliteRegistry(settings.db_path), History(settings.home / "history.sqlite3"),
             Watchlist(settings.home / "watchlist.sqlite3"))
@@ -73,20 +74,27 @@ class Store:
         self._source_locks: dict[str, threading.Lock] = {}
         self._ingests = 0  # sources being ingested by this process (see `ingesting`)
         self._entities = None
-        self._feeds = None
+        self._feeds: FeedTables | None = None
+        self._entity_index: Callable[[Store], Any] | None = None
+        self._extract_relations: Callable[[dict], list] | None = None
+
+    def attach(self, entity_index: Callable[[Store], Any], extract_relations: Callable[[dict], list]) -> None:
+        """Hand the store the two parts of the domain it keeps current but does not define, so that it never
+        imports the domain (rag/service.py attaches them): `entity_index(store)` builds the index over its
+        list entries (see `entities`), and `extract_relations(row)` gives the relations of a stored document
+        (a `Registry.relation_sources` row) for `sync_relations`."""
+        self._entity_index, self._extract_relations = entity_index, extract_relations
 
     @property
-    def feeds(self):
+    def feeds(self) -> FeedTables:
         """Feeds and their sync state, opened on first use: REGBRIEF_HOME/feeds.sqlite3 (rag/store/feeds.py),
         or the workspace's schema in PostgreSQL (rag/store/postgres/feeds.py) when the registry is there."""
         if self._feeds is None:
             if self.settings.database_url:
-                from rag.store.postgres.feeds import PgFeeds
+                from rag.store.postgres.feeds import PgFeeds  # psycopg, needed only with a database URL
 
                 self._feeds = PgFeeds(self.registry)
             else:
-                from rag.store.feeds import FeedStore
-
                 self._feeds = FeedStore(self.settings.home / "feeds.sqlite3")
         return self._feeds
 
@@ -98,11 +106,13 @@ class Store:
 
     @property
     def entities(self):
-        """The list entries in the store, indexed by name (rebuilt when the registry changes)."""
+        """The list entries in the store, indexed by name (rebuilt when the registry changes): built on first
+        use by the `entity_index` attached (see `attach`)."""
         if self._entities is None:
-            from rag.entities.index import EntityIndex
-
-            self._entities = EntityIndex(self)
+            if self._entity_index is None:
+                raise RuntimeError("no entity index is attached to this store: open it through rag.service.Regbrief "
+                                   "(or call Store.attach)")
+            self._entities = self._entity_index(self)
         return self._entities
 
     @property
@@ -216,18 +226,20 @@ class Store:
 
     def sync_relations(self, rebuild: bool = False) -> dict[str, int]:
         """Bring relations up to date with documents they were not extracted from at write time (a
-        store written before relations joined the schema, or after the extraction changed)."""
-        from rag.relations.links import extract_stored
-
+        store written before relations joined the schema, or after the extraction changed); the extraction
+        is the one attached (see `attach`)."""
         if rebuild:
             self.registry.forget_relations()
         todo, gone = self.registry.relations_stale()
         if gone:
             self.registry.forget_relations(gone)
         n = 0
+        if todo and self._extract_relations is None:
+            raise RuntimeError("no relation extraction is attached to this store: open it through "
+                               "rag.service.Regbrief (or call Store.attach)")
         for i in range(0, len(todo), 1000):
             sources = self.registry.relation_sources(todo[i:i + 1000])
-            extracted = {s["doc_id"]: (s["content_hash"], extract_stored(s)) for s in sources}
+            extracted = {s["doc_id"]: (s["content_hash"], self._extract_relations(s)) for s in sources}
             with self.write_lock:
                 self.registry.replace_relations(extracted)
             n += sum(len(v[1]) for v in extracted.values())
@@ -253,8 +265,6 @@ class Store:
 
     def require_embedder(self, signature: str) -> None:
         """Refuse an embedder whose vectors cannot be compared with the store's; an empty store takes it."""
-        from rag.embeddings import compatible
-
         recorded = self.embedding_signature()
         if recorded is None:
             state = self._vector_state()

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from rag.core.legacy_entry import entry_from_legacy
+from rag.core.sources import stored_file_key
 from rag.store.sqlite import Migration
 
 V1_SCHEMA = """
@@ -111,19 +113,15 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 def _typed_entries(db: sqlite3.Connection) -> None:
     """v3: list entries are stored typed. v1/v2 stores kept their facts in `metadata` only: derive the
     typed entry from it (rag/core/legacy_entry.py, the one place the old keys are read)."""
-    from rag.core.models import ListEntry
-
     rows = db.execute("SELECT doc_id, title, publisher, date, jurisdiction, metadata FROM documents "
                       "WHERE doc_type = 'list_entry'").fetchall()
     db.executemany("UPDATE documents SET entry = ? WHERE doc_id = ?", [
-        (ListEntry.from_legacy(json.loads(r[5]), r[1], r[2], r[3], r[4]).model_dump_json(), r[0]) for r in rows])
+        (entry_from_legacy(json.loads(r[5]), r[1], r[2], r[3], r[4]).model_dump_json(), r[0]) for r in rows])
 
 
 def _file_keys(db: sqlite3.Connection) -> None:
     """v4: files ingested from this machine are keyed by name and a hash of their path, never the path, so
     no response can show where files sit on the server (rag/core/sources.py)."""
-    from rag.core.sources import stored_file_key
-
     for table in ("documents", "chunks", "files"):
         for (key,) in db.execute(f"SELECT DISTINCT source FROM {table}").fetchall():
             if stored_file_key(key) != key:

@@ -63,6 +63,8 @@ class VectorIndex:
             raise StoreUnavailable(f"vector store unavailable ({self.describe()}): {e}") from e
 
     def _connect(self):
+        # Imported when a collection is first opened: chromadb takes seconds to import, and many uses of the
+        # store (listings, the audit trail, the watchlist) never open one.
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
