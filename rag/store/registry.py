@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from rag.core.models import Chunk, Document, Filters
 from rag.core.priority import stepping
 from rag.store.schema import MIGRATIONS
+from rag.store.rows import DOCUMENT_LISTING, LIST_ENTRY, RELATION_DOCUMENT, RELATION_SOURCE, decoded, relation_source
 from rag.store.sqlite import SqliteDB
 from rag.core.text import keywords
 
@@ -154,11 +155,7 @@ class SqliteRegistry(SqliteDB):
         return doc
 
     def documents(self, source: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict]:
-        sql = (
-            "SELECT d.doc_id, d.source, d.format, d.doc_type, d.title, d.date, d.jurisdiction, d.publisher, "
-            "d.url, d.content_hash, d.ingested_at, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id) "
-            "AS chunks, d.metadata, d.entry FROM documents d"
-        )
+        sql = f"SELECT {DOCUMENT_LISTING} FROM documents d"
         params: list[Any] = []
         if source is not None:
             sql += " WHERE d.source = ?"
@@ -167,13 +164,7 @@ class SqliteRegistry(SqliteDB):
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             params += [limit, offset]
-        out = []
-        for r in self.conn().execute(sql, params):
-            row = dict(r)
-            row["metadata"] = json.loads(row["metadata"])
-            row["entry"] = json.loads(row["entry"]) if row["entry"] else None
-            out.append(row)
-        return out
+        return [decoded(dict(r)) for r in self.conn().execute(sql, params)]
 
     def count_documents(self, source: str | None = None) -> int:
         if source is None:
@@ -264,14 +255,8 @@ class SqliteRegistry(SqliteDB):
         return self.conn().execute("SELECT value FROM counters WHERE name = 'list_entries'").fetchone()[0]
 
     def list_entry_rows(self) -> Iterator[dict]:
-        for r in self.conn().execute(
-            "SELECT doc_id, doc_type, title, date, source, publisher, jurisdiction, url, metadata, entry FROM documents "
-            "WHERE doc_type = 'list_entry'"
-        ):
-            row = dict(r)
-            row["metadata"] = json.loads(row["metadata"])
-            row["entry"] = json.loads(row["entry"]) if row["entry"] else None
-            yield row
+        for r in self.conn().execute(f"SELECT {LIST_ENTRY} FROM documents WHERE doc_type = 'list_entry'"):
+            yield decoded(dict(r))
 
     # --- intent log ----------------------------------------------------------------------------
     def pending(self, abandoned_only: bool = False) -> dict[str, list[str]]:
@@ -412,19 +397,14 @@ class SqliteRegistry(SqliteDB):
             for r in db.execute(
                     f"SELECT doc_id, chunk_id, text FROM chunks WHERE doc_id IN ({marks}) ORDER BY doc_id, idx", part):
                 chunks[r[0]].append((r[1], r[2]))
-            for r in db.execute(f"SELECT doc_id, doc_type, title, metadata, content_hash, entry FROM documents "
-                                f"WHERE doc_id IN ({marks})", part):
-                out.append({"doc_id": r[0], "doc_type": r[1], "title": r[2], "metadata": json.loads(r[3]),
-                            "content_hash": r[4], "entry": json.loads(r[5]) if r[5] else None,
-                            "chunks": chunks.get(r[0], [])})
+            for r in db.execute(f"SELECT {RELATION_SOURCE} FROM documents WHERE doc_id IN ({marks})", part):
+                out.append(relation_source(dict(r), chunks.get(r["doc_id"], [])))
         return out
 
     def relations(self) -> list[dict]:
         """Every stored relation with its document's title, source, date and url (for citations)."""
         return [dict(r) for r in self.conn().execute(
-            "SELECT r.*, d.title AS doc_title, d.source AS doc_source, d.date AS doc_date, d.url AS doc_url, "
-            "d.doc_type AS doc_type, d.publisher AS doc_publisher, d.metadata AS doc_metadata, d.entry AS doc_entry "
-            "FROM relations r JOIN documents d ON d.doc_id = r.doc_id ORDER BY r.id")]
+            f"SELECT r.*, {RELATION_DOCUMENT} FROM relations r JOIN documents d ON d.doc_id = r.doc_id ORDER BY r.id")]
 
     def relations_version(self) -> tuple:
         return tuple(self.conn().execute("SELECT COUNT(*), MAX(id) FROM relations").fetchone())

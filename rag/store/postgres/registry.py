@@ -24,6 +24,7 @@ from rag.store.postgres.db import PgDB, key32
 from rag.store.postgres.schema import MIGRATIONS, write_postings
 from rag.store.postgres.terms import index_terms, indexed_text, pair, phrase_counts, phrase_terms
 from rag.store.registry import RELATION_FIELDS, date_ord, weighted_keywords
+from rag.store.rows import DOCUMENT_LISTING, LIST_ENTRY, RELATION_DOCUMENT, RELATION_SOURCE, decoded, relation_source
 from rag.store.vectors import StoreUnavailable
 from rag.core.text import keywords
 
@@ -174,9 +175,7 @@ class PgRegistry(PgDB):
         return doc
 
     def documents(self, source: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict]:
-        q = ("SELECT d.doc_id, d.source, d.format, d.doc_type, d.title, d.date, d.jurisdiction, d.publisher, "
-             "d.url, d.content_hash, d.ingested_at, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id) "
-             "AS chunks FROM documents d")
+        q = f"SELECT {DOCUMENT_LISTING} FROM documents d"
         params: list[Any] = []
         if source is not None:
             q += " WHERE d.source = %s"
@@ -185,7 +184,7 @@ class PgRegistry(PgDB):
         if limit is not None:
             q += " LIMIT %s OFFSET %s"
             params += [limit, offset]
-        return self.all(q, params)
+        return [decoded(r) for r in self.all(q, params)]
 
     def count_documents(self, source: str | None = None) -> int:
         if source is None:
@@ -252,11 +251,8 @@ class PgRegistry(PgDB):
         return int(self.one("SELECT value FROM counters WHERE name = 'list_entries'"))
 
     def list_entry_rows(self) -> Iterator[dict]:
-        for r in self.all("SELECT doc_id, title, date, source, publisher, jurisdiction, metadata, entry "
-                          "FROM documents WHERE doc_type = 'list_entry'"):
-            r["metadata"] = json.loads(r["metadata"])
-            r["entry"] = _json(r["entry"])
-            yield r
+        for r in self.all(f"SELECT {LIST_ENTRY} FROM documents WHERE doc_type = 'list_entry'"):
+            yield decoded(r)
 
     # --- intent log (see rag/store/postgres/db.py for who owns a row) --------------------------
     def pending(self, abandoned_only: bool = False) -> dict[str, list[str]]:
@@ -435,15 +431,12 @@ class PgRegistry(PgDB):
         for r in self.all("SELECT doc_id, chunk_id, text FROM chunks WHERE doc_id = ANY(%s) ORDER BY doc_id, idx",
                           [ids]):
             chunks[r["doc_id"]].append((r["chunk_id"], r["text"]))
-        return [{"doc_id": r["doc_id"], "doc_type": r["doc_type"], "title": r["title"],
-                 "metadata": json.loads(r["metadata"]), "content_hash": r["content_hash"],
-                 "chunks": chunks.get(r["doc_id"], [])}
-                for r in self.all("SELECT doc_id, doc_type, title, metadata, content_hash FROM documents "
-                                  "WHERE doc_id = ANY(%s)", [ids])]
+        return [relation_source(r, chunks.get(r["doc_id"], []))
+                for r in self.all(f"SELECT {RELATION_SOURCE} FROM documents WHERE doc_id = ANY(%s)", [ids])]
 
     def relations(self) -> list[dict]:
-        return self.all("SELECT r.*, d.title AS doc_title, d.source AS doc_source, d.date AS doc_date, "
-                        "d.url AS doc_url FROM relations r JOIN documents d ON d.doc_id = r.doc_id ORDER BY r.id")
+        return self.all(f"SELECT r.*, {RELATION_DOCUMENT} FROM relations r JOIN documents d ON d.doc_id = r.doc_id "
+                        "ORDER BY r.id")
 
     def relations_version(self) -> tuple:
         r = self.all("SELECT COUNT(*) AS n, MAX(id) AS m FROM relations")[0]
