@@ -10,6 +10,8 @@ twice across modules and runs. Every timed embedding goes through the real model
 """
 from __future__ import annotations
 
+import contextlib
+
 import datetime as dt
 import hashlib
 import json
@@ -352,3 +354,20 @@ def build_store(home: Path, paths: list[Path], embedder, label: str, **settings:
     totals = report.totals()
     log(f"{label} store at {home}: {totals} in {t.seconds:.1f}s")
     return rb, t.seconds, totals, [f.source for f in failed]
+
+
+@contextlib.contextmanager
+def database_url(name: str):
+    """A PostgreSQL database for a benchmark comparing the backends: a cluster of our own kept under
+    bench/results/tmp/pg_NAME (tests/pg.py starts it on a free loopback port; fsync off, as in the tests), or
+    the server REGBRIEF_BENCH_DATABASE_URL names."""
+    if os.environ.get("REGBRIEF_BENCH_DATABASE_URL"):
+        yield os.environ["REGBRIEF_BENCH_DATABASE_URL"]
+        return
+    from tests.pg import PgServer
+
+    pg = PgServer(root=TMP / f"pg_{name}").start()  # one cluster per bench: they may run at once
+    try:
+        yield pg.url()
+    finally:
+        pg.close()

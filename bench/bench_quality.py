@@ -30,6 +30,7 @@ import re
 import statistics
 
 from bench import (
+    database_url,
     OBLIQA_DEV,
     OBLIQA_DOCS,
     TMP,
@@ -293,13 +294,44 @@ def compare_backends(backends: list[str], n_questions: int = 0) -> dict:
     return figures
 
 
+def compare_postgres(args) -> dict:
+    """`--backend postgres`: ObliQA dev Recall@10 / MAP@10 of the keyword side and of hybrid search on a
+    SQLite-backed and a PostgreSQL-backed store of the same 40 documents (same chunks, same cached vectors;
+    both with embedded Chroma, so the difference is the registry backend's)."""
+    from rag.retrieval.retrieve import Retriever
+
+
+    n = getattr(args, "questions", 0) or 0
+    dev = json.loads(OBLIQA_DEV.read_text())
+    questions = dev[:n] if n else dev
+    embedder = CachedEmbedder(real_embedder())
+    with database_url("quality") as url:
+        stores = {"sqlite": build_store(HOME, [OBLIQA_DOCS], embedder, "obliqa")[0],
+                  "postgres": build_store(TMP / "obliqa_store_pg", [OBLIQA_DOCS], embedder, "obliqa-pg",
+                                          database_url=url, collection="obliqa")[0]}
+        embedder.prefetch([q["Question"] for q in questions], label="questions ")
+        results: dict[str, dict] = {}
+        for backend, rb in stores.items():
+            r = Retriever(rb.store, embedder, rb.settings)
+            for mode in ("keyword", "hybrid"):
+                results[f"{mode} {backend}"] = evaluate(lambda q, r=r, m=mode: pairs(r.search(q, k=10, mode=m)),
+                                                        questions)
+                log(f"  {mode} {backend}: {results[f'{mode} {backend}']}")
+        chunks = {b: rb.store.stats()["chunks"] for b, rb in stores.items()}
+    delta = {mode: {m: round(results[f"{mode} postgres"][m] - results[f"{mode} sqlite"][m], 4)
+                    for m in ("recall@10", "map@10")} for mode in ("keyword", "hybrid")}
+    out = {"questions": len(questions), "chunks": chunks, "results": results, "postgres_minus_sqlite": delta,
+           "within_0.01": all(abs(v) <= 0.01 for d in delta.values() for v in d.values())}
+    print(table([[k, v["recall@10"], v["map@10"]] for k, v in results.items()], ["side", "Recall@10", "MAP@10"]))
+    write_result("bench_quality_postgres", out)
+    return out
+
+
 def run(args: argparse.Namespace | None = None) -> dict:
     if getattr(args, "embedding_backends", ""):
         return compare_backends(args.embedding_backends.split(","), getattr(args, "questions", 0))
     if getattr(args, "backend", "sqlite") == "postgres":
-        from bench import backends
-
-        return backends.quality(args)
+        return compare_postgres(args)
     from rag.retrieval.retrieve import Retriever
     from rag.core.settings import Settings
 
@@ -461,7 +493,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--embedding-backends", default="",
                    help="e.g. torch,onnx,onnx-int8: Recall@10 / MAP@10 per embedding backend, one store each")
     p.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite",
-                   help="postgres: the PostgreSQL backend against SQLite in the same run (bench/backends.py)")
+                   help="postgres: the PostgreSQL backend against SQLite in the same run (compare_postgres)")
 
 
 if __name__ == "__main__":

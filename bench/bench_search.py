@@ -27,6 +27,7 @@ import sys
 import time
 
 from bench import (
+    database_url,
     CHILD_MARK,
     DATA,
     FR_JSONL,
@@ -237,11 +238,53 @@ def startup(side: str, query: str) -> dict:
     return child_json(proc.stdout)
 
 
+def compare_postgres(args) -> dict:
+    """`--backend postgres`: warm search latency (hybrid and keyword, k=10, query vectors from the cache for
+    both so the model's time does not blur the difference) at ~50,000 chunks on a SQLite-backed and a
+    PostgreSQL-backed store, the two interleaved (both with embedded Chroma)."""
+    from rag.retrieval.retrieve import Retriever
+
+
+    embedder = real_embedder()
+    cached = CachedEmbedder(embedder)
+    texts = [q["q"] for q in queries()]
+    with database_url("search") as url:
+        stores = {"sqlite": build_store(HOME, FILES, cached, "search")[0],
+                  "postgres": build_store(TMP / "search_store_pg", FILES, cached, "search-pg",
+                                          database_url=url, collection="search")[0]}
+        cached.prefetch(texts, label="queries ")
+        retrievers = {b: Retriever(rb.store, cached, rb.settings) for b, rb in stores.items()}
+        for q in texts[:10]:
+            for r in retrievers.values():
+                r.search(q, k=10)
+        lat: dict[str, list[float]] = {f"{m} {b}": [] for b in stores for m in ("hybrid", "keyword")}
+        same = 0
+        log(f"timing {len(texts)} queries per backend, interleaved")
+        for q in texts:
+            tops = {}
+            for b, r in retrievers.items():
+                for m in ("hybrid", "keyword"):
+                    t0 = time.perf_counter()
+                    res = r.search(q, k=10, mode=m)
+                    lat[f"{m} {b}"].append(time.perf_counter() - t0)
+                    if m == "keyword":
+                        tops[b] = [x.chunk_id for x in res.results]
+            same += tops["sqlite"] == tops["postgres"]
+        chunks = {b: rb.store.stats()["chunks"] for b, rb in stores.items()}
+    summary = {k: latency_summary(v) for k, v in lat.items()}
+    ratio = {m: round(summary[f"{m} postgres"]["p95_ms"] / summary[f"{m} sqlite"]["p95_ms"], 2)
+             for m in ("hybrid", "keyword")}
+    out = {"chunks": chunks, "queries": len(texts), "latency": summary, "p95_ratio_postgres_to_sqlite": ratio,
+           "keyword_top10_identical": f"{same}/{len(texts)}", "within_1.5x": all(v <= 1.5 for v in ratio.values())}
+    print(table([[k, v["p50_ms"], v["p95_ms"]] for k, v in summary.items()], ["search", "p50 ms", "p95 ms"]))
+    log(f"p95 postgres/sqlite: {ratio}; keyword top 10 identical for {same}/{len(texts)} queries")
+    write_result("bench_search_postgres", out)
+    return out
+
+
 def run(args: argparse.Namespace | None = None) -> dict:
     if getattr(args, "backend", "sqlite") == "postgres":
-        from bench import backends
-
-        return backends.search(args)
+        return compare_postgres(args)
     from rag.retrieval.retrieve import Retriever
 
     log(f"{NAME}: loading the embedding model (not timed)")
@@ -352,7 +395,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--startup-child", choices=["regbrief", "langchain"], help=argparse.SUPPRESS)
     p.add_argument("--query", help=argparse.SUPPRESS)
     p.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite",
-                   help="postgres: the PostgreSQL backend against SQLite in the same run (bench/backends.py)")
+                   help="postgres: the PostgreSQL backend against SQLite in the same run (compare_postgres)")
 
 
 if __name__ == "__main__":
