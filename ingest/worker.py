@@ -1,14 +1,13 @@
 """The ingest worker: a process at the lowest CPU priority that prepares big ingests (parse, chunk, embed,
 extract relations: `ingest.prepare.prepare`) and sends back the batches that the serving process writes.
 
-Why a process: the HTTP server answers queries from the same process that ingests uploads. Measured on 2
-cores (bench/README.md, bench_ingest_load): while a thread of the server parsed a 10,000-row list, searches
-in another thread took seconds instead of 6 ms. Not the CPU: the interpreter lock. A search gives it up
-around every SQLite step and waits up to the switch interval to get it back from a busy thread, dozens of
-times per search. Embedding in a thread cost less (p50 8 -> 13 ms) but searches still waited behind a
-model batch. The same work in a process of its own at nice 19 left searches as fast as idle (p50 6.6 ms,
-p95 11.8 ms against 6.5 / 11.6). nice 19, not SCHED_IDLE: SCHED_IDLE never runs while other work keeps the
-CPUs busy, so an ingest on a loaded machine could stall for good.
+Why a process: the HTTP server answers queries from the same process that ingests uploads. While a thread of
+the server parses or embeds a big list, searches in another thread wait, not for the CPU but for the
+interpreter lock: a search gives it up around every SQLite step and waits up to the switch interval to get it
+back from a busy thread, many times per search. The same work in a process of its own at nice 19 leaves
+searches about as fast as idle (`python -m bench ingest_load`; bench/README.md). nice 19, not SCHED_IDLE:
+SCHED_IDLE never runs while other work keeps the CPUs busy, so an ingest on a loaded machine could stall for
+good.
 
 One worker per serving process, started at the first big input and kept; it loads the same model with the
 same backend (its vectors are the local embedder's) and uses the same embedding cache. It takes one input
@@ -38,8 +37,8 @@ from rag.store.embedding_cache import EmbeddingCache
 log = logging.getLogger("regbrief.ingest")
 
 NICENESS = 19
-# Documents per message. A batch of 1,024 SDN entries took 97 ms to unpickle, all of it holding the
-# interpreter lock that queries need; sent in parts of 64, the serving process steps aside between them.
+# Documents per message. Unpickling a whole batch of list entries holds the interpreter lock that queries
+# need for as long as it takes; sent in small parts, the serving process steps aside between them.
 PART_DOCUMENTS = 64
 
 
@@ -60,14 +59,14 @@ class IngestWorker:
         return self._stream(("file", str(path), fmt, source, existing, settings.model_dump(mode="json")))
 
     def prepare(self, docs: list, source: str, existing: dict[str, str], settings) -> Iterator:
-        """`ingest.prepare.prepare`, run by the worker. The documents go in parts too: pickling 15,000 list
-        entries in one message held the interpreter for about a second."""
+        """`ingest.prepare.prepare`, run by the worker. The documents go in parts too: pickling a whole
+        list in one message would hold the interpreter for as long as that takes."""
         parts = [docs[i:i + PART_DOCUMENTS] for i in range(0, len(docs), PART_DOCUMENTS)]
         return self._stream(("documents", source, existing, len(parts), settings.model_dump(mode="json")), parts)
 
     def parse_file(self, path: Path, fmt: str, settings) -> list:
         """`ingest.prepare.parse_file`, run by the worker (FormatError as there): a feed parses a whole list
-        to diff it with the stored one, 1.7 s of pure Python for 15,000 SDN entries."""
+        to diff it with the stored one, seconds of pure Python for a big list."""
         docs = []
         for part in self._stream(("parse", str(path), fmt, settings.model_dump(mode="json"))):
             docs.extend(part)

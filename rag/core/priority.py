@@ -1,21 +1,21 @@
 """Queries first: background work in this process steps aside while a query runs.
 
-Python runs one thread at a time. A query gives up the interpreter around every SQLite step and, when a
-busy background thread (an ingest's writes, the entity index rebuilt after it) holds it, waits up to the
-switch interval (5 ms) to get it back, dozens of times per search. Measured in process on 2 cores: a search
-that takes 6 ms idle took 60-750 ms beside the index rebuild. So background work calls `step_aside()`
-between small steps, which waits while any query of another thread runs (at most `longest` seconds, so a
-steady stream of queries slows an ingest down but never stops it), query entry points run inside
-`query()`, and the HTTP service marks each query request whole (`request()`, api/app.py).
+Python runs one thread at a time. A query gives up the interpreter around every SQLite step and, when a busy
+background thread (an ingest's writes, the entity index rebuilt after it) holds it, waits up to the switch
+interval to get it back, many times per search, so a search beside background work takes many times longer
+than idle. Background work therefore calls `step_aside()` between small steps, which waits while any query of
+another thread runs (at most `longest` seconds, so a steady stream of queries slows an ingest down but never
+stops it); query entry points run inside `query()`, and the HTTP service marks each query request whole
+(`request()`, api/app.py).
 
-A request can only be marked once the event loop has read and parsed it, which takes it two turns, each
-needing the interpreter; a background step that holds the interpreter throughout (an embedded Chroma upsert
-of 64 vectors: 15-45 ms) can start in between, and the request waits for it. Traced in `python -m bench
-ingest_load`: a search that arrived during a write batch often waited for two or three upserts before it
-was read. So when the server has registered its event loop (`serving_loop`), `step_aside` first lets the
-loop go round twice (at most 20 ms): what it had read is then marked, and the step waits for it. Measured:
-waits of more than one upsert went away (9 of 21 slow searches -> 0 of 16), search p95 during the ingest
-2.4x -> 2.0x idle (one run each, no ask client).
+A request can only be marked once the event loop has read and parsed it, which takes two turns of the loop,
+each needing the interpreter; a background step that holds the interpreter throughout (an embedded Chroma
+upsert) can start in between, and the request then waits for it. So when the server has registered its
+event loop (`serving_loop`), `step_aside` first lets the loop go round twice (at most LOOP_TURNS_LONGEST):
+what it had read is then marked, and the step waits for it.
+
+`python -m bench ingest_load` measures what this buys (search latency over HTTP during an ingest against
+idle) and `python -m bench priority` what a step costs; the figures are in bench/results and the README.
 """
 from __future__ import annotations
 
@@ -133,18 +133,17 @@ def step_aside(longest: float = 0.1) -> None:
 def building():
     """Around the build of a large long-lived structure (the entity index and the indexes derived from it):
     no cyclic garbage collection meanwhile, then every object alive is moved out of the collector's reach
-    (gc.freeze), so later full collections stop scanning them. Measured in a server holding 20k list
-    entries: a full collection stopped every thread for 300-480 ms, several times per ingest and now and
-    then when idle; after freezing, 30-100 ms, and up to 300 ms while a new index was being built. Frozen
-    objects are still freed when their last reference goes (the previous index is); only garbage in
-    reference cycles at that moment is kept (a little, once per index build)."""
+    (gc.freeze), so later full collections, which stop every thread, no longer scan them: with tens of
+    thousands of list entries in memory those pauses were long enough for a person to notice. Frozen objects
+    are still freed when their last reference goes (the previous index is); only garbage in reference
+    cycles at that moment is kept (a little, once per index build)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         # Frozen at once, not collected first: the collector was off, so the young generations hold the
-        # whole new index, and collecting them took 368 ms (measured), every thread stopped meanwhile.
+        # whole new index, and collecting them would be one long pause of every thread.
         gc.freeze()
         if enabled:
             gc.enable()

@@ -40,8 +40,8 @@ DEFAULT_NAME = "all-MiniLM-L6-v2"
 BULK_BATCHES = 8
 # Padded word pieces in one model batch: 32 texts of up to 64 pieces, or 7 at the model's 256. A batch
 # is what a query may have to wait for during an ingest, and what onnxruntime's memory arena grows to
-# hold: measured on SDN entries (2 cores), 32 texts a batch took 300-550 ms p50 and up to 4.7 s for the
-# longest, and left the process 400 MB larger, for no more texts per second than batches of 8.
+# hold: bigger batches made queries wait longer and the process larger, for no more texts per second
+# (bench/README.md, "Figures behind the code").
 BATCH_TOKENS = 2048
 
 
@@ -190,8 +190,8 @@ class Embedder(Embeddings):
 def threads_for_load(forced: str = "") -> tuple[int, str]:
     """(torch threads to set, why) for a process that measures: `forced` (an environment value) wins;
     else 1 when the machine is already oversubscribed (1-minute load average above the CPU count),
-    because OpenMP threads spinning against other processes make one small encode 10-30x slower
-    (measured here: 1.3-2.9 s instead of 0.1-0.18 s at load 12-13 on 2 cores); else 0, torch's default.
+    because OpenMP threads spinning against other processes make one small encode many times slower;
+    else 0, torch's default.
     Thread count changes timing, not what is computed (up to float rounding)."""
     if forced.strip():
         return int(forced), "forced by the environment"

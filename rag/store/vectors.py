@@ -126,9 +126,9 @@ class VectorIndex:
 
     @property
     def _slice(self) -> int:
-        """Vectors per Chroma call. Embedded Chroma holds the interpreter lock for a whole call (measured:
-        ~0.2 ms a vector at 10k chunks, so 1,000 vectors stopped every query thread for 0.2 s); a server
-        releases it while waiting, and caps one request's size, so it gets bigger calls."""
+        """Vectors per Chroma call. Embedded Chroma holds the interpreter lock for a whole call, so a big call
+        stops every query thread until it ends (`python -m bench chroma_writes` measures for how long); a
+        server releases it while waiting, and caps one request's size, so it gets bigger calls."""
         return 1000 if self.settings.chroma_url else 64
 
     def query(self, embedding, filters: Filters, limit: int) -> list[tuple[str, float]]:
