@@ -8,7 +8,6 @@ The tables and their numbered migration steps are in rag/store/schema.py.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import socket
 import sqlite3
@@ -20,7 +19,8 @@ from typing import Any, TypeVar
 from rag.core.models import Chunk, Document, Filters
 from rag.core.priority import stepping
 from rag.store.schema import MIGRATIONS
-from rag.store.rows import DOCUMENT_LISTING, LIST_ENTRY, RELATION_DOCUMENT, RELATION_SOURCE, decoded, relation_source
+from rag.store.rows import (CHUNK_ROW, DOCUMENT_COLUMNS, DOCUMENT_LISTING, LIST_ENTRY, RELATION_DOCUMENT, RELATION_SOURCE, decoded,
+                            document_row, document_values, relation_source)
 from rag.store.sqlite import SqliteDB
 from rag.core.text import keywords
 
@@ -114,16 +114,10 @@ class SqliteRegistry(SqliteDB):
         db = self.conn()
         for part, marks in _parts(chunk_ids):
             rows = db.execute(
-                "SELECT c.chunk_id, c.doc_id, c.idx, c.text, c.start, c.\"end\", c.page, c.doc_type, c.date, "
-                "c.jurisdiction, c.source, d.title, d.publisher, d.url, d.metadata, d.format, d.entry "
-                f"FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.chunk_id IN ({marks}) {where}",
-                [*part, *params],
-            ).fetchall()
+                f"SELECT {CHUNK_ROW} FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
+                f"WHERE c.chunk_id IN ({marks}) {where}", [*part, *params]).fetchall()
             for r in rows:
-                row = dict(r)
-                row["metadata"] = json.loads(row["metadata"])
-                row["entry"] = json.loads(row["entry"]) if row["entry"] else None
-                out[row["chunk_id"]] = row
+                out[r["chunk_id"]] = decoded(dict(r))
         return out
 
     def first_chunks(self, doc_ids: Sequence[str]) -> dict[str, str]:
@@ -145,14 +139,8 @@ class SqliteRegistry(SqliteDB):
         r = db.execute("SELECT * FROM documents WHERE doc_id = ?", [doc_id]).fetchone()
         if not r:
             return None
-        doc = dict(r)
-        doc["metadata"] = json.loads(doc["metadata"])
-        doc["pages"] = json.loads(doc["pages"]) if doc["pages"] else None
-        doc["entry"] = json.loads(doc["entry"]) if doc["entry"] else None
-        doc["chunk_ids"] = [
-            x[0] for x in db.execute("SELECT chunk_id FROM chunks WHERE doc_id = ? ORDER BY idx", [doc_id])
-        ]
-        return doc
+        return document_row(dict(r), [
+            x[0] for x in db.execute("SELECT chunk_id FROM chunks WHERE doc_id = ? ORDER BY idx", [doc_id])])
 
     def documents(self, source: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict]:
         sql = f"SELECT {DOCUMENT_LISTING} FROM documents d"
@@ -290,18 +278,9 @@ class SqliteRegistry(SqliteDB):
         with self.tx() as db:
             old = self._delete_rows(db, list(by_doc))
             db.executemany(
-                "INSERT INTO documents (doc_id, source, format, doc_type, title, date, jurisdiction, publisher, "
-                "url, content_hash, ingested_at, metadata, text, pages, entry) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    (
-                        d.doc_id, d.source, d.format, d.doc_type, d.title, d.date.isoformat() if d.date else None,
-                        d.jurisdiction, d.publisher, d.url, d.hash(), now,
-                        json.dumps(d.metadata, default=str), d.text, json.dumps(d.pages) if d.pages else None,
-                        d.entry.model_dump_json() if d.entry is not None else None,
-                    )
-                    for d in stepping(docs, 64)  # a background write steps aside for queries (rag/core/priority.py)
-                ),
-            )
+                f"INSERT INTO documents ({DOCUMENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                # a background write steps aside for queries (rag/core/priority.py)
+                (document_values(d, now) for d in stepping(docs, 64)))
             for c in stepping(chunks, 64):
                 d = by_doc[c.doc_id]
                 cur = db.execute(

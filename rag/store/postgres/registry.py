@@ -12,7 +12,6 @@ counts twice, as it does in FTS5.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -24,7 +23,8 @@ from rag.store.postgres.db import PgDB, key32
 from rag.store.postgres.schema import MIGRATIONS, write_postings
 from rag.store.postgres.terms import index_terms, indexed_text, pair, phrase_counts, phrase_terms
 from rag.store.registry import RELATION_FIELDS, date_ord, weighted_keywords
-from rag.store.rows import DOCUMENT_LISTING, LIST_ENTRY, RELATION_DOCUMENT, RELATION_SOURCE, decoded, relation_source
+from rag.store.rows import (CHUNK_ROW, DOCUMENT_COLUMNS, DOCUMENT_LISTING, LIST_ENTRY, RELATION_DOCUMENT, RELATION_SOURCE, decoded,
+                            document_row, document_values, relation_source)
 from rag.store.vectors import StoreUnavailable
 from rag.core.text import keywords
 
@@ -66,16 +66,9 @@ PHRASE_CANDIDATES = (
     "SELECT c.rowid, c.idx, c.text, c.kw_len, d.title FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
     "WHERE c.rowid IN (SELECT chunk FROM postings WHERE term = ANY(%s) GROUP BY chunk HAVING count(*) = %s)")
 
-CHUNK_ROW = ('c.chunk_id, c.doc_id, c.idx, c.text, c.start, c."end", c.page, c.doc_type, c.date, c.jurisdiction, '
-             'c.source, d.title, d.publisher, d.url, d.metadata, d.format, d.entry')
-
 
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def _json(v: str | None):
-    return json.loads(v) if v else None
 
 
 class PgRegistry(PgDB):
@@ -148,9 +141,7 @@ class PgRegistry(PgDB):
         out: dict[str, dict] = {}
         for r in self.all(f"SELECT {CHUNK_ROW} FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
                           f"WHERE c.chunk_id = ANY(%(ids)s) {where}", {"ids": list(chunk_ids), **params}):
-            r["metadata"] = json.loads(r["metadata"])
-            r["entry"] = _json(r["entry"])
-            out[r["chunk_id"]] = r
+            out[r["chunk_id"]] = decoded(r)
         return out
 
     def first_chunks(self, doc_ids: Sequence[str]) -> dict[str, str]:
@@ -166,13 +157,8 @@ class PgRegistry(PgDB):
         rows = self.all("SELECT * FROM documents WHERE doc_id = %s", [doc_id])
         if not rows:
             return None
-        doc = rows[0]
-        doc["metadata"] = json.loads(doc["metadata"])
-        doc["pages"] = _json(doc["pages"])
-        doc["entry"] = _json(doc["entry"])
-        doc["chunk_ids"] = [r["chunk_id"] for r in self.all(
-            "SELECT chunk_id FROM chunks WHERE doc_id = %s ORDER BY idx", [doc_id])]
-        return doc
+        return document_row(rows[0], [r["chunk_id"] for r in self.all(
+            "SELECT chunk_id FROM chunks WHERE doc_id = %s ORDER BY idx", [doc_id])])
 
     def documents(self, source: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict]:
         q = f"SELECT {DOCUMENT_LISTING} FROM documents d"
@@ -310,15 +296,9 @@ class PgRegistry(PgDB):
                         f"and another worker may have recovered it; retry")
                 self._lock_docs(cur, list(by_doc))
                 old = self._delete_rows(cur, list(by_doc))
-                with cur.copy("COPY documents (doc_id, source, format, doc_type, title, date, jurisdiction, "
-                              "publisher, url, content_hash, ingested_at, metadata, text, pages, entry) "
-                              "FROM STDIN") as cp:
+                with cur.copy(f"COPY documents ({DOCUMENT_COLUMNS}) FROM STDIN") as cp:
                     for d in docs:
-                        cp.write_row((
-                            d.doc_id, d.source, d.format, d.doc_type, d.title, d.date.isoformat() if d.date else None,
-                            d.jurisdiction, d.publisher, d.url, d.hash(), now, json.dumps(d.metadata, default=str),
-                            d.text, json.dumps(d.pages) if d.pages else None,
-                            d.entry.model_dump_json() if d.entry is not None else None))
+                        cp.write_row(document_values(d, now))
                 rowids = [r["id"] for r in cur.execute(
                     "SELECT nextval('chunks_rowid_seq') AS id FROM generate_series(1, %s)", [len(chunks)])]
                 with cur.copy('COPY chunks (rowid, chunk_id, doc_id, idx, text, start, "end", page, doc_type, '
