@@ -1,6 +1,6 @@
 """The import structure, read from the code (an AST walk, nothing imported): no import cycle among the modules of
-rag/ or of ingest/, and no import of ingest/ or api/ from rag/ except in rag/service.py, the one module that
-composes ingest and answering. Imports inside functions count the same as those at the top; imports under
+rag/ or of ingest/, rag's packages import only those below them, and no import of ingest/ or api/ from rag/
+except in rag/service.py, the one module that composes ingest and answering. Imports inside functions count the same as those at the top; imports under
 `if TYPE_CHECKING:` do not (they never run)."""
 from __future__ import annotations
 
@@ -104,6 +104,21 @@ def test_rag_imports_ingest_and_api_only_in_the_service():
     wrong = sorted((m, t) for m, p in mods.items() if m != COMPOSER
                    for t in imports_of(m, p, known) if t.split(".")[0] in ("ingest", "api"))
     assert not wrong, wrong
+
+
+# rag's packages from the top floor down (README, "How it works"): each imports only packages after it.
+FLOORS = ["rag.service", "rag.briefing", "rag.answering", "rag.relations", "rag.retrieval", "rag.entities",
+          "rag.store", "rag.embeddings", "rag.core"]
+
+
+def floor_of(module: str) -> int | None:
+    return next((i for i, p in enumerate(FLOORS) if module == p or module.startswith(p + ".")), None)
+
+
+def test_rag_packages_import_only_those_below_them():
+    up = sorted((m, t) for m, targets in graph("rag").items() for t in targets
+                if floor_of(m) is not None and floor_of(t) is not None and floor_of(t) < floor_of(m))
+    assert not up, f"imports running back up (FLOORS): {up}"
 
 
 def test_the_store_never_imports_the_domain():
