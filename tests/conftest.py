@@ -102,17 +102,22 @@ def assert_implements(pairs) -> None:
 
 # --- the fast layer and the end-to-end layer ------------------------------------------------------------------
 
-# Fixtures that make a test end to end: they ingest ../shared data for the session, or start servers of their
-# own (PostgreSQL, Chroma, llama.cpp).
-E2E_FIXTURES = {"demo_rb", "pg_server", "chroma_server", "servers", "llama_server"}
+# Fixtures that make a test end to end: they ingest ../shared data, or start servers of their own (PostgreSQL,
+# Chroma, llama.cpp).
+E2E_FIXTURES = {"demo_rb", "pg_server", "chroma_server", "servers", "llama_server", "xml_rb", "zala_rb"}
+# Modules whose every test is end to end: real lists served and synced over HTTP (test_feeds), the real data
+# ingested (test_injection), processes killed and servers stopped (test_reliability), a real server with
+# uploads (test_workspaces), a soak (test_soak).
+E2E_MODULES = {"test_feeds.py", "test_injection.py", "test_reliability.py", "test_workspaces.py", "test_soak.py"}
 
 
 def pytest_collection_modifyitems(config, items):
     """Mark end-to-end tests `e2e` so that `make check` (`-m "not e2e"`) runs only the fast layer: those marked
-    `slow` (server processes, a browser), those that use an end-to-end fixture, and the `servers` variant of
-    a test parametrized over BACKENDS."""
+    `slow` (server processes, a browser), those in E2E_MODULES, those that use an end-to-end fixture, and the
+    `servers` variant of a test parametrized over BACKENDS; a test may also be marked `e2e` itself."""
     for item in items:
         callspec = getattr(item, "callspec", None)
         on_servers = callspec is not None and "servers" in callspec.params.values()
-        if item.get_closest_marker("slow") or E2E_FIXTURES & set(item.fixturenames) or on_servers:
+        if (item.get_closest_marker("slow") or item.path.name in E2E_MODULES or E2E_FIXTURES & set(item.fixturenames)
+                or on_servers):
             item.add_marker(pytest.mark.e2e)

@@ -189,14 +189,17 @@ def llm_rb(demo_rb, llama_server):
     return rb
 
 
-def test_llm_answer_is_verified_or_falls_back(llm_rb):
+def test_llm_sentences_that_fail_verification_give_the_extractive_answer(llm_rb):
+    """SmolLM2-135M reaches the model and drafts, but none of its sentences passes the verifier on this question
+    (`python -m bench ask` finds the same for every question): the answer is the extractive one, named as a
+    fallback from the model, with a note saying why, and every fact in it cited and verified."""
     a = llm_rb.ask(SOFTBANK_Q)
-    assert a.backend.startswith("openai") or "fallback from openai" in a.backend
-    assert a.prompt_version == "answer-v1"
+    assert not any("could not be used" in n for n in a.notes), a.notes  # the model answered, in time
+    assert a.backend == "extractive (fallback from openai)", a.backend
+    assert any("The openai model" in n and "this is the extractive answer" in n for n in a.notes), a.notes
+    assert a.prompt_version == "answer-v1"  # the model's prompt: its draft was read
     assert_every_fact_cited_and_verified(a.sentences, a.citations)
-    assert facts(a), "a verified answer or the extractive fallback"
-    if "fallback" in a.backend:
-        assert any("extractive" in n for n in a.notes)
+    assert "Japan Computer Vision" in a.answer
 
 
 def test_llm_briefing_runs_through_the_model(llm_rb):

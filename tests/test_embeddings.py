@@ -225,6 +225,7 @@ def test_an_ask_embeds_its_question_once(tmp_path):
     assert len(seen) == len(set(seen))  # and no text went through the model twice
 
 
+@pytest.mark.e2e
 def test_a_big_input_is_prepared_in_a_low_priority_worker_with_the_same_result(tmp_path, onnx_embedder):
     """The server's ingest worker (ingest/worker.py): the same diff, chunks and vectors as preparing here, at
     nice 19; a worker that was killed is replaced; a small file is prepared here, with no worker started."""

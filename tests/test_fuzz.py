@@ -81,6 +81,7 @@ def test_hostile_xml_is_rejected_or_inert(tmp_path, content, fmt):
         assert len(text) < 10 * len(content)
 
 
+@pytest.mark.e2e
 def test_schemathesis_no_5xx_and_responses_match_their_schema(tmp_path, embedder):
     """A short schemathesis run (the bench runs >= 2,000 cases): no 5xx, status codes, content types and
     bodies conform to the OpenAPI document."""

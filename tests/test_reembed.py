@@ -26,6 +26,7 @@ def _cli(home, backend: str, *args: str, timeout: int = 600) -> subprocess.Compl
                           capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.e2e
 def test_an_incompatible_embedder_is_refused_until_reembed(tmp_path):
     home = tmp_path / "home"
     assert _cli(home, "torch", "ingest", "-q", str(DEMO / "articles")).returncode == 0

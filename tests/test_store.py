@@ -110,6 +110,7 @@ def test_a_word_in_most_passages_neither_ranks_nor_makes_candidates(xml_rb):
     assert all(abs(a[1] - b[1]) < 1e-5 for a, b in zip(both, rare))
 
 
+@pytest.mark.e2e
 def test_filters_apply_on_both_sides(rb):
     rb.ingestor.ingest([DEMO / "articles", CONSOLIDATED_XML])
     only_lists = rb.search("SenseTime facial recognition", k=10, filters=Filters(doc_type=["list_entry"]))
@@ -185,6 +186,7 @@ def test_bad_files_get_clear_errors_and_leave_the_store_unchanged(xml_rb, tmp_pa
     assert xml_rb.store.check()["ok"]
 
 
+@pytest.mark.e2e
 def test_cli_reports_failures_with_nonzero_exit_and_json_contract(tmp_path, embedder):
     home = tmp_path / "home"
     bad = tmp_path / "bad.xml"
@@ -204,6 +206,7 @@ def test_cli_reports_failures_with_nonzero_exit_and_json_contract(tmp_path, embe
     assert json.loads(res.stdout)["documents"] == 37
 
 
+@pytest.mark.e2e
 def test_killed_ingest_leaves_no_orphans_or_duplicates(tmp_path, embedder):
     """A real subprocess is SIGKILLed mid-ingest; the next run recovers and completes exactly."""
     src = DATA / "federal_register" / "fr_sanctions_export_controls_abstracts.jsonl"
@@ -251,6 +254,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.e2e
 def test_server_mode_through_a_real_chroma_server(tmp_path, embedder):
     chroma = Path(sys.executable).parent / "chroma"
     port = _free_port()
