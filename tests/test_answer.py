@@ -185,7 +185,7 @@ def llama_server():
 @pytest.fixture
 def llm_rb(demo_rb, llama_server):
     rb = make_rb(demo_rb.settings.home, llm="openai", openai_base_url=llama_server[0], openai_model="smollm2",
-                 llm_timeout_s=120)
+                 llm_timeout_s=300)  # SmolLM2 on a loaded 2-core machine took over 120 s
     return rb
 
 
