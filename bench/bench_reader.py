@@ -2,7 +2,7 @@
 it never trained on, against the cosine baseline and a plain BM25 overlap in the same run; and what one
 score() call costs.
 
-Quality (rag/answering/reader_train.py builds the cases):
+Quality (eval/reader_train.py builds the cases):
 - ObliQA dev, split by DocumentID: `heldout` (even DocumentIDs, never trained or tuned on) and `dev`
   (DocumentID 3 mod 4: used to choose the model's form, then fitted on). Each question's candidates are
   the sentences of its gold passages mixed with those of the 5 BM25-nearest other passages and 2 random
@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args=None) -> dict:
     from rag.answering.reader import Reader, load_model
-    from rag.answering.reader_train import VectorCache, compare, load_parts, prepare
+    from eval.reader_train import VectorCache, compare, load_parts, prepare
 
     n_speed = getattr(args, "reader_speed_questions", 60)
     embedder = real_embedder()

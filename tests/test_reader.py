@@ -39,7 +39,7 @@ def top(scores: list[float]) -> int:
 
 @pytest.fixture(scope="module")
 def reader(embedder):
-    assert WEIGHTS.exists(), f"{WEIGHTS} missing: run `python -m rag.answering.reader train`"
+    assert WEIGHTS.exists(), f"{WEIGHTS} missing: run `python -m eval.reader_train train`"
     return get_reader(embedder)
 
 

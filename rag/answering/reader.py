@@ -21,8 +21,8 @@ over features of each (question, sentence) pair, computed here and nowhere else:
   learns which pairings matter;
 - shape: sentence length, the passage's doc_type, whether the sentence states a list field ("Address: ...").
 
-Weights: rag/answering/reader_weights.npz, rebuilt by `python -m rag.answering.reader train`
-(rag/answering/reader_train.py says what it is trained on). Without the file the reader falls back to the
+Weights: rag/answering/reader_weights.npz, rebuilt by `python -m eval.reader_train train`
+(eval/reader_train.py says what it is trained on). Without the file the reader falls back to the
 plain cosine of the vectors, with a warning.
 """
 from __future__ import annotations
@@ -30,7 +30,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -340,7 +339,7 @@ class Model:
         names = [str(x) for x in z["feature_names"]]
         if names != FEATURE_NAMES:
             raise ValueError(f"{path}: its features are not this code's ({len(names)} against "
-                             f"{len(FEATURE_NAMES)}); rebuild it with `python -m rag.answering.reader train`")
+                             f"{len(FEATURE_NAMES)}); rebuild it with `python -m eval.reader_train train`")
         layers = [(z[f"w{i}"], z[f"b{i}"]) for i in range(int(z["n_layers"]))]
         emb_dims = int(z["emb_dims"])
         return cls(z["mean"], z["scale"], layers, emb_dims, z["emb_proj"] if emb_dims else None)
@@ -392,7 +391,7 @@ def load_model(path: Path = WEIGHTS) -> Model | None:
     """The trained model, or None (with a warning) when the weights file is missing or does not fit."""
     if not path.exists():
         log.warning("reader weights %s are missing: scoring sentences by cosine similarity only "
-                    "(rebuild them with `python -m rag.answering.reader train`)", path)
+                    "(rebuild them with `python -m eval.reader_train train`)", path)
         return None
     try:
         return Model.load(path)
@@ -405,8 +404,3 @@ def load_model(path: Path = WEIGHTS) -> Model | None:
 def get_reader(embedder, weights: Path = WEIGHTS) -> Reader:
     return Reader(embedder, load_model(weights))
 
-
-if __name__ == "__main__":
-    from rag.answering.reader_train import main
-
-    sys.exit(main(sys.argv[1:]))

@@ -1,6 +1,6 @@
 """Training data, training and measurement of the reader's scorer (rag/answering/reader.py).
 
-`python -m rag.answering.reader train` rebuilds rag/answering/reader_weights.npz, seeded, from:
+`python -m eval.reader_train train` rebuilds rag/answering/reader_weights.npz, seeded, from:
 
 1. ObliQA dev (../shared/data/obliqa): questions written from ADGM rule passages. Split by the gold
    passages' DocumentID (`obliqa_split`): even DocumentIDs are HELD OUT (never trained or tuned on);
@@ -17,7 +17,7 @@
 Each question contributes the same total weight (its candidates' weights sum to 1), own cases count
 OWN_WEIGHT times an ObliQA question: they are few and closer to what users ask.
 
-`python -m rag.answering.reader eval` reports P@1 and MRR (is a right sentence ranked first; where is the
+`python -m eval.reader_train eval` reports P@1 and MRR (is a right sentence ranked first; where is the
 first right one) on the dev and held-out parts, for the learned reader, the cosine baseline and a plain
 BM25 overlap, in the same run.
 """
@@ -31,6 +31,7 @@ import math
 import os
 import random
 import re
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -419,13 +420,13 @@ def train(out: Path = WEIGHTS, variant: str = CHOSEN, compare_variants: bool = F
 
 
 def build_cases(questions: Path = OWN_QUESTIONS, out: Path = OWN_CASES, seed: int = SEED) -> int:
-    from rag.answering.reader_cases import build
+    from eval.reader_cases import build
 
     return build(questions, out, DATA, seed)
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="python -m rag.answering.reader")
+    ap = argparse.ArgumentParser(prog="python -m eval.reader_train")
     ap.add_argument("command", choices=["train", "eval", "build-cases"])
     ap.add_argument("--variant", default=CHOSEN, choices=list(VARIANTS))
     ap.add_argument("--compare-variants", action="store_true", help="fit every model form, report them on dev")
@@ -444,3 +445,7 @@ def main(argv: list[str]) -> int:
     parts = load_parts(embedder_for_training())
     print(json.dumps(compare(parts, load_model(args.out)), indent=1))
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -84,7 +84,7 @@ def _sdn_entries(data: Path, rng: random.Random, n: int) -> list[dict]:
 
 
 def build(questions: Path, out: Path, data: Path, seed: int = 13) -> int:
-    from rag.answering.reader_train import BM25
+    from eval.reader_train import BM25
 
     rng = random.Random(seed)
     passages: dict[str, dict] = {}
