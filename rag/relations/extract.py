@@ -4,13 +4,19 @@ Relations come from two places:
 - structured data: FollowTheMoney Ownership / Directorship / Family / ... entities (their links are in
   the relation document's metadata) and OFAC "Linked To:" remarks; the citation is the sentence of the
   relation document's text that renders the link;
-- sentences of articles, notices and regulations, by pattern: two adjacent names and, between them, a
-  cue that says how they are related ("X is a wholly owned subsidiary of Y", "Y owns 100 percent of X",
-  "X, wholly owned by Y", "Y-owned X", "X uses technology from Z", "X has deployed Z's ... algorithm",
-  "Z is a supplier to X", "X is a customer of Y", "X partners with Y", "X is the director of Y" ...).
-  Every extracted relation is checked again by `verify_relation`: both names in the sentence, the
-  relation's cue between them, and no negation ("not", "no longer", "never", "denied"); a relation the
-  sentence does not state is rejected.
+- sentences of articles, notices and regulations, two ways, the first that speaks for a pair of parties
+  winning: a phrase list (PATTERNS: two adjacent names and, between them, a cue that says how they are
+  related: "X is a wholly owned subsidiary of Y", "Y owns 100 percent of X", "X uses technology from Z" ...),
+  each hit checked again by `verify_relation` (both names in the sentence, the cue between them, no
+  negation); then the learned model of rag/relations/learned.py, which classifies every pair of party
+  mentions into a relation type and direction (or none) and says whether the sentence states the relation
+  as ended ("sold its stake in", "a former subsidiary of", "no longer holds"). `sentence_relations` gives
+  both with their status; `extract_sentence` (what briefings use) only those stated as holding.
+
+Each extracted relation carries `date` (the source document's date: when the source states it),
+`status` ("stated" or "ended"; an ended relation's `end_date` is its source's date), `method` ("pattern",
+"model", "ftm", "ofac-remarks"), `score` (the model's probability), `percentage` and `amount` where the
+sentence gives them.
 
 They are stored by the store (rag/store/), with the chunk id and the sentence's offsets in the chunk, so
 every edge can be cited. The ingest pipeline extracts them with `extract_relations(docs, chunks)` and
@@ -76,6 +82,11 @@ class Extracted:
     subject_ref: str | None = None
     object_ref: str | None = None
     phrase: str = ""
+    # "stated", or "ended" when the sentence says the relation no longer holds (sold, divested, former ...);
+    # an ended relation's end_date is its source's date, the day by which the source says it had ended.
+    status: str = "stated"
+    score: float | None = None  # the learned model's probability (None for patterns and structured data)
+    amount: str | None = None  # an amount the sentence states for the relation ("$ 50 million" invested)
 
 
 # --------------------------------------------------------------------------- patterns
@@ -201,9 +212,10 @@ def _check_pair(sentence: str, relation: str, ms, mo) -> tuple[bool, str]:
     return True, "stated"
 
 
-def extract_sentence(sentence: str, aliases: dict[str, str] | None = None) -> list[tuple[str, str, str, str, str, str | None]]:
-    """Relations a sentence states: (relation, subject_text, object_text, subject, object, role),
-    each verified. `aliases` maps acronyms defined in the document ("JCV") to the full names."""
+def extract_sentence_patterns(sentence: str, aliases: dict[str, str] | None = None) -> list[tuple[str, str, str, str, str, str | None]]:
+    """Relations the phrase list finds in a sentence: (relation, subject_text, object_text, subject,
+    object, role), each verified. `aliases` maps acronyms defined in the document ("JCV") to the full
+    names."""
     aliases = dict(aliases or {})
     ms = mentions(sentence)
     for m in ms:
@@ -235,7 +247,91 @@ def extract_sentence(sentence: str, aliases: dict[str, str] | None = None) -> li
     return out
 
 
-def phrase(relation: str, subject: str, object: str, role: str | None = None, percentage: str | None = None) -> str:
+def extract_sentence(sentence: str, aliases: dict[str, str] | None = None) -> list[tuple[str, str, str, str, str, str | None]]:
+    """Relations a sentence states as holding: (relation, subject_text, object_text, subject, object, role).
+    The phrase list's verified relations first, then those of the learned model (rag/relations/learned.py)
+    for pairs the phrase list left alone; relations the sentence says ended are left out (see
+    `sentence_relations` for those). `aliases` maps acronyms defined in the document ("JCV") to the full
+    names."""
+    return [(r.relation, r.subject_text, r.object_text, r.subject, r.object, r.role)
+            for r in sentence_relations(sentence, aliases) if r.status == "stated"]
+
+
+@dataclass
+class SentenceRelation:
+    relation: str
+    subject_text: str
+    object_text: str
+    subject: str
+    object: str
+    role: str | None
+    method: str  # "pattern" | "model"
+    status: str = "stated"
+    score: float | None = None
+    percentage: str | None = None
+    amount: str | None = None
+
+
+_PCT_RE = re.compile(r"([\d.,]+)\s*(?:percent|per\s+cent|%)", re.I)
+_AMOUNT_RE = re.compile(r"((?:US)?\$|€|£|¥|USD\s?|EUR\s?)\s?([\d.,]+)(?:\s*(million|billion|bn|m)\b)?", re.I)
+
+
+def _model_role(relation: str, between: str) -> str | None:
+    if relation == "ownership":
+        if re.search(r"stake|interest|shares|shareholder|holding|invest", between, re.I):
+            return "stake"
+        if re.search(r"subsidiar|\bunit\b|\barm\b|affiliate|division", between, re.I):
+            return "subsidiary"
+        return "owner"
+    if relation == "supplier":
+        return "technology" if re.search(r"technolog|algorithm|software|licens", between, re.I) else "supplier"
+    if relation == "representative":
+        return "agent"
+    return None
+
+
+def sentence_relations(sentence: str, aliases: dict[str, str] | None = None,
+                       found: list | None = None) -> list[SentenceRelation]:
+    """Every relation a sentence states between parties it names, with whether it says the relation ended:
+    the phrase list's (method "pattern"), then the learned model's for the other pairs (method "model";
+    `found`: the model's finds for this sentence when already computed, see `learned.extract_many`)."""
+    from rag.entities.names import name_key
+    from rag.relations import learned
+
+    aliases = dict(aliases or {})
+    for m in mentions(sentence):
+        if m.acronym:
+            aliases.setdefault(m.acronym, m.text)
+    out: list[SentenceRelation] = []
+    pairs: set[frozenset] = set()
+    for relation, st, ot, subj, obj, role in extract_sentence_patterns(sentence, aliases):
+        out.append(SentenceRelation(relation, st, ot, subj, obj, role, "pattern"))
+        pairs.add(frozenset((name_key(st), name_key(ot))))
+    for f in learned.extract(sentence) if found is None else found:
+        st, ot = f.subject.text, f.object.text
+        key = frozenset((name_key(st), name_key(ot)))
+        if key in pairs:
+            continue
+        pairs.add(key)
+        lo, hi = sorted((f.subject, f.object), key=lambda p: p.start)
+        between = sentence[lo.end:hi.start]
+        window = sentence[lo.start:min(len(sentence), hi.end + 40)]
+        pct = amount = None
+        if f.relation == "ownership":
+            if m := _PCT_RE.search(window):
+                pct = m.group(1).rstrip(".,")
+            if m := _AMOUNT_RE.search(window):
+                amount = " ".join(x for x in (m.group(1).strip(), m.group(2).rstrip(".,"), m.group(3)) if x)
+        out.append(SentenceRelation(f.relation, st, ot, display_name(aliases.get(st, st)),
+                                    display_name(aliases.get(ot, ot)), _model_role(f.relation, between), "model",
+                                    f.status, round(f.score, 3), pct, amount))
+    return out
+
+
+def phrase(relation: str, subject: str, object: str, role: str | None = None, percentage: str | None = None,
+           status: str = "stated") -> str:
+    if status == "ended":
+        return f"{phrase(relation, subject, object, role, percentage)} (ended)"
     if relation == "ownership" and percentage:
         return f"{subject} owns {percentage}% of {object}"
     if relation == "supplier":
@@ -255,6 +351,7 @@ class _Doc:
     entry: ListEntry | None  # list entries: their typed entry, whose links are relations
     content_hash: str
     chunks: list[tuple[str, str]] = field(default_factory=list)  # (chunk_id, text)
+    date: str | None = None  # the document's date (ISO), the date of the relations its sentences state
 
 
 def _acronyms(text: str) -> dict[str, str]:
@@ -269,31 +366,30 @@ def _acronyms(text: str) -> dict[str, str]:
 def extract_document(doc: _Doc) -> list[Extracted]:
     if doc.doc_type == "list_entry":
         return _structured(doc)
+    from rag.relations import learned
+
     aliases = _acronyms("\n\n".join(t for _, t in doc.chunks))
     out: list[Extracted] = []
     seen: set[tuple] = set()
-    for chunk_id, text in doc.chunks:
-        for a, b in sentence_spans(text):
-            s = text[a:b]
-            if not _ANY_CUE.search(s):
-                continue
-            for relation, st, ot, subj, obj, role in extract_sentence(s, aliases):
-                key = (s, relation, subj, obj)
-                if key in seen:
-                    continue  # the same sentence in two overlapping chunks
-                seen.add(key)
-                pct = None
-                if relation == "ownership" and (m := re.search(r"([\d.,]+)\s*(?:percent|per\s+cent|%)", s)):
-                    pct = m.group(1).rstrip(".,")
-                out.append(Extracted(relation, subj, obj, st, ot, chunk_id, a, b, s, "pattern", role, pct,
-                                     phrase=phrase(relation, subj, obj, role, pct)))
+    spans = [(chunk_id, text, a, b) for chunk_id, text in doc.chunks for a, b in sentence_spans(text)
+             if len(mentions(text[a:b])) >= 2]
+    found = learned.extract_many([text[a:b] for _, text, a, b in spans])  # one embedding call per document
+    for (chunk_id, text, a, b), finds in zip(spans, found):
+        s = text[a:b]
+        for r in sentence_relations(s, aliases, finds):
+            key = (s, r.relation, r.subject, r.object)
+            if key in seen:
+                continue  # the same sentence in two overlapping chunks
+            seen.add(key)
+            pct = r.percentage
+            if r.method == "pattern" and r.relation == "ownership" and (m := _PCT_RE.search(s)):
+                pct = m.group(1).rstrip(".,")
+            out.append(Extracted(r.relation, r.subject, r.object, r.subject_text, r.object_text, chunk_id, a, b,
+                                 s, r.method, r.role, pct, doc.date,
+                                 doc.date if r.status == "ended" else None,
+                                 phrase=phrase(r.relation, r.subject, r.object, r.role, pct, r.status),
+                                 status=r.status, score=r.score, amount=r.amount))
     return out
-
-
-_ANY_CUE = re.compile(r"subsidiar|owned|owns|\bunit\b|affiliate|stake|shareholder|parent|controll|acquired|"
-                      r"technolog|algorithm|software|supplier|provider|vendor|licens|suppl|provid|deploy|customer|"
-                      r"client|partner|director|chief|ceo|chair|president|officer|founder|company|\bhead\b|\bsold\b|"
-                      r"\bsells\b|\bheld\b|\bholds?\b|interest|\barm\b|division|branch|business", re.I)
 
 
 def _find_span(text: str, *names: str) -> tuple[int, int]:
@@ -347,15 +443,39 @@ def extract_relations(docs: Sequence[Document], chunks: Sequence[Chunk]) -> dict
     for c in sorted(chunks, key=lambda c: (c.doc_id, c.index)):
         by_doc[c.doc_id].append((c.chunk_id, c.text))
     return {d.doc_id: extract_document(_Doc(d.doc_id, d.doc_type, d.title, d.entry, d.hash(),
-                                            by_doc.get(d.doc_id, []))) for d in docs}
+                                            by_doc.get(d.doc_id, []), d.date.isoformat() if d.date else None))
+            for d in docs}
 
 
 def extract_stored(row: dict) -> list[Extracted]:
     """The relations of a stored document (a `Registry.relation_sources` row): `Store.sync_relations`."""
     return extract_document(_Doc(row["doc_id"], row["doc_type"], row["title"], _stored_entry(row),
-                                 row["content_hash"], row["chunks"]))
+                                 row["content_hash"], row["chunks"], _iso(row.get("date"))))
+
+
+def _iso(value) -> str | None:
+    return str(value)[:10] if value else None
 
 
 def _stored_entry(row: dict) -> ListEntry | None:
     """The typed entry of a stored list entry (the store's migration gave older stores theirs)."""
     return ListEntry.model_validate(row["entry"]) if row.get("entry") is not None else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m rag.relations.extract train`: rebuild the learned model's weights (rag/relations/data)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m rag.relations.extract")
+    parser.add_argument("command", choices=["train"])
+    parser.parse_args(argv)
+    from rag.relations import learned
+
+    m = learned.build(extract_sentence_patterns)
+    print(f"wrote {learned.MODEL_PATH} ({learned.MODEL_PATH.stat().st_size} bytes, {len(m.vocab)} features, "
+          f"{len(m.classes)} classes)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -27,7 +27,8 @@ from rag.core.text import keywords
 T = TypeVar("T")
 
 RELATION_FIELDS = ("relation", "subject", "object", "subject_text", "object_text", "subject_ref", "object_ref",
-                   "role", "percentage", "date", "end_date", "chunk_id", "start", "end", "quote", "method", "phrase")
+                   "role", "percentage", "date", "end_date", "chunk_id", "start", "end", "quote", "method", "phrase",
+                   "status", "amount", "score")
 
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
 

@@ -133,4 +133,9 @@ MIGRATIONS: list[Migration] = [
     Migration(2, "relations in the schema; store settings", V2_RELATIONS),
     Migration(3, "typed list entries", "ALTER TABLE documents ADD COLUMN entry TEXT;", _typed_entries),
     Migration(4, "file keys without server paths", "", _file_keys),
+    # Relations say whether their sentence states them as ended, with the amount and the model's score;
+    # every document's relations are extracted again (the extractor learned more than its phrase list).
+    Migration(5, "relation status, amount and score; relations extracted again",
+              "ALTER TABLE relations ADD COLUMN status TEXT;\nALTER TABLE relations ADD COLUMN amount TEXT;\n"
+              "ALTER TABLE relations ADD COLUMN score REAL;\nDELETE FROM relations_docs;\n"),
 ]

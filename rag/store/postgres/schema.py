@@ -275,4 +275,7 @@ MIGRATIONS: list[Migration] = [
                  "document frequencies in term_df", V3, _postings_with_pairs, vacuum=("postings", "term_df", "kw_stats")),
     Migration(4, "feeds, their sync state, news items seen and the changes found", V4),
     Migration(5, "decisions on screening hits", V5),
+    Migration(6, "relation status, amount and score; relations extracted again",
+              "ALTER TABLE relations ADD COLUMN status TEXT;\nALTER TABLE relations ADD COLUMN amount TEXT;\n"
+              "ALTER TABLE relations ADD COLUMN score REAL;\nDELETE FROM relations_docs;\n"),
 ]

@@ -1,0 +1,586 @@
+"""A learned relation extractor: every pair of party mentions in a sentence, classified into a relation type
+and direction (or none) by a linear model trained here, with whether the sentence says the relation ended.
+
+Why learned: a phrase list written against one corpus ("X is a wholly owned subsidiary of Y") misses how
+others write the same fact ("Y's foreign currency arm, X", "X and its CEO Z", "acted for or on behalf of
+X"). The model sees, for each ordered pair of mentions, the words between them (other mentions replaced by
+ENT), the words just before the first and after the second, the punctuation that joins them, and whether
+each looks like a person or an organisation; a multinomial logistic regression (scikit-learn) maps that to
+"ownership:ab" (the first mention owns the second), "ownership:ba", "director:ab", ..., or "none". Its
+weights are a small file shipped in the package (data/model.npz), rebuilt by
+`python -m rag.relations.extract train` from:
+- eval/datasets/relations/dev.jsonl (real public sentences marked by hand; held_out.jsonl is never read
+  here),
+- data/own_words.jsonl (sentences written for this purpose, with fictitious parties),
+- the demo corpus's articles, labelled by the phrase list (rag.relations.extract.PATTERNS) that was
+  written for them, every other pair of mentions there as "none".
+
+Relations are oriented as the store keeps them: ownership's subject is the owner, director's the person,
+supplier's the supplier (a customer relation is a supplier relation read from the other side),
+representative's the agent. Status is "ended" when the words around the pair say the relation no longer
+holds (sold, divested, former, no longer, until ...), else "stated".
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from rag.entities.names import Mention, mentions, normalise
+
+DATA = Path(__file__).parent / "data"
+MODEL_PATH = DATA / "model.npz"
+SYMMETRIC = {"partner", "family", "associate"}
+LABELS = ("ownership", "director", "supplier", "representative", "partner", "family", "associate", "member",
+          "employee")
+
+# --------------------------------------------------------------------------- party mentions
+
+_TITLES = re.compile(r"^(?:Board\s+of\s+Directors\s+of\s+|(?:CEO|CFO|COO|Chairman|Chairwoman|Chair|President|Director|General|Managing|"
+                     r"Deputy|Chief|Executive|Officer|Founder|Official|Minister|Secretary|Mr|Mrs|Ms|Dr|"
+                     r"Commander|Governor|Senator)\.?\s+)+")
+_NATIONALITY = re.compile(r"^[A-Z][a-z]+(?:ian|ese|ish|i|an|ic)$")
+_LEGAL_END = re.compile(r"\b(?:Ltd|Limited|LLC|Inc|Corp|Corporation|Co|Company|PLC|plc|JSC|PJSC|SA|S\.A|AG|GmbH|"
+                        r"FZE|FZCO|SRL|AB|Oy|BV|NV|Group|Holdings|Industries|Logistics)\.?$")
+_ORG_WORDS = re.compile(r"\b(?:Ltd|Limited|LLC|Inc|Corp|Corporation|Co|Company|PLC|plc|JSC|PJSC|SA|AG|GmbH|FZE|"
+                        r"SRL|AB|Oy|Group|Holdings|Industries|Bank|Ministry|Department|Office|Bureau|Agency|"
+                        r"Council|Corps|Force|Network|Foundation|Trading|Shipping|Lines|Exchange|Systems|"
+                        r"Technology|Technologies|Electronics|Capital|Energy|Government|Authority|Organization|"
+                        r"Organisation|Plant|Works|Fund|Partners|Analytics|Optics|Sensors|Robotics|Motors|"
+                        r"Logistics|Freight|Services|University|Institute|Commission|Committee|Association|"
+                        r"Vision|Computer|Computing|Pay|Payments|Labs?|Cloud|Retail|Software|Digital|Networks?|"
+                        r"Media|Airlines?|Airways|Aerospace|Aviation|Power|Machinery|Petroleum|Oil|Gas|Steel|"
+                        r"Metals|Chemicals?|Pharma|Semiconductors?|Devices|Solutions|Trade|Marine|Mining|"
+                        r"Telecom|Communications|Engineering|Construction|Motors|Automotive|Insurance|"
+                        r"Securities|Investments?|Ventures|Center|Centre|Forces?|Army|Navy|Guard)\b")
+
+
+# Capitalised words that name a role, a list or a legal instrument, never a party.
+_ROLE = (r"(?:Vice|Deputy|Chief|Executive|Managing|General|Commercial|Financial|Finance|Technical|Senior|Acting|"
+         r"Former|Board|Directors?|Chairman|Chairwoman|Chair|President|Officer|CEO|CFO|COO|Founder|Head|Manager|"
+         r"Secretary|Minister|Spokesperson|Owner|Partner|Member)")
+_NOT_PARTY = re.compile(rf"(?:{_ROLE}(?:\s+(?:of\s+)?{_ROLE})*|SDNs?|SDGTs?|EAR|E\.?O|EO|IFR|CFR|ECCN|UAVs?|LLC|"
+                        r"U\.?S|UN|EU|Entity\s+List|SDN\s+List)\.?")
+
+
+@dataclass
+class Party:
+    text: str
+    start: int
+    end: int
+    acronym: str | None = None
+
+
+def _initials(words: list[str]) -> set[str]:
+    full = "".join(w[0] for w in words if w[:1].isalpha()).upper()
+    content = "".join(w[0] for w in words if w[:1].isupper()).upper()
+    return {full, content}
+
+
+def party_mentions(sentence: str) -> list[Party]:
+    """The parties a sentence names: capitalised names (rag.entities.names.mentions) with titles before a
+    person's name dropped ("CEO Javad ..."), nationality adjectives dropped unless they name a government
+    ("Russian government"), and two names joined by "and" kept as one where the second ends in a legal form
+    or the acronym after it spells both ("Ministry of Defense and Armed Forces Logistics (MODAFL)")."""
+    out: list[Party] = []
+    found: list[Mention] = []
+    for m in mentions(sentence):
+        # "Argent Trading LLC and Pinnacle Bank": a name that ends in a legal form ends there.
+        cut = re.search(r"\b(?:Ltd|Limited|LLC|Inc|Corp|Co|PLC|plc|JSC|PJSC|SA|AG|GmbH|FZE|SRL)\.?,?\s+(?:and|&)\s+(?=[A-Z])",
+                        m.text)
+        if cut and not m.acronym:
+            left = m.text[:cut.start()] + m.text[cut.start():cut.end()].split()[0].rstrip(",")
+            found.append(Mention(left, m.start, m.start + len(left), m.start + len(left)))
+            rs = m.start + cut.end()
+            found.append(Mention(m.text[cut.end():], rs, m.end, m.after, m.acronym))
+        else:
+            found.append(m)
+    for m in found:
+        text, start = m.text, m.start
+        if t := _TITLES.match(text):
+            if len(text) > t.end():
+                start, text = start + t.end(), text[t.end():]
+        gov = re.match(r"\s+(?:government|Government|state|authorities)\b", sentence[m.end:])
+        if gov:
+            text, m_end = sentence[start:m.end + gov.end()], m.end + gov.end()
+        else:
+            m_end = m.end
+            if _NATIONALITY.match(text) and " " not in text and not m.acronym \
+                    and re.match(r" [a-z]", sentence[m.end:m.end + 2]):
+                continue  # "Iranian entities", "Russian national"
+        if _NOT_PARTY.fullmatch(text):
+            continue  # "Vice Chairman", "Commercial Director", "SDN", "E.O"
+        p = Party(text, start, m_end, m.acronym)
+        if out and re.fullmatch(r"\s+(?:and|&)\s+", sentence[out[-1].end:p.start]) and not out[-1].acronym:
+            prev = out[-1]
+            merged = sentence[prev.start:p.end]
+            words = merged.split()
+            if (_LEGAL_END.search(p.text) and not _LEGAL_END.search(prev.text) and len(p.text.split()) > 1
+                    and len(prev.text.split()) > 1) or (p.acronym and p.acronym.upper() in _initials(words)):
+                out[-1] = Party(merged, prev.start, p.end, p.acronym)
+                continue
+        out.append(p)
+    # "(ACRONYM)" defined in the sentence: later bare uses are mentions too (mentions() finds them already).
+    return _split_title_names(sentence, _join_of_the(sentence, _join_slash(sentence, out)))
+
+
+_INSTITUTION_HEAD = re.compile(r"(?:Department|Ministry|Office|Bureau|Secretary|Minister|Bank|Government|Council|"
+                               r"Commission|Agency|Board|Court|Institute|Academy|University)$")
+
+
+def _join_slash(sentence: str, parties: list[Party]) -> list[Party]:
+    """"B/E Aerospace", "AT/T": two capitalised pieces joined by a slash are one name."""
+    out: list[Party] = []
+    for p in parties:
+        if out and sentence[out[-1].end:p.start] == "/" and not out[-1].acronym:
+            prev = out.pop()
+            p = Party(sentence[prev.start:p.end], prev.start, p.end, p.acronym)
+        out.append(p)
+    return out
+
+
+def _join_of_the(sentence: str, parties: list[Party]) -> list[Party]:
+    """"Department of the Treasury", "Bank of the Ryukyus": an institution's head word, "of the" and a
+    capitalised name are one name (mentions() stops at the lower-case "the")."""
+    out: list[Party] = []
+    for p in parties:
+        if out and re.fullmatch(r"\s+of\s+the\s+", sentence[out[-1].end:p.start]) and not out[-1].acronym \
+                and _INSTITUTION_HEAD.search(out[-1].text):
+            prev = out.pop()
+            p = Party(sentence[prev.start:p.end], prev.start, p.end, p.acronym)
+        out.append(p)
+    return out
+
+
+_TITLE_OF = re.compile(r"(?:Secretary|Minister|Director|Chairman|Chair|President|Governor|Commissioner|"
+                       r"Administrator|Counsel|Attorney)\s+of(?:\s+the)?\s+$", re.I)
+
+
+_INNER_TITLE = re.compile(r"^(.+?)\s+(?:(?:Deputy|Under|Assistant|Acting|Vice|Executive|Chief|General|Managing)\s+)*"
+                          r"(?:Secretary|Minister|CEO|CFO|Chairman|Chairwoman|Director|President|Spokesperson|"
+                          r"Governor|Commander|Chief)\s+(.+)$")
+
+
+def _split_title_names(sentence: str, parties: list[Party]) -> list[Party]:
+    """"Deputy Secretary of the Treasury Wally Adeyemo": after a title "of (the)", a single-word institution
+    followed by a person's name is two parties, the institution and the person."""
+    out: list[Party] = []
+    for p in parties:
+        inner = _INNER_TITLE.match(p.text)
+        if inner and _kind(inner.group(2)) == "person":
+            # "Treasury Secretary Steven Mnuchin", "Rostec CEO Sergey Chemezov": the institution, then the person.
+            out.append(Party(inner.group(1), p.start, p.start + len(inner.group(1))))
+            out.append(Party(inner.group(2), p.start + inner.start(2), p.end, p.acronym))
+            continue
+        words = p.text.split()
+        if len(words) >= 3 and _TITLE_OF.search(sentence[max(0, p.start - 40):p.start]) \
+                and _kind(" ".join(words[1:])) == "person":
+            first = words[0]
+            rest = p.start + p.text.index(words[1], len(first))
+            out.append(Party(first, p.start, p.start + len(first)))
+            out.append(Party(sentence[rest:p.end], rest, p.end, p.acronym))
+            continue
+        out.append(p)
+    return out
+
+
+def _kind(text: str) -> str:
+    if _ORG_WORDS.search(text) or normalise(text, False).legal:
+        return "org"
+    words = text.split()
+    if text.isupper() and len(text) <= 8:
+        return "acronym"
+    if 2 <= len(words) <= 4 and all(w[:1].isupper() and w.replace("-", "").isalpha() for w in words):
+        return "person"
+    return "single" if len(words) == 1 else "other"
+
+
+# --------------------------------------------------------------------------- features
+
+_TOKEN = re.compile(r"[A-Za-z]+(?:['’][a-z]+)?|\d+(?:[.,]\d+)?|[%$,;:()\-–—]|['’]s?")
+
+
+def _tokens(text: str) -> list[str]:
+    out = []
+    for t in _TOKEN.findall(text):
+        t = t.lower().replace("’", "'")
+        if t[0].isdigit():
+            t = "NUM"
+        out.append(t)
+    return out
+
+
+def _masked(sentence: str, a: int, b: int, parties: list[Party]) -> str:
+    """sentence[a:b] with the parties inside replaced by ENT."""
+    out, pos = [], a
+    for p in parties:
+        if p.start >= a and p.end <= b:
+            out.append(sentence[pos:p.start])
+            out.append(" ENT ")
+            pos = p.end
+    out.append(sentence[pos:b])
+    return "".join(out)
+
+
+_ENDED = re.compile(r"\b(?:sold|sells\s+(?:its|their|his|her)|divest(?:ed|s)?|dispos(?:ed|es)\s+of|no\s+longer|"
+                    r"former(?:ly)?|previously|until|ended|exited|stopped|ceased|transferred|relinquished|"
+                    r"spun\s+off|left)\b", re.I)
+NEGATED = re.compile(r"\b(?:not|never|denied|denies|deny|neither|nor)\b|n['’]t\b", re.I)
+
+
+def pair_features(sentence: str, parties: list[Party], i: int, j: int) -> dict[str, float]:
+    a, b = parties[i], parties[j]
+    between = _tokens(_masked(sentence, a.end, b.start, parties))
+    before = _tokens(_masked(sentence, max(0, a.start - 60), a.start, parties))[-3:]
+    after = _tokens(_masked(sentence, b.end, min(len(sentence), b.end + 60), parties))[:3]
+    f: dict[str, float] = {}
+    for t in between:
+        f["b:" + t] = 1.0
+    for x, y in zip(between, between[1:]):
+        f[f"b2:{x}_{y}"] = 1.0
+    for x, y, z in zip(between, between[1:], between[2:]):
+        f[f"b3:{x}_{y}_{z}"] = 1.0
+    f["bfirst:" + (" ".join(between[:2]) or "EMPTY")] = 1.0
+    f["blast:" + (" ".join(between[-2:]) or "EMPTY")] = 1.0
+    if len(between) <= 6:
+        f["bwhole:" + " ".join(between)] = 1.0
+    n = len(between)
+    f["len:" + ("0" if n == 0 else "1-3" if n <= 3 else "4-8" if n <= 8 else "9-15" if n <= 15 else "16+")] = 1.0
+    ents = between.count("ent")
+    f["ents:" + str(min(ents, 3))] = 1.0
+    for t in before:
+        f["l:" + t] = 1.0
+    f["l1:" + (before[-1] if before else "START")] = 1.0
+    for t in after:
+        f["r:" + t] = 1.0
+    f["r1:" + (after[0] if after else "END")] = 1.0
+    if len(after) > 1:
+        f["r2:" + "_".join(after[:2])] = 1.0
+    ka, kb = _kind(a.text), _kind(b.text)
+    f[f"kinds:{ka}_{kb}"] = 1.0
+    f["ka:" + ka] = 1.0
+    f["kb:" + kb] = 1.0
+    if NEGATED.search(sentence[a.end:b.start]):
+        f["negated"] = 1.0
+    if _ENDED.search(sentence[a.end:b.start]):
+        f["ended_between"] = 1.0
+    return f
+
+
+def pair_text(sentence: str, parties: list[Party], i: int, j: int) -> str:
+    """The stretch of the sentence from a few words before the first party to a few after the second, the
+    two written as stand-in names (a person as "Alice"/"Bob", else "Acme"/"Zenith") and the other parties as
+    "Other": what the sentence embedding sees, so that it reads how the two are related, not who they are."""
+    a, b = parties[i], parties[j]
+    lo = sentence.rfind(" ", 0, a.start - 25) + 1 if a.start > 40 else 0
+    hi = min(len(sentence), b.end + 50)
+    out, pos = [], lo
+    for k, p in enumerate(parties):
+        if p.start < lo or p.end > hi:
+            continue
+        out.append(sentence[pos:p.start])
+        if k == i:
+            out.append("Alice" if _kind(p.text) == "person" else "Acme")
+        elif k == j:
+            out.append("Bob" if _kind(p.text) == "person" else "Zenith")
+        else:
+            out.append("Other")
+        pos = p.end
+    out.append(sentence[pos:hi])
+    return " ".join("".join(out).split())
+
+
+def _embed(texts: list[str]):
+    from rag.embeddings import get_embedder
+
+    return get_embedder().encode(texts) if texts else None
+
+
+# --------------------------------------------------------------------------- the model
+
+@dataclass
+class Found:
+    relation: str
+    subject: Party
+    object: Party
+    score: float
+    status: str  # "stated" | "ended"
+
+
+class Model:
+    """Weights over the sparse pair features (`vocab`) followed by `dims` weights over the pair text's
+    sentence embedding (0: no embedding part)."""
+
+    def __init__(self, vocab: list[str], classes: list[str], coef, intercept, threshold: float, dims: int = 0):
+        import numpy as np
+
+        self.index = {v: k for k, v in enumerate(vocab)}
+        self.vocab = vocab
+        self.classes = classes
+        self.coef = np.asarray(coef, dtype="float32")
+        self.intercept = np.asarray(intercept, dtype="float32")
+        self.threshold = threshold
+        self.dims = dims
+
+    def probabilities(self, feats: list[dict[str, float]], texts: list[str] | None = None, vectors=None):
+        import numpy as np
+
+        x = np.zeros((len(feats), len(self.vocab) + self.dims), dtype="float32")
+        for r, f in enumerate(feats):
+            for k, v in f.items():
+                if (c := self.index.get(k)) is not None:
+                    x[r, c] = v
+        if self.dims:
+            if vectors is None:
+                vectors = _embed(texts or [])
+            x[:, len(self.vocab):] = np.asarray(vectors, dtype="float32") * EMB_WEIGHT
+        z = x @ self.coef.T + self.intercept
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def save(self, path: Path) -> None:
+        import numpy as np
+
+        np.savez_compressed(path, vocab=np.array(self.vocab), classes=np.array(self.classes),
+                            coef=self.coef.astype("float16"), intercept=self.intercept,
+                            threshold=np.array([self.threshold], dtype="float32"), dims=np.array([self.dims]))
+
+    @classmethod
+    def load(cls, path: Path) -> "Model":
+        import numpy as np
+
+        with np.load(path, allow_pickle=False) as z:
+            return cls([str(v) for v in z["vocab"]], [str(c) for c in z["classes"]], z["coef"].astype("float32"),
+                       z["intercept"], float(z["threshold"][0]), int(z["dims"][0]))
+
+
+@lru_cache(maxsize=1)
+def model() -> Model | None:
+    """The shipped model, or None when it has not been built (`python -m rag.relations.extract train`)."""
+    return Model.load(MODEL_PATH) if MODEL_PATH.exists() else None
+
+
+def status_of(sentence: str, subject: Party, object_: Party) -> str:
+    """"ended" when the words joining the two parties (or just around them) say the relation no longer
+    holds: "sold its stake in", "a former subsidiary of", "no longer holds", "acquired ... from Y" (Y's
+    ownership ended), "until 2020"."""
+    first, second = sorted((subject, object_), key=lambda p: p.start)
+    between = sentence[first.end:second.start]
+    around = sentence[max(0, first.start - 30):first.start] + " " + sentence[second.end:second.end + 40]
+    if _ENDED.search(between) or re.search(r"\b(?:former(?:ly)?|previously|until)\b", around, re.I):
+        return "ended"
+    # "Z acquired X from Y": the pair (X, Y) is Y's former holding.
+    if re.search(r"\b(?:acquired|bought|purchased|took\s+over)\b", sentence[:first.start], re.I) \
+            and re.match(r"\s*(?:,\s*)?from\b", between, re.I):
+        return "ended"
+    return "stated"
+
+
+def extract(sentence: str, m: Model | None = None, threshold: float | None = None) -> list[Found]:
+    """The relations the model finds between the parties a sentence names (at most one per pair)."""
+    return extract_many([sentence], m, threshold)[0]
+
+
+def extract_many(sentences: list[str], m: Model | None = None, threshold: float | None = None) -> list[list[Found]]:
+    """`extract` for several sentences, their pairs embedded in one call (a document's sentences at ingest)."""
+    m = m or model()
+    out: list[list[Found]] = [[] for _ in sentences]
+    if m is None:
+        return out
+    items = []  # (sentence index, parties, i, j)
+    for n, sentence in enumerate(sentences):
+        parties = party_mentions(sentence)
+        items += [(n, parties, i, j) for i in range(len(parties)) for j in range(i + 1, len(parties))
+                  if parties[i].end <= parties[j].start]
+    if not items:
+        return out
+    probs = m.probabilities([pair_features(sentences[n], ps, i, j) for n, ps, i, j in items],
+                            [pair_text(sentences[n], ps, i, j) for n, ps, i, j in items] if m.dims else None)
+    cut = m.threshold if threshold is None else threshold
+    none = m.classes.index("none")
+    for (n, parties, i, j), p in zip(items, probs):
+        sentence = sentences[n]
+        p = p.copy()
+        p[none] = -1.0
+        k = int(p.argmax())  # the likeliest relation, taken when likely enough
+        if p[k] < cut:
+            continue
+        relation, direction = m.classes[k].split(":")
+        a, b = parties[i], parties[j]
+        subj, obj = (a, b) if direction == "ab" else (b, a)
+        if _same_party(subj.text, obj.text):
+            continue
+        if NEGATED.search(sentence[a.end:b.start]) and not _ENDED.search(sentence[a.end:b.start]):
+            continue  # "X is not a supplier to Y", "X denied that it owns Y"
+        out[n].append(Found(relation, subj, obj, float(p[k]), status_of(sentence, subj, obj)))
+    return out
+
+
+def _same_party(x: str, y: str) -> bool:
+    from rag.entities.names import name_key
+
+    return name_key(x) == name_key(y)
+
+
+# --------------------------------------------------------------------------- training
+
+ROOT = Path(__file__).resolve().parents[2]
+DEV = ROOT / "eval" / "datasets" / "relations" / "dev.jsonl"
+OWN = DATA / "own_words.jsonl"
+DEMO = ROOT / "ingest" / "demo_corpus" / "articles"
+
+
+def read_marked(path: Path) -> list[dict]:
+    """Sentences with the relations a person marked ({"sentence", "relations": [{"relation", "subject":
+    [names], "object": [names], "status", ...}]}); a malformed line is an error naming the file and line."""
+    out = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            for r in row["relations"]:
+                if r["relation"] not in LABELS and r["relation"] != "customer":
+                    raise ValueError(f"unknown relation {r['relation']!r}")
+                if not r["subject"] or not r["object"]:
+                    raise ValueError("a relation without subject or object names")
+            row["sentence"]
+        except (ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"{path}:{n}: not a marked sentence: {e}") from e
+        out.append(row)
+    return out
+
+
+def canonical(relation: str, subject: str, object_: str) -> tuple[str, str, str]:
+    """One form per fact: a customer relation as the supplier's, symmetric relations in name order."""
+    if relation == "customer":
+        return "supplier", object_, subject
+    if relation in SYMMETRIC and fold_name(object_) < fold_name(subject):
+        return relation, object_, subject
+    return relation, subject, object_
+
+
+def fold_name(name: str) -> str:
+    from rag.entities.names import fold
+
+    n = fold(name)
+    n = re.sub(r"\b(?:the|s)\b", " ", n)
+    return " ".join(n.split())
+
+
+def same_name(found: str, names: list[str]) -> bool:
+    """Is a party as found the party a person marked under these names? Case, punctuation, a possessive,
+    a leading "the" and the legal form are folded; a found name may add or drop a leading place or
+    nationality word ("Iran's Ministry of Defence")."""
+    from rag.entities.names import name_key
+
+    f, fk = fold_name(found), name_key(found)
+    for n in names:
+        if f == fold_name(n) or (fk and fk == name_key(n)):
+            return True
+        nf = fold_name(n)
+        if nf and (f.endswith(" " + nf) and len(f.split()) - len(nf.split()) == 1):
+            return True
+    return False
+
+
+def _gold_label(gold: list[dict], a: Party, b: Party) -> str:
+    for r in gold:
+        rel = r["relation"]
+        subj, obj = r["subject"], r["object"]
+        if rel == "customer":
+            rel, subj, obj = "supplier", obj, subj
+        if same_name(a.text, subj) and same_name(b.text, obj):
+            return f"{rel}:ab"
+        if same_name(b.text, subj) and same_name(a.text, obj):
+            return f"{rel}:{'ab' if rel in SYMMETRIC else 'ba'}"
+    return "none"
+
+
+def examples(rows: list[dict]) -> tuple[list[dict], list[str], list[str]]:
+    X, y, texts = [], [], []
+    for row in rows:
+        s = row["sentence"]
+        parties = party_mentions(s)
+        for i in range(len(parties)):
+            for j in range(i + 1, len(parties)):
+                if parties[i].end > parties[j].start:
+                    continue
+                X.append(pair_features(s, parties, i, j))
+                y.append(_gold_label(row["relations"], parties[i], parties[j]))
+                texts.append(pair_text(s, parties, i, j))
+    return X, y, texts
+
+
+def demo_rows(label: Callable[[str], list[tuple]]) -> list[dict]:
+    """The demo corpus's sentences, marked by `label` (the phrase list written for them, passed in by
+    rag.relations.extract, which imports this module): silver labels."""
+    from rag.core.text import sentence_spans
+
+    rows = []
+    for path in sorted(DEMO.glob("*.md")):
+        text = path.read_text()
+        body = text.split("---", 2)[2] if text.startswith("---") else text
+        for a, b in sentence_spans(body):
+            s = body[a:b].strip().lstrip("#").strip()
+            if len(party_mentions(s)) < 2:
+                continue
+            rels = [{"relation": rel, "subject": [st], "object": [ot], "status": "stated"}
+                    for rel, st, ot, *_ in label(s)]
+            rows.append({"sentence": s, "relations": rels})
+    return rows
+
+
+EMB_WEIGHT = 1.0
+_VEC_CACHE: dict[str, object] = {}
+
+
+def _vectors(texts: list[str]):
+    import numpy as np
+
+    todo = [t for t in dict.fromkeys(texts) if t not in _VEC_CACHE]
+    if todo:
+        for t, v in zip(todo, _embed(todo)):
+            _VEC_CACHE[t] = v
+    return np.asarray([_VEC_CACHE[t] for t in texts], dtype="float32")
+
+
+def train(rows: list[dict], C: float = 4.0, threshold: float = 0.2, embeddings: bool = True,
+          class_weight: str | None = None) -> Model:
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    X, y, texts = examples(rows)
+    vec = DictVectorizer()
+    Xm = vec.fit_transform(X)
+    dims = 0
+    if embeddings:
+        E = _vectors(texts) * EMB_WEIGHT
+        dims = E.shape[1]
+        Xm = hstack([Xm, csr_matrix(E)]).tocsr()
+    clf = LogisticRegression(C=C, max_iter=5000, class_weight=class_weight)
+    clf.fit(Xm, y)
+    return Model(list(vec.get_feature_names_out()), [str(c) for c in clf.classes_], clf.coef_,
+                 clf.intercept_, threshold, dims)
+
+
+def training_rows(label: Callable[[str], list[tuple]]) -> list[dict]:
+    """Everything the model is trained on: the dev split, the own-words sentences and templates, and the
+    demo corpus marked by `label`."""
+    from rag.relations.data.templates import sentences
+
+    return read_marked(DEV) + read_marked(OWN) + sentences() + demo_rows(label)
+
+
+def build(label: Callable[[str], list[tuple]], path: Path = MODEL_PATH) -> Model:
+    """Train on the dev split, the own-words sentences and the demo corpus (marked by `label`); write the
+    weights."""
+    m = train(training_rows(label))
+    m.save(path)
+    model.cache_clear()
+    return m

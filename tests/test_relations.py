@@ -1,0 +1,123 @@
+"""The learned relation extractor on public-domain text nobody here wrote (the held-out split of
+eval/datasets/relations, never used to train or tune it) and on sentences written for these tests."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HELD_OUT = ROOT / "eval" / "datasets" / "relations" / "held_out.jsonl"
+
+
+def _held_out(doc: str) -> list[dict]:
+    return [r for r in map(json.loads, HELD_OUT.read_text().splitlines()) if r["doc"] == doc]
+
+
+def test_every_marked_document_is_public_domain_government_text():
+    """The dataset keeps only US government works; each sentence belongs to a listed document."""
+    docs = {d["doc"]: d for d in map(json.loads, (HELD_OUT.parent / "documents.jsonl").read_text().splitlines())}
+    assert docs and all(d["public_domain"] for d in docs.values())
+    assert all(re.search(r"US |U\.S\.|Federal Register|Voice of America", d["publisher"]) for d in docs.values())
+    for split in ("dev", "held_out"):
+        rows = list(map(json.loads, (HELD_OUT.parent / f"{split}.jsonl").read_text().splitlines()))
+        assert {r["doc"] for r in rows} <= {k for k, d in docs.items() if d["split"] == split}
+
+
+@pytest.mark.parametrize("sentence,company", [
+    ("Kiyomi Pay's checkout terminals are built on SenseTime technology.", "Kiyomi Pay"),
+    ("Tokyo-based Japan Computer Vision, a SoftBank unit, offers a payment system whose face recognition is "
+     "built on technology from SenseTime.", "Japan Computer Vision"),
+    ("The kiosks Harbor Retail installed run on face recognition software developed by SenseTime.", "Harbor Retail"),
+])
+def test_a_product_built_on_sensetime_technology_makes_sensetime_its_makers_supplier(sentence, company):
+    from rag.relations.extract import sentence_relations
+
+    found = [(r.relation, r.subject, r.object, r.status) for r in sentence_relations(sentence)]
+    assert ("supplier", "SenseTime", company, "stated") in found, found
+
+
+def test_a_product_said_not_to_be_built_on_sensetime_gives_no_supplier():
+    from rag.relations.extract import sentence_relations
+
+    assert sentence_relations("Harbor Retail says its cameras are not built on SenseTime technology.") == []
+
+
+@pytest.mark.parametrize("sentence,parties", [
+    ("PTC Aerospace, a division of B/E Aerospace, paid the penalty.", ["PTC Aerospace", "B/E Aerospace"]),
+    ("The Department of the Treasury's Office of Foreign Assets Control acted today.",
+     ["Department of the Treasury", "Office of Foreign Assets Control"]),
+    ("The measures were announced by Deputy Secretary of the Interior Lena Marsh.", ["Interior", "Lena Marsh"]),
+    ("Treasury Secretary Steven Mnuchin said so.", ["Treasury", "Steven Mnuchin"]),
+])
+def test_party_mentions_keep_whole_names_and_separate_an_institution_from_its_officer(sentence, parties):
+    from rag.relations.learned import party_mentions
+
+    assert [p.text for p in party_mentions(sentence)] == parties
+
+
+def test_what_ingest_stores_finds_more_held_out_relations_than_the_phrase_list():
+    from bench.bench_relations import _combined, _patterns, read, score
+
+    rows = read("held_out")
+    combined, phrases = score(rows, _combined), score(rows, _patterns)
+    assert combined["right"] > phrases["right"], (combined["right"], phrases["right"])
+
+
+@pytest.mark.parametrize("sentence", [
+    "Nordhavn Capital and Vireo Optics were both designated on the same day.",
+    "Treasury designated Nordhavn Capital, Vireo Optics and Tessaly Marine for operating in the technology sector.",
+    "Nordhavn Capital is not a shareholder of Vireo Optics.",
+])
+def test_no_relation_from_mere_co_mention_or_negation(sentence):
+    from rag.relations.extract import extract_sentence, sentence_relations
+
+    assert extract_sentence(sentence) == []
+    assert sentence_relations(sentence) == []
+
+
+@pytest.mark.parametrize("sentence", [
+    "Nordhavn Capital no longer holds any shares in Vireo Optics.",
+    "Nordhavn Capital sold its 30 percent stake in Vireo Optics last year.",
+    "Vireo Optics, a former subsidiary of Nordhavn Capital, was renamed in 2023.",
+])
+def test_ended_relations_are_marked_ended_with_the_owner_as_subject(sentence):
+    from rag.relations.extract import extract_sentence, sentence_relations
+
+    rels = sentence_relations(sentence)
+    assert [(r.relation, r.subject, r.object, r.status) for r in rels] == \
+        [("ownership", "Nordhavn Capital", "Vireo Optics", "ended")]
+    # A briefing's links (extract_sentence) hold only what the sentence states as current.
+    assert extract_sentence(sentence) == []
+
+
+def test_stored_relations_carry_the_source_date_status_and_amount():
+    from rag.core.models import Chunk, Document
+    from rag.relations.extract import extract_relations
+
+    text = ("Japan Computer Vision, which is owned by SoftBank, sells face recognition to card networks. "
+            "SoftBank invested $500 million in Vireo Optics in 2021. "
+            "Nordhavn Capital sold its 30 percent stake in Vireo Optics last year.")
+    doc = Document(doc_id="note-1", doc_type="article", format="text", title="A note", source="note.txt", text=text,
+                   date=dt.date(2024, 3, 1))
+    chunk = Chunk(chunk_id="note-1:0", doc_id="note-1", index=0, text=text, start=0, end=len(text))
+    rels = {(r.relation, r.subject, r.object): r for r in extract_relations([doc], [chunk])["note-1"]}
+    jcv = rels[("ownership", "SoftBank", "Japan Computer Vision")]
+    assert (jcv.status, jcv.date, jcv.end_date) == ("stated", "2024-03-01", None)
+    assert rels[("ownership", "SoftBank", "Vireo Optics")].amount == "$ 500 million"
+    sold = rels[("ownership", "Nordhavn Capital", "Vireo Optics")]
+    assert (sold.status, sold.percentage, sold.end_date) == ("ended", "30", "2024-03-01")
+    assert text[sold.start:sold.end] == sold.quote
+
+
+def test_a_malformed_marked_sentence_is_an_error_naming_the_file_and_line(tmp_path):
+    from rag.relations.learned import read_marked
+
+    path = tmp_path / "marked.jsonl"
+    path.write_text('{"sentence": "A owns B.", "relations": []}\n'
+                    '{"sentence": "A owns B.", "relations": [{"relation": "owns", "subject": ["A"], "object": ["B"]}]}\n')
+    with pytest.raises(ValueError, match=r"marked\.jsonl:2: .*'owns'"):
+        read_marked(path)
