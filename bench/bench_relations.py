@@ -39,7 +39,7 @@ def _model(sentence: str) -> list[tuple[str, str, str, str]]:
 def _combined(sentence: str) -> list[tuple[str, str, str, str]]:
     from rag.relations.extract import sentence_relations
 
-    return [(r.relation, r.subject_text, r.object_text, r.status) for r in sentence_relations(sentence)]
+    return [(r.relation, r.subject_text, r.object_text, r.status) for r in sentence_relations(sentence, use_model=True)]
 
 
 EXTRACTORS = {"phrase list": _patterns, "model": _model, "combined": _combined}

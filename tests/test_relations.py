@@ -17,6 +17,17 @@ def _held_out(doc: str) -> list[dict]:
     return [r for r in map(json.loads, HELD_OUT.read_text().splitlines()) if r["doc"] == doc]
 
 
+@pytest.fixture(autouse=True)
+def relation_model_on(monkeypatch):
+    """These tests are about the learned extractor, which the `relation_model` setting turns on."""
+    from rag.core.settings import get_settings
+
+    monkeypatch.setenv("REGBRIEF_RELATION_MODEL", "true")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
 def test_every_marked_document_is_public_domain_government_text():
     """The dataset keeps only US government works; each sentence belongs to a listed document."""
     docs = {d["doc"]: d for d in map(json.loads, (HELD_OUT.parent / "documents.jsonl").read_text().splitlines())}
@@ -121,3 +132,16 @@ def test_a_malformed_marked_sentence_is_an_error_naming_the_file_and_line(tmp_pa
                     '{"sentence": "A owns B.", "relations": [{"relation": "owns", "subject": ["A"], "object": ["B"]}]}\n')
     with pytest.raises(ValueError, match=r"marked\.jsonl:2: .*'owns'"):
         read_marked(path)
+
+
+def test_by_default_only_the_phrase_lists_relations_are_stored(monkeypatch):
+    """The learned extractor is opt-in (REGBRIEF_RELATION_MODEL) until its held-out precision reaches the
+    phrase list's: a supplier relation only the model finds is not stored by default."""
+    from rag.core.settings import get_settings
+    from rag.relations.extract import sentence_relations
+
+    sentence = "Kiyomi Pay's checkout terminals are built on SenseTime technology."
+    assert ("supplier", "SenseTime", "Kiyomi Pay") in {(r.relation, r.subject, r.object) for r in sentence_relations(sentence)}
+    monkeypatch.setenv("REGBRIEF_RELATION_MODEL", "false")
+    get_settings.cache_clear()
+    assert all(r.method == "pattern" for r in sentence_relations(sentence))

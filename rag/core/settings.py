@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     # PostgreSQL instead of SQLite files under `home`: with chroma_url too, a worker keeps no state on disk.
     database_url: str | None = None
     collection: str = "regbrief"
+    # Relations from the learned extractor (rag/relations/learned.py) besides the phrase list's. Off until its
+    # precision on the held-out relations (python -m bench relations) reaches the phrase list's: a relation a
+    # briefing states wrongly costs an analyst more than one it leaves out.
+    relation_model: bool = False
 
     # A sentence-transformers model directory or name; empty means the packaged all-MiniLM-L6-v2.
     embedding_model: str = ""

@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rag.core.models import Chunk, Document, ListEntry
+from rag.core.settings import get_settings
 from rag.entities.names import display_name, mentions, name_pattern
 from rag.core.text import sentence_spans
 
@@ -291,10 +292,11 @@ def _model_role(relation: str, between: str) -> str | None:
 
 
 def sentence_relations(sentence: str, aliases: dict[str, str] | None = None,
-                       found: list | None = None) -> list[SentenceRelation]:
+                       found: list | None = None, use_model: bool | None = None) -> list[SentenceRelation]:
     """Every relation a sentence states between parties it names, with whether it says the relation ended:
     the phrase list's (method "pattern"), then the learned model's for the other pairs (method "model";
-    `found`: the model's finds for this sentence when already computed, see `learned.extract_many`)."""
+    `found`: the model's finds for this sentence when already computed, see `learned.extract_many`;
+    `use_model`: None follows the `relation_model` setting)."""
     from rag.entities.names import name_key
     from rag.relations import learned
 
@@ -307,7 +309,10 @@ def sentence_relations(sentence: str, aliases: dict[str, str] | None = None,
     for relation, st, ot, subj, obj, role in extract_sentence_patterns(sentence, aliases):
         out.append(SentenceRelation(relation, st, ot, subj, obj, role, "pattern"))
         pairs.add(frozenset((name_key(st), name_key(ot))))
-    for f in learned.extract(sentence) if found is None else found:
+    if use_model is None:
+        use_model = get_settings().relation_model
+    finds = (learned.extract(sentence) if found is None else found) if use_model else []
+    for f in finds:
         st, ot = f.subject.text, f.object.text
         key = frozenset((name_key(st), name_key(ot)))
         if key in pairs:
@@ -373,10 +378,12 @@ def extract_document(doc: _Doc) -> list[Extracted]:
     seen: set[tuple] = set()
     spans = [(chunk_id, text, a, b) for chunk_id, text in doc.chunks for a, b in sentence_spans(text)
              if len(mentions(text[a:b])) >= 2]
-    found = learned.extract_many([text[a:b] for _, text, a, b in spans])  # one embedding call per document
+    use_model = get_settings().relation_model
+    found = (learned.extract_many([text[a:b] for _, text, a, b in spans]) if use_model  # one embedding call a document
+             else [[] for _ in spans])
     for (chunk_id, text, a, b), finds in zip(spans, found):
         s = text[a:b]
-        for r in sentence_relations(s, aliases, finds):
+        for r in sentence_relations(s, aliases, finds, use_model):
             key = (s, r.relation, r.subject, r.object)
             if key in seen:
                 continue  # the same sentence in two overlapping chunks
