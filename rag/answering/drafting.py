@@ -10,21 +10,19 @@ are drafted, so the verifier can check each and the service stream it as soon as
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import prompts
-from rag.core.dates import find_dates
 from rag.entities.index import EntityMatch
 from rag.answering.evidence import Draft, Evidence, passages_block
 from rag.answering.facts import FactDrafter
 from rag.core.models import Filters, SearchResult
-from rag.entities.names import LIST_WORDS, common_words, fold, names_all, question_names
+from rag.entities.names import common_words, mentions
 from rag.answering.plan import Plan, make_plan
-from rag.core.text import STOPWORDS, keywords, looks_like_instruction, sentence_spans, statement_spans
+from rag.core.text import STOPWORDS, sentence_spans
 from rag.answering.verify import strip_markers
 
 
@@ -91,71 +89,52 @@ class ExtractiveDrafter:
 
 
 EXTRACTIVE_VERSION = "extractive-v2"  # recorded as the prompt version of extractive answers
-# Below this relevance no evidence sentence is good enough to state; the answer refuses.
-REFUSE_BELOW = 0.42
-MAX_SENTENCES = 4
-# Question words that say nothing about what is asked ("how many", "what kind").
-VAGUE = {"many", "much", "kind", "type", "current", "currently", "ever", "also", "still", "now"}
 
 
 def extractive_draft(rb, question: str, results: list[SearchResult], matches: list[EntityMatch],
                      filters: Filters, plan: Plan | None = None) -> Draft:
-    """The plan's facts first (rag/answering/facts.py: typed fields, relations, listed or not), then passages only
-    for what they leave unanswered; "the sources do not say" when nothing states the asked fact."""
-    draft = Draft(prompt_version=EXTRACTIVE_VERSION)
+    """Read, then answer: the typed facts of the record for each part of the question that asks for a list
+    field (rag/answering/facts.py), the passage sentences the reader finds best for every other part
+    (rag/answering/read.py), and "the sources do not say <that part>" for a part nothing answers."""
+    from rag.answering.read import candidates, compose
+
     plan = plan or make_plan(rb, question, filters)
     if plan.needs_entity:
+        draft = Draft(prompt_version=EXTRACTIVE_VERSION)
         draft.notes.append("Which entity do you mean? The question refers to one without naming it, and there is "
                            "no earlier question in this conversation to take it from.")
         return draft
     facts = FactDrafter(rb, plan, filters, results).draft()
-    draft.sentences += facts.sentences
-    draft.notes += facts.notes
-    draft.lead_notes = bool(facts.notes)
-    if facts.unanswered or not plan.asks:
-        # Passages, for what the record and the relations leave open: entries the plan did not resolve
-        # to are not evidence (no neighbouring entries), and an entry already stated adds only its other sentences.
-        named = {i for e in plan.entities for i in e.entry_ids}
-        usable = [r for r in results if r.doc_type != "list_entry" or r.doc_id in named]
-        heads = {r.chunk_id for r in usable if r.doc_id in facts.entities_stated}
-        entity_matches = [m for m in matches if m.entry.doc_id in named]
-        picked = best_sentences(rb, question, usable, entity_matches, skip_heads=heads)
-        if not picked and any(e.entry_ids for e in plan.entities) and any(a.field == "general" for a in plan.asks):
-            # A question about an entity in general ("what did OFAC say about Hikvision?", "what happened
-            # with SenseTime?"): what the passages say about it, closest to the question first.
-            about = " ".join(e.text for e in plan.entities if e.entry_ids)
-            picked = [ev for ev in best_sentences(rb, about, usable, entity_matches, skip_heads=heads)]
-        # A question about one day ("the close on 31 December 2024") is answered only by a passage of that
-        # day or one that names it.
-        days = find_dates(question)
-        if days:
-            picked = [ev for ev in picked if days & (find_dates(ev.text) | {_day(ev.result.date)})]
-        have = {t for t, _ in draft.sentences}
-        for ev in picked:
-            if len(draft.sentences) >= MAX_SENTENCES:
-                break
-            if ev.text not in have:
-                draft.sentences.append((ev.text, [ev]))
-    parties = plan.two_parties()
-    if parties:
-        # "What share of X does Y own?": only a sentence naming both answers it; one about X or Y alone
-        # is about another relation.
-        draft.sentences = [(t, evs) for t, evs in draft.sentences if all(names_all(t, p) for p in parties)]
-        if not draft.sentences and not draft.notes:
-            draft.notes.append(f"The sources do not say how {parties[0]} and {parties[1]} are related (looked at "
-                               f"the relations store and the passages about each).")
-            draft.refused = True
-    if not draft.sentences and facts.not_stated:
-        draft.notes.append("The sources do not say " + "; ".join(facts.not_stated) + ".")
-        draft.refused = True
-    if not draft.sentences and not draft.notes:
-        draft.refused = True
+    # Entries the plan did not resolve to are not evidence (no neighbouring entries), and an entry already
+    # stated adds only its other sentences.
+    named = {i for e in plan.entities for i in e.entry_ids}
+    heads = {r.chunk_id for r in results if r.doc_id in facts.entities_stated}
+    draft = compose(question, plan, facts, candidates(results, named, heads), rb.embedder,
+                    acronyms(plan, results))
     if not draft.sentences and not looks_english(question):
         draft.refused = True
         draft.notes.insert(0, "The question does not look like English, and regbrief reads questions in English "
                               "(names may be written in any language). Please ask again in English, for "
                               "example: \"Is <name> on a sanctions list?\"")
     return draft
+
+
+def acronyms(plan: Plan, results: list[SearchResult]) -> dict[str, list[str]]:
+    """The names the passages spell out for a short name the question writes ("Japan Computer Vision Corp.
+    (JCV)" for "JCV")."""
+    short = {e.text for e in plan.entities if re.fullmatch(r"[A-Z][A-Z0-9&]{1,7}", e.text)}
+    out: dict[str, list[str]] = {}
+    if not short:
+        return out
+    for r in results:
+        if r.doc_type == "list_entry":
+            continue
+        for m in mentions(r.text):
+            if m.acronym in short:
+                out.setdefault(m.acronym, [])
+                if m.text not in out[m.acronym]:
+                    out[m.acronym].append(m.text)
+    return out
 
 
 def looks_english(question: str) -> bool:
@@ -167,71 +146,6 @@ def looks_english(question: str) -> bool:
     lower = [w for w in re.findall(r"[^\W\d_]+", question) if w.islower()]
     english = common_words() | STOPWORDS
     return len(lower) < 2 or any(w in english for w in lower)
-
-
-def _day(value) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
-
-
-def best_sentences(rb, question: str, results: list[SearchResult], matches: list[EntityMatch],
-                   skip_heads: set[str] = frozenset()) -> list[Evidence]:
-    # Words, folded one by one ("SenseTime's" is "sensetime": a possessive is no term of its own).
-    q_terms = list(dict.fromkeys(w for t in keywords(question) for w in fold(t).split()
-                                 if len(w) > 1 and w not in {"sanctioned", "listed"}))
-    if not q_terms or not results:
-        return []
-    entity_terms = {t for m in matches for t in m.text_span.split()}
-    named_docs = {m.entry.doc_id for m in matches[:3]}
-    named = {w for n in question_names(question) for w in fold(n).split()}
-    # What the question asks about beyond the names in it ("revenue", "chief executive"): evidence
-    # must speak to at least one of these, or it is only about the entity, not an answer.
-    focus = [t for t in q_terms if t not in named and t not in entity_terms and t not in LIST_WORDS
-             and t not in VAGUE]
-    candidates: list[Evidence] = []
-    for rank, r in enumerate(results):
-        spans = statement_spans(r.text, min_chars=12 if r.doc_type == "list_entry" else 25)
-        if r.chunk_id in skip_heads:
-            spans = spans[1:]
-        elif r.doc_type == "list_entry" and r.doc_id not in named_docs:
-            spans = spans[:1]  # an entry the question does not name: its head, never its addresses
-        for a, b in spans:
-            s = r.text[a:b]
-            if looks_like_instruction(s):
-                continue
-            words = set(fold(s).split())
-            matched = [t for t in q_terms if t in words or any(w.startswith(t[:6]) for w in words if len(t) >= 6)]
-            hits = len(matched)
-            if not hits:
-                continue
-            if r.doc_type == "list_entry" and all(t in LIST_WORDS for t in matched):
-                continue  # an entry that shares only "SDN list" with the question is not evidence
-            if focus and not any(t in matched for t in focus):
-                continue
-            overlap = hits / len(q_terms) + (0.2 if entity_terms & words else 0.0)
-            candidates.append(Evidence(s, r, a, b, overlap - 0.01 * rank))
-    if not candidates:
-        return []
-    candidates.sort(key=lambda e: -e.score)
-    candidates = candidates[:16]
-    vecs = rb.embedder.encode([question] + [c.text for c in candidates])
-    qv, cv = vecs[0], vecs[1:]
-    sims = cv @ qv
-    for c, sim in zip(candidates, sims):
-        c.score = 0.6 * float(sim) + 0.4 * min(c.score, 1.0)
-    order = sorted(range(len(candidates)), key=lambda i: -candidates[i].score)
-    chosen: list[int] = []
-    for i in order:
-        if candidates[i].score < REFUSE_BELOW:
-            break
-        if any(float(cv[i] @ cv[j]) > 0.88 for j in chosen):
-            continue  # the same fact said twice
-        chosen.append(i)
-        if len(chosen) == MAX_SENTENCES:
-            break
-    return [candidates[i] for i in chosen]
 
 
 # --- a chat model -------------------------------------------------------------------------------------

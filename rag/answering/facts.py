@@ -41,12 +41,25 @@ LISTING = {"listed", "listing_date", "effective_date", "programs"}
 
 
 @dataclass
+class PartFacts:
+    """What the record says for one part of the question (one PlanAsk)."""
+
+    sentences: list[tuple[str, list[Evidence]]] = field(default_factory=list)  # typed facts, cited
+    notes: list[str] = field(default_factory=list)  # what the lists say by absence ("No: X has no entry ...")
+    passages: list[Evidence] = field(default_factory=list)  # relation sentences: candidates for the reader
+    final: bool = False  # the record answers this part: no passage is needed
+    skip: bool = False  # the same thing asked again by another part
+
+
+@dataclass
 class FactDraft:
     sentences: list[tuple[str, list[Evidence]]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     unanswered: list[PlanAsk] = field(default_factory=list)  # asks only passages may answer
     not_stated: list[str] = field(default_factory=list)  # "the date of birth of X (looked at ...)"
     entities_stated: set[str] = field(default_factory=set)  # doc ids of entries stated
+    parts: list[PartFacts] = field(default_factory=list)  # one per plan ask, in order
+    refused: bool = False  # the answer cannot be given (no list of the kind asked about is loaded)
 
 
 def _entry_result(rb, e: ListEntry, cache: dict) -> SearchResult | None:
@@ -104,17 +117,30 @@ class FactDrafter:
         self.carry: list[str] = []  # the other parties of the last relation stated (for "that company")
         self._last: PlanAsk | None = None
         self.results = results or []
+        self.first = True  # the part being answered is the question's first (it alone opens with Yes/No)
 
     def draft(self) -> FactDraft:
+        """The typed facts of each part of the question, part by part (FactDraft.parts)."""
         done: set[tuple] = set()
-        for ask in self.plan.asks:
+        for i, ask in enumerate(self.plan.asks):
             # The same field of the same entity asked again, but of other lists or as yes/no, is another ask.
             key = (ask.field, ask.entity, tuple(ask.lists), tuple(ask.jurisdictions), ask.kind,
                    ask.clause if ask.field in RELATIONS else "")
             if key in done:
+                self.out.parts.append(PartFacts(skip=True))
                 continue
             done.add(key)
+            n_s, n_n, n_u = len(self.out.sentences), len(self.out.notes), len(self.out.unanswered)
+            self.first = i == 0
             self.answer(ask)
+            part = PartFacts(sentences=self.out.sentences[n_s:], notes=self.out.notes[n_n:])
+            if ask.field in RELATIONS and not (ask.kind == "yes_no" and ask.field == "links"):
+                # A relation's sentences are what the passages say: the reader weighs them with the rest.
+                part.passages = [evs[0] for _, evs in part.sentences if evs]
+                part.sentences = []
+                del self.out.sentences[n_s:]
+            part.final = bool(part.sentences or part.notes) and len(self.out.unanswered) == n_u
+            self.out.parts.append(part)
         return self.out
 
     # --- one ask ------------------------------------------------------------------------------------
@@ -186,6 +212,7 @@ class FactDrafter:
             who = ent.text if ent else (entries[0].name if entries else "it")
             self.out.not_stated.append(f"{LABELS.get(fieldname, fieldname)} of {who} (looked at its list entries: "
                                        f"{looked or 'none under the filters in force'})")
+            self.out.unanswered.append(ask)  # the passages may say it
 
     def identifier_in_text(self, ask: PlanAsk, wanted: list[ListEntry]) -> bool:
         """An identifier the entry's text states under a kind the question names ("Unified Social Credit
@@ -220,11 +247,42 @@ class FactDrafter:
         return []
 
     # --- listed or not ------------------------------------------------------------------------------
+    def _lead(self, ask: PlanAsk, e: ListEntry) -> str:
+        """The opener of a listing stated for a yes/no question (its first part only): "No: " when the
+        question asks about a time the listing does not fall in ("Was X sanctioned in November 2021?" of an
+        entry listed on 10 December 2021), else "Yes: "."""
+        if ask.kind != "yes_no" or not self.first:
+            return ""
+        listed_on = e.listing_date or e.effective_date
+        if ask.period and listed_on and listed_on > ask.period[1]:
+            return "No: "
+        return "Yes: "
+
+    def uncovered(self, ask: PlanAsk) -> str | None:
+        """"Cannot say: no EU list is loaded ..." when no loaded list is of the kind or jurisdiction asked
+        about: a negative needs a list that could have said yes."""
+        lists = self.index.lists_loaded()
+        juris = self.index.derived("facts.list_jurisdictions",
+                                   lambda ix: {e.list: e.jurisdiction for e in ix.entries.values()})
+        want_j = ask.jurisdictions or self.filters.jurisdiction or []
+        keep = [x for x in lists if (not ask.lists or x["list"] in ask.lists)
+                and (not want_j or juris.get(x["list"]) in want_j)]
+        if keep or not (ask.lists or want_j):
+            return None
+        asked = " or ".join(ask.lists or want_j)
+        loaded = "; ".join(x["list"] + (f" (published {human_date(x['published'])})" if x["published"] else "")
+                           for x in lists[:8]) or "none"
+        self.out.refused = True
+        return f"Cannot say: no {asked} list is loaded, so the store cannot show whether it lists this. Lists loaded: {loaded}."
+
     def listed(self, ask: PlanAsk, ent, entries: list[ListEntry]) -> None:
         name = ent.text if ent else (entries[0].name if entries else "")
         if not entries:
             if ask.kind != "yes_no":
                 self.out.unanswered.append(ask)
+                return
+            if note := self.uncovered(ask):
+                self.out.notes.append(note)
                 return
             self.out.notes.append(
                 f"No: {name} does not appear in any sanctions list entry in the store "
@@ -233,12 +291,15 @@ class FactDrafter:
         wanted = latest_versions([e for e in entries if _wanted(e, ask, self.filters)])
         if wanted:
             for i, e in enumerate(wanted[:3]):
-                self.state_listing(e, "Yes: " if i == 0 and ask.kind == "yes_no" else "")
+                self.state_listing(e, self._lead(ask, e) if i == 0 else "")
             return
         self.negative(ask, ent, entries)
 
     def negative(self, ask: PlanAsk, ent, entries: list[ListEntry]) -> None:
         """The entity has entries, none on the lists asked about (or under the filters in force)."""
+        if note := self.uncovered(ask):
+            self.out.notes.append(note)
+            return
         name = ent.text if ent else entries[0].name
         what = " or ".join(ask.lists) or " or ".join(ask.jurisdictions or self.filters.jurisdiction or [])
         on = f"the {what} list" if ask.lists else (f"an {what} list" if what else "a list")

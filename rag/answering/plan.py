@@ -48,6 +48,7 @@ class PlanEntity(BaseModel):
 
 class PlanAsk(BaseModel):
     field: str  # a FIELDS key, or "other" (only passages can answer)
+    period: tuple[dt.date, dt.date] | None = None  # the time the clause asks about ("in November 2021")
     score: float
     clause: str
     entity: int | None = None  # index into Plan.entities
@@ -113,6 +114,17 @@ def _token_index(index) -> dict[str, set[str]]:
     return index.derived("plan.tokens", build)
 
 
+def _near_token(word: str, tokens: dict[str, set[str]]) -> str | None:
+    """The one distinctive name word within one edit of `word` (a lower-case word of a question that no
+    dictionary knows), of few entries, else None."""
+    from rapidfuzz import process
+    from rapidfuzz.distance import OSA
+
+    hits = process.extract(word, list(tokens), scorer=OSA.distance, score_cutoff=1, limit=3)
+    hits = [h for h in hits if abs(len(h[0]) - len(word)) <= 1 and h[0][:2] == word[:2] and len(tokens[h[0]]) <= 3]
+    return hits[0][0] if len(hits) == 1 else None
+
+
 def _versions(index) -> dict[tuple, list[str]]:
     """(list, folded name) -> the entries of that name on that list (its versions, one per list file):
     built once per entity index, not per question (19k names folded made every ask 60 ms slower)."""
@@ -176,6 +188,13 @@ def _record_labels(index) -> dict[str, str]:
     return index.derived("plan.record_labels", build)
 
 
+# Jurisdictions a question may name whether or not a list of theirs is loaded ("Is X on an EU list?" is
+# answered "cannot say" when no EU list is, not from the lists of another jurisdiction).
+JURISDICTIONS = {"eu": "EU", "european union": "EU", "uk": "UK", "united kingdom": "UK", "british": "UK",
+                 "hm treasury": "UK", "ofsi": "UK", "us": "US", "u s": "US", "united states": "US", "american": "US",
+                 "un": "UN", "united nations": "UN", "un security council": "UN"}
+
+
 def lists_in(question: str, vocab: dict[str, tuple[str, str]]) -> tuple[list[str], list[str], set[str]]:
     """(lists, jurisdictions, folded phrases) the question names: "SDN", "NS-CMIC", "EU"; not "non-SDN"."""
     words = fold(question).split()
@@ -183,7 +202,11 @@ def lists_in(question: str, vocab: dict[str, tuple[str, str]]) -> tuple[list[str
     lists: list[str] = []
     juris: list[str] = []
     phrases: set[str] = set()
-    for key, (kind, canon) in vocab.items():
+    # "US" and "UN" only as written in capitals ("us" is a pronoun), the others in any case.
+    upper = set(re.findall(r"\b(?:U\.?S|U\.?N|EU|UK)\b", question))
+    extra = {k: ("jurisdiction", v) for k, v in JURISDICTIONS.items()
+             if k not in ("us", "u s", "un") or any(fold(u) == k for u in upper)}
+    for key, (kind, canon) in {**extra, **vocab}.items():
         if not key or f" {key} " not in text or f" non {key} " in text:
             continue
         phrases.add(key)
@@ -249,6 +272,15 @@ def resolve_entities(rb, question: str, vocab: dict, phrases: set[str]) -> list[
     for w in fold(question).split():
         if len(w) >= 5 and w not in written and w not in common and w not in LIST_WORDS and 0 < len(tokens.get(w, ())) <= 3:
             add(PlanEntity(text=w, entry_ids=sorted(tokens[w]), method="distinctive word"))
+            written.add(w)
+    # ... and one misspelt by a letter ("megvi" for Megvii), when only one such word is that close.
+    lower = [w for w in re.findall(r"(?<![\w-])[a-z][a-z]{4,}(?![\w-])", question)
+             if w not in written and w not in common and w not in LIST_WORDS and w not in STOPWORDS
+             and not tokens.get(w)]
+    for w in lower:
+        near = _near_token(w, tokens)
+        if near:
+            add(PlanEntity(text=w, entry_ids=sorted(tokens[near]), method="distinctive word"))
             written.add(w)
     # Beside a resolved name, an unresolved mention made only of common words, codes and legal forms
     # ("ISIN", "OOO Registration ID") is part of the question, not a second entity.
@@ -319,8 +351,46 @@ def resolve_entities(rb, question: str, vocab: dict, phrases: set[str]) -> list[
 # --- the plan ----------------------------------------------------------------------------------------
 
 def clauses(question: str) -> list[str]:
+    """The parts of a question: its clauses ("When was X sanctioned", "under what program"), and the fields
+    a clause joins with "and" ("date and place of birth" -> "date of birth", "place of birth")."""
     parts = [p.strip(" ,;?") for p in _CLAUSE.split(question) if p and p.strip(" ,;?")]
-    return parts or [question]
+    out: list[str] = []
+    for p in parts or [question]:
+        out += _coordinated(p)
+    return out
+
+
+# "date and place of birth": two nouns joined by "and" before a shared "of ..." (no verb between them).
+_COORD = re.compile(r"^(?P<head>.*?\b)(?P<a>[a-z]+) and (?P<b>[a-z]+) (?P<tail>of \w+(?: \w+)?)$", re.I)
+
+
+def _coordinated(clause: str) -> list[str]:
+    m = _COORD.match(clause.strip(" ?"))
+    if not m or m["a"].lower() in STOPWORDS or m["b"].lower() in STOPWORDS:
+        return [clause]
+    return [f"{m['head']}{m['a']} {m['tail']}", f"{m['head']}{m['b']} {m['tail']}"]
+
+
+_MONTH_NAME = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|" \
+              r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+
+
+def asked_period(clause: str) -> tuple[dt.date, dt.date] | None:
+    """The time a clause asks about, as a first and last day: "in November 2021", "in 2021", "on 10
+    December 2021" (a full date), else None."""
+    from rag.core.dates import MONTHS, find_dates
+
+    days = sorted(find_dates(clause))
+    if days:
+        return days[0], days[-1]
+    if m := re.search(rf"\b{_MONTH_NAME}\.?,?\s+(\d{{4}})\b", clause, re.I):
+        month, year = MONTHS[m.group(1)[:3].lower()], int(m.group(2))
+        nxt = dt.date(year + (month == 12), month % 12 + 1, 1)
+        return dt.date(year, month, 1), nxt - dt.timedelta(days=1)
+    if m := re.search(r"\b(?:in|during|throughout)\s+((?:19|20)\d\d)\b", clause, re.I):
+        year = int(m.group(1))
+        return dt.date(year, 1, 1), dt.date(year, 12, 31)
+    return None
 
 
 def _mask(text: str, names) -> str:
@@ -447,7 +517,7 @@ def make_plan(rb, question: str, filters=None, history: bool = False) -> Plan:
             ent = len(entities) - 1 if PRONOUN.search(clause) or len(entities) == 1 else 0
         c_lists, c_juris, _ = lists_in(clause, vocab)
         asks.append(PlanAsk(field=field, score=round(score, 4), clause=clause, entity=ent, kind=_kind(field, clause),
-                            lists=c_lists, jurisdictions=c_juris))
+                            lists=c_lists, jurisdictions=c_juris, period=asked_period(clause)))
     from rag.entities.names import mentions
 
     needs = (not entities and not history and bool(PRONOUN.search(question)) and not phrases

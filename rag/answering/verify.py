@@ -26,6 +26,7 @@ SUPPORT_THRESHOLD = 0.55
 _PROGRAM = re.compile(r"\b(?:[A-Z]{2,}[A-Z0-9]*(?:[-/][A-Z0-9]+)+|E\.?O\.? ?\d{5}|EO ?\d{5})\b")
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?%?(?![\w])")
 _MARKER = re.compile(r"\s*\[(\d+)\]")
+OPENER = re.compile(r"^(?:Yes|No): ")
 
 
 def hard_facts(sentence: str) -> dict[str, set]:
@@ -134,7 +135,9 @@ class Verifier:
         self._encode(texts)
 
     def check(self, sentence: str, cited: dict[int, str]) -> Check:
-        """Check one sentence (without markers) against its cited passages {n: passage text}."""
+        """Check one sentence (without markers) against its cited passages {n: passage text}. The answer's
+        opener ("Yes: ", "No: ") is the answer's, not the passage's: the rest is checked."""
+        sentence = OPENER.sub("", sentence, count=1)
         if not cited:
             return Check(0.0, ["no citation"], {})
         for n, text in cited.items():

@@ -1,0 +1,438 @@
+"""Reading the passages before answering: every part of a question is answered from the sentences the
+reader (rag/answering/reader.py) finds best supported, or from a typed list fact when that part asks for a
+field the list records state; a part nothing answers gets "the sources do not say <that part>", in the
+question's own words.
+
+Steps (each a plain function over typed values):
+- `candidates`: the sentences of the retrieved passages (articles, notices, the list entries the question
+  names), each an Evidence with its exact span in its chunk;
+- `rank`: the reader's probability for one part of the question, with what the question wants of an answer
+  (a date for "when", a name for "who"/"which", the day it names, the party it names, its codes and numbers);
+- `compose`: per part, the typed facts (rag/answering/facts.py) when the part asks for a list field and the
+  record states it, else the best passage sentences; the opener ("Yes:"/"No:") only for a yes/no question,
+  from what the sentence says against what was asked.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from rag.answering.evidence import Draft, Evidence
+from rag.answering.facts import FactDraft, PartFacts
+from rag.answering.plan import Plan, PlanAsk
+from rag.answering.reader import Candidate, get_reader
+from rag.answering.verify import negated
+from rag.core.dates import MONTHS, find_dates
+from rag.core.models import SearchResult
+from rag.core.text import STOPWORDS, keywords, looks_like_instruction, statement_spans
+from rag.entities.names import LEGAL_WORDS, LIST_WORDS, fold, mentions, question_names
+
+# Below this score no sentence is good enough to state; that part gets "the sources do not say".
+REFUSE_BELOW = 0.42
+MAX_SENTENCES = 4
+MAX_CANDIDATES = 24
+# Question words that say nothing about what is asked ("how many", "what kind").
+VAGUE = {"many", "much", "kind", "type", "current", "currently", "ever", "also", "still", "now", "sanctioned",
+         "listed"}
+# The answer types a question's first words ask for.
+_WANTS_DATE = re.compile(r"^\s*(?:since when|until when|when|on what date|on which date|what date|which date|"
+                         r"in which year|what year)\b", re.I)
+_WANTS_NAME = re.compile(r"^\s*(?:who|whom|whose|which|what (?:company|companies|firm|entity|entities|bank|"
+                         r"person|subsidiary|agency|organi[sz]ation))\b", re.I)
+_WANTS_AMOUNT = re.compile(r"^\s*how (?:much|many)\b", re.I)
+_AUX = re.compile(r"^\s*(is|are|was|were|has|have|had|does|do|did|can|could|will|would|should|may|must)\b", re.I)
+_PRONOUN_START = re.compile(r"^\s*(?:it|its|he|she|they|their|his|her|the (?:company|firm|group|bank|entity|"
+                            r"agency|department|unit|subsidiary))\b", re.I)
+_CODE = re.compile(r"\b(?:\d{3,}|[A-Z]{2,}[-/]?\d+[A-Z\d-]*)\b")
+
+
+# --- candidates -------------------------------------------------------------------------------------
+
+def candidates(results: list[SearchResult], named_docs: set[str], skip_heads: set[str]) -> list[Evidence]:
+    """Every statement of the passages, with its exact span: articles and notices whole, a list entry
+    only when the question names it (and without its head when a typed fact already states it)."""
+    out: list[Evidence] = []
+    for rank, r in enumerate(results):
+        if r.doc_type == "list_entry" and r.doc_id not in named_docs:
+            continue
+        spans = statement_spans(r.text, min_chars=12 if r.doc_type == "list_entry" else 25)
+        if r.chunk_id in skip_heads:
+            spans = spans[1:]
+        for a, b in spans:
+            s = r.text[a:b]
+            if not looks_like_instruction(s):
+                out.append(Evidence(s, r, a, b, -0.01 * rank))
+    return out
+
+
+# --- what a part of the question asks -----------------------------------------------------------------
+
+def _stem(w: str) -> str:
+    """A crude stem, enough to match "audits" with "audited" and "freeze" with "freezes"."""
+    for suf in ("ations", "ation", "ings", "ing", "ies", "ied", "ed", "es", "s", "e"):
+        if w.endswith(suf) and len(w) - len(suf) >= 4:
+            return w[: -len(suf)]
+    return w
+
+
+@dataclass
+class Want:
+    """What one part of the question wants of a sentence that answers it."""
+
+    text: str  # the part, as asked
+    terms: list[str]  # its content words
+    focus: list[str]  # those beyond the names in it: an answer must speak to one of them
+    parties: list[list[str]]  # the names it writes, each with its other spellings (list names, acronyms)
+    days: set[dt.date]  # days it names
+    codes: set[str]  # numbers and codes it writes ("14024", "EO 13959")
+    kind: str = "text"  # date | name | amount | yes_no | text
+
+    @classmethod
+    def of(cls, text: str, plan: Plan, ask: PlanAsk | None, aliases: dict[str, list[str]]) -> "Want":
+        terms = list(dict.fromkeys(w for t in keywords(text) for w in fold(t).split() if len(w) > 1))
+        parties: list[list[str]] = []
+        named_words: set[str] = set()
+        for e in plan.entities:
+            if fold(e.text) and fold(e.text) in fold(text):
+                forms = [e.text, *e.names, *aliases.get(e.text, [])]
+                parties.append(forms)
+                named_words |= {w for f in forms for w in fold(f).split()}
+        named_words |= {w for n in question_names(text) for w in fold(n).split()}
+        focus = [t for t in terms if t not in named_words and t not in LIST_WORDS and t not in VAGUE]
+        kind = ("date" if _WANTS_DATE.match(text) else "name" if _WANTS_NAME.match(text)
+                else "amount" if _WANTS_AMOUNT.match(text) else "yes_no" if _AUX.match(text) else "text")
+        return cls(text, terms, focus, parties, find_dates(text), {c.lower() for c in _CODE.findall(text)}, kind)
+
+
+def _matches(term: str, words: set[str], stems: set[str]) -> bool:
+    return term in words or (len(term) >= 5 and _stem(term) in stems)
+
+
+def days_stated(text: str, doc_date: dt.date | None) -> set[dt.date] | set[tuple[int, int]]:
+    """The days a sentence states, full dates as written, and a day written without its year ("on Monday,
+    March 4", "4 March") in the year of its document; (month, day) when the document has no date."""
+    out: set = set(find_dates(text))
+    for m in re.finditer(r"\b(?P<mon>[A-Z][a-z]{2,8})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?\b(?!,?\s*\d{4})"
+                         r"|\b(?P<d2>\d{1,2})(?:st|nd|rd|th)?\s+(?P<mon2>[A-Z][a-z]{2,8})\b(?!\.?,?\s*\d{4})", text):
+        mon = MONTHS.get((m["mon"] or m["mon2"] or "")[:3].lower())
+        day = int(m["d"] or m["d2"])
+        if not mon or not 1 <= day <= 31:
+            continue
+        if doc_date is None:
+            out.add((mon, day))
+        else:
+            try:
+                out.add(dt.date(doc_date.year, mon, day))
+            except ValueError:
+                pass
+    return out
+
+
+def _states_day(ev: Evidence, days: set[dt.date]) -> bool:
+    doc = _day(ev.result.date)
+    stated = days_stated(ev.text, doc)
+    return bool(days & stated) or any((d.month, d.day) in stated for d in days) or (doc in days)
+
+
+def _day(value) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _names_party(text: str, forms: list[str]) -> bool:
+    folded = f" {fold(text)} "
+    for f in forms:
+        words = [w for w in fold(f).split() if w not in STOPWORDS and len(w) > 1]
+        if words and all(f" {w} " in folded or (len(w) > 4 and w in folded) for w in words[:2]):
+            return True
+    return False
+
+
+# --- ranking --------------------------------------------------------------------------------------------
+
+def rank(reader, want: Want, cands: list[Evidence]) -> list[Evidence]:
+    """The candidates that can answer this part, best first, each with its score (the reader's
+    probability, with the share of the part's words it states), and none that cannot:
+    a sentence sharing no word with the part, or none of what it asks beyond its names, or about
+    another party than the one it names, or of another day than the one it names."""
+    if not want.terms or not cands:
+        return []
+    kept: list[Evidence] = []
+    for ev in cands:
+        words = set(fold(ev.text).split())
+        stems = {_stem(w) for w in words}
+        matched = [t for t in want.terms if _matches(t, words, stems)]
+        if not matched:
+            continue
+        if ev.result.doc_type == "list_entry" and all(t in LIST_WORDS for t in matched):
+            continue  # an entry that shares only "SDN list" with the question is not evidence
+        if want.focus and not any(t in matched for t in want.focus) and not (
+                len(want.parties) >= 2 and want.kind != "name" and all(_names_party(ev.text, f) for f in want.parties)):
+            continue  # (a sentence naming both parties a question names speaks to how they are related)
+        if want.parties and not any(_names_party(ev.text, forms) for forms in want.parties):
+            # A sentence about the party by pronoun ("The company said ...") in a passage that names it.
+            if not (_PRONOUN_START.match(ev.text) and any(_names_party(ev.result.text, f) for f in want.parties)):
+                continue
+        if want.days and not _states_day(ev, want.days):
+            continue
+        if want.codes and not all(c in fold(ev.text) or c in ev.text.lower() for c in want.codes):
+            continue
+        overlap = len(matched) / len(want.terms)
+        kept.append(Evidence(ev.text, ev.result, ev.start, ev.end, overlap + ev.score))
+    if not kept:
+        return []
+    kept.sort(key=lambda e: -e.score)
+    kept = kept[:MAX_CANDIDATES]
+    probs = reader.score(want.text, [Candidate(e.text, e.result.doc_type, {"title": e.result.title,
+                                                                        "date": e.result.date})
+                                     for e in kept])
+    for ev, p in zip(kept, probs):
+        bonus = 0.0
+        if want.kind == "date" and (find_dates(ev.text) or days_stated(ev.text, _day(ev.result.date))):
+            bonus = 0.05
+        elif want.kind == "name" and _other_names(ev.text, want):
+            bonus = 0.05
+        if len(want.parties) >= 2 and all(_names_party(ev.text, f) for f in want.parties):
+            bonus += 0.05  # a sentence on how the parties the question names meet
+        elif want.kind == "amount" and re.search(r"\d", ev.text):
+            bonus = 0.05
+        ev.score = 0.6 * float(p) + 0.4 * min(ev.score, 1.0) + bonus
+    if want.kind == "name":
+        _support_answer(want, kept)
+    return sorted(kept, key=lambda e: -e.score)
+
+
+def _companies(text: str, want: Want) -> set[str]:
+    """The companies a sentence names (a name with a legal form, or the acronym of one) other than the
+    question's own parties."""
+    own = {w for forms in want.parties for f in forms for w in fold(f).split()} - STOPWORDS
+    out = set()
+    for m in mentions(text):
+        words = set(fold(m.text).split())
+        if words & LEGAL_WORDS and not words & own:
+            out.add(fold(m.text))
+    return out
+
+
+def _support_answer(want: Want, kept: list[Evidence]) -> None:
+    """"Which company ...": the company most of the good sentences name is the answer; the sentences
+    naming it are lifted (one sentence rarely says all: "JCV is a SoftBank subsidiary", "JCV uses SenseTime
+    technology")."""
+    support: dict[str, float] = {}
+    named = [(ev, _companies(ev.text, want)) for ev in kept]
+    for ev, names in named:
+        for n in names:
+            support[n] = support.get(n, 0.0) + max(ev.score - REFUSE_BELOW, 0.0)
+    if not support:
+        return
+    best = max(support, key=support.get)
+    for ev, names in named:
+        if best in names:
+            ev.score += 0.1
+
+
+def _other_names(text: str, want: Want) -> bool:
+    """Does the sentence name someone the question does not (the answer to "who" or "which company")?"""
+    own = {w for forms in want.parties for f in forms for w in fold(f).split()} - STOPWORDS
+    return any(not set(fold(m.text).split()) & own for m in mentions(text)
+               if set(fold(m.text).split()) - set(want.terms) - STOPWORDS)
+
+
+def pick(ranked: list[Evidence], embedder, limit: int) -> list[Evidence]:
+    """The best of the ranked sentences above the floor, one of each fact (a sentence that says what a
+    chosen one says is left out)."""
+    ranked = [e for e in ranked if e.score >= REFUSE_BELOW]
+    if not ranked:
+        return []
+    vecs = embedder.encode([e.text for e in ranked])
+    chosen: list[int] = []
+    for i in range(len(ranked)):
+        if any(float(vecs[i] @ vecs[j]) > 0.88 for j in chosen):
+            continue
+        chosen.append(i)
+        if len(chosen) == limit:
+            break
+    return [ranked[i] for i in chosen]
+
+
+# --- composing the answer -----------------------------------------------------------------------------
+
+@dataclass
+class PartAnswer:
+    ask: PlanAsk | None
+    text: str
+    sentences: list[tuple[str, list[Evidence]]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    from_record: bool = False
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.sentences or self.notes)
+
+
+def compose(question: str, plan: Plan, facts: FactDraft, cands: list[Evidence], embedder,
+            aliases: dict[str, list[str]]) -> Draft:
+    """The answer, part by part, in the order asked."""
+    reader = get_reader(embedder)
+    asks = plan.asks or [None]
+    parts: list[PartAnswer] = []
+    per_part = MAX_SENTENCES if len(asks) == 1 else max(1, MAX_SENTENCES // len(asks))
+    used: set[str] = set()
+    for i, ask in enumerate(asks):
+        typed = facts.parts[i] if ask is not None and i < len(facts.parts) else PartFacts()
+        text = ask.clause if ask is not None and len(asks) > 1 else question
+        part = PartAnswer(ask, text)
+        parts.append(part)
+        if typed.skip:
+            continue
+        if typed.sentences or typed.notes:
+            # A typed fact of the field asked for, or what the lists say by absence: the record decides.
+            part.sentences = [s for s in typed.sentences if s[0] not in used]
+            part.notes = list(typed.notes)
+            part.from_record = True
+            used |= {t for t, _ in part.sentences}
+            if typed.final:
+                continue
+        want = Want.of(text, plan, ask, aliases)
+        pool = cands + typed.passages  # a relation's sentences, as the relations store quotes them
+        picked = [e for e in pick(rank(reader, want, pool), embedder, per_part + 2) if e.text not in used]
+        if not picked and ask is not None and ask.field == "general":
+            # A question about an entity in general: what the passages say about it, closest first.
+            about = " ".join(e.text for e in plan.entities if e.entry_ids)
+            if about:
+                picked = pick(rank(reader, Want.of(about, plan, None, aliases), cands), embedder, per_part)
+        picked = _both_parties(want, picked)[:per_part]
+        if part.from_record and part.sentences:
+            picked = picked[:1] if ask is not None and ask.field not in ("listed", "remarks", "measures") else []
+        for ev in picked:
+            part.sentences.append((ev.text, [ev]))
+            used.add(ev.text)
+    return _draft(question, plan, parts, facts)
+
+
+def _both_parties(want: Want, picked: list[Evidence]) -> list[Evidence]:
+    """A question about two parties that does not ask for a third ("what share of X does Y own?",
+    "what did X export to Y?") is answered first by the sentences naming both."""
+    if len(want.parties) < 2 or want.kind == "name":
+        return picked
+    both = [e for e in picked if all(_names_party(e.text, f) for f in want.parties[:2])]
+    return both or picked
+
+
+def _draft(question: str, plan: Plan, parts: list[PartAnswer], facts: FactDraft) -> Draft:
+    from rag.answering.drafting import EXTRACTIVE_VERSION
+
+    draft = Draft(prompt_version=EXTRACTIVE_VERSION)
+    unanswered: list[str] = []
+    for i, part in enumerate(parts):
+        sentences = list(part.sentences)
+        if i == 0 and sentences and not part.from_record and _AUX.match(part.text):
+            sentences[0] = (_opener(part.text, sentences[0][0]) + sentences[0][0], sentences[0][1])
+        if len(draft.sentences) < MAX_SENTENCES + len(parts) - 1:
+            draft.sentences += sentences
+        draft.notes += part.notes
+        if i == 0 and part.notes and not sentences:
+            draft.lead_notes = True
+        if not part.answered:
+            unanswered.append(part.text)
+    if unanswered and (draft.sentences or draft.notes):
+        draft.notes += [f"The sources do not say {plain(t)}." for t in unanswered]
+    elif unanswered:
+        draft.notes.append("The sources do not say " + "; nor ".join(plain(t) for t in unanswered) + ".")
+        draft.refused = True
+    if facts.refused and not draft.sentences:
+        draft.refused = True
+    return draft
+
+
+def _opener(asked: str, sentence: str) -> str:
+    """"Yes: " or "No: " before a passage's sentence that answers a yes/no question: "No" when the
+    sentence says the opposite of what the question asks (one of them negated), "Yes" when it says the
+    same thing and speaks to the question's predicate; nothing when unsure."""
+    return "No: " if negated(sentence) != negated(asked) else ""
+
+
+# --- the sources do not say <what was asked> -----------------------------------------------------------
+
+_NOUNISH = re.compile(r"(?:ing|ion|ions|ment|ments|ship|ance|ence|ity|ure|ies|ers|or|ist|list|assets?|"
+                      r"entry|entries|fund|bank|company|firm|group|unit|order|rule|regulation)$", re.I)
+_PREP = {"of", "between", "in", "on", "for", "from", "by", "to", "with", "under", "at", "and"}
+_DET = {"the", "a", "an", "this", "that", "these", "those", "its", "their", "his", "her"}
+
+
+def _subject_end(words: list[str]) -> int:
+    """How many of `words` make the subject noun phrase (determiners, names, nouns and their
+    prepositional phrases), read without a tagger: the next word is the verb."""
+    i, seen_head = 0, False
+    while i < len(words):
+        w = words[i]
+        bare = w.strip(",'\"?")
+        if bare.lower() in _DET or bare[:1].isupper() or "'" in w or any(c.isdigit() for c in bare) or "-" in bare:
+            i += 1
+            seen_head = seen_head or bare[:1].isupper() or "'" in w
+            continue
+        if _NOUNISH.search(bare) or not seen_head:
+            if seen_head and not _NOUNISH.search(bare):
+                break
+            i += 1
+            seen_head = True
+            continue
+        if bare.lower() in _PREP and i + 1 < len(words):
+            i += 1
+            continue
+        break
+    return i
+
+
+def _third_person(verb: str) -> str:
+    if re.search(r"(?:s|sh|ch|x|z|o)$", verb):
+        return verb + "es"
+    if re.search(r"[^aeiou]y$", verb):
+        return verb[:-1] + "ies"
+    return verb + "s"
+
+
+def plain(asked: str) -> str:
+    """What a part of a question asks, as the object of "the sources do not say": "whether the NS-CMIC
+    listing freezes SenseTime's assets", "when Tuniyaz was sanctioned", "Wang Junzheng's place of birth"."""
+    q = re.sub(r"\s+", " ", asked).strip(" ?.!,;")
+    words = q.split()
+    if not words:
+        return "that"
+    first = words[0].lower()
+    if m := _AUX.match(q):
+        aux = m.group(1).lower()
+        rest = words[1:]
+        n = _subject_end(rest)
+        subject, tail = " ".join(rest[:n]), rest[n:]
+        if aux in ("does", "do", "did"):
+            if tail and aux == "does":
+                tail = [_third_person(tail[0])] + tail[1:]
+            elif tail and aux == "did":
+                tail = ["did", *tail]
+            return "whether " + " ".join([subject, *tail]).strip()
+        return "whether " + " ".join([subject, aux, *tail]).strip()
+    wh = re.match(r"^((?:how (?:much|many)|what|which|who|whom|whose|when|where|why|how)(?: [a-z]+)?)\s+(is|are|was|"
+                  r"were|has|have|had|does|do|did|can|could|will|would)\s+(.*)$", q, re.I)
+    if wh:
+        head, aux, rest = wh.group(1), wh.group(2).lower(), wh.group(3).split()
+        if head.split()[0].lower() in ("who", "what", "which") and len(head.split()) == 1 and not rest:
+            return q[0].lower() + q[1:]
+        n = _subject_end(rest)
+        subject, tail = rest[:n], rest[n:]
+        head = head[0].lower() + head[1:]
+        if aux in ("does", "do", "did"):
+            if tail and aux == "does":
+                tail = [_third_person(tail[0])] + tail[1:]
+            elif tail and aux == "did":
+                tail = ["did", *tail]
+            return " ".join([head, *subject, *tail])
+        return " ".join([head, *subject, aux, *tail])
+    if first in ("who", "what", "which", "when", "where", "why", "how", "whose"):
+        return q[0].lower() + q[1:]
+    if first in ("tell", "give", "show", "list", "find"):
+        q = re.sub(r"^(?:tell|give|show|list|find)\s+(?:me|us)?\s*(?:about\s+)?", "", q, flags=re.I)
+    return q
