@@ -140,7 +140,7 @@ def llm_child(n: int) -> dict:
         q = item["q"]
         t1 = time.perf_counter()
         try:
-            results, _matches = gather(rb, q, Filters())
+            results, _aside = gather(rb.retriever, rb.store, q, Filters())
             draft = llm_draft(rb, q, results, "openai")
             sentences = Assembler(rb, keep_unsupported=False).sentences(draft)
         except Exception as e:  # the answerer is being finished by others: report, do not crash

@@ -1,38 +1,37 @@
-"""Question -> evidence -> draft -> verified, cited answer.
+"""A question's way to its cited answer, one typed step after another (`answer_question`):
 
-The chain (LangChain Runnables): condense (follow-up -> standalone question) | gather evidence
-(hybrid retrieval plus the list entries the question names) | draft (extractive, or an LLM) |
-verify (every sentence against the passages it cites) | assemble (numbered citations with quotes).
+1. understand: the follow-up rewritten as a standalone question (condense), then the plan: the entities
+   it names, resolved once (rag/answering/plan.py), and what it asks of each, part by part -> Understood
+2. gather: the passages retrieval finds, and the chunks of the list entries the plan resolved to; passages
+   addressed to the answering system are set aside (rag/answering/evidence.py) -> Gathered
+3. draft: read, then answer (rag/answering/drafting.py -> rag/answering/read.py, rag/answering/facts.py);
+   a chat model drafts instead when one is asked for, with the extractive draft as its fallback -> Drafted
+4. verify: every sentence against the passages it cites, and against the typed list records of the
+   entities asked about (rag/answering/verify.py, rag/answering/assemble.py) -> Verified
+5. the Answer (the JSON contract of DESIGN.md), recorded in the audit trail.
 
-The extractive drafter composes list facts rendered from list metadata and the evidence sentences
-that best answer the question; its citations are right by construction. An LLM draft goes through
-the same verifier; what fails is removed (or kept and marked on request); if nothing survives, or the
-model cannot be reached, the extractive answer is returned with a note saying so.
-
-What answers state from (evidence, drafts, passages, documents set aside) is rag/answering/evidence.py; verifying
-and numbering the citations is rag/answering/assemble.py; both are shared with briefings.
+Each sentence can be handed on as soon as it is verified (`on_sentence`: the SSE and OpenAI-compatible
+streams). A model's draft that fails, or whose sentences all fail verification, gives way to the
+extractive answer with a note saying so.
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import partial
-
-from langchain_core.runnables import RunnableLambda
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 import prompts
-from rag.answering.llm import with_extractive_fallback
 from rag.answering.assemble import Assembler, render_text
 from rag.answering.drafting import DraftRequest, ExtractiveDrafter, drafter_for
-from rag.answering.evidence import Draft, gather, set_aside_note
-from rag.answering.plan import make_plan
-from rag.core.models import Answer, Filters, Sentence
-from rag.entities.names import fold, question_names
-from rag.core.priority import query_entry
+from rag.answering.evidence import Draft, Evidence, gather, set_aside_note
+from rag.answering.llm import with_extractive_fallback
+from rag.answering.plan import Plan, make_plan
 from rag.answering.verify import TypedFacts
+from rag.core.models import Answer, Citation, Filters, SearchResult, Sentence
+from rag.core.priority import query_entry
+from rag.entities.names import fold, question_names
 
 LISTING_WORDS = re.compile(
     r"\b(sanction\w*|list(ed|ing)?|designat\w*|blacklist\w*|sdn|ns-cmic|cmic|added|blocked|restrict\w*|"
@@ -43,15 +42,17 @@ PRONOUNS = re.compile(r"\b(it|its|they|them|their|the company|the firm|this comp
 
 # --- condense ---------------------------------------------------------------------------------------
 
-def condense(rb, question: str, history: list[tuple[str, str]], backend: str) -> tuple[str, str | None]:
-    """The follow-up rewritten as a standalone question; (question, model note or None)."""
+def condense(settings, index, question: str, history: list[tuple[str, str]],
+             backend: str) -> tuple[str, str | None]:
+    """The follow-up rewritten as a standalone question; (question, model note or None). `index` is the
+    store's entity index (the entity an earlier turn was about)."""
     if not history or not PRONOUNS.search(question):
         return question, None
     if backend != "extractive":
         try:
             from rag.answering.llm import chat_model
 
-            llm, _ = chat_model(rb.settings, backend)
+            llm, _ = chat_model(settings, backend)
             template, _ = prompts.load("condense")
             hist = "\n".join(f"Q: {q}\nA: {a}" for q, a in history[-3:])
             out = llm.invoke(template.format(history=hist, question=question)).content.strip()
@@ -59,13 +60,12 @@ def condense(rb, question: str, history: list[tuple[str, str]], backend: str) ->
                 return out.splitlines()[0], None
         except Exception as e:  # the rule-based rewrite below still works
             note = f"condense by LLM failed ({type(e).__name__}); used the rule-based rewrite"
-            return _rule_condense(rb, question, history), note
-    return _rule_condense(rb, question, history), None
+            return _rule_condense(index, question, history), note
+    return _rule_condense(index, question, history), None
 
 
-def _rule_condense(rb, question: str, history: list[tuple[str, str]]) -> str:
+def _rule_condense(index, question: str, history: list[tuple[str, str]]) -> str:
     """Replace the pronoun with the entity the conversation was last about."""
-    index = rb.store.entities
     listing = bool(LISTING_WORDS.search(question))
     for q, a in reversed(history):
         listed = index.find_in_text(q) or index.find_in_text(a)
@@ -83,15 +83,12 @@ def _rule_condense(rb, question: str, history: list[tuple[str, str]]) -> str:
     return question
 
 
-# --- extractive draft -------------------------------------------------------------------------------
-
-# --- the chain --------------------------------------------------------------------------------------
+# --- the steps --------------------------------------------------------------------------------------
 
 @dataclass
 class Ask:
-    """One question on its way through the chain: what was asked, and how it is to be answered."""
+    """What was asked, and how it is to be answered."""
 
-    rb: object
     question: str
     filters: Filters
     backend: str
@@ -101,58 +98,83 @@ class Ask:
     # with the citations it uses: what the SSE and OpenAI-compatible streams send on.
     on_sentence: Callable[[Sentence, list], None] | None = None
 
-
-def step_condense(ask: Ask, state: dict) -> dict:
-    standalone, note = condense(ask.rb, ask.question, ask.history, ask.backend)
-    return {**state, "standalone": standalone, "notes": [note] if note else []}
-
-
-def step_plan(ask: Ask, state: dict) -> dict:
-    return {**state, "plan": make_plan(ask.rb, state["standalone"], ask.filters, history=bool(ask.history))}
+    @property
+    def streams(self) -> bool:
+        return self.on_sentence is not None and not self.keep_unsupported
 
 
-def step_gather(ask: Ask, state: dict) -> dict:
-    results, matches, aside = gather(ask.rb, state["standalone"], ask.filters)
+@dataclass
+class Understood:
+    standalone: str  # the question, a follow-up rewritten to stand alone
+    plan: Plan  # its entities (resolved once) and what it asks of each
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Gathered:
+    passages: list[SearchResult]
+    notes: list[str] = field(default_factory=list)  # documents set aside
+
+
+@dataclass
+class Drafted:
+    draft: Draft
+    fallback: Draft | None = None  # the extractive draft, when a model drafts
+    stream: Iterator[tuple[str, list[Evidence]]] | None = None  # a model's sentences, read as it writes them
+    model_error: str | None = None  # the model failed outright: the extractive draft is used
+
+
+@dataclass
+class Verified:
+    draft: Draft  # the draft the sentences came from (the extractive one, when the model's failed)
+    sentences: list[Sentence]
+    citations: list[Citation]
+
+
+def understand(rb, ask: Ask) -> Understood:
+    standalone, note = condense(rb.settings, rb.store.entities, ask.question, ask.history, ask.backend)
+    plan = make_plan(rb, standalone, ask.filters, history=bool(ask.history))
+    return Understood(standalone, plan, [note] if note else [])
+
+
+def gather_passages(rb, q: Understood, filters: Filters) -> Gathered:
+    entry_ids = [i for e in q.plan.entities for i in e.entry_ids]
+    passages, aside = gather(rb.retriever, rb.store, q.standalone, filters, entry_ids)
     note = set_aside_note(aside)
-    return {**state, "results": results, "matches": matches, "notes": state["notes"] + ([note] if note else [])}
+    return Gathered(passages, [note] if note else [])
 
 
-def step_draft(ask: Ask, state: dict) -> dict:
-    """The extractive draft always (it is the fallback, and its notes say what the lists say by absence);
-    a model's draft too when one is asked for. When sentences are streamed, the model's draft is read in
-    step_verify as the model writes it."""
-    req = DraftRequest(state["standalone"], state["results"], plan=state.get("plan"), matches=state["matches"],
-                       filters=ask.filters)
-    extractive = ExtractiveDrafter(ask.rb).draft(req)
+def draft_answer(rb, ask: Ask, q: Understood, found: Gathered) -> Drafted:
+    """The extractive draft always (it is the fallback, and it says what the lists say by absence); a
+    model's draft too when one is asked for. When sentences are streamed, the model's draft is read in
+    verify_answer as the model writes it."""
+    req = DraftRequest(q.standalone, found.passages, plan=q.plan, filters=ask.filters)
+    extractive = ExtractiveDrafter(rb).draft(req)
     if ask.backend == "extractive":
-        return {**state, "draft": extractive}
+        return Drafted(extractive)
 
-    def by_model(state: dict) -> dict:
-        drafter = drafter_for(ask.rb, ask.backend)
+    def by_model(_: dict) -> dict:
+        drafter = drafter_for(rb, ask.backend)
         req.typed = extractive
-        if streams(ask):
+        if ask.streams:
             draft = drafter.empty(req)
-            stream = drafter.stream(req, draft)  # read, and each sentence verified, in step_verify
+            stream = drafter.stream(req, draft)
         else:
             draft, stream = drafter.draft(req), None
         # What the lists say by absence ("X does not appear in ...") does not depend on the drafter.
         draft.notes = list(extractive.notes) + draft.notes
-        return {**state, "draft": draft, "fallback": extractive, "stream": stream}
+        return {"drafted": Drafted(draft, extractive, stream)}
 
     def model_failed(state: dict) -> dict:
-        return use_extractive(ask, state, extractive, state.pop("error"))
+        return {"drafted": use_extractive(ask, extractive, state["error"])}
 
-    return with_extractive_fallback(by_model, model_failed).invoke(state)
-
-
-def streams(ask: Ask) -> bool:
-    return ask.on_sentence is not None and not ask.keep_unsupported
+    return with_extractive_fallback(by_model, model_failed).invoke({})["drafted"]
 
 
-def use_extractive(ask: Ask, state: dict, extractive: Draft, error: Exception) -> dict:
+def use_extractive(ask: Ask, extractive: Draft, error: Exception) -> Drafted:
     extractive.backend_notes.append(
         f"The {ask.backend} model could not be used ({type(error).__name__}); this is the extractive answer.")
-    return {**state, "draft": extractive, "model_error": str(error), "stream": None}
+    return Drafted(extractive, model_error=str(error))
 
 
 def verified_in_turn(assembler: Assembler, draft: Draft, emit: Callable[[Sentence, list], None],
@@ -177,53 +199,59 @@ def verified_in_turn(assembler: Assembler, draft: Draft, emit: Callable[[Sentenc
     return out + notes
 
 
-def step_verify(ask: Ask, state: dict) -> dict:
-    typed = TypedFacts.of_plan(ask.rb, state.get("plan"))
-    assembler = Assembler(ask.rb, ask.keep_unsupported, typed)
-    draft = state["draft"]
+def verify_answer(rb, ask: Ask, q: Understood, drafted: Drafted) -> tuple[Verified, Drafted]:
+    """Every sentence checked against its passages and the list records of the entities asked about; a
+    model's draft with no sentence left gives way to the extractive one."""
+    index = rb.store.entities
+    typed = TypedFacts([[index.entries[i] for i in e.entry_ids if i in index.entries] for e in q.plan.entities])
+
+    def assembler() -> Assembler:
+        return Assembler(rb, ask.keep_unsupported, typed)
+
+    draft = drafted.draft
     emit = ask.on_sentence if draft.backend == "extractive" or not ask.keep_unsupported else None
+    asm = assembler()
     try:
-        sentences = (verified_in_turn(assembler, draft, emit, state.get("stream")) if emit
-                     else assembler.sentences(draft))
+        sentences = verified_in_turn(asm, draft, emit, drafted.stream) if emit else asm.sentences(draft)
     except Exception as e:  # the model failed while it was being read: the extractive answer instead
         if draft.backend == "extractive":
             raise
-        state = use_extractive(ask, state, state["fallback"], e)
-        assembler = Assembler(ask.rb, ask.keep_unsupported, typed)
-        draft = state["draft"]
-        return {**state, "sentences": verified_in_turn(assembler, draft, emit), "citations": assembler.citations}
+        drafted = use_extractive(ask, drafted.fallback, e)
+        asm = assembler()
+        return Verified(drafted.draft, verified_in_turn(asm, drafted.draft, emit), asm.citations), drafted
     if draft.backend != "extractive" and not any(s.verdict == "supported" for s in sentences):
-        fallback = state["fallback"]
+        fallback = drafted.fallback
         reason = "found the passages insufficient" if draft.refused else "wrote no sentence its passages support"
         fallback.backend_notes.append(f"The {draft.backend} model {reason}; this is the extractive answer.")
-        assembler = Assembler(ask.rb, ask.keep_unsupported, typed)
-        sentences = verified_in_turn(assembler, fallback, emit) if emit else assembler.sentences(fallback)
+        asm = assembler()
+        sentences = verified_in_turn(asm, fallback, emit) if emit else asm.sentences(fallback)
         fallback.backend = f"extractive (fallback from {draft.backend})"
         fallback.model, fallback.prompt_version = draft.model, draft.prompt_version
         draft = fallback
-    return {**state, "draft": draft, "sentences": sentences, "citations": assembler.citations}
+    return Verified(draft, sentences, asm.citations), drafted
 
 
 @query_entry
 def answer_question(rb, question: str, filters: Filters | None = None, *, conversation_id: str | None = None,
                     backend: str | None = None, keep_unsupported: bool = False, record: bool = True,
                     on_sentence: Callable[[Sentence, list], None] | None = None) -> Answer:
-    ask = Ask(rb, question, filters or Filters(), backend or rb.settings.llm, keep_unsupported,
+    ask = Ask(question, filters or Filters(), backend or rb.settings.llm, keep_unsupported,
               rb.history.conversation(conversation_id) if conversation_id else [], on_sentence)
-    chain = (RunnableLambda(partial(step_condense, ask)) | RunnableLambda(partial(step_plan, ask))
-             | RunnableLambda(partial(step_gather, ask))
-             | RunnableLambda(partial(step_draft, ask)) | RunnableLambda(partial(step_verify, ask)))
-    state = chain.invoke({})
-    answer = build_answer(ask, state, conversation_id)
+    q = understand(rb, ask)
+    found = gather_passages(rb, q, ask.filters)
+    drafted = draft_answer(rb, ask, q, found)
+    verified, drafted = verify_answer(rb, ask, q, drafted)
+    answer = build_answer(ask, q, found, verified, conversation_id,
+                          model_failed=drafted.model_error is not None, embedder_name=rb.embedder.name)
     if record:
-        record_answer(rb, answer, state)
+        record_answer(rb.history, answer, found.passages)
     return answer
 
 
-def build_answer(ask: Ask, state: dict, conversation_id: str | None) -> Answer:
-    """The Answer from the chain's final state; a refusal lists the closest passages instead."""
-    draft: Draft = state["draft"]
-    sentences: list[Sentence] = state["sentences"]
+def build_answer(ask: Ask, q: Understood, found: Gathered, verified: Verified, conversation_id: str | None,
+                 *, model_failed: bool, embedder_name: str) -> Answer:
+    """The Answer; a refusal lists the closest passages instead of citations."""
+    draft, sentences = verified.draft, verified.sentences
     facts = [s for s in sentences if s.kind == "fact" and s.verdict != "removed"]
     notes = [s for s in sentences if s.kind == "note"]
     if draft.lead_notes:  # "No: X has no entry on the SDN list" answers first; what it is on follows
@@ -236,30 +264,30 @@ def build_answer(ask: Ask, state: dict, conversation_id: str | None) -> Answer:
     return Answer(
         id=uuid.uuid4().hex[:12],
         question=ask.question,
-        standalone_question=state["standalone"] if state["standalone"] != ask.question else None,
+        standalone_question=q.standalone if q.standalone != ask.question else None,
         answer=render_text(sentences),
         refused=refused,
-        citations=state["citations"] if not refused else [],
+        citations=verified.citations if not refused else [],
         sentences=sentences,
-        closest=state["results"][:3] if refused else [],
+        closest=found.passages[:3] if refused else [],
         # a model that failed outright is named too, as when its sentences all failed verification
-        backend=f"extractive (fallback from {ask.backend})" if "model_error" in state else draft.backend,
-        model=draft.model or (ask.rb.embedder.name if draft.backend == "extractive" else None),
+        backend=f"extractive (fallback from {ask.backend})" if model_failed else draft.backend,
+        model=draft.model or (embedder_name if draft.backend == "extractive" else None),
         prompt_version=draft.prompt_version,
-        notes=state["notes"] + draft.backend_notes,
+        notes=q.notes + found.notes + draft.backend_notes,
         filters=ask.filters,
         conversation_id=conversation_id,
         created_at=dt.datetime.now(dt.timezone.utc),
-        plan=state["plan"].model_dump(mode="json") if state.get("plan") is not None else None,
+        plan=q.plan.model_dump(mode="json"),
     )
 
 
-def record_answer(rb, answer: Answer, state: dict) -> None:
+def record_answer(history, answer: Answer, passages: list[SearchResult]) -> None:
     """The audit trail: the answer, its filters and a hash of every passage it was based on."""
-    rb.history.record(
+    history.record(
         "answer", answer.id, answer.question, answer.model_dump_json(),
         filters=answer.filters.model_dump(mode="json"),
-        evidence=[{"chunk_id": r.chunk_id, "hash": _hash(r.text)} for r in state["results"]],
+        evidence=[{"chunk_id": r.chunk_id, "hash": _hash(r.text)} for r in passages],
         backend=answer.backend, model=answer.model,
         prompt_versions={"answer": answer.prompt_version, "condense": prompts.version("condense")},
         conversation_id=answer.conversation_id, created_at=answer.created_at,

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import prompts
-from rag.entities.index import EntityMatch
 from rag.answering.evidence import Draft, Evidence, passages_block
 from rag.answering.facts import FactDrafter
 from rag.core.models import Filters, SearchResult
@@ -39,7 +38,6 @@ class DraftRequest:
     passages: list[SearchResult]
     plan: Plan | None = None
     typed: Draft | None = None  # what the list records state (the extractive drafter's facts and notes)
-    matches: list[EntityMatch] = field(default_factory=list)
     filters: Filters = field(default_factory=Filters)
     prompt: str = "answer"  # prompts/<name>.txt, for a model
     prompt_vars: dict = field(default_factory=dict)
@@ -75,7 +73,7 @@ class ExtractiveDrafter:
     def draft(self, req: DraftRequest) -> Draft:
         if req.plan is None and req.typed is not None:
             return req.typed
-        return extractive_draft(self.rb, req.question, req.passages, req.matches, req.filters, req.plan)
+        return extractive_draft(self.rb, req.question, req.passages, req.filters, req.plan)
 
     def empty(self, req: DraftRequest) -> Draft:
         return Draft(prompt_version=EXTRACTIVE_VERSION)
@@ -91,8 +89,8 @@ class ExtractiveDrafter:
 EXTRACTIVE_VERSION = "extractive-v2"  # recorded as the prompt version of extractive answers
 
 
-def extractive_draft(rb, question: str, results: list[SearchResult], matches: list[EntityMatch],
-                     filters: Filters, plan: Plan | None = None) -> Draft:
+def extractive_draft(rb, question: str, results: list[SearchResult], filters: Filters,
+                     plan: Plan | None = None) -> Draft:
     """Read, then answer: the typed facts of the record for each part of the question that asks for a list
     field (rag/answering/facts.py), the passage sentences the reader finds best for every other part
     (rag/answering/read.py), and "the sources do not say <that part>" for a part nothing answers."""

@@ -7,7 +7,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from rag.core.dates import iso
-from rag.entities.index import EntityMatch
 from rag.core.models import Filters, SearchResult
 from rag.core.text import looks_like_instruction, sentence_spans
 
@@ -70,26 +69,31 @@ def set_aside_note(results: list[SearchResult]) -> str | None:
             f"{'it' if len(sources) == 1 else 'them'} is evidence ({', '.join(sources[:5])}).")
 
 
-def gather(rb, question: str, filters: Filters, k: int = 8) -> tuple[list[SearchResult], list[EntityMatch],
-                                                                         list[SearchResult]]:
-    """Passages and named list entries for a question, and the passages set aside (see set_aside)."""
+def gather(retriever, store, question: str, filters: Filters, entry_ids: list[str] = (),
+           k: int = 8) -> tuple[list[SearchResult], list[SearchResult]]:
+    """(passages, passages set aside) for a question: what retrieval finds, and the chunks of the list
+    entries the question's plan resolved to (`entry_ids`), under the filters in force; documents that
+    address the answering system are set aside (see set_aside)."""
     # A few extra results, so that passages set aside do not leave the answer with fewer than k.
-    results, aside = set_aside(rb.retriever.search(question, k=k + 4, filters=filters).results)
+    results, aside = set_aside(retriever.search(question, k=k + 4, filters=filters).results)
     results = results[:k]
-    index = rb.store.entities
-    matches = index.find_in_text(
-        question, allowed=lambda e: passes_filters(filters, e.date, "list_entry", e.jurisdiction))
+    index = store.entities
     have = {r.doc_id for r in results}
-    missing = [m.entry.doc_id for m in matches[:6] if m.entry.doc_id not in have]
+    missing = [i for i in dict.fromkeys(entry_ids) if i not in have and i in index.entries
+               and passes_filters(filters, index.entries[i].date, "list_entry", index.entries[i].jurisdiction)]
     if missing:
-        rows = chunks_of_docs(rb, missing)
-        results = results + rows
-    return results, matches, aside
+        results = results + chunks_of(store, missing[:6])
+    return results, aside
+
+
+def chunks_of(store, doc_ids: list[str]) -> list[SearchResult]:
+    """The first chunk of each document (a list entry is one chunk), documents set aside left out."""
+    ids = list(store.first_chunks(doc_ids).values())
+    return set_aside([row_to_result(r, 0.0) for r in store.chunk_rows(ids).values()])[0]
 
 
 def chunks_of_docs(rb, doc_ids: list[str]) -> list[SearchResult]:
-    ids = list(rb.store.first_chunks(doc_ids).values())
-    return set_aside([row_to_result(r, 0.0) for r in rb.store.chunk_rows(ids).values()])[0]
+    return chunks_of(rb.store, doc_ids)
 
 
 def row_to_result(r: dict, score: float) -> SearchResult:

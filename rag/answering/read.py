@@ -23,7 +23,7 @@ from rag.answering.facts import FactDraft, PartFacts
 from rag.answering.plan import Plan, PlanAsk
 from rag.answering.reader import Candidate, get_reader
 from rag.answering.verify import negated
-from rag.core.dates import MONTHS, find_dates
+from rag.core.dates import MONTHS, find_dates, strip_dates
 from rag.core.models import SearchResult
 from rag.core.text import STOPWORDS, keywords, looks_like_instruction, statement_spans
 from rag.entities.names import LEGAL_WORDS, LIST_WORDS, fold, mentions, question_names
@@ -34,7 +34,11 @@ MAX_SENTENCES = 4
 MAX_CANDIDATES = 24
 # Question words that say nothing about what is asked ("how many", "what kind").
 VAGUE = {"many", "much", "kind", "type", "current", "currently", "ever", "also", "still", "now", "sanctioned",
-         "listed"}
+         "listed", "listing", "listings", "list", "lists", "happened", "happen", "happening", "news", "say", "said", "tell"}
+_TIME_WORD = re.compile(r"^(?:\d+(?:st|nd|rd|th)?|jan\w*|feb\w*|mar\w*|apr\w*|may|june?|july?|aug\w*|sep\w*|oct\w*|"
+                        r"nov\w*|dec\w*|monday|tuesday|wednesday|thursday|friday|saturday|sunday)$")
+_TIME = re.compile(r"\b(?:1[89]\d\d|20\d\d)\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b|"
+                   r"\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.I)
 # The answer types a question's first words ask for.
 _WANTS_DATE = re.compile(r"^\s*(?:since when|until when|when|on what date|on which date|what date|which date|"
                          r"in which year|what year)\b", re.I)
@@ -99,10 +103,12 @@ class Want:
                 parties.append(forms)
                 named_words |= {w for f in forms for w in fold(f).split()}
         named_words |= {w for n in question_names(text) for w in fold(n).split()}
-        focus = [t for t in terms if t not in named_words and t not in LIST_WORDS and t not in VAGUE]
+        focus = [t for t in terms if t not in named_words and t not in LIST_WORDS and t not in VAGUE
+                 and not _TIME_WORD.match(t)]
         kind = ("date" if _WANTS_DATE.match(text) else "name" if _WANTS_NAME.match(text)
                 else "amount" if _WANTS_AMOUNT.match(text) else "yes_no" if _AUX.match(text) else "text")
-        return cls(text, terms, focus, parties, find_dates(text), {c.lower() for c in _CODE.findall(text)}, kind)
+        codes = {c.lower() for c in _CODE.findall(strip_dates(text)) if not re.fullmatch(r"(?:19|20)\d\d", c)}
+        return cls(text, terms, focus, parties, find_dates(text), codes, kind)
 
 
 def _matches(term: str, words: set[str], stems: set[str]) -> bool:
@@ -172,10 +178,14 @@ def rank(reader, want: Want, cands: list[Evidence]) -> list[Evidence]:
         if want.focus and not any(t in matched for t in want.focus) and not (
                 len(want.parties) >= 2 and want.kind != "name" and all(_names_party(ev.text, f) for f in want.parties)):
             continue  # (a sentence naming both parties a question names speaks to how they are related)
-        if want.parties and not any(_names_party(ev.text, forms) for forms in want.parties):
-            # A sentence about the party by pronoun ("The company said ...") in a passage that names it.
+        if want.parties and not any(_names_party(ev.text, forms) for forms in want.parties) \
+                and _names_others(ev.text, want):
+            # About another party than the one asked about (its settlement is not the asked party's
+            # penalty), unless it speaks of the asked one by pronoun in a passage that names it.
             if not (_PRONOUN_START.match(ev.text) and any(_names_party(ev.result.text, f) for f in want.parties)):
                 continue
+        if want.kind == "date" and not _TIME.search(ev.text):
+            continue  # "when" is answered by a time
         if want.days and not _states_day(ev, want.days):
             continue
         if want.codes and not all(c in fold(ev.text) or c in ev.text.lower() for c in want.codes):
@@ -232,6 +242,13 @@ def _support_answer(want: Want, kept: list[Evidence]) -> None:
     for ev, names in named:
         if best in names:
             ev.score += 0.1
+
+
+def _names_others(text: str, want: Want) -> bool:
+    """Does the sentence name anyone beyond the question's own words (its parties, lists and terms)?"""
+    own = ({w for forms in want.parties for f in forms for w in fold(f).split()} | set(want.terms)
+           | LIST_WORDS | STOPWORDS | LEGAL_WORDS)
+    return any(set(fold(m.text).split()) - own for m in mentions(text))
 
 
 def _other_names(text: str, want: Want) -> bool:
@@ -359,28 +376,27 @@ def _opener(asked: str, sentence: str) -> str:
 
 _NOUNISH = re.compile(r"(?:ing|ion|ions|ment|ments|ship|ance|ence|ity|ure|ies|ers|or|ist|list|assets?|"
                       r"entry|entries|fund|bank|company|firm|group|unit|order|rule|regulation)$", re.I)
-_PREP = {"of", "between", "in", "on", "for", "from", "by", "to", "with", "under", "at", "and"}
-_DET = {"the", "a", "an", "this", "that", "these", "those", "its", "their", "his", "her"}
+_PREP = {"of", "between", "in", "on", "for", "from", "by", "to", "with", "under", "at", "and", "as", "since",
+         "during", "before", "after", "about", "into", "over"}
+_DET = {"the", "a", "an", "this", "that", "these", "those", "its", "their", "his", "her", "any", "all"}
+_ADVERB = {"still", "ever", "already", "also", "now", "currently", "really", "actually", "not", "never"}
+_IRREGULAR = {"pay": "paid", "make": "made", "buy": "bought", "sell": "sold", "give": "gave", "take": "took",
+              "get": "got", "say": "said", "send": "sent", "win": "won", "do": "did", "have": "had", "go": "went",
+              "put": "put", "set": "set", "lead": "led", "hold": "held", "run": "ran", "know": "knew", "see": "saw",
+              "find": "found", "become": "became", "begin": "began", "bring": "brought", "build": "built",
+              "freeze": "froze", "tell": "told", "write": "wrote", "meet": "met", "leave": "left", "keep": "kept"}
+_PARTICIPLE = re.compile(r"^(?:\w+(?:ed|en)|born|made|paid|sold|held|put|set|known|seen|done|led|kept|sent|"
+                         r"found|given|taken|frozen|built|brought|told|written|left)$", re.I)
 
 
 def _subject_end(words: list[str]) -> int:
-    """How many of `words` make the subject noun phrase (determiners, names, nouns and their
-    prepositional phrases), read without a tagger: the next word is the verb."""
-    i, seen_head = 0, False
+    """Where the subject of a do-question ends ("the NS-CMIC listing | freeze ...", "Corvane Shipping |
+    pay"), read without a tagger: determiners, names, numbers and nouns, then the verb."""
+    i = 0
     while i < len(words):
-        w = words[i]
-        bare = w.strip(",'\"?")
-        if bare.lower() in _DET or bare[:1].isupper() or "'" in w or any(c.isdigit() for c in bare) or "-" in bare:
-            i += 1
-            seen_head = seen_head or bare[:1].isupper() or "'" in w
-            continue
-        if _NOUNISH.search(bare) or not seen_head:
-            if seen_head and not _NOUNISH.search(bare):
-                break
-            i += 1
-            seen_head = True
-            continue
-        if bare.lower() in _PREP and i + 1 < len(words):
+        bare = words[i].strip(",'\"?")
+        if (bare.lower() in _DET or bare[:1].isupper() or "'" in words[i] or any(c.isdigit() for c in bare)
+                or "-" in bare or (i > 0 and _NOUNISH.search(bare)) or i == 0):
             i += 1
             continue
         break
@@ -395,44 +411,57 @@ def _third_person(verb: str) -> str:
     return verb + "s"
 
 
+def _past(verb: str) -> str:
+    v = verb.lower()
+    if v in _IRREGULAR:
+        return _IRREGULAR[v]
+    if v.endswith("e"):
+        return verb + "d"
+    if re.search(r"[^aeiou]y$", v):
+        return verb[:-1] + "ied"
+    return verb + "ed"
+
+
+def _statement(aux: str, rest: list[str], yes_no: bool) -> list[str]:
+    """The words after the auxiliary put back in statement order."""
+    if aux in ("does", "do", "did"):
+        n = _subject_end(rest)
+        subject, tail = rest[:n], rest[n:]
+        if tail:
+            tail = [(_third_person if aux == "does" else _past if aux == "did" else str)(tail[0])] + tail[1:]
+        return subject + tail
+    # be, have, modals: the auxiliary goes before the participle ("when Tuniyaz was sanctioned"), or after
+    # the subject of a yes/no question ("whether SenseTime is on an EU list"), or last ("what the boiling
+    # point of mercury on Mars is").
+    at = next((i for i, w in enumerate(rest) if i > 0 and _PARTICIPLE.match(w.strip(",?")) and w[:1].islower()
+               and w.lower() not in _PREP | {"between", "even", "seven", "often", "when", "then", "than"}), None)
+    if at is None and yes_no:
+        at = next((i for i, w in enumerate(rest) if i > 0 and w.lower() in _PREP), None)
+    if at is None:
+        return rest + [aux]
+    while at > 1 and rest[at - 1].lower() in _ADVERB:
+        at -= 1
+    return rest[:at] + [aux] + rest[at:]
+
+
 def plain(asked: str) -> str:
     """What a part of a question asks, as the object of "the sources do not say": "whether the NS-CMIC
-    listing freezes SenseTime's assets", "when Tuniyaz was sanctioned", "Wang Junzheng's place of birth"."""
+    listing freezes SenseTime's assets", "when Tuniyaz was sanctioned", "what penalty Corvane Shipping
+    paid", "Wang Junzheng's place of birth"."""
     q = re.sub(r"\s+", " ", asked).strip(" ?.!,;")
     words = q.split()
     if not words:
         return "that"
-    first = words[0].lower()
     if m := _AUX.match(q):
-        aux = m.group(1).lower()
-        rest = words[1:]
-        n = _subject_end(rest)
-        subject, tail = " ".join(rest[:n]), rest[n:]
-        if aux in ("does", "do", "did"):
-            if tail and aux == "does":
-                tail = [_third_person(tail[0])] + tail[1:]
-            elif tail and aux == "did":
-                tail = ["did", *tail]
-            return "whether " + " ".join([subject, *tail]).strip()
-        return "whether " + " ".join([subject, aux, *tail]).strip()
-    wh = re.match(r"^((?:how (?:much|many)|what|which|who|whom|whose|when|where|why|how)(?: [a-z]+)?)\s+(is|are|was|"
-                  r"were|has|have|had|does|do|did|can|could|will|would)\s+(.*)$", q, re.I)
+        return "whether " + " ".join(_statement(m.group(1).lower(), words[1:], True))
+    wh = re.match(r"^((?:how (?:much|many)|what|which|who|whom|whose|when|where|why|how)(?: (?!(?:is|are|was|were|"
+                  r"has|have|had|does|do|did|can|could|will|would)\b)[\w-]+)?)\s+(is|are|was|were|has|have|had|"
+                  r"does|do|did|can|could|will|would)\s+(.*)$", q, re.I)
     if wh:
         head, aux, rest = wh.group(1), wh.group(2).lower(), wh.group(3).split()
-        if head.split()[0].lower() in ("who", "what", "which") and len(head.split()) == 1 and not rest:
-            return q[0].lower() + q[1:]
-        n = _subject_end(rest)
-        subject, tail = rest[:n], rest[n:]
-        head = head[0].lower() + head[1:]
-        if aux in ("does", "do", "did"):
-            if tail and aux == "does":
-                tail = [_third_person(tail[0])] + tail[1:]
-            elif tail and aux == "did":
-                tail = ["did", *tail]
-            return " ".join([head, *subject, *tail])
-        return " ".join([head, *subject, aux, *tail])
-    if first in ("who", "what", "which", "when", "where", "why", "how", "whose"):
+        return " ".join([head[0].lower() + head[1:], *_statement(aux, rest, False)])
+    if q.split()[0].lower() in ("who", "what", "which", "when", "where", "why", "how", "whose"):
         return q[0].lower() + q[1:]
-    if first in ("tell", "give", "show", "list", "find"):
+    if q.split()[0].lower() in ("tell", "give", "show", "list", "find"):
         q = re.sub(r"^(?:tell|give|show|list|find)\s+(?:me|us)?\s*(?:about\s+)?", "", q, flags=re.I)
     return q
