@@ -55,6 +55,13 @@ def cmd_search(rb, args) -> int:
 
 
 def cmd_ask(rb, args) -> int:
+    # An answer from an empty store would only ever be "the sources do not say": say what is wrong instead.
+    missing = not rb.settings.database_url and not rb.settings.db_path.exists()
+    if missing or rb.store.count_documents() == 0:
+        where = "no store" if missing else "an empty store"
+        print(f"ask: {where} at {rb.settings.home} (workspace {getattr(args, 'workspace', 'default')}): there are "
+              f"no documents to answer from. Ingest some first: regbrief ingest PATH", file=sys.stderr)
+        return 3
     a = rb.ask(args.question, filters_from(args), backend=args.backend, keep_unsupported=args.keep_unsupported)
     emit(a, args.json, out.answer)
     return 0

@@ -272,8 +272,10 @@ class FactDrafter:
         asked = " or ".join(ask.lists or want_j)
         loaded = "; ".join(x["list"] + (f" (published {human_date(x['published'])})" if x["published"] else "")
                            for x in lists[:8]) or "none"
+        from rag.answering.read import plain
+
         self.out.refused = True
-        return f"Cannot say: no {asked} list is loaded, so the store cannot show whether it lists this. Lists loaded: {loaded}."
+        return f"Cannot say {plain(ask.clause)}: no {asked} list is loaded (lists loaded: {loaded})."
 
     def listed(self, ask: PlanAsk, ent, entries: list[ListEntry]) -> None:
         name = ent.text if ent else (entries[0].name if entries else "")
