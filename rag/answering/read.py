@@ -347,11 +347,12 @@ def _draft(question: str, plan: Plan, parts: list[PartAnswer], facts: FactDraft)
     for i, part in enumerate(parts):
         sentences = list(part.sentences)
         if i == 0 and sentences and not part.from_record and _AUX.match(part.text):
-            sentences[0] = (_opener(part.text, sentences[0][0]) + sentences[0][0], sentences[0][1])
+            want = Want.of(part.text, plan, part.ask, {})
+            sentences[0] = (_opener(want, sentences[0][0]) + sentences[0][0], sentences[0][1])
         if len(draft.sentences) < MAX_SENTENCES + len(parts) - 1:
             draft.sentences += sentences
         draft.notes += part.notes
-        if i == 0 and part.notes and not sentences:
+        if i == 0 and part.notes:  # "No: X has no entry on the SDN list" answers first; what it is on follows
             draft.lead_notes = True
         if not part.answered:
             unanswered.append(part.text)
@@ -365,11 +366,17 @@ def _draft(question: str, plan: Plan, parts: list[PartAnswer], facts: FactDraft)
     return draft
 
 
-def _opener(asked: str, sentence: str) -> str:
+def _opener(want: Want, sentence: str) -> str:
     """"Yes: " or "No: " before a passage's sentence that answers a yes/no question: "No" when the
     sentence says the opposite of what the question asks (one of them negated), "Yes" when it says the
-    same thing and speaks to the question's predicate; nothing when unsure."""
-    return "No: " if negated(sentence) != negated(asked) else ""
+    same and states every word the question asks about beyond its names; nothing when unsure."""
+    if negated(sentence) != negated(want.text):
+        return "No: "
+    words = set(fold(sentence).split())
+    stems = {_stem(w) for w in words}
+    if want.focus and all(_matches(t, words, stems) for t in want.focus):
+        return "Yes: "
+    return ""
 
 
 # --- the sources do not say <what was asked> -----------------------------------------------------------

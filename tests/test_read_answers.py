@@ -1,0 +1,176 @@
+"""Questions answered by reading the passages, through the HTTP API (uvicorn on a free port, real store,
+real embedding model): the demo corpus, the real 2025-06-30 OFAC consolidated list, and one short news
+article written for this test (a day without its year, an executive order, one party's settlement beside
+another party's designation)."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import CONSOLIDATED_XML, DEMO, ROOT
+from tests.test_api import LiveServer
+
+NEWS = """---
+title: "Test fixture: Treasury names Corvane Shipping; Harrow Marine settles"
+date: 2024-03-08
+publisher: regbrief test suite
+---
+
+# Test fixture: Treasury names Corvane Shipping; Harrow Marine settles
+
+This article is test data written for the regbrief test suite.
+On Monday, March 4, the Treasury named Corvane Shipping Ltd. a blocked company under Executive Order 14024 for moving Russian crude oil above the price cap.
+Corvane Shipping Ltd. chartered two tankers from Harrow Marine Inc. in 2023.
+Harrow Marine Inc. agreed to pay 1.2 million US dollars to settle apparent violations of the price cap rules.
+The Treasury said the designation freezes any property of Corvane Shipping Ltd. in the United States.
+"""
+
+OPENER = re.compile(r"^(Yes|No)\b")
+
+
+@pytest.fixture(scope="module")
+def reader_server(tmp_path_factory, embedder):
+    root = tmp_path_factory.mktemp("read")
+    news = root / "news"
+    news.mkdir()
+    (news / "corvane.md").write_text(NEWS, encoding="utf-8")
+    srv = LiveServer("read", root / "home", rate_limit_per_minute=100000)
+    report = srv.rb.ingestor.ingest([DEMO / "articles", DEMO / "lists", CONSOLIDATED_XML, news])
+    assert report.ok, report.to_dict()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def ask(reader_server):
+    client = reader_server.client()
+
+    def ask(question: str) -> dict:
+        r = client.post("/v1/ask", json={"question": question})
+        assert r.status_code == 200, r.text
+        a = r.json()
+        for c in a["citations"]:  # every citation is the exact span of its chunk
+            assert c["quote"] and c["quote"] in c.get("chunk_text", c["quote"])
+        return a
+
+    yield ask
+    client.close()
+
+
+def first(a: dict) -> str:
+    return next(s["text"] for s in a["sentences"] if s.get("verdict") != "removed")
+
+
+def quotes(a: dict) -> str:
+    return " ".join(c["quote"] for c in a["citations"])
+
+
+def test_who_audits_jcv_names_the_auditor(ask):
+    a = ask("Who audits JCV?")
+    assert not a["refused"]
+    assert "CYE" in first(a) and "audited" in first(a)
+    assert not OPENER.match(a["answer"])
+    assert "CYE" in quotes(a)
+
+
+def test_a_passage_saying_no_answers_no(ask):
+    a = ask("Does the NS-CMIC listing freeze SenseTime's assets?")
+    assert not a["refused"]
+    assert a["answer"].startswith("No:")
+    assert re.search(r"not an asset freeze|does not freeze", quotes(a))
+
+
+def test_which_subsidiary_names_jcv_first_and_answers_the_second_part(ask):
+    a = ask("Which SoftBank subsidiary uses SenseTime technology, and is SenseTime sanctioned?")
+    assert not OPENER.match(a["answer"]), a["answer"]
+    assert "Japan Computer Vision" in first(a)
+    assert "NS-CMIC" in a["answer"] and "10 December 2021" in a["answer"] and "CMIC-EO13959" in a["answer"]
+    alone = ask("Which SoftBank subsidiary uses SenseTime technology?")
+    assert "Japan Computer Vision" in first(alone) and not OPENER.match(alone["answer"])
+
+
+def test_a_question_about_a_time_compares_dates(ask):
+    a = ask("Was SenseTime sanctioned in November 2021?")
+    assert a["answer"].startswith("No:") and "10 December 2021" in a["answer"]
+    a = ask("Was SenseTime sanctioned in December 2021?")
+    assert a["answer"].startswith("Yes:") and "10 December 2021" in a["answer"]
+
+
+def test_a_day_matches_a_passage_that_writes_it_without_the_year(ask):
+    a = ask("What happened to Corvane Shipping on 4 March 2024?")
+    assert not a["refused"]
+    assert "Monday, March 4" in quotes(a)
+
+
+def test_relationship_and_misspelt_short_names(ask):
+    a = ask("What is the relationship between SoftBank and SenseTime?")
+    assert not a["refused"]
+    assert "SoftBank" in first(a) and "SenseTime" in first(a)
+    a = ask("wen was megvi listd?")
+    assert not a["refused"]
+    assert "MEGVII" in a["answer"].upper() and "16 December 2021" in a["answer"]
+
+
+def test_every_part_is_answered(ask):
+    a = ask("Wang Junzheng's date and place of birth")
+    assert "1963" in a["answer"] and "Linyi" in a["answer"]
+    a = ask("When was Tuniyaz sanctioned and under what program")
+    assert "10 December 2021" in a["answer"] and "GLOMAG" in a["answer"]
+    a = ask("What is Tuniyaz's program and what is his favourite football club?")
+    assert "GLOMAG" in a["answer"]
+    assert "The sources do not say what his favourite football club is" in a["answer"]
+
+
+def test_coverage_before_a_negative(ask):
+    a = ask("Is SenseTime on an EU list?")
+    assert a["answer"].startswith("Cannot say") and "no EU list is loaded" in a["answer"]
+    assert "NS-CMIC" in a["answer"] and "SDN" in a["answer"]  # the lists that are loaded
+    assert "Yes" not in a["answer"]
+    a = ask("Is iFlytek on the NS-CMIC list?")
+    assert a["answer"].startswith("No:") and "NS-CMIC" in a["answer"]
+
+
+def test_refusals_in_plain_words(ask):
+    a = ask("Does the Treasury designation freeze Harrow Marine's assets?")
+    assert a["refused"]
+    assert a["answer"].startswith("The sources do not say whether the Treasury designation freezes Harrow Marine's assets")
+    a = ask("What is the boiling point of mercury on Mars?")
+    assert a["refused"] and "do not say what the boiling point of mercury on Mars is" in a["answer"]
+
+
+def test_news_patterns(ask):
+    # A question naming the executive order is answered from the sentence naming it, not from a list entry.
+    a = ask("Under which executive order was Corvane Shipping named?")
+    assert "14024" in first(a)
+    assert all(c["doc_type"] != "list_entry" for c in a["citations"])
+    # Not a question about how two parties are related: no relation template.
+    a = ask("Which company did the Treasury name under Executive Order 14024?")
+    assert "Corvane Shipping" in first(a) and "related" not in a["answer"]
+    a = ask("What did Corvane Shipping charter from Harrow Marine?")
+    assert "two tankers" in first(a)
+    # Another party's settlement is not the asked party's penalty.
+    a = ask("What penalty did Corvane Shipping pay?")
+    assert "1.2 million" not in a["answer"]
+    assert "The sources do not say what penalty Corvane Shipping paid" in a["answer"]
+
+
+def test_yes_no_opener_only_for_yes_no_questions(ask):
+    for q in ("Who audits JCV?", "Which SoftBank subsidiary uses SenseTime technology?",
+              "What is the relationship between SoftBank and SenseTime?", "When was Tuniyaz sanctioned?",
+              "What happened to Corvane Shipping on 4 March 2024?"):
+        assert not OPENER.match(ask(q)["answer"]), q
+    assert OPENER.match(ask("Is SenseTime sanctioned?")["answer"])
+
+
+def test_cli_ask_without_a_store_says_so(tmp_path):
+    import os
+
+    env = {**os.environ, "REGBRIEF_HOME": str(tmp_path / "no-store"), "HF_HUB_OFFLINE": "1"}
+    r = subprocess.run([sys.executable, "-m", "api.cli", "ask", "Is SenseTime sanctioned?"], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0
+    assert "no store" in r.stderr and "ingest" in r.stderr
+    assert not (tmp_path / "no-store").exists()  # asking creates no store
