@@ -2,8 +2,9 @@
 the list records state, the passages) in; sentences with the evidence they cite out, one at a time as they
 are drafted, so the verifier can check each and the service stream it as soon as it passes.
 
-- ExtractiveDrafter (the product; no model): the plan's typed facts first (rag/answering/facts.py), then the passage
-  sentences that answer what the record leaves open; citations right by construction.
+- ExtractiveDrafter (the product; no model): each part of the question answered from the sentences the reader
+  scores best (rag/answering/read.py), or from the typed list fact when the part asks for a field the record
+  states (rag/answering/facts.py); citations right by construction.
 - LLMDrafter: any chat model (rag/answering/llm.py), given the plan, the typed facts and the passages, read as it
   streams; its sentences go through the same verifier (rag/answering/assemble.py), which removes what the cited
   passages do not support or what contradicts the typed facts.

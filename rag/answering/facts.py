@@ -1,4 +1,6 @@
-"""Answers from the plan (rag/answering/plan.py): the one fact asked for, first, from the typed record.
+"""What the typed list records say for each part of a question (rag/answering/plan.py's asks), part by part:
+rag/answering/read.py states these when a part asks for a field the record holds, and reads the passages
+for every other part.
 
 For each thing the plan asks:
 - a field of a list entry (dates, programmes, identifiers, birth date and place, nationality, addresses,
@@ -9,8 +11,12 @@ For each thing the plan asks:
 - whether an entity is listed: its entries on the lists asked about (and under the filters in force);
   a negative only when the resolved entity has no such entry, naming the lists looked at with their
   dates and the filters, and never beside a positive for the same entity and list;
-- when the record and the relations do not state the asked fact, the passages may (rag.answering.answer decides);
-  when nothing does, "the sources do not say", naming what was looked at.
+- a relation (owner, subsidiary, supplier, customer): the sentences of the relations store, handed to the
+  reader as candidates beside the passages' own sentences, not stated because a template fired;
+- whether an entity is listed, with a time asked about ("in November 2021"): the listing date against it;
+  a list of a kind or jurisdiction that is not loaded: "cannot say", naming the lists that are;
+- when the record does not state the asked field, the passages may (rag/answering/read.py); when nothing
+  does, "the sources do not say" that part, naming the entries read.
 """
 from __future__ import annotations
 
@@ -20,7 +26,6 @@ from dataclasses import dataclass, field
 
 from rag.core.dates import human_date
 from rag.entities.entry_facts import (
-    LABELS,
     cap,
     field_sentence,
     field_values,
@@ -47,6 +52,7 @@ class PartFacts:
     sentences: list[tuple[str, list[Evidence]]] = field(default_factory=list)  # typed facts, cited
     notes: list[str] = field(default_factory=list)  # what the lists say by absence ("No: X has no entry ...")
     passages: list[Evidence] = field(default_factory=list)  # relation sentences: candidates for the reader
+    looked: str = ""  # the entries read that do not state the field asked for ("SENSETIME ... (NS-CMIC list, uid 33114)")
     final: bool = False  # the record answers this part: no passage is needed
     skip: bool = False  # the same thing asked again by another part
 
@@ -56,7 +62,6 @@ class FactDraft:
     sentences: list[tuple[str, list[Evidence]]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     unanswered: list[PlanAsk] = field(default_factory=list)  # asks only passages may answer
-    not_stated: list[str] = field(default_factory=list)  # "the date of birth of X (looked at ...)"
     entities_stated: set[str] = field(default_factory=set)  # doc ids of entries stated
     parts: list[PartFacts] = field(default_factory=list)  # one per plan ask, in order
     refused: bool = False  # the answer cannot be given (no list of the kind asked about is loaded)
@@ -118,6 +123,7 @@ class FactDrafter:
         self._last: PlanAsk | None = None
         self.results = results or []
         self.first = True  # the part being answered is the question's first (it alone opens with Yes/No)
+        self.looked = ""  # the entries of the part being answered that lack the field it asks for
 
     def draft(self) -> FactDraft:
         """The typed facts of each part of the question, part by part (FactDraft.parts)."""
@@ -131,9 +137,9 @@ class FactDrafter:
                 continue
             done.add(key)
             n_s, n_n, n_u = len(self.out.sentences), len(self.out.notes), len(self.out.unanswered)
-            self.first = i == 0
+            self.first, self.looked = i == 0, ""
             self.answer(ask)
-            part = PartFacts(sentences=self.out.sentences[n_s:], notes=self.out.notes[n_n:])
+            part = PartFacts(sentences=self.out.sentences[n_s:], notes=self.out.notes[n_n:], looked=self.looked)
             if ask.field in RELATIONS and not (ask.kind == "yes_no" and ask.field == "links"):
                 # A relation's sentences are what the passages say: the reader weighs them with the rest.
                 part.passages = [evs[0] for _, evs in part.sentences if evs]
@@ -207,12 +213,9 @@ class FactDrafter:
         if not stated and fieldname == "identifiers":
             stated = self.identifier_in_text(ask, wanted)
         if not stated:
-            looked = ", ".join(f"{e.name} ({e.list} list" + (f", uid {e.uid}" if e.uid else "") + ")"
-                               for e in (wanted or latest_versions(entries))[:3])
-            who = ent.text if ent else (entries[0].name if entries else "it")
-            self.out.not_stated.append(f"{LABELS.get(fieldname, fieldname)} of {who} (looked at its list entries: "
-                                       f"{looked or 'none under the filters in force'})")
             self.out.unanswered.append(ask)  # the passages may say it
+            self.looked = "; ".join(f"{e.name}, {e.list} list" + (f", uid {e.uid}" if e.uid else "")
+                                    for e in (wanted or latest_versions(entries))[:3])
 
     def identifier_in_text(self, ask: PlanAsk, wanted: list[ListEntry]) -> bool:
         """An identifier the entry's text states under a kind the question names ("Unified Social Credit

@@ -284,6 +284,11 @@ class PartAnswer:
     sentences: list[tuple[str, list[Evidence]]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     from_record: bool = False
+    looked: str = ""  # list entries read that lack the field asked for
+
+    def not_said(self) -> str:
+        """"the sources do not say" of this part, in the question's words, with the entries read."""
+        return plain(self.text) + (f"; its list entries do not state it ({self.looked})" if self.looked else "")
 
     @property
     def answered(self) -> bool:
@@ -301,7 +306,7 @@ def compose(question: str, plan: Plan, facts: FactDraft, cands: list[Evidence], 
     for i, ask in enumerate(asks):
         typed = facts.parts[i] if ask is not None and i < len(facts.parts) else PartFacts()
         text = ask.clause if ask is not None and len(asks) > 1 else question
-        part = PartAnswer(ask, text)
+        part = PartAnswer(ask, text, looked=typed.looked)
         parts.append(part)
         if typed.skip:
             continue
@@ -343,7 +348,7 @@ def _draft(question: str, plan: Plan, parts: list[PartAnswer], facts: FactDraft)
     from rag.answering.drafting import EXTRACTIVE_VERSION
 
     draft = Draft(prompt_version=EXTRACTIVE_VERSION)
-    unanswered: list[str] = []
+    unanswered: list[PartAnswer] = []
     for i, part in enumerate(parts):
         sentences = list(part.sentences)
         if i == 0 and sentences and not part.from_record and _AUX.match(part.text):
@@ -355,11 +360,11 @@ def _draft(question: str, plan: Plan, parts: list[PartAnswer], facts: FactDraft)
         if i == 0 and part.notes:  # "No: X has no entry on the SDN list" answers first; what it is on follows
             draft.lead_notes = True
         if not part.answered:
-            unanswered.append(part.text)
+            unanswered.append(part)
     if unanswered and (draft.sentences or draft.notes):
-        draft.notes += [f"The sources do not say {plain(t)}." for t in unanswered]
+        draft.notes += [f"The sources do not say {p.not_said()}." for p in unanswered]
     elif unanswered:
-        draft.notes.append("The sources do not say " + "; nor ".join(plain(t) for t in unanswered) + ".")
+        draft.notes.append("The sources do not say " + "; nor ".join(p.not_said() for p in unanswered) + ".")
         draft.refused = True
     if facts.refused and not draft.sentences:
         draft.refused = True
