@@ -137,9 +137,9 @@ def understand(rb, ask: Ask) -> Understood:
     return Understood(standalone, plan, [note] if note else [])
 
 
-def gather_passages(rb, q: Understood, filters: Filters) -> Gathered:
+def gather_passages(retriever, store, q: Understood, filters: Filters) -> Gathered:
     entry_ids = [i for e in q.plan.entities for i in e.entry_ids]
-    passages, aside = gather(rb.retriever, rb.store, q.standalone, filters, entry_ids)
+    passages, aside = gather(retriever, store, q.standalone, filters, entry_ids)
     note = set_aside_note(aside)
     return Gathered(passages, [note] if note else [])
 
@@ -238,7 +238,7 @@ def answer_question(rb, question: str, filters: Filters | None = None, *, conver
     ask = Ask(question, filters or Filters(), backend or rb.settings.llm, keep_unsupported,
               rb.history.conversation(conversation_id) if conversation_id else [], on_sentence)
     q = understand(rb, ask)
-    found = gather_passages(rb, q, ask.filters)
+    found = gather_passages(rb.retriever, rb.store, q, ask.filters)
     drafted = draft_answer(rb, ask, q, found)
     verified, drafted = verify_answer(rb, ask, q, drafted)
     answer = build_answer(ask, q, found, verified, conversation_id,

@@ -103,7 +103,7 @@ def extractive_draft(rb, question: str, results: list[SearchResult], filters: Fi
         draft.notes.append("Which entity do you mean? The question refers to one without naming it, and there is "
                            "no earlier question in this conversation to take it from.")
         return draft
-    facts = FactDrafter(rb, plan, filters, results).draft()
+    facts = FactDrafter(rb.store, rb.links, plan, filters, results).draft()
     # Entries the plan did not resolve to are not evidence (no neighbouring entries), and an entry already
     # stated adds only its other sentences.
     named = {i for e in plan.entities for i in e.entry_ids}

@@ -35,7 +35,7 @@ from rag.entities.entry_facts import (
     source_words,
     span_of,
 )
-from rag.answering.evidence import Evidence, chunks_of_docs, passes_filters, row_to_result
+from rag.answering.evidence import Evidence, chunks_of, passes_filters, row_to_result
 from rag.answering.fields import RELATIONS
 from rag.core.models import Filters, ListEntry, SearchResult
 from rag.entities.names import fold, mentions, names_all
@@ -67,9 +67,9 @@ class FactDraft:
     refused: bool = False  # the answer cannot be given (no list of the kind asked about is loaded)
 
 
-def _entry_result(rb, e: ListEntry, cache: dict) -> SearchResult | None:
+def _entry_result(store, e: ListEntry, cache: dict) -> SearchResult | None:
     if e.doc_id not in cache:
-        rows = chunks_of_docs(rb, [e.doc_id])
+        rows = chunks_of(store, [e.doc_id])
         cache[e.doc_id] = rows[0] if rows else None
     return cache[e.doc_id]
 
@@ -89,9 +89,9 @@ def _filters_note(filters: Filters) -> str:
     return f", with the filters {'; '.join(parts)}" if parts else ""
 
 
-def _lists_described(rb, plan, filters: Filters) -> str:
-    lists = rb.store.entities.lists_loaded()
-    juris = rb.store.entities.derived("facts.list_jurisdictions",
+def _lists_described(index, plan, filters: Filters) -> str:
+    lists = index.lists_loaded()
+    juris = index.derived("facts.list_jurisdictions",
                                       lambda ix: {e.list: e.jurisdiction for e in ix.entries.values()})
     keep = [x for x in lists
             if (not plan.lists or x["list"] in plan.lists)
@@ -114,9 +114,13 @@ def _wanted(e: ListEntry, plan, filters: Filters) -> bool:
 
 
 class FactDrafter:
-    def __init__(self, rb, plan: Plan, filters: Filters, results: list[SearchResult] | None = None):
-        self.rb, self.plan, self.filters = rb, plan, filters
-        self.index = rb.store.entities
+    """The typed facts of each part of a question. `store` holds the entries' chunks (the exact spans cited)
+    and its entity index the typed entries; `links(name)` gives an entity's cited relations
+    (Regbrief.links)."""
+
+    def __init__(self, store, links, plan: Plan, filters: Filters, results: list[SearchResult] | None = None):
+        self.store, self.links, self.plan, self.filters = store, links, plan, filters
+        self.index = store.entities
         self._chunks: dict[str, SearchResult | None] = {}
         self.out = FactDraft()
         self.carry: list[str] = []  # the other parties of the last relation stated (for "that company")
@@ -193,7 +197,7 @@ class FactDrafter:
             return
         stated = False
         for e in wanted:
-            r = _entry_result(self.rb, e, self._chunks)
+            r = _entry_result(self.store, e, self._chunks)
             if r is None:
                 continue
             for v in field_values(e, fieldname, ask.clause, self.index)[:3]:
@@ -225,7 +229,7 @@ class FactDrafter:
         clause = f" {fold(ask.clause)} "
         kinds = sorted((t for t in _identifier_types(self.index) if f" {t} " in clause), key=len, reverse=True)
         for e in wanted:
-            r = _entry_result(self.rb, e, self._chunks)
+            r = _entry_result(self.store, e, self._chunks)
             if r is None:
                 continue
             for kind in kinds:
@@ -291,7 +295,7 @@ class FactDrafter:
                 return
             self.out.notes.append(
                 f"No: {name} does not appear in any sanctions list entry in the store "
-                f"({_lists_described(self.rb, ask, self.filters)}){_filters_note(self.filters)}.")
+                f"({_lists_described(self.index, ask, self.filters)}){_filters_note(self.filters)}.")
             return
         wanted = latest_versions([e for e in entries if _wanted(e, ask, self.filters)])
         if wanted:
@@ -310,7 +314,7 @@ class FactDrafter:
         on = f"the {what} list" if ask.lists else (f"an {what} list" if what else "a list")
         self.out.notes.append(
             f"No: {name} ({', '.join(dict.fromkeys(e.name for e in entries))}) has no entry on {on} in the store "
-            f"({_lists_described(self.rb, ask, self.filters)}){_filters_note(self.filters)}.")
+            f"({_lists_described(self.index, ask, self.filters)}){_filters_note(self.filters)}.")
         # What it is listed on instead, when the filters in force allow it: a different list, so no contradiction.
         others = latest_versions([e for e in entries if passes_filters(self.filters, e.date, "list_entry", e.jurisdiction)])
         for e in others[:2]:
@@ -331,7 +335,7 @@ class FactDrafter:
                 versions.setdefault(x["list"], []).append(dt.date.fromisoformat(x["published"]))
         for lst in dict.fromkeys(e.list for e in wanted):
             newest = max((e for e in wanted if e.list == lst), key=lambda e: e.list_published or dt.date.min)
-            if _entry_result(self.rb, newest, self._chunks) is None:
+            if _entry_result(self.store, newest, self._chunks) is None:
                 continue
             later = sorted(d for d in versions.get(lst, []) if newest.list_published and d > newest.list_published)
             if later:
@@ -347,7 +351,7 @@ class FactDrafter:
 
     def state_listing(self, e: ListEntry, lead: str = "") -> None:
         """The entry's listing in one sentence, cited to the head of its chunk (its name and list)."""
-        r = _entry_result(self.rb, e, self._chunks)
+        r = _entry_result(self.store, e, self._chunks)
         if r is None:
             return
         head = (sentence_spans(r.text)[:1] or [(0, len(r.text))])[0]
@@ -358,12 +362,12 @@ class FactDrafter:
     # --- relations ----------------------------------------------------------------------------------
     def relation(self, ask: PlanAsk, name: str, fieldname: str) -> bool:
         try:
-            links = self.rb.links(name)
+            links = self.links(name)
             if not links.relations:
                 # An acronym the passages spell out ("Japan Computer Vision Corp. (JCV)").
                 full = next((m.text for r in self.results for m in mentions(r.text) if m.acronym == name), None)
                 if full:
-                    links = self.rb.links(full)
+                    links = self.links(full)
         except Exception:  # no relations store: passages may still answer
             return False
         own = {n.node_id for n in links.entities}
@@ -394,7 +398,7 @@ class FactDrafter:
             picked.append(rel)
         if not picked:
             return False
-        rows = self.rb.store.chunk_rows(list(dict.fromkeys(r.citation.chunk_id for r in picked)))
+        rows = self.store.chunk_rows(list(dict.fromkeys(r.citation.chunk_id for r in picked)))
         seen: set[str] = set()
         carry: list[str] = []
         for rel in picked:
