@@ -282,7 +282,8 @@ class FactDrafter:
         from rag.answering.read import plain
 
         self.out.refused = True
-        return f"Cannot say {plain(ask.clause)}: no {asked} list is loaded (lists loaded: {loaded})."
+        return (f"Cannot say {plain(ask.clause)}: no {asked} list is loaded{_filters_note(self.filters)} "
+                f"(lists loaded: {loaded}).")
 
     def listed(self, ask: PlanAsk, ent, entries: list[ListEntry]) -> None:
         name = ent.text if ent else (entries[0].name if entries else "")
