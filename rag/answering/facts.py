@@ -128,6 +128,7 @@ class FactDrafter:
         self.results = results or []
         self.first = True  # the part being answered is the question's first (it alone opens with Yes/No)
         self.looked = ""  # the entries of the part being answered that lack the field it asks for
+        self.related = False  # the part being answered was read in the relations store
 
     def draft(self) -> FactDraft:
         """The typed facts of each part of the question, part by part (FactDraft.parts)."""
@@ -141,10 +142,10 @@ class FactDrafter:
                 continue
             done.add(key)
             n_s, n_n, n_u = len(self.out.sentences), len(self.out.notes), len(self.out.unanswered)
-            self.first, self.looked = i == 0, ""
+            self.first, self.looked, self.related = i == 0, "", False
             self.answer(ask)
             part = PartFacts(sentences=self.out.sentences[n_s:], notes=self.out.notes[n_n:], looked=self.looked)
-            if ask.field in RELATIONS and not (ask.kind == "yes_no" and ask.field == "links"):
+            if self.related:
                 # A relation's sentences are what the passages say: the reader weighs them with the rest.
                 part.passages = [evs[0] for _, evs in part.sentences if evs]
                 part.sentences = []
@@ -174,6 +175,7 @@ class FactDrafter:
             if ent is None and not entries:
                 self.out.unanswered.append(ask)
                 return
+            self.related = True
             if not self.relation(ask, ent.text if ent else entries[0].name, fieldname):
                 self.out.unanswered.append(ask)
             return

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from rag.answering.evidence import Draft, Evidence
 from rag.answering.facts import FactDraft, PartFacts
+from rag.answering.fields import RELATIONS
 from rag.answering.plan import Plan, PlanAsk
 from rag.answering.reader import Candidate, get_reader
 from rag.answering.verify import negated
@@ -34,7 +35,7 @@ MAX_SENTENCES = 4
 MAX_CANDIDATES = 24
 # Question words that say nothing about what is asked ("how many", "what kind").
 VAGUE = {"many", "much", "kind", "type", "current", "currently", "ever", "also", "still", "now", "sanctioned",
-         "listed", "listing", "listings", "list", "lists", "happened", "happen", "happening", "news", "say", "said", "tell"}
+         "listed", "listing", "listings", "list", "lists", "happened", "happen", "happening", "news", "say", "said", "tell", "date", "dates", "day", "year", "time"}
 _TIME_WORD = re.compile(r"^(?:\d+(?:st|nd|rd|th)?|jan\w*|feb\w*|mar\w*|apr\w*|may|june?|july?|aug\w*|sep\w*|oct\w*|"
                         r"nov\w*|dec\w*|monday|tuesday|wednesday|thursday|friday|saturday|sunday)$")
 _TIME = re.compile(r"\b(?:1[89]\d\d|20\d\d)\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b|"
@@ -45,7 +46,8 @@ _WANTS_DATE = re.compile(r"^\s*(?:since when|until when|when|on what date|on whi
 _WANTS_NAME = re.compile(r"^\s*(?:who|whom|whose|which|what (?:company|companies|firm|entity|entities|bank|"
                          r"person|subsidiary|agency|organi[sz]ation))\b", re.I)
 _WANTS_AMOUNT = re.compile(r"^\s*how (?:much|many)\b", re.I)
-_AUX = re.compile(r"^\s*(is|are|was|were|has|have|had|does|do|did|can|could|will|would|should|may|must)\b", re.I)
+_AUX = re.compile(r"^\s*(is|are|was|were|has|have|had|does|do|did|can|could|will|would|should|may|might|must)\b",
+                  re.I)
 _PRONOUN_START = re.compile(r"^\s*(?:it|its|he|she|they|their|his|her|the (?:company|firm|group|bank|entity|"
                             r"agency|department|unit|subsidiary))\b", re.I)
 _CODE = re.compile(r"\b(?:\d{3,}|[A-Z]{2,}[-/]?\d+[A-Z\d-]*)\b")
@@ -326,7 +328,8 @@ def compose(question: str, plan: Plan, facts: FactDraft, cands: list[Evidence], 
             about = " ".join(e.text for e in plan.entities if e.entry_ids)
             if about:
                 picked = pick(rank(reader, Want.of(about, plan, None, aliases), cands), embedder, per_part)
-        picked = _both_parties(want, picked)[:per_part]
+        picked = _both_parties(want, picked, strict=bool(plan.two_parties()) and ask is not None
+                               and ask.field in RELATIONS)[:per_part]
         if part.from_record and part.sentences:
             picked = picked[:1] if ask is not None and ask.field not in ("listed", "remarks", "measures") else []
         for ev in picked:
@@ -335,13 +338,14 @@ def compose(question: str, plan: Plan, facts: FactDraft, cands: list[Evidence], 
     return _draft(question, plan, parts, facts)
 
 
-def _both_parties(want: Want, picked: list[Evidence]) -> list[Evidence]:
+def _both_parties(want: Want, picked: list[Evidence], strict: bool) -> list[Evidence]:
     """A question about two parties that does not ask for a third ("what share of X does Y own?",
-    "what did X export to Y?") is answered first by the sentences naming both."""
+    "what did X export to Y?") is answered first by the sentences naming both; only by them when it asks
+    how the two are related (`strict`): a sentence about one of them is about another relation."""
     if len(want.parties) < 2 or want.kind == "name":
         return picked
     both = [e for e in picked if all(_names_party(e.text, f) for f in want.parties[:2])]
-    return both or picked
+    return both if (both or strict) else picked
 
 
 def _draft(question: str, plan: Plan, parts: list[PartAnswer], facts: FactDraft) -> Draft:
@@ -434,8 +438,19 @@ def _past(verb: str) -> str:
     return verb + "ed"
 
 
+_AUX_WORDS = "is|are|was|were|has|have|had|does|do|did|can|could|will|would|should|may|might|must"
+# A wh-question: the wh-phrase (a preposition may lead: "on what date"), its auxiliary, the rest.
+_WH = re.compile(rf"^((?:(?:on|in|at|by|for|from|since|until|to|with|under|of) )?(?:how much|how many|what|which|who|"
+                 rf"whom|whose|when|where|why|how)(?: (?!(?:{_AUX_WORDS})\b)[\w.'&-]+){{0,8}}?)\s+({_AUX_WORDS})\s+(.*)$",
+                 re.I)
+_MODAL = {"can", "could", "will", "would", "should", "may", "might", "must"}
+
+
 def _statement(aux: str, rest: list[str], yes_no: bool) -> list[str]:
     """The words after the auxiliary put back in statement order."""
+    if aux in _MODAL:  # "whether OFAC will remove Megvii", "on what date OFAC will remove Megvii"
+        n = _subject_end(rest)
+        return rest[:n] + [aux] + rest[n:]
     if aux in ("does", "do", "did"):
         n = _subject_end(rest)
         subject, tail = rest[:n], rest[n:]
@@ -466,9 +481,7 @@ def plain(asked: str) -> str:
         return "that"
     if m := _AUX.match(q):
         return "whether " + " ".join(_statement(m.group(1).lower(), words[1:], True))
-    wh = re.match(r"^((?:how (?:much|many)|what|which|who|whom|whose|when|where|why|how)(?: (?!(?:is|are|was|were|"
-                  r"has|have|had|does|do|did|can|could|will|would)\b)[\w-]+)?)\s+(is|are|was|were|has|have|had|"
-                  r"does|do|did|can|could|will|would)\s+(.*)$", q, re.I)
+    wh = _WH.match(q)
     if wh:
         head, aux, rest = wh.group(1), wh.group(2).lower(), wh.group(3).split()
         return " ".join([head[0].lower() + head[1:], *_statement(aux, rest, False)])
