@@ -26,7 +26,6 @@ import prompts
 from rag.answering.assemble import Assembler, render_text
 from rag.answering.drafting import DraftRequest, ExtractiveDrafter, drafter_for
 from rag.answering.evidence import Draft, Evidence, gather, set_aside_note
-from rag.answering.llm import with_extractive_fallback
 from rag.answering.plan import Plan, make_plan
 from rag.answering.verify import TypedFacts
 from rag.core.models import Answer, Citation, Filters, SearchResult, Sentence
@@ -153,7 +152,7 @@ def draft_answer(rb, ask: Ask, q: Understood, found: Gathered) -> Drafted:
     if ask.backend == "extractive":
         return Drafted(extractive)
 
-    def by_model(_: dict) -> dict:
+    try:  # any failure of the model (unreachable, timed out, a reply that cannot be read): extractive
         drafter = drafter_for(rb, ask.backend)
         req.typed = extractive
         if ask.streams:
@@ -161,14 +160,11 @@ def draft_answer(rb, ask: Ask, q: Understood, found: Gathered) -> Drafted:
             stream = drafter.stream(req, draft)
         else:
             draft, stream = drafter.draft(req), None
-        # What the lists say by absence ("X does not appear in ...") does not depend on the drafter.
-        draft.notes = list(extractive.notes) + draft.notes
-        return {"drafted": Drafted(draft, extractive, stream)}
-
-    def model_failed(state: dict) -> dict:
-        return {"drafted": use_extractive(ask, extractive, state["error"])}
-
-    return with_extractive_fallback(by_model, model_failed).invoke({})["drafted"]
+    except Exception as e:
+        return use_extractive(ask, extractive, e)
+    # What the lists say by absence ("X does not appear in ...") does not depend on the drafter.
+    draft.notes = list(extractive.notes) + draft.notes
+    return Drafted(draft, extractive, stream)
 
 
 def use_extractive(ask: Ask, extractive: Draft, error: Exception) -> Drafted:

@@ -9,9 +9,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from collections.abc import Callable
 
-from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.core.settings import Settings
 
@@ -45,13 +43,6 @@ def chat_model(settings: Settings, backend: str):
         max_retries=0,  # a failed call falls back to the extractive answer instead of waiting
     )
     return llm, model
-
-
-def with_extractive_fallback(by_model: Callable[[dict], dict], extractive: Callable[[dict], dict]) -> Runnable:
-    """A step that drafts with the model and, when the model fails in any way (unreachable, timed out, a
-    reply that cannot be read), drafts extractively instead: LangChain's `with_fallbacks`. The fallback gets
-    the same input dict with the model's exception under "error", so it can say why it was used."""
-    return RunnableLambda(by_model).with_fallbacks([RunnableLambda(extractive)], exception_key="error")
 
 
 def default_gguf() -> str | None:
