@@ -1,6 +1,6 @@
 """Chat-model factory: extractive (no model), any OpenAI-compatible endpoint, or a local GGUF file.
 
-All LLM backends are LangChain chat models, so the answer pipeline is the same Runnable chain for each.
+All LLM backends are LangChain chat models, so the answer path (rag/answering/answer.py) is the same for each.
 The `llamacpp` backend runs llama.cpp in this process (the `xllamacpp` binding's server, bound to
 loopback on a free port) and talks to it through the same OpenAI-compatible interface.
 """
