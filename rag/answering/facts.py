@@ -267,6 +267,11 @@ class FactDrafter:
             return "No: "
         return "Yes: "
 
+    def _no(self, ask: PlanAsk) -> str:
+        """"No: " before what the lists say by absence, only as the answer to a yes/no question (its first
+        part): "Why did the EU freeze X's assets?" is answered "X has no entry on an EU list", not "No"."""
+        return "No: " if ask.kind == "yes_no" and self.first else ""
+
     def uncovered(self, ask: PlanAsk) -> str | None:
         """"Cannot say: no EU list is loaded ..." when no loaded list is of the kind or jurisdiction asked
         about: a negative needs a list that could have said yes."""
@@ -297,7 +302,7 @@ class FactDrafter:
                 self.out.notes.append(note)
                 return
             self.out.notes.append(
-                f"No: {name} does not appear in any sanctions list entry in the store "
+                f"{self._no(ask)}{name} does not appear in any sanctions list entry in the store "
                 f"({_lists_described(self.index, ask, self.filters)}){_filters_note(self.filters)}.")
             return
         wanted = latest_versions([e for e in entries if _wanted(e, ask, self.filters)])
@@ -316,7 +321,7 @@ class FactDrafter:
         what = " or ".join(ask.lists) or " or ".join(ask.jurisdictions or self.filters.jurisdiction or [])
         on = f"the {what} list" if ask.lists else (f"an {what} list" if what else "a list")
         self.out.notes.append(
-            f"No: {name} ({', '.join(dict.fromkeys(e.name for e in entries))}) has no entry on {on} in the store "
+            f"{self._no(ask)}{name} ({', '.join(dict.fromkeys(e.name for e in entries))}) has no entry on {on} in the store "
             f"({_lists_described(self.index, ask, self.filters)}){_filters_note(self.filters)}.")
         # What it is listed on instead, when the filters in force allow it: a different list, so no contradiction.
         others = latest_versions([e for e in entries if passes_filters(self.filters, e.date, "list_entry", e.jurisdiction)])
@@ -348,8 +353,8 @@ class FactDrafter:
                     f"unless that version was loaded in part.")
             else:
                 published = f" (published {human_date(newest.list_published)})" if newest.list_published else ""
-                self.out.notes.append(f"No: no removal is recorded. {name} is on the latest version of the {lst} list "
-                                      f"in the store{published}.")
+                self.out.notes.append(cap(f"{self._no(ask)}no removal is recorded. {name} is on the latest version of the {lst} list "
+                                      f"in the store{published}."))
             self.state_listing(newest)
 
     def state_listing(self, e: ListEntry, lead: str = "") -> None:
