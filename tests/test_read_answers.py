@@ -160,8 +160,12 @@ def test_news_patterns(ask):
 def test_yes_no_opener_only_for_yes_no_questions(ask):
     for q in ("Who audits JCV?", "Which SoftBank subsidiary uses SenseTime technology?",
               "What is the relationship between SoftBank and SenseTime?", "When was Tuniyaz sanctioned?",
-              "What happened to Corvane Shipping on 4 March 2024?"):
+              "What happened to Corvane Shipping on 4 March 2024?",
+              "Why is SenseTime on the SDN list?", "Why did the EU freeze SenseTime's assets?"):
         assert not OPENER.match(ask(q)["answer"]), q
+    # A false premise is corrected without an opener: no SDN entry; no EU list to say either way.
+    assert "has no entry on the SDN list" in ask("Why is SenseTime on the SDN list?")["answer"]
+    assert ask("Why did the EU freeze SenseTime's assets?")["answer"].startswith("Cannot say why the EU froze")
     assert OPENER.match(ask("Is SenseTime sanctioned?")["answer"])
 
 
