@@ -114,7 +114,9 @@ class Want:
 
 
 def _matches(term: str, words: set[str], stems: set[str]) -> bool:
-    return term in words or (len(term) >= 5 and _stem(term) in stems)
+    """The word, its crude stem, or for a long word its first six letters ("designations", "designated")."""
+    return (term in words or (len(term) >= 5 and _stem(term) in stems)
+            or (len(term) >= 6 and any(w.startswith(term[:6]) for w in words)))
 
 
 def days_stated(text: str, doc_date: dt.date | None) -> set[dt.date] | set[tuple[int, int]]:
@@ -168,6 +170,7 @@ def rank(reader, want: Want, cands: list[Evidence]) -> list[Evidence]:
     another party than the one it names, or of another day than the one it names."""
     if not want.terms or not cands:
         return []
+    firms = [forms for forms in want.parties if _is_firm(forms, cands)]
     kept: list[Evidence] = []
     for ev in cands:
         words = set(fold(ev.text).split())
@@ -180,7 +183,7 @@ def rank(reader, want: Want, cands: list[Evidence]) -> list[Evidence]:
         if want.focus and not any(t in matched for t in want.focus) and not (
                 len(want.parties) >= 2 and want.kind != "name" and all(_names_party(ev.text, f) for f in want.parties)):
             continue  # (a sentence naming both parties a question names speaks to how they are related)
-        if want.parties and not any(_names_party(ev.text, forms) for forms in want.parties) \
+        if firms and not any(_names_party(ev.text, forms) for forms in want.parties) \
                 and _names_others(ev.text, want):
             # About another party than the one asked about (its settlement is not the asked party's
             # penalty), unless it speaks of the asked one by pronoun in a passage that names it.
@@ -244,6 +247,18 @@ def _support_answer(want: Want, kept: list[Evidence]) -> None:
     for ev, names in named:
         if best in names:
             ev.score += 0.1
+
+
+def _is_firm(forms: list[str], cands: list[Evidence]) -> bool:
+    """Is the party a company the passages name with its legal form ("Corvane Shipping Ltd."), or a list
+    entry? Such a party's penalty, property or trade is its own: another company's is no answer. An
+    authority or a group ("BIS", "North Korean IT teams") is not held to this."""
+    if len(forms) > 1 and any(f.isupper() or "," in f for f in forms[1:]):
+        return True  # resolved to list entries (their names follow the question's spelling)
+    first = forms[0]
+    pattern = re.compile(re.escape(first) + r"\W+(?:\w+\W+){0,2}?(?:" + "|".join(
+        re.escape(w) for w in sorted(LEGAL_WORDS, key=len, reverse=True) if len(w) > 2 and w not in STOPWORDS) + r")\b", re.I)
+    return any(pattern.search(ev.result.text) for ev in cands[:200])
 
 
 def _names_others(text: str, want: Want) -> bool:
@@ -455,7 +470,9 @@ def _statement(aux: str, rest: list[str], yes_no: bool) -> list[str]:
         n = _subject_end(rest)
         subject, tail = rest[:n], rest[n:]
         if tail:
-            tail = [(_third_person if aux == "does" else _past if aux == "did" else str)(tail[0])] + tail[1:]
+            verb = tail[0].rstrip(",;:")
+            form = _third_person if aux == "does" else _past if aux == "did" else str
+            tail = [form(verb) + tail[0][len(verb):]] + tail[1:]
         return subject + tail
     # be, have, modals: the auxiliary goes before the participle ("when Tuniyaz was sanctioned"), or after
     # the subject of a yes/no question ("whether SenseTime is on an EU list"), or last ("what the boiling
