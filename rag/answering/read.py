@@ -163,7 +163,7 @@ def _names_party(text: str, forms: list[str]) -> bool:
 
 # --- ranking --------------------------------------------------------------------------------------------
 
-def rank(reader, want: Want, cands: list[Evidence]) -> list[Evidence]:
+def rank(reader, want: Want, cands: list[Evidence], embedder) -> list[Evidence]:
     """The candidates that can answer this part, best first, each with its score (the reader's
     probability, with the share of the part's words it states), and none that cannot:
     a sentence sharing no word with the part, or none of what it asks beyond its names, or about
@@ -202,8 +202,13 @@ def rank(reader, want: Want, cands: list[Evidence]) -> list[Evidence]:
     kept.sort(key=lambda e: -e.score)
     kept = kept[:MAX_CANDIDATES]
     probs = reader.score(want.text, [Candidate(e.text, e.result.doc_type, {"title": e.result.title,
-                                                                        "date": e.result.date})
-                                     for e in kept])
+                                                                        "date": e.result.date},
+                                               passage=e.result.chunk_id) for e in kept])
+    # The embedding model's similarity carries the ranking; the learned reader's probability only breaks
+    # ties until it is calibrated on single sentences of these passages (it scores some answers near 0).
+    vecs = embedder.encode([want.text] + [e.text for e in kept])
+    sims = vecs[1:] @ vecs[0]
+    probs = [float(sim) + 0.01 * float(p) for sim, p in zip(sims, probs)]
     for ev, p in zip(kept, probs):
         bonus = 0.0
         if want.kind == "date" and (find_dates(ev.text) or days_stated(ev.text, _day(ev.result.date))):
@@ -337,12 +342,12 @@ def compose(question: str, plan: Plan, facts: FactDraft, cands: list[Evidence], 
                 continue
         want = Want.of(text, plan, ask, aliases)
         pool = cands + typed.passages  # a relation's sentences, as the relations store quotes them
-        picked = [e for e in pick(rank(reader, want, pool), embedder, per_part + 2) if e.text not in used]
+        picked = [e for e in pick(rank(reader, want, pool, embedder), embedder, per_part + 2) if e.text not in used]
         if not picked and ask is not None and ask.field == "general":
             # A question about an entity in general: what the passages say about it, closest first.
             about = " ".join(e.text for e in plan.entities if e.entry_ids)
             if about:
-                picked = pick(rank(reader, Want.of(about, plan, None, aliases), cands), embedder, per_part)
+                picked = pick(rank(reader, Want.of(about, plan, None, aliases), cands, embedder), embedder, per_part)
         picked = _both_parties(want, picked, strict=bool(plan.two_parties()) and ask is not None
                                and ask.field in RELATIONS)[:per_part]
         if part.from_record and part.sentences:
