@@ -260,10 +260,13 @@ def _is_firm(forms: list[str], cands: list[Evidence]) -> bool:
     authority or a group ("BIS", "North Korean IT teams") is not held to this."""
     if len(forms) > 1 and any(f.isupper() or "," in f for f in forms[1:]):
         return True  # resolved to list entries (their names follow the question's spelling)
-    first = forms[0]
-    pattern = re.compile(re.escape(first) + r"\W+(?:\w+\W+){0,2}?(?:" + "|".join(
-        re.escape(w) for w in sorted(LEGAL_WORDS, key=len, reverse=True) if len(w) > 2 and w not in STOPWORDS) + r")\b", re.I)
-    return any(pattern.search(ev.result.text) for ev in cands[:200])
+    pattern = re.compile(re.escape(forms[0]) + r"\W+(?:\w+\W+){0,2}?" + _LEGAL_FORM, re.I)
+    texts = {ev.result.chunk_id: ev.result.text for ev in cands}  # each passage once, not once per sentence
+    return any(pattern.search(t) for t in texts.values())
+
+
+_LEGAL_FORM = r"(?:" + "|".join(re.escape(w) for w in sorted(LEGAL_WORDS, key=len, reverse=True)
+                                if len(w) > 2 and w not in STOPWORDS) + r")\b"
 
 
 def _names_others(text: str, want: Want) -> bool:
