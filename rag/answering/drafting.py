@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import prompts
-from rag.answering.evidence import Draft, Evidence, passages_block
+from rag.answering.evidence import EXTRACTIVE_VERSION, Draft, Evidence, passages_block
 from rag.answering.facts import FactDrafter
 from rag.core.models import Filters, SearchResult
 from rag.entities.names import common_words, mentions
@@ -87,7 +87,6 @@ class ExtractiveDrafter:
             yield s
 
 
-EXTRACTIVE_VERSION = "extractive-v2"  # recorded as the prompt version of extractive answers
 
 
 def extractive_draft(rb, question: str, results: list[SearchResult], filters: Filters,

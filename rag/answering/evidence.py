@@ -22,6 +22,9 @@ class Evidence:
     score: float = 0.0
 
 
+EXTRACTIVE_VERSION = "extractive-v2"  # recorded as the prompt version of extractive answers
+
+
 @dataclass
 class Draft:
     sentences: list[tuple[str, list[Evidence]]] = field(default_factory=list)

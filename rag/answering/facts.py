@@ -286,7 +286,7 @@ class FactDrafter:
         asked = " or ".join(ask.lists or want_j)
         loaded = "; ".join(x["list"] + (f" (published {human_date(x['published'])})" if x["published"] else "")
                            for x in lists[:8]) or "none"
-        from rag.answering.read import plain
+        from rag.answering.wording import plain
 
         self.out.refused = True
         return (f"Cannot say {plain(ask.clause)}: no {asked} list is loaded{_filters_note(self.filters)} "
