@@ -410,3 +410,101 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# --- labelled name pairs (eval/datasets/name_pairs.jsonl): regbrief against nomenklatura's logic-v2 ----------
+
+PAIRS = ROOT / "eval" / "datasets" / "name_pairs.jsonl"
+LOGIC_V2_THRESHOLD = 0.7  # yente's default match threshold (its SCORE_THRESHOLD setting)
+ENTITY_TYPES = {"Person": "person", "Company": "company", "Organization": "organisation", "Vessel": "vessel"}
+
+
+def load_pairs(path: Path = PAIRS) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def regbrief_pair_score(p: dict) -> float:
+    """The project's score for a pair: the query screened against an index of one entry with that name."""
+    import rag.entities.screen as screen
+    from rag.core.models import EntryName, ListEntry
+
+    e = ListEntry(names=[EntryName(name=p["name"])], entity_type=ENTITY_TYPES[p["schema"]])
+    e.doc_id = "pair"
+    idx = screen.NameIndex([e])
+    r = idx.screen_one(p["query"], None, 0.0, limit=1)
+    return r.matches[0].score if r.matches else 0.0
+
+
+class LogicV2Pairs:
+    """nomenklatura's logic-v2 (as yente calls it: algorithm.compare(query, result, config)) on FtM entities."""
+
+    def __init__(self):
+        from nomenklatura.matching import get_algorithm
+        from nomenklatura.matching.types import ScoringConfig
+
+        self.algo = get_algorithm("logic-v2")
+        self.config = ScoringConfig.defaults()
+
+    def score(self, p: dict) -> float:
+        from followthemoney import model
+
+        schema = p["schema"] if p["schema"] != "Vessel" else "Vessel"
+        # ids unique per pair: logic-v2 caches what it derives from an entity by its id
+        q = model.make_entity(schema)
+        q.id = f"q{p['id']}"
+        q.add("name", p["query"])
+        r = model.make_entity(schema)
+        r.id = f"r{p['id']}"
+        r.add("name", p["name"])
+        return self.algo.compare(q, r, self.config).score
+
+
+def pair_metrics(rows: list[tuple[dict, float]], threshold: float) -> dict:
+    tp = sum(1 for p, s in rows if p["label"] and s >= threshold)
+    fp = sum(1 for p, s in rows if not p["label"] and s >= threshold)
+    fn = sum(1 for p, s in rows if p["label"] and s < threshold)
+    prec = tp / (tp + fp) if tp + fp else 1.0
+    rec = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+    return {"pairs": len(rows), "f1": round(f1, 4), "precision": round(prec, 4), "recall": round(rec, 4),
+            "tp": tp, "fp": fp, "fn": fn}
+
+
+def run_pairs(pairs: list[dict], show_errors: int = 0) -> dict:
+    """Both matchers on every pair in one run: F1 per split and kind at each one's default threshold."""
+    import rag.entities.screen as screen
+
+    lv2 = LogicV2Pairs()
+    lv2.score(pairs[0])  # loads its tables
+    scores = {"regbrief": [], "logic_v2": []}
+    secs = {}
+    for key, fn in (("regbrief", regbrief_pair_score), ("logic_v2", lv2.score)):
+        t0 = time.perf_counter()
+        scores[key] = [fn(p) for p in pairs]
+        secs[key] = round(time.perf_counter() - t0, 2)
+    thresholds = {"regbrief": screen.DEFAULT_THRESHOLD, "logic_v2": LOGIC_V2_THRESHOLD}
+    out: dict = {"pairs": len(pairs), "thresholds": thresholds, "seconds": secs, "splits": {}}
+    for split in ("dev", "heldout"):
+        idx = [i for i, p in enumerate(pairs) if p["split"] == split]
+        kinds = sorted({pairs[i]["kind"] for i in idx})
+        res: dict = {}
+        for key in scores:
+            rows = [(pairs[i], scores[key][i]) for i in idx]
+            res[key] = {"all": pair_metrics(rows, thresholds[key])}
+            for k in kinds:
+                res[key][k] = pair_metrics([r for r in rows if r[0]["kind"] == k], thresholds[key])
+        out["splits"][split] = res
+        print(f"name pairs, {split} ({len(idx)} pairs): F1 regbrief @{thresholds['regbrief']:.2f} | logic-v2 "
+              f"@{thresholds['logic_v2']:.2f}")
+        for k in ["all"] + kinds:
+            a, b = res["regbrief"][k], res["logic_v2"][k]
+            flag = "" if a["f1"] >= b["f1"] else "  <-- below logic-v2"
+            print(f"  {k:<16} {a['f1']:.3f} (P {a['precision']:.2f} R {a['recall']:.2f}) | {b['f1']:.3f} "
+                  f"(P {b['precision']:.2f} R {b['recall']:.2f})  n={a['pairs']}{flag}")
+    if show_errors:
+        wrong = [(p, s, l) for p, s, l in zip(pairs, scores["regbrief"], scores["logic_v2"])
+                 if p["split"] == "dev" and (s >= thresholds["regbrief"]) != bool(p["label"])]
+        for p, s, l in wrong[:show_errors]:
+            print(f"  WRONG {p['kind']:<15} label {p['label']} regbrief {s:.2f} logic-v2 {l:.2f}: "
+                  f"{p['query']!r} ~ {p['name']!r}")
+    return out

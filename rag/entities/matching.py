@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from rapidfuzz.distance import Indel, Levenshtein
 
 from rag.core.models import ListEntry
-from rag.entities.names import Normalised
+from rag.entities.names import GENERIC, Normalised, Part
 
 
 def trigrams(tokens: list[str]) -> set[str]:
@@ -29,13 +29,130 @@ def _sim(a: str, b: str) -> float:
 class Comparison:
     score: float
     how: str  # "joined" | "word order" | "generic words" | "partial person name" | "short name" | "identifier"
+    #          | "name parts" | "acronym"
     applied: list[str] = field(default_factory=list)
     explanation: str = ""
     name_score: float | None = None  # the name's score before what else the query says qualified it
 
 
+INITIAL_SIM = 0.8  # an initial for the given name it starts
+PREFIX_SIM = 0.85  # a person's name part that begins the other's
+SYMBOL_SIM = 0.95  # two words rigour knows as one name (any script, a nickname) or one number
+EXTRA_PERSON_PART = 0.95  # a name part of the list's name the query leaves out (a middle name, a patronymic)
+EXTRA_ORG_PART = 0.9  # a word of the list's name the query leaves out ("BANK MELLI [IRAN]")
+EXTRA_GENERIC_PART = 0.95  # ... a generic word or a place
+FORM_CONFLICT = 0.8  # legal forms of different classes on the two sides (AG / GmbH): different legal persons
+NUMBER_CONFLICT = 0.7  # different numbers on the two sides ("FU YUAN YU 5" / "FU YUAN YU 8")
+ACRONYM_SCORE = 0.9  # an organisation's acronym against its name
+
+
+def _part_sim(a: Part, b: Part, person: bool) -> float:
+    if a.text == b.text:
+        return 1.0
+    if a.number or b.number:
+        return 1.0 if a.symbols & b.symbols else 0.0
+    shared = {s for s in a.symbols & b.symbols if not s.startswith("INITIAL")}
+    if shared:
+        return SYMBOL_SIM
+    if person and (len(a.text) == 1 or len(b.text) == 1):
+        short, long_ = (a.text, b.text) if len(a.text) == 1 else (b.text, a.text)
+        return INITIAL_SIM if long_.startswith(short) and len(long_) > 1 else 0.0
+    if person and min(len(a.text), len(b.text)) >= 3:
+        short, long_ = sorted((a.text, b.text), key=len)
+        if long_.startswith(short) and len(long_) > len(short) + 1:
+            return PREFIX_SIM  # a short form that begins the name ("Pat" / "Patrick", "Alex" / "Alexander")
+    if a.loose == b.loose:
+        return SYMBOL_SIM
+    s = max(_sim(a.text, b.text), _sim(a.loose, b.loose) * 0.98)
+    return s if s >= 0.75 else 0.0
+
+
+def align(q: Normalised, n: Normalised) -> float:
+    """The query's words aligned one to one with the name's (rigour's parts: transliterated, numbers and
+    nicknames as symbols, legal forms left out): their similarities, weighted by length (an initial
+    counts as two letters), each word of the name left over discounting (less for generic words,
+    places and, for persons, middle names)."""
+    qp = [p for p in q.parts if not p.stop] or list(q.parts)
+    np_ = [p for p in n.parts if not p.stop] or list(n.parts)
+    if not qp or not np_:
+        return 0.0
+    person = n.person
+    pairs = sorted(((_part_sim(a, b, person), i, j) for i, a in enumerate(qp) for j, b in enumerate(np_)),
+                   reverse=True)
+    got: dict[int, float] = {}
+    used: set[int] = set()
+    for s, i, j in pairs:
+        if s <= 0 or i in got or j in used:
+            continue
+        got[i] = s
+        used.add(j)
+    if person:  # initials run together ("Obukhov SP" for Sergey Pavlovich)
+        for i, a in enumerate(qp):
+            if i in got or not 2 <= len(a.text) <= 3 or not a.text.isalpha():
+                continue
+            free = [j for j in range(len(np_)) if j not in used]
+            for k in range(len(free) - len(a.text) + 1):
+                run = free[k:k + len(a.text)]
+                if "".join(np_[j].text[0] for j in run) == a.text:
+                    got[i] = INITIAL_SIM
+                    used.update(run)
+                    break
+    weight = [max(len(p.text), 2) for p in qp]
+    score = sum(w * got.get(i, 0.0) for i, w in enumerate(weight)) / sum(weight)
+    if numbers_differ(q, n):
+        score *= NUMBER_CONFLICT
+    for j, p in enumerate(np_):
+        if j not in used:
+            score *= EXTRA_PERSON_PART if person else (
+                EXTRA_GENERIC_PART if p.place or p.text in GENERIC else EXTRA_ORG_PART)
+    return score
+
+
+def acronym(q: Normalised, n: Normalised) -> bool:
+    """Is the query one word made of the initials of the name's words ("IRISL", "RNCB")?"""
+    if n.person or len(q.tokens) != 1 or not 2 <= len(q.tokens[0]) <= 6 or len(n.parts) < 2:
+        return False
+    return q.tokens[0] in acronyms(n)
+
+
+def acronyms(n: Normalised) -> set[str]:
+    """The initials of an organisation's words (stop words left out), with and without a generic last word
+    ("GOLDEN RESOURCES TRADING COMPANY": "grtc", "grt")."""
+    words = [p.text for p in n.parts if not p.stop]
+    if n.person or len(words) < 2:
+        return set()
+    out = {"".join(w[0] for w in words)}
+    if words[-1] in GENERIC:
+        out.add("".join(w[0] for w in words[:-1]))
+    return {a for a in out if len(a) >= 3}
+
+
 def compare(q: Normalised, n: Normalised) -> Comparison:
-    """How alike two normalised names are, in [0, 1], and how (see the module docstring)."""
+    """How alike two normalised names are, in [0, 1], and how (see the module docstring): the best of the
+    whole-name comparison and the word-by-word alignment (`align`), lowered for legal forms of different
+    classes."""
+    c = _compare_whole(q, n)
+    a = align(q, n)
+    if a > c.score + 1e-9:
+        c = Comparison(a, "name parts")
+    if acronym(q, n) and ACRONYM_SCORE > c.score:
+        c = Comparison(ACRONYM_SCORE, "acronym")
+    if q.forms and n.forms and not q.forms & n.forms:
+        c.score *= FORM_CONFLICT
+        c.applied = ["legal form conflict"]
+    if c.how != "name parts" and numbers_differ(q, n):
+        c.score *= NUMBER_CONFLICT
+    return c
+
+
+def numbers_differ(q: Normalised, n: Normalised) -> bool:
+    """Do both names have numbers, and not the same ones ("NO 21" / "NO 2", "One" / "3")?"""
+    a = {s for p in q.parts if p.number for s in p.symbols} or {p.text for p in q.parts if p.number}
+    b = {s for p in n.parts if p.number for s in p.symbols} or {p.text for p in n.parts if p.number}
+    return bool(a) and bool(b) and a != b
+
+
+def _compare_whole(q: Normalised, n: Normalised) -> Comparison:
     if not q.tokens or not n.tokens:
         return Comparison(0.0, "none")
     person = n.person
@@ -95,8 +212,10 @@ def normalisations(q: Normalised, n: Normalised, c: Comparison) -> list[str]:
         applied.append("punctuation")
     if q.legal or n.legal:
         applied.append("legal form")
-    if c.how in ("word order", "generic words", "partial person name"):
+    if c.how in ("word order", "generic words", "partial person name", "name parts", "acronym"):
         applied.append(c.how)
+    if q.forms and n.forms and not q.forms & n.forms:
+        applied.append("legal form conflict")
     if q.tokens != n.tokens and c.how in ("joined", "word order"):
         if q.joined == n.joined or q.sorted_joined == n.sorted_joined:
             if q.joined == n.joined:
@@ -111,6 +230,8 @@ _LABELS = {
     "legal form": "legal-form words", "word order": "word order", "generic words": "generic words",
     "partial person name": "omitted name parts", "spacing": "spacing", "spelling": "spelling differences",
     "identifier": "identifier", "short name": "a short name inside the legal name",
+    "name parts": "name parts compared word by word (transliteration, nicknames, initials, numbers)",
+    "acronym": "an acronym of the name", "legal form conflict": "legal forms of different kinds",
 }
 
 
@@ -130,6 +251,9 @@ def explain(query: str, e: ListEntry, c: Comparison, q: Normalised, n: Normalise
         detail.append(f"generic words ({', '.join(sorted(q.generic ^ n.generic))}) compared apart, score discounted")
     if "partial person name" in c.applied:
         detail.append("a name part is missing on one side, score discounted")
+    if "legal form conflict" in c.applied:
+        detail.append(f"legal forms of different kinds ({', '.join(sorted(q.forms))} / {', '.join(sorted(n.forms))}):"
+                      " different legal persons, score lowered")
     score = c.name_score if c.name_score is not None else c.score
     if c.how == "short name":
         detail.append(f"every word of \"{query}\" is a word of the name; its other words are generic or abbreviations")

@@ -41,7 +41,7 @@ import numpy as np
 
 from rag.core.dates import iso
 from rag.entities.index import EntityIndex
-from rag.entities.matching import Comparison, compare, explain, normalisations, trigrams
+from rag.entities.matching import Comparison, acronyms, compare, explain, normalisations, trigrams
 from rag.core.models import ListEntry, ScreenMatch, ScreenQuery, ScreenResponse, ScreenResult
 from rag.entities.names import GENERIC, Normalised, normalise
 from rag.core.priority import query_entry, stepping
@@ -101,6 +101,7 @@ class NameIndex:
         tri_len: list[int] = []
         self.identifiers: dict[str, set[int]] = defaultdict(set)
         self.token_names: dict[str, list[int]] = defaultdict(list)  # organisations' name words -> names
+        self.acronym_names: dict[str, list[int]] = defaultdict(list)  # organisations' acronyms -> names
         for ei, e in stepping(enumerate(self.entries)):  # built by a background thread: queries go first
             person = is_person(e)
             seen: set[str] = set()
@@ -117,7 +118,9 @@ class NameIndex:
                 if not person:
                     for t in set(nm.tokens):
                         self.token_names[t].append(idx)
-                tris = trigrams(nm.tokens)
+                    for a in acronyms(nm):
+                        self.acronym_names[a].append(idx)
+                tris = keys(nm)
                 tri_len.append(len(tris))
                 for t in tris:
                     postings[t].append(idx)
@@ -133,7 +136,7 @@ class NameIndex:
         return len(self.entries)
 
     def candidates(self, q: Normalised, type_: str | None, k: int = CANDIDATES) -> list[int]:
-        tris = trigrams(q.tokens)
+        tris = keys(q)
         arrays = [self.postings[t] for t in tris if t in self.postings]
         if not arrays:
             return []
@@ -163,10 +166,13 @@ class NameIndex:
         elif type_:
             blocking = [variants[False]]
         else:
-            blocking = [variants[False]] + ([variants[True]] if variants[True].tokens != variants[False].tokens else [])
+            blocking = [variants[False]] + ([variants[True]] if variants[True].tokens != variants[False].tokens
+                                            or variants[True].parts != variants[False].parts else [])
         cand: list[int] = []
         for v in blocking:
             cand += self.candidates(v, type_)
+        if type_ != "person" and len(variants[False].tokens) == 1:
+            cand += self.acronym_names.get(variants[False].tokens[0], [])[:CANDIDATES]
         for ni in dict.fromkeys(cand):
             n = self.norm[ni]
             c = compare(variants[n.person], n)
@@ -249,6 +255,12 @@ class NameIndex:
             countries=e.countries or e.nationalities,
             identifiers=[str(i) for i in e.identifiers[:10]], source=e.source, birth_dates=e.birth_dates[:5],
         )
+
+
+def keys(n: Normalised) -> set[str]:
+    """What blocking counts shared between a query and a name: the character trigrams of its words, and
+    rigour's symbols of its words (one given name in any script, a nickname, a number: "NAME:Q...")."""
+    return trigrams(n.tokens) | {s for p in n.parts for s in p.symbols if not s.startswith("INITIAL")}
 
 
 def _kind(e: ListEntry) -> int:
