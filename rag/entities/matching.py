@@ -36,11 +36,13 @@ class Comparison:
 
 
 INITIAL_SIM = 0.8  # an initial for the given name it starts
+PHONETIC_SIM = 0.9  # two words of one sound (rigour's metaphone)
 PREFIX_SIM = 0.85  # a person's name part that begins the other's
 SYMBOL_SIM = 0.95  # two words rigour knows as one name (any script, a nickname) or one number
 EXTRA_PERSON_PART = 0.95  # a name part of the list's name the query leaves out (a middle name, a patronymic)
 EXTRA_ORG_PART = 0.9  # a word of the list's name the query leaves out ("BANK MELLI [IRAN]")
 EXTRA_GENERIC_PART = 0.95  # ... a generic word or a place
+EXTRA_MORE_PARTS = 0.97  # ... each further one
 FORM_CONFLICT = 0.8  # legal forms of different classes on the two sides (AG / GmbH): different legal persons
 NUMBER_CONFLICT = 0.7  # different numbers on the two sides ("FU YUAN YU 5" / "FU YUAN YU 8")
 ACRONYM_SCORE = 0.9  # an organisation's acronym against its name
@@ -63,6 +65,8 @@ def _part_sim(a: Part, b: Part, person: bool) -> float:
             return PREFIX_SIM  # a short form that begins the name ("Pat" / "Patrick", "Alex" / "Alexander")
     if a.loose == b.loose:
         return SYMBOL_SIM
+    if a.phonetic and a.phonetic == b.phonetic and min(len(a.text), len(b.text)) >= 5:
+        return PHONETIC_SIM  # they sound alike ("Hezbollah" / "Hizballah")
     s = max(_sim(a.text, b.text), _sim(a.loose, b.loose) * 0.98)
     return s if s >= 0.75 else 0.0
 
@@ -101,10 +105,14 @@ def align(q: Normalised, n: Normalised) -> float:
     score = sum(w * got.get(i, 0.0) for i, w in enumerate(weight)) / sum(weight)
     if numbers_differ(q, n):
         score *= NUMBER_CONFLICT
+    extra = 0
     for j, p in enumerate(np_):
         if j not in used:
-            score *= EXTRA_PERSON_PART if person else (
-                EXTRA_GENERIC_PART if p.place or p.text in GENERIC else EXTRA_ORG_PART)
+            if person or p.place or p.text in GENERIC:
+                score *= EXTRA_PERSON_PART if person else EXTRA_GENERIC_PART
+            else:  # the first word left over says most ("BANK MELLI [IRAN]", "HEZBOLLAH [MILITARY WING]")
+                score *= EXTRA_ORG_PART if not extra else EXTRA_MORE_PARTS
+                extra += 1
     return score
 
 

@@ -249,6 +249,7 @@ class Part:
     text: str
     loose: str
     symbols: frozenset[str]
+    phonetic: str = ""  # rigour's metaphone of the word
     number: bool = False
     stop: bool = False
     place: bool = False
@@ -295,7 +296,7 @@ def analyse(name: str, person: bool) -> tuple[tuple[Part, ...], frozenset[str]]:
         text = fold(p.ascii or _ascii(p.form)).replace(" ", "")
         if not text:
             continue
-        parts.append(Part(text, loose(text), frozenset(syms.get(p.index, ())), number=p.tag == NamePartTag.NUM
+        parts.append(Part(text, loose(text), frozenset(syms.get(p.index, ())), p.metaphone or "", number=p.tag == NamePartTag.NUM
                           or any(s.startswith("NUMERIC") for s in syms.get(p.index, ())),
                           stop=p.tag == NamePartTag.STOP, place=p.index in places))
     return tuple(parts), frozenset(forms)

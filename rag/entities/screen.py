@@ -34,24 +34,26 @@ reported one): see bench/results/screen.json.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import defaultdict
 
 import numpy as np
 
 from rag.core.dates import iso
-from rag.entities.index import EntityIndex
+from rag.entities.index import EntityIndex, same_entry
 from rag.entities.matching import Comparison, acronyms, compare, explain, normalisations, trigrams
 from rag.core.models import ListEntry, ScreenMatch, ScreenQuery, ScreenResponse, ScreenResult
 from rag.entities.names import GENERIC, Normalised, normalise
 from rag.core.priority import query_entry, stepping
-from rag.entities.qualify import ident_key, ident_values, qualify
+from rag.entities.qualify import IDENTIFIER_SCORE, ident_key, ident_values, qualify
 
+_EPOCH = dt.date(1, 1, 1)
 DEFAULT_THRESHOLD = 0.86
 CANDIDATES = 40  # names per query kept by blocking and scored
 MAX_MATCHES = 10  # matches returned per query
 MIN_SCORE = 0.5  # below this a candidate is not shown at all
-IDENTIFIER_SCORE = 0.95  # an identifier of the entry among the query's (yente logic-v1: 0.85 to 0.98)
+
 SHORT_NAME_SCORE = 0.9  # a short name inside a legal name, less 0.02 per abbreviation left over
 SHORT_NAME_RARE = 5  # ... when one of its words is in at most this many entries' names
 SCHEMAS = {"person": "person", "individual": "person", "people": "person", "company": "company",
@@ -93,7 +95,18 @@ class NameIndex:
     """The screening index over an EntityIndex's entries: names, trigram postings, identifiers."""
 
     def __init__(self, entries: list[ListEntry]):
-        self.entries = [e for e in entries if is_entity(e)]
+        # One entity per listing: the same entry from a feed and a file, or in two versions of its list, is
+        # screened once (its latest version), with every source it came from.
+        groups: dict[tuple, list[ListEntry]] = defaultdict(list)
+        for e in entries:
+            if is_entity(e):
+                groups[same_entry(e)].append(e)
+        self.entries: list[ListEntry] = []
+        self.sources: list[list[str]] = []
+        for group in groups.values():
+            group.sort(key=lambda e: (e.list_published or e.last_updated or _EPOCH, e.doc_id))
+            self.entries.append(group[-1])
+            self.sources.append(sorted({e.source for e in group if e.source}))
         self.name_entry: list[int] = []
         self.names: list[str] = []
         self.norm: list[Normalised] = []
@@ -214,6 +227,7 @@ class NameIndex:
             c.explanation += said
             m = self._match(self.entries[ei], c, self.names[ni] if ni >= 0 else "", threshold)
             m.features = features
+            m.sources = self.sources[ei]
             matches.append(m)
         return ScreenResult(query=query, matches=matches)
 
