@@ -222,6 +222,8 @@ def normalisations(q: Normalised, n: Normalised, c: Comparison) -> list[str]:
         applied.append("legal form")
     if c.how in ("word order", "generic words", "partial person name", "name parts", "acronym"):
         applied.append(c.how)
+    if c.how == "name parts" and q.generic != n.generic:
+        applied.append("generic words")
     if q.forms and n.forms and not q.forms & n.forms:
         applied.append("legal form conflict")
     if q.tokens != n.tokens and c.how in ("joined", "word order"):
