@@ -19,6 +19,13 @@ Queries:
   (rag.core.models.ScreenQuery): a right birth date should keep the entry the top match; a wrong one should
   no longer leave it the top match at or above the threshold.
 
+Timing: the index build, 1,000 names through rag.entities.screen.screen_names in process, and 2,000 names
+through the real API (POST /v1/screen over HTTP in batches of 100: `screen_over_http`).
+
+Labelled name pairs (eval/datasets/name_pairs.jsonl: scripts, nicknames, initials, acronyms, numbers, legal
+forms, word order, similar names of different parties): regbrief against nomenklatura's logic-v2 in the same
+run, per kind, the dev and held-out splits apart (`run_pairs`; bench/results/screen_name_pairs.json).
+
 Usage: python bench/bench_screen.py [--n 1000] [--seed 2024] [--dev-seed 7] [--dob-n 400] [--rigour]
 Writes bench/results/screen.json. The default threshold (rag.entities.screen.DEFAULT_THRESHOLD) was chosen on the
 dev seed's queries (a different sample of entries; the negatives are shared): the best F1 with no negative
@@ -214,6 +221,54 @@ def run_dob(index, queries, threshold: float) -> dict:
     return out
 
 
+def screen_over_http(entity_index, names: list[str], batch: int = 100) -> dict:
+    """Names screened through the real API (POST /v1/screen, uvicorn on a free port, one client sending
+    batches of `batch` names, the route's maximum) against `entity_index`: the app's workspace is stood in
+    for by one whose store serves that index (the lists here are parsed into a bare registry, not ingested
+    with embeddings), so the request goes through the route, its validation, Regbrief.screen and the
+    response's serialisation as a user's does."""
+    import socket
+    import threading
+    from types import SimpleNamespace
+
+    import httpx
+    import uvicorn
+
+    from api.app import create_app
+    from api.workspaces import get_state
+    from rag.core.settings import Settings
+    from rag.service import Regbrief
+
+    with tempfile.TemporaryDirectory() as home:
+        app = create_app(Settings(home=Path(home)), warm=False)
+        stand_in = SimpleNamespace(store=SimpleNamespace(entities=entity_index))
+        app.dependency_overrides[get_state] = lambda: SimpleNamespace(
+            rb=SimpleNamespace(screen=lambda *a, **kw: Regbrief.screen(stand_in, *a, **kw)))
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        try:
+            while not server.started:
+                time.sleep(0.05)
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as c:
+                c.post("/v1/screen", json={"names": names[:1]}).raise_for_status()  # connection, first request
+                t0 = time.perf_counter()
+                got = 0
+                for i in range(0, len(names), batch):
+                    r = c.post("/v1/screen", json={"names": names[i:i + batch]})
+                    r.raise_for_status()
+                    got += len(r.json()["results"])
+                secs = time.perf_counter() - t0
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+    assert got == len(names)
+    return {"names": got, "batch": batch, "seconds": round(secs, 3), "names_per_second": round(got / secs, 1)}
+
+
 # --- matchers --------------------------------------------------------------------------------------
 
 class Regbrief:
@@ -313,6 +368,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rigour", action="store_true", help="also run rag.entities.screen with rigour's normalisation")
     ap.add_argument("--out", default=str(OUT))
     ap.add_argument("--show-errors", type=int, default=0)
+    ap.add_argument("--pairs-out", default=str(ROOT / "bench" / "results" / "screen_name_pairs.json"))
     ap.add_argument("--dob-n", type=int, default=400, help="person queries with birth dates (half of them wrong)")
     args = ap.parse_args(argv)
 
@@ -342,6 +398,10 @@ def main(argv=None) -> int:
         t_screen = time.perf_counter() - t0
         results["timing"] = {"names": len(names), "seconds": round(t_screen, 3), "index_build_seconds": round(t_index, 3)}
         print(f"screened {len(names)} names in {t_screen:.2f}s")
+        http = screen_over_http(ei, [p["query"] for p in pos + dev][:2000])
+        results["timing"]["http"] = http
+        print(f"over HTTP (POST /v1/screen, batches of {http['batch']}): {http['names']} names in "
+              f"{http['seconds']:.2f}s, {http['names_per_second']:.0f} names/s")
 
         matchers = [("regbrief", Regbrief(index)), ("baseline_fuzz_ratio", Baseline(entries))]
         if args.rigour:
@@ -400,6 +460,13 @@ def main(argv=None) -> int:
             print(f"persons with birth dates, {mode:<16}: right birth date -> top match {x['right_birth_date_top_match']}"
                   f" ({x['right']}); wrong birth date -> still top match {x['wrong_birth_date_still_top_match']}"
                   f" ({x['wrong']})")
+        # Labelled name pairs (eval/datasets/name_pairs.jsonl): both matchers in this run, per kind, the
+        # dev and held-out splits apart (the held-out split is never tuned on).
+        pairs = run_pairs(load_pairs(), show_errors=args.show_errors)
+        Path(args.pairs_out).write_text(json.dumps(pairs, indent=2) + "\n", encoding="utf-8")
+        results["name_pairs"] = {"file": str(Path(args.pairs_out).relative_to(ROOT)),
+                                 **{split: {k: v["all"] for k, v in res.items()} for split, res in pairs["splits"].items()}}
+        print(f"wrote {args.pairs_out}")
         results["examples"] = [{k: p[k] for k in ("query", "from", "op")} for p in pos[:15]]
         results["negatives"] = NEGATIVES
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -407,9 +474,6 @@ def main(argv=None) -> int:
         print(f"wrote {args.out}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 # --- labelled name pairs (eval/datasets/name_pairs.jsonl): regbrief against nomenklatura's logic-v2 ----------
@@ -508,3 +572,7 @@ def run_pairs(pairs: list[dict], show_errors: int = 0) -> dict:
             print(f"  WRONG {p['kind']:<15} label {p['label']} regbrief {s:.2f} logic-v2 {l:.2f}: "
                   f"{p['query']!r} ~ {p['name']!r}")
     return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rapidfuzz.distance import Indel, Levenshtein
+from rapidfuzz.distance import OSA, Indel, Levenshtein
 
 from rag.core.models import ListEntry
 from rag.entities.names import GENERIC, Normalised, Part
@@ -37,6 +37,8 @@ class Comparison:
 
 INITIAL_SIM = 0.8  # an initial for the given name it starts
 PHONETIC_SIM = 0.9  # two words of one sound (rigour's metaphone)
+PHONETIC_SPELLING = 0.6  # ... when their spellings are at least this alike ("MIDEA" / "MAUTE" sound alike too)
+SHORT_WORD_EDIT = 0.9  # more edits than a word of its length allows (as for whole names in _compare_whole)
 PREFIX_SIM = 0.85  # a person's name part that begins the other's
 SYMBOL_SIM = 0.95  # two words rigour knows as one name (any script, a nickname) or one number
 EXTRA_PERSON_PART = 0.95  # a name part of the list's name the query leaves out (a middle name, a patronymic)
@@ -48,7 +50,9 @@ NUMBER_CONFLICT = 0.7  # different numbers on the two sides ("FU YUAN YU 5" / "F
 ACRONYM_SCORE = 0.9  # an organisation's acronym against its name
 
 
-def _part_sim(a: Part, b: Part, person: bool) -> float:
+def _part_sim(a: Part, b: Part, person: bool, strict: bool = True) -> float:
+    """How alike two words of names are; `strict` when both are written in Latin letters (a
+    transliteration's spelling differences are not another name's)."""
     if a.text == b.text:
         return 1.0
     if a.number or b.number:
@@ -65,10 +69,19 @@ def _part_sim(a: Part, b: Part, person: bool) -> float:
             return PREFIX_SIM  # a short form that begins the name ("Pat" / "Patrick", "Alex" / "Alexander")
     if a.loose == b.loose:
         return SYMBOL_SIM
-    if a.phonetic and a.phonetic == b.phonetic and min(len(a.text), len(b.text)) >= 5:
-        return PHONETIC_SIM  # they sound alike ("Hezbollah" / "Hizballah")
-    s = max(_sim(a.text, b.text), _sim(a.loose, b.loose) * 0.98)
-    return s if s >= 0.75 else 0.0
+    spelled = _sim(a.text, b.text)
+    if a.phonetic and a.phonetic == b.phonetic and min(len(a.text), len(b.text)) >= 5 \
+            and spelled >= PHONETIC_SPELLING:
+        return PHONETIC_SIM  # they sound alike and are spelled alike enough ("Hezbollah" / "Hizballah")
+    s = max(spelled, _sim(a.loose, b.loose) * 0.98)
+    if s < 0.75:
+        return 0.0
+    # As for whole names: in a short word one edit is already another word ("TESLA" / "TESA").
+    shortest = min(len(a.text), len(b.text))
+    allowed = 0 if shortest <= 4 else 1 if shortest <= 10 else 2
+    if strict and OSA.distance(a.text, b.text, score_cutoff=allowed + 1) > allowed:  # a transposition is one slip
+        s *= SHORT_WORD_EDIT
+    return s
 
 
 def align(q: Normalised, n: Normalised) -> float:
@@ -81,7 +94,8 @@ def align(q: Normalised, n: Normalised) -> float:
     if not qp or not np_:
         return 0.0
     person = n.person
-    pairs = sorted(((_part_sim(a, b, person), i, j) for i, a in enumerate(qp) for j, b in enumerate(np_)),
+    strict = "transliteration" not in q.applied and "transliteration" not in n.applied
+    pairs = sorted(((_part_sim(a, b, person, strict), i, j) for i, a in enumerate(qp) for j, b in enumerate(np_)),
                    reverse=True)
     got: dict[int, float] = {}
     used: set[int] = set()
@@ -117,8 +131,10 @@ def align(q: Normalised, n: Normalised) -> float:
 
 
 def acronym(q: Normalised, n: Normalised) -> bool:
-    """Is the query one word made of the initials of the name's words ("IRISL", "RNCB")?"""
-    if n.person or len(q.tokens) != 1 or not 2 <= len(q.tokens[0]) <= 6 or len(n.parts) < 2:
+    """Is the query one word, without a legal form, made of the initials of the name's words ("IRISL",
+    "RNCB")?"""
+    # A name given with its legal form ("SAP SE") is a company's own name, not an acronym of another's.
+    if n.person or len(q.tokens) != 1 or not 2 <= len(q.tokens[0]) <= 6 or len(n.parts) < 2 or q.legal:
         return False
     return q.tokens[0] in acronyms(n)
 
@@ -135,14 +151,16 @@ def acronyms(n: Normalised) -> set[str]:
     return {a for a in out if len(a) >= 3}
 
 
-def compare(q: Normalised, n: Normalised) -> Comparison:
+def compare(q: Normalised, n: Normalised, careful: bool = True) -> Comparison:
     """How alike two normalised names are, in [0, 1], and how (see the module docstring): the best of the
-    whole-name comparison and the word-by-word alignment (`align`), lowered for legal forms of different
-    classes."""
+    whole-name comparison and, when `careful`, the word-by-word alignment (`align`), lowered for legal
+    forms of different classes. Screening is careful only with its best few candidates: the alignment
+    costs ten times the whole-name comparison."""
     c = _compare_whole(q, n)
-    a = align(q, n)
-    if a > c.score + 1e-9:
-        c = Comparison(a, "name parts")
+    if careful:
+        a = align(q, n)
+        if a > c.score + 1e-9:
+            c = Comparison(a, "name parts")
     if acronym(q, n) and ACRONYM_SCORE > c.score:
         c = Comparison(ACRONYM_SCORE, "acronym")
     if q.forms and n.forms and not q.forms & n.forms:
@@ -155,9 +173,7 @@ def compare(q: Normalised, n: Normalised) -> Comparison:
 
 def numbers_differ(q: Normalised, n: Normalised) -> bool:
     """Do both names have numbers, and not the same ones ("NO 21" / "NO 2", "One" / "3")?"""
-    a = {s for p in q.parts if p.number for s in p.symbols} or {p.text for p in q.parts if p.number}
-    b = {s for p in n.parts if p.number for s in p.symbols} or {p.text for p in n.parts if p.number}
-    return bool(a) and bool(b) and a != b
+    return bool(q.numbers) and bool(n.numbers) and q.numbers != n.numbers
 
 
 def _compare_whole(q: Normalised, n: Normalised) -> Comparison:

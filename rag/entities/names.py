@@ -26,6 +26,8 @@ from rapidfuzz.distance import OSA
 
 
 def _strip_accents(s: str) -> str:
+    if s.isascii():
+        return s
     return "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
 
 
@@ -217,7 +219,7 @@ class Normalised:
     """A name made comparable: its words (legal forms set aside for organisations) and derived keys."""
 
     __slots__ = ("raw", "tokens", "applied", "legal", "person", "joined", "sorted_joined", "core", "core_joined",
-                 "generic", "parts", "forms")
+                 "generic", "parts", "forms", "numbers")
 
     def __init__(self, raw: str, tokens: list[str], applied: set[str], legal: list[str], person: bool,
                  parts: tuple["Part", ...] = (), forms: frozenset[str] = frozenset()):
@@ -228,6 +230,9 @@ class Normalised:
         self.core = [t for t in tokens if t not in GENERIC]
         self.core_joined = "".join(sorted(self.core))
         self.generic = frozenset(t for t in tokens if t in GENERIC)
+        # its numbers, as rigour's symbols where it has them ("NUM:3" for "three" and "3")
+        self.numbers = frozenset({s for p in parts if p.number for s in p.symbols}
+                                 or {p.text for p in parts if p.number})
 
 
 def normalise(name: str, person: bool) -> Normalised:
@@ -268,9 +273,30 @@ def loose(text: str) -> str:
 
 
 @lru_cache(maxsize=200_000)
+def _word(form: str, ascii_form: str | None) -> tuple[str, str]:
+    """A word's Latin text and loose form (cached: the lists' names share most of their words)."""
+    text = fold(ascii_form or _ascii(form)).replace(" ", "")
+    return text, loose(text)
+
+
+_CATEGORIES: dict = {}
+
+
+def _category(symbol) -> str:
+    """A rigour symbol's category name ("NAME", "ORG_CLASS" ...), cached per category."""
+    cat = symbol.category
+    name = _CATEGORIES.get(cat)
+    if name is None:
+        name = _CATEGORIES[cat] = str(cat).rsplit(".", 1)[-1]
+    return name
+
+
+@lru_cache(maxsize=200_000)
 def analyse(name: str, person: bool) -> tuple[tuple[Part, ...], frozenset[str]]:
     """A name's words (legal forms left out) with rigour's symbols, and the classes of its legal forms
-    ("LLC", "JSC" ...: rigour's org-type tables of many languages, "GmbH" and "OOO" both LLC)."""
+    ("LLC", "JSC" ...: rigour's org-type tables of many languages, "GmbH" and "OOO" both LLC). Once per
+    distinct name and kind (cached); rigour's person-name tables load on the first person name
+    (`warm` loads them ahead)."""
     from rigour.names import NamePartTag, NameTypeTag, analyze_names
 
     names = analyze_names(NameTypeTag.PER if person else NameTypeTag.ORG, [name], infer_initials=person)
@@ -281,25 +307,34 @@ def analyse(name: str, person: bool) -> tuple[tuple[Part, ...], frozenset[str]]:
     forms: set[str] = set()
     places: set[int] = set()
     for span in n.spans:
-        cat = str(span.symbol.category).rsplit(".", 1)[-1]
-        idx = [p.index for p in span.parts]
+        cat = _category(span.symbol)
         if cat == "ORG_CLASS":
-            forms.add(str(span.symbol.id))
-        elif len(idx) == 1 and cat in ("NAME", "NICK", "NUMERIC", "INITIAL"):
-            syms[idx[0]].add(f"{cat}:{span.symbol.id}")
+            forms.add(span.symbol.id)
         elif cat == "LOCATION":
-            places.update(idx)
+            places.update(p.index for p in span.parts)
+        elif cat in ("NAME", "NICK", "NUMERIC", "INITIAL") and len(span.parts) == 1:
+            syms[span.parts[0].index].add(f"{cat}:{span.symbol.id}")
     parts = []
+    legal, num, stop = NamePartTag.LEGAL, NamePartTag.NUM, NamePartTag.STOP
     for p in n.parts:
-        if p.tag == NamePartTag.LEGAL:
+        tag = p.tag
+        if tag == legal:
             continue
-        text = fold(p.ascii or _ascii(p.form)).replace(" ", "")
+        text, loose_ = _word(p.form, p.ascii)
         if not text:
             continue
-        parts.append(Part(text, loose(text), frozenset(syms.get(p.index, ())), p.metaphone or "", number=p.tag == NamePartTag.NUM
-                          or any(s.startswith("NUMERIC") for s in syms.get(p.index, ())),
-                          stop=p.tag == NamePartTag.STOP, place=p.index in places))
+        mine = syms.get(p.index, ())
+        parts.append(Part(text, loose_, frozenset(mine), p.metaphone or "",
+                          number=tag == num or any(s.startswith("NUMERIC") for s in mine),
+                          stop=tag == stop, place=p.index in places))
     return tuple(parts), frozenset(forms)
+
+
+def warm() -> None:
+    """Load rigour's name tables now (person names take seconds the first time in a process), so the
+    first screening or question does not wait for them."""
+    analyse("John Smith", True)
+    analyse("Acme Trading Ltd", False)
 
 
 # --------------------------------------------------------------------------- names in text, word by word

@@ -87,6 +87,7 @@ def qualify(e: ListEntry, q: ScreenQuery | None, given: list[str], c: Comparison
     if q is None:
         return features, ""
     said: list[str] = []
+    mismatches: list[str] = []
     if q.birth_date and person:
         got = compare_birth_dates(q.birth_date, e.birth_dates)
         if got:
@@ -98,7 +99,6 @@ def qualify(e: ListEntry, q: ScreenQuery | None, given: list[str], c: Comparison
             listed = "; ".join(e.birth_dates[:3])
             said.append(f"{what}: {q.birth_date} given, the entry has {listed}"
                         + (f" (score -{-delta:.2f})" if delta else ""))
-    mismatches: list[str] = []
     if q.country:
         mine = country_code(q.country)
         theirs = {x for x in (country_code(v) for v in e.countries + e.nationalities + e.citizenships) if x}

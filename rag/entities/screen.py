@@ -51,6 +51,7 @@ from rag.entities.qualify import IDENTIFIER_SCORE, ident_key, ident_values, qual
 _EPOCH = dt.date(1, 1, 1)
 DEFAULT_THRESHOLD = 0.86
 CANDIDATES = 40  # names per query kept by blocking and scored
+CAREFUL = 6  # of these, compared word by word: the first by blocking and the best by the whole name (each)
 MAX_MATCHES = 10  # matches returned per query
 MIN_SCORE = 0.5  # below this a candidate is not shown at all
 
@@ -153,18 +154,16 @@ class NameIndex:
         arrays = [self.postings[t] for t in tris if t in self.postings]
         if not arrays:
             return []
-        counts = np.bincount(np.concatenate(arrays), minlength=len(self.names)).astype(np.float32)
-        dice = 2 * counts / (len(tris) + self.tri_len)
-        if type_ == "person":
-            dice[self.entry_kind != 1] = 0
-        elif type_ in ("vessel", "aircraft"):
-            dice[self.entry_kind != 2] = 0
-        elif type_:
-            dice[self.entry_kind != 0] = 0
-        nz = np.flatnonzero(dice)
+        nz, counts = np.unique(np.concatenate(arrays), return_counts=True)
+        if type_:
+            kind = self.entry_kind[nz]
+            nz, counts = (x[kind == (1 if type_ == "person" else 2 if type_ in ("vessel", "aircraft") else 0)]
+                          for x in (nz, counts))
+        dice = 2 * counts / (len(tris) + self.tri_len[nz])
         if len(nz) > k:
-            nz = nz[np.argpartition(-dice[nz], k - 1)[:k]]
-        return [int(i) for i in nz[np.argsort(-dice[nz], kind="stable")]]
+            top = np.argpartition(-dice, k - 1)[:k]
+            nz, dice = nz[top], dice[top]
+        return [int(i) for i in nz[np.argsort(-dice, kind="stable")]]
 
     def screen_one(self, query: str, type_: str | None, threshold: float, limit: int = MAX_MATCHES,
                    details: ScreenQuery | None = None) -> ScreenResult:
@@ -186,9 +185,16 @@ class NameIndex:
             cand += self.candidates(v, type_)
         if type_ != "person" and len(variants[False].tokens) == 1:
             cand += self.acronym_names.get(variants[False].tokens[0], [])[:CANDIDATES]
-        for ni in dict.fromkeys(cand):
+        cand = list(dict.fromkeys(cand))
+        # Two stages: the whole-name comparison for every candidate, the word-by-word one for the first
+        # few by blocking (which counts rigour's symbols: nicknames, names in other scripts) and the best
+        # few by the whole name.
+        cheap = [compare(variants[self.norm[ni].person], self.norm[ni], careful=False) for ni in cand]
+        careful = set(cand[:CAREFUL]) | {cand[i] for i in sorted(range(len(cand)), key=lambda i: -cheap[i].score)[:CAREFUL]}
+        for ni, c in zip(cand, cheap):
             n = self.norm[ni]
-            c = compare(variants[n.person], n)
+            if ni in careful and c.score < 0.999:
+                c = compare(variants[n.person], n)
             ei = self.name_entry[ni]
             if ei not in found or c.score > found[ei][0].score:
                 found[ei] = (c, ni)
