@@ -45,6 +45,7 @@ EXTRA_PERSON_PART = 0.95  # a name part of the list's name the query leaves out 
 EXTRA_ORG_PART = 0.9  # a word of the list's name the query leaves out ("BANK MELLI [IRAN]")
 EXTRA_GENERIC_PART = 0.95  # ... a generic word or a place
 EXTRA_MORE_PARTS = 0.97  # ... each further one
+FULL_NAME_EXTRA = 0.9  # ... when the query gives its legal form: a full name, not a short form, is given
 FORM_CONFLICT = 0.8  # legal forms of different classes on the two sides (AG / GmbH): different legal persons
 NUMBER_CONFLICT = 0.7  # different numbers on the two sides ("FU YUAN YU 5" / "FU YUAN YU 8")
 ACRONYM_SCORE = 0.9  # an organisation's acronym against its name
@@ -127,6 +128,10 @@ def align(q: Normalised, n: Normalised) -> float:
             else:  # the first word left over says most ("BANK MELLI [IRAN]", "HEZBOLLAH [MILITARY WING]")
                 score *= EXTRA_ORG_PART if not extra else EXTRA_MORE_PARTS
                 extra += 1
+    # "Aeon Co., Ltd." is a company's whole name; "VTB" may be short for "VTB BANK": words of the list's
+    # name that a query with a legal form leaves out are another name's.
+    if not person and q.legal and len(used) < len(np_):
+        score *= FULL_NAME_EXTRA
     return score
 
 
