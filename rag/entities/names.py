@@ -216,23 +216,46 @@ def strip_legal(tokens: list[str]) -> tuple[list[str], list[str]]:
 
 
 class Normalised:
-    """A name made comparable: its words (legal forms set aside for organisations) and derived keys."""
+    """A name made comparable: its words (legal forms set aside for organisations) and derived keys; rigour's
+    analysis of its words (`parts`, `forms`, `numbers`) is made when first asked for (screening asks; the
+    relation graph and `name_key` need only the words)."""
 
     __slots__ = ("raw", "tokens", "applied", "legal", "person", "joined", "sorted_joined", "core", "core_joined",
-                 "generic", "parts", "forms", "numbers")
+                 "generic", "_analysis")
 
     def __init__(self, raw: str, tokens: list[str], applied: set[str], legal: list[str], person: bool,
-                 parts: tuple["Part", ...] = (), forms: frozenset[str] = frozenset()):
+                 parts: tuple["Part", ...] | None = None, forms: frozenset[str] = frozenset()):
         self.raw, self.tokens, self.applied, self.legal, self.person = raw, tokens, applied, legal, person
-        self.parts, self.forms = parts, forms
+        self._analysis = None if parts is None else _analysis(parts, forms)
         self.joined = "".join(tokens)
         self.sorted_joined = "".join(sorted(tokens))
         self.core = [t for t in tokens if t not in GENERIC]
         self.core_joined = "".join(sorted(self.core))
         self.generic = frozenset(t for t in tokens if t in GENERIC)
-        # its numbers, as rigour's symbols where it has them ("NUM:3" for "three" and "3")
-        self.numbers = frozenset({s for p in parts if p.number for s in p.symbols}
-                                 or {p.text for p in parts if p.number})
+
+    def _analysed(self) -> tuple:
+        if self._analysis is None:
+            self._analysis = _analysis(*analyse(self.raw, self.person))
+        return self._analysis
+
+    @property
+    def parts(self) -> tuple["Part", ...]:
+        return self._analysed()[0]
+
+    @property
+    def forms(self) -> frozenset[str]:
+        """The classes of its legal forms (rigour's org types: "LLC", "JSC" ...)."""
+        return self._analysed()[1]
+
+    @property
+    def numbers(self) -> frozenset[str]:
+        """Its numbers, as rigour's symbols where it has them ("NUM:3" for "three" and "3")."""
+        return self._analysed()[2]
+
+
+def _analysis(parts: tuple, forms: frozenset[str]) -> tuple:
+    numbers = frozenset({s for p in parts if p.number for s in p.symbols} or {p.text for p in parts if p.number})
+    return parts, forms, numbers
 
 
 def normalise(name: str, person: bool) -> Normalised:
@@ -241,8 +264,7 @@ def normalise(name: str, person: bool) -> Normalised:
     legal: list[str] = []
     if not person:
         tokens, legal = strip_legal(repair_legal(tokens))
-    parts, forms = analyse(name, person)
-    return Normalised(name, tokens, applied, legal, person, parts, forms)
+    return Normalised(name, tokens, applied, legal, person)
 
 
 @dataclass(frozen=True)
