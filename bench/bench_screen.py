@@ -380,6 +380,11 @@ def main(argv=None) -> int:
         kw = build_registry(Path(tmp))
         t_load = time.perf_counter() - t0
         ei = EntityIndex(kw)
+        from rag.entities.names import warm
+
+        t0 = time.perf_counter()
+        warm()  # rigour's name tables, once per process (the API loads them at start-up)
+        t_tables = time.perf_counter() - t0
         t0 = time.perf_counter()
         index = screen.name_index(ei)
         t_index = time.perf_counter() - t0
@@ -396,7 +401,8 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         screen.screen_names(ei, names)
         t_screen = time.perf_counter() - t0
-        results["timing"] = {"names": len(names), "seconds": round(t_screen, 3), "index_build_seconds": round(t_index, 3)}
+        results["timing"] = {"names": len(names), "seconds": round(t_screen, 3), "index_build_seconds": round(t_index, 3),
+                             "name_tables_load_seconds": round(t_tables, 3)}
         print(f"screened {len(names)} names in {t_screen:.2f}s")
         http = screen_over_http(ei, [p["query"] for p in pos + dev][:2000])
         results["timing"]["http"] = http
