@@ -572,10 +572,10 @@ def run_pairs(pairs: list[dict], show_errors: int = 0) -> dict:
             print(f"  {k:<16} {a['f1']:.3f} (P {a['precision']:.2f} R {a['recall']:.2f}) | {b['f1']:.3f} "
                   f"(P {b['precision']:.2f} R {b['recall']:.2f})  n={a['pairs']}{flag}")
     if show_errors:
-        wrong = [(p, s, l) for p, s, l in zip(pairs, scores["regbrief"], scores["logic_v2"])
+        wrong = [(p, s, lv2_s) for p, s, lv2_s in zip(pairs, scores["regbrief"], scores["logic_v2"])
                  if p["split"] == "dev" and (s >= thresholds["regbrief"]) != bool(p["label"])]
-        for p, s, l in wrong[:show_errors]:
-            print(f"  WRONG {p['kind']:<15} label {p['label']} regbrief {s:.2f} logic-v2 {l:.2f}: "
+        for p, s, lv2_s in wrong[:show_errors]:
+            print(f"  WRONG {p['kind']:<15} label {p['label']} regbrief {s:.2f} logic-v2 {lv2_s:.2f}: "
                   f"{p['query']!r} ~ {p['name']!r}")
     return out
 
