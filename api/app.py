@@ -86,6 +86,9 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
                     # (With a Chroma server, other API processes may be mid-write: leave it to them.)
                     rb.store.recover()
                 rb.embedder.encode(["warm-up"])
+                from rag.entities.names import warm as warm_names
+
+                warm_names()  # rigour's name tables: seconds to load, once per process
                 try:
                     import rag.answering.answer  # noqa: F401  (import cost off the first request)
                 except Exception as e:  # the service still serves search and documents

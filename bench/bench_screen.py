@@ -19,6 +19,13 @@ Queries:
   (rag.core.models.ScreenQuery): a right birth date should keep the entry the top match; a wrong one should
   no longer leave it the top match at or above the threshold.
 
+Timing: the index build, 1,000 names through rag.entities.screen.screen_names in process, and 2,000 names
+through the real API (POST /v1/screen over HTTP in batches of 100: `screen_over_http`).
+
+Labelled name pairs (eval/datasets/name_pairs.jsonl: scripts, nicknames, initials, acronyms, numbers, legal
+forms, word order, similar names of different parties): regbrief against nomenklatura's logic-v2 in the same
+run, per kind, the dev and held-out splits apart (`run_pairs`; bench/results/screen_name_pairs.json).
+
 Usage: python bench/bench_screen.py [--n 1000] [--seed 2024] [--dev-seed 7] [--dob-n 400] [--rigour]
 Writes bench/results/screen.json. The default threshold (rag.entities.screen.DEFAULT_THRESHOLD) was chosen on the
 dev seed's queries (a different sample of entries; the negatives are shared): the best F1 with no negative
@@ -214,6 +221,54 @@ def run_dob(index, queries, threshold: float) -> dict:
     return out
 
 
+def screen_over_http(entity_index, names: list[str], batch: int = 100) -> dict:
+    """Names screened through the real API (POST /v1/screen, uvicorn on a free port, one client sending
+    batches of `batch` names, the route's maximum) against `entity_index`: the app's workspace is stood in
+    for by one whose store serves that index (the lists here are parsed into a bare registry, not ingested
+    with embeddings), so the request goes through the route, its validation, Regbrief.screen and the
+    response's serialisation as a user's does."""
+    import socket
+    import threading
+    from types import SimpleNamespace
+
+    import httpx
+    import uvicorn
+
+    from api.app import create_app
+    from api.workspaces import get_state
+    from rag.core.settings import Settings
+    from rag.service import Regbrief
+
+    with tempfile.TemporaryDirectory() as home:
+        app = create_app(Settings(home=Path(home)), warm=False)
+        stand_in = SimpleNamespace(store=SimpleNamespace(entities=entity_index))
+        app.dependency_overrides[get_state] = lambda: SimpleNamespace(
+            rb=SimpleNamespace(screen=lambda *a, **kw: Regbrief.screen(stand_in, *a, **kw)))
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        try:
+            while not server.started:
+                time.sleep(0.05)
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as c:
+                c.post("/v1/screen", json={"names": names[:1]}).raise_for_status()  # connection, first request
+                t0 = time.perf_counter()
+                got = 0
+                for i in range(0, len(names), batch):
+                    r = c.post("/v1/screen", json={"names": names[i:i + batch]})
+                    r.raise_for_status()
+                    got += len(r.json()["results"])
+                secs = time.perf_counter() - t0
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+    assert got == len(names)
+    return {"names": got, "batch": batch, "seconds": round(secs, 3), "names_per_second": round(got / secs, 1)}
+
+
 # --- matchers --------------------------------------------------------------------------------------
 
 class Regbrief:
@@ -313,6 +368,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rigour", action="store_true", help="also run rag.entities.screen with rigour's normalisation")
     ap.add_argument("--out", default=str(OUT))
     ap.add_argument("--show-errors", type=int, default=0)
+    ap.add_argument("--pairs-out", default=str(ROOT / "bench" / "results" / "screen_name_pairs.json"))
     ap.add_argument("--dob-n", type=int, default=400, help="person queries with birth dates (half of them wrong)")
     args = ap.parse_args(argv)
 
@@ -324,6 +380,11 @@ def main(argv=None) -> int:
         kw = build_registry(Path(tmp))
         t_load = time.perf_counter() - t0
         ei = EntityIndex(kw)
+        from rag.entities.names import warm
+
+        t0 = time.perf_counter()
+        warm()  # rigour's name tables, once per process (the API loads them at start-up)
+        t_tables = time.perf_counter() - t0
         t0 = time.perf_counter()
         index = screen.name_index(ei)
         t_index = time.perf_counter() - t0
@@ -340,8 +401,13 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         screen.screen_names(ei, names)
         t_screen = time.perf_counter() - t0
-        results["timing"] = {"names": len(names), "seconds": round(t_screen, 3), "index_build_seconds": round(t_index, 3)}
+        results["timing"] = {"names": len(names), "seconds": round(t_screen, 3), "index_build_seconds": round(t_index, 3),
+                             "name_tables_load_seconds": round(t_tables, 3)}
         print(f"screened {len(names)} names in {t_screen:.2f}s")
+        http = screen_over_http(ei, [p["query"] for p in pos + dev][:2000])
+        results["timing"]["http"] = http
+        print(f"over HTTP (POST /v1/screen, batches of {http['batch']}): {http['names']} names in "
+              f"{http['seconds']:.2f}s, {http['names_per_second']:.0f} names/s")
 
         matchers = [("regbrief", Regbrief(index)), ("baseline_fuzz_ratio", Baseline(entries))]
         if args.rigour:
@@ -400,12 +466,118 @@ def main(argv=None) -> int:
             print(f"persons with birth dates, {mode:<16}: right birth date -> top match {x['right_birth_date_top_match']}"
                   f" ({x['right']}); wrong birth date -> still top match {x['wrong_birth_date_still_top_match']}"
                   f" ({x['wrong']})")
+        # Labelled name pairs (eval/datasets/name_pairs.jsonl): both matchers in this run, per kind, the
+        # dev and held-out splits apart (the held-out split is never tuned on).
+        pairs = run_pairs(load_pairs(), show_errors=args.show_errors)
+        Path(args.pairs_out).write_text(json.dumps(pairs, indent=2) + "\n", encoding="utf-8")
+        results["name_pairs"] = {"file": str(Path(args.pairs_out).relative_to(ROOT)),
+                                 **{split: {k: v["all"] for k, v in res.items()} for split, res in pairs["splits"].items()}}
+        print(f"wrote {args.pairs_out}")
         results["examples"] = [{k: p[k] for k in ("query", "from", "op")} for p in pos[:15]]
         results["negatives"] = NEGATIVES
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {args.out}")
     return 0
+
+
+
+# --- labelled name pairs (eval/datasets/name_pairs.jsonl): regbrief against nomenklatura's logic-v2 ----------
+
+PAIRS = ROOT / "eval" / "datasets" / "name_pairs.jsonl"
+LOGIC_V2_THRESHOLD = 0.7  # yente's default match threshold (its SCORE_THRESHOLD setting)
+ENTITY_TYPES = {"Person": "person", "Company": "company", "Organization": "organisation", "Vessel": "vessel"}
+
+
+def load_pairs(path: Path = PAIRS) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def regbrief_pair_score(p: dict) -> float:
+    """The project's score for a pair: the query screened against an index of one entry with that name."""
+    import rag.entities.screen as screen
+    from rag.core.models import EntryName, ListEntry
+
+    e = ListEntry(names=[EntryName(name=p["name"])], entity_type=ENTITY_TYPES[p["schema"]])
+    e.doc_id = "pair"
+    idx = screen.NameIndex([e])
+    r = idx.screen_one(p["query"], None, 0.0, limit=1)
+    return r.matches[0].score if r.matches else 0.0
+
+
+class LogicV2Pairs:
+    """nomenklatura's logic-v2 (as yente calls it: algorithm.compare(query, result, config)) on FtM entities."""
+
+    def __init__(self):
+        from nomenklatura.matching import get_algorithm
+        from nomenklatura.matching.types import ScoringConfig
+
+        self.algo = get_algorithm("logic-v2")
+        self.config = ScoringConfig.defaults()
+
+    def score(self, p: dict) -> float:
+        from followthemoney import model
+
+        schema = p["schema"] if p["schema"] != "Vessel" else "Vessel"
+        # ids unique per pair: logic-v2 caches what it derives from an entity by its id
+        q = model.make_entity(schema)
+        q.id = f"q{p['id']}"
+        q.add("name", p["query"])
+        r = model.make_entity(schema)
+        r.id = f"r{p['id']}"
+        r.add("name", p["name"])
+        return self.algo.compare(q, r, self.config).score
+
+
+def pair_metrics(rows: list[tuple[dict, float]], threshold: float) -> dict:
+    tp = sum(1 for p, s in rows if p["label"] and s >= threshold)
+    fp = sum(1 for p, s in rows if not p["label"] and s >= threshold)
+    fn = sum(1 for p, s in rows if p["label"] and s < threshold)
+    prec = tp / (tp + fp) if tp + fp else 1.0
+    rec = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+    return {"pairs": len(rows), "f1": round(f1, 4), "precision": round(prec, 4), "recall": round(rec, 4),
+            "tp": tp, "fp": fp, "fn": fn}
+
+
+def run_pairs(pairs: list[dict], show_errors: int = 0) -> dict:
+    """Both matchers on every pair in one run: F1 per split and kind at each one's default threshold."""
+    import rag.entities.screen as screen
+
+    lv2 = LogicV2Pairs()
+    lv2.score(pairs[0])  # loads its tables
+    scores = {"regbrief": [], "logic_v2": []}
+    secs = {}
+    for key, fn in (("regbrief", regbrief_pair_score), ("logic_v2", lv2.score)):
+        t0 = time.perf_counter()
+        scores[key] = [fn(p) for p in pairs]
+        secs[key] = round(time.perf_counter() - t0, 2)
+    thresholds = {"regbrief": screen.DEFAULT_THRESHOLD, "logic_v2": LOGIC_V2_THRESHOLD}
+    out: dict = {"pairs": len(pairs), "thresholds": thresholds, "seconds": secs, "splits": {}}
+    for split in ("dev", "heldout"):
+        idx = [i for i, p in enumerate(pairs) if p["split"] == split]
+        kinds = sorted({pairs[i]["kind"] for i in idx})
+        res: dict = {}
+        for key in scores:
+            rows = [(pairs[i], scores[key][i]) for i in idx]
+            res[key] = {"all": pair_metrics(rows, thresholds[key])}
+            for k in kinds:
+                res[key][k] = pair_metrics([r for r in rows if r[0]["kind"] == k], thresholds[key])
+        out["splits"][split] = res
+        print(f"name pairs, {split} ({len(idx)} pairs): F1 regbrief @{thresholds['regbrief']:.2f} | logic-v2 "
+              f"@{thresholds['logic_v2']:.2f}")
+        for k in ["all"] + kinds:
+            a, b = res["regbrief"][k], res["logic_v2"][k]
+            flag = "" if a["f1"] >= b["f1"] else "  <-- below logic-v2"
+            print(f"  {k:<16} {a['f1']:.3f} (P {a['precision']:.2f} R {a['recall']:.2f}) | {b['f1']:.3f} "
+                  f"(P {b['precision']:.2f} R {b['recall']:.2f})  n={a['pairs']}{flag}")
+    if show_errors:
+        wrong = [(p, s, lv2_s) for p, s, lv2_s in zip(pairs, scores["regbrief"], scores["logic_v2"])
+                 if p["split"] == "dev" and (s >= thresholds["regbrief"]) != bool(p["label"])]
+        for p, s, lv2_s in wrong[:show_errors]:
+            print(f"  WRONG {p['kind']:<15} label {p['label']} regbrief {s:.2f} logic-v2 {lv2_s:.2f}: "
+                  f"{p['query']!r} ~ {p['name']!r}")
+    return out
 
 
 if __name__ == "__main__":

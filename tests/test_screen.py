@@ -256,3 +256,151 @@ def test_screen_over_http_and_the_cli_take_queries(demo_rb, capsys, monkeypatch)
         get_settings.cache_clear()
     out = capsys.readouterr().out
     assert code == 1 and "birth year mismatch" in out and "lists screened:" in out and "NS-CMIC" in out
+
+
+# --- issue 23: names across scripts and forms, identifiers decide, one entity per listing ------------------
+
+def _entry(name: str, kind: str = "organisation", aliases=(), uid: str | None = None, source: str = "",
+           **kw):
+    from rag.core.models import EntryName, ListEntry
+
+    e = ListEntry(names=[EntryName(name=name)] + [EntryName(name=a, kind="aka") for a in aliases],
+                  entity_type=kind, uid=uid, list=kw.pop("list", "SDN"), **kw)
+    e.doc_id, e.source = f"{source or 'doc'}:{uid or name}", source
+    return e
+
+
+def _top(index, query, schema=None, **details):
+    from rag.core.models import ScreenQuery
+
+    q = ScreenQuery(name=query, schema=schema, **details) if details or schema else None
+    r = index.screen_one(query, None, 0.86, details=q)
+    return r.matches[0] if r.matches else None
+
+
+ISSUE_LIST = [
+    _entry("HUAWEI TECHNOLOGIES CO., LTD.", uid="1"),
+    _entry("BANK MELLI IRAN", uid="2"),
+    _entry("PUBLIC JOINT STOCK COMPANY SBERBANK OF RUSSIA", uid="3"),
+    _entry("HIZBALLAH", uid="4", aliases=["Hezbollah Military Wing"]),
+    _entry("SIEMENS GMBH", uid="5"),
+]
+
+
+@pytest.mark.parametrize("query,listed", [
+    ("Хуавей", "HUAWEI TECHNOLOGIES CO., LTD."), ("Bank Melli", "BANK MELLI IRAN"),
+    ("Sberbank", "PUBLIC JOINT STOCK COMPANY SBERBANK OF RUSSIA"), ("Hezbollah", "HIZBALLAH")])
+def test_the_names_people_use_are_found(query, listed):
+    from rag.entities.screen import NameIndex
+
+    top = _top(NameIndex(ISSUE_LIST), query)
+    assert top is not None and top.name == listed and top.match, top
+
+
+def test_an_alias_that_adds_words_is_found():
+    from rag.entities.screen import NameIndex
+
+    index = NameIndex([_entry("HIZBALLAH MILITARY WING", uid="9", aliases=["Hezbollah Military Wing"])])
+    top = _top(index, "Hezbollah")
+    assert top is not None and top.match and top.matched_name == "Hezbollah Military Wing"
+
+
+def test_two_legal_forms_of_different_kinds_are_different_legal_persons():
+    from rag.entities.screen import NameIndex
+
+    index = NameIndex(ISSUE_LIST)
+    top = _top(index, "Siemens AG")
+    assert top is not None and top.name == "SIEMENS GMBH" and not top.match
+    assert "legal form conflict" in top.normalisations and "different legal persons" in top.explanation
+    # the same kind of form, spelled out in German, is the same company
+    same = _top(index, "Siemens Gesellschaft mit beschränkter Haftung")
+    assert same.match and same.name == "SIEMENS GMBH"
+
+
+@pytest.mark.parametrize("query,listed,kind", [
+    ("Bob Kochiev", "KOCHIEV, Robert Ivanovich", "person"), ("J. Smith", "SMITH, John Paul", "person"),
+    ("Three Rivers Trading", "3 RIVERS TRADING LLC", "organisation"),
+    ("IRISL", "ISLAMIC REPUBLIC OF IRAN SHIPPING LINES", "organisation"),
+    ("Romashka OOO", "Obshchestvo s Ogranichennoy Otvetstvennostyu Romashka", "organisation"),
+    ("Владимир Путин", "PUTIN, Vladimir Vladimirovich", "person")])
+def test_nicknames_initials_numbers_acronyms_legal_forms_and_scripts(query, listed, kind):
+    from rag.entities.screen import NameIndex
+
+    top = _top(NameIndex([_entry(listed, kind=kind, uid="1")]), query)
+    assert top is not None and top.match, (query, top)
+
+
+def test_another_number_is_another_party():
+    from rag.entities.screen import NameIndex
+
+    top = _top(NameIndex([_entry("FU YUAN YU 8", kind="vessel", uid="1")]), "FU YUAN YU 5")
+    assert top is None or not top.match
+
+
+def test_an_identifier_decides_over_a_country_that_differs():
+    from rag.core.models import Identifier
+    from rag.entities.screen import NameIndex
+
+    e = _entry("SENSETIME GROUP LIMITED", uid="1", countries=["China"],
+               identifiers=[Identifier(type="C.R. No.", number="2162198", country="Hong Kong")])
+    other = _entry("SENSETIME GROUP LIMITED", uid="2", countries=["China"],
+                   identifiers=[Identifier(type="C.R. No.", number="1234567", country="China")])
+    index = NameIndex([e, other])
+    top = _top(index, "Sensetime", identifiers=["2162198"], country="HK")
+    assert top.entity_id == e.doc_id and top.score >= 0.95 and "identifier match" in top.features
+    # Hong Kong is where the entry is registered: no mismatch
+    assert "country mismatch" not in top.features
+    # a country that is neither: the identifier still decides, and the explanation says so
+    top = _top(index, "Sensetime", identifiers=["2162198"], country="Germany")
+    assert top.entity_id == e.doc_id and top.score >= 0.95
+    assert "matched despite the country mismatch" in top.explanation
+
+
+def test_one_entry_from_a_feed_and_a_file_is_one_match_with_both_sources():
+    from rag.entities.screen import NameIndex
+
+    feed = _entry("BANK MELLI IRAN", uid="7", source="feed:ofac-sdn")
+    file = _entry("BANK MELLI IRAN", uid="7", source="sdn_2024-05-03.csv")
+    index = NameIndex([feed, file, _entry("BANK MELLAT", uid="8", source="sdn_2024-05-03.csv")])
+    assert len(index) == 2
+    r = index.screen_one("Bank Melli Iran", None, 0.86)
+    hits = [m for m in r.matches if m.match]
+    assert len(hits) == 1 and hits[0].sources == ["feed:ofac-sdn", "sdn_2024-05-03.csv"]
+
+
+def test_screen_over_real_http_finds_names_in_other_forms(demo_rb):
+    """POST /v1/screen through uvicorn on a free port: the demo store's listed names in other forms."""
+    import socket
+    import threading
+
+    import httpx
+    import uvicorn
+
+    from api.app import create_app
+
+    app = create_app(demo_rb.settings, warm=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(1200):
+            if server.started:
+                break
+            time.sleep(0.05)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as c:
+            r = c.post("/v1/screen", json={"queries": [
+                {"name": "Sensetime", "identifiers": ["2162198"], "country": "HK"},
+                {"name": "SenseTime Group AG", "schema": "company"}]})
+        assert r.status_code == 200, r.text
+        by_id, other_form = r.json()["results"]
+        top = by_id["matches"][0]
+        assert top["name"] == "SENSETIME GROUP LIMITED" and top["score"] >= 0.95 and top["match"]
+        assert "country mismatch" not in top["features"] and top["sources"]
+        m = next(m for m in other_form["matches"] if m["name"] == "SENSETIME GROUP LIMITED")
+        assert not m["match"] and "legal form conflict" in m["normalisations"]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

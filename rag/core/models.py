@@ -396,6 +396,7 @@ class ScreenMatch(BaseModel):
     countries: List[str] = []  # pydantic copies defaults
     identifiers: List[str] = []  # pydantic copies defaults
     source: str | None = None
+    sources: List[str] = []  # every source the entry came from (a feed and a file, two versions of a list)
     birth_dates: List[str] = []  # pydantic copies defaults  # as the list writes them
     # What besides the name weighed in the score: "identifier match", "birth date match",
     # "birth year mismatch", "country mismatch" ... (a mismatch lowers the name's score)

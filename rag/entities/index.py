@@ -168,7 +168,7 @@ class EntityIndex:
         # The same entry in several versions of a list (two SDN files): keep the latest version allowed.
         latest: dict[tuple, EntityMatch] = {}
         for m in sorted(matches, key=lambda m: (m.entry.list_published or dt.date.min, m.entry.doc_id)):
-            latest[_same_entry(m.entry)] = m
+            latest[same_entry(m.entry)] = m
         matches = list(latest.values())
         matches.sort(key=lambda m: (-len(m.text_span.split()), m.entry.date or dt.date.min, m.entry.doc_id))
         return matches
@@ -177,10 +177,11 @@ class EntityIndex:
         """Which lists the store holds, with their publication dates: what a 'not listed' rests on.
         Counted once per view (screening, answers and briefings ask it every time)."""
         def build(view) -> list[dict]:
-            seen: dict[tuple, int] = defaultdict(int)
+            # one entry synced by a feed and ingested from a file is one entry of its list
+            seen: dict[tuple, set] = defaultdict(set)
             for e in view.entries.values():
-                seen[(e.list or "", iso(e.list_published) or "", e.issuer or "")] += 1
-            return [{"list": k[0], "published": k[1] or None, "authority": k[2] or None, "entries": v}
+                seen[(e.list or "", iso(e.list_published) or "", e.issuer or "")].add(same_entry(e))
+            return [{"list": k[0], "published": k[1] or None, "authority": k[2] or None, "entries": len(v)}
                     for k, v in sorted(seen.items())]
 
         return [dict(x) for x in self.derived("entities.lists_loaded", build)]
@@ -193,7 +194,7 @@ def _entry(row: dict) -> ListEntry:
     return e
 
 
-def _same_entry(e: ListEntry) -> tuple:
+def same_entry(e: ListEntry) -> tuple:
     """What one entry keeps across versions of its list (two SDN files): its list, uid and name. FtM
     Sanction and relation records are told apart by list and name only (one per authority and target)."""
     return (e.list, e.uid if e.record == "entity" else None, fold(e.name))

@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rapidfuzz.distance import Indel, Levenshtein
+from rapidfuzz.distance import OSA, Indel, Levenshtein
 
 from rag.core.models import ListEntry
-from rag.entities.names import Normalised
+from rag.entities.names import GENERIC, Normalised, Part
 
 
 def trigrams(tokens: list[str]) -> set[str]:
@@ -29,13 +29,159 @@ def _sim(a: str, b: str) -> float:
 class Comparison:
     score: float
     how: str  # "joined" | "word order" | "generic words" | "partial person name" | "short name" | "identifier"
+    #          | "name parts" | "acronym"
     applied: list[str] = field(default_factory=list)
     explanation: str = ""
     name_score: float | None = None  # the name's score before what else the query says qualified it
 
 
-def compare(q: Normalised, n: Normalised) -> Comparison:
-    """How alike two normalised names are, in [0, 1], and how (see the module docstring)."""
+INITIAL_SIM = 0.8  # an initial for the given name it starts
+PHONETIC_SIM = 0.9  # two words of one sound (rigour's metaphone)
+PHONETIC_SPELLING = 0.6  # ... when their spellings are at least this alike ("MIDEA" / "MAUTE" sound alike too)
+SHORT_WORD_EDIT = 0.9  # more edits than a word of its length allows (as for whole names in _compare_whole)
+PREFIX_SIM = 0.85  # a person's name part that begins the other's
+SYMBOL_SIM = 0.95  # two words rigour knows as one name (any script, a nickname) or one number
+EXTRA_PERSON_PART = 0.95  # a name part of the list's name the query leaves out (a middle name, a patronymic)
+EXTRA_ORG_PART = 0.9  # a word of the list's name the query leaves out ("BANK MELLI [IRAN]")
+EXTRA_GENERIC_PART = 0.95  # ... a generic word or a place
+EXTRA_MORE_PARTS = 0.97  # ... each further one
+FULL_NAME_EXTRA = 0.9  # ... when the query gives its legal form: a full name, not a short form, is given
+FORM_CONFLICT = 0.8  # legal forms of different classes on the two sides (AG / GmbH): different legal persons
+NUMBER_CONFLICT = 0.7  # different numbers on the two sides ("FU YUAN YU 5" / "FU YUAN YU 8")
+ACRONYM_SCORE = 0.9  # an organisation's acronym against its name
+
+
+def _part_sim(a: Part, b: Part, person: bool, strict: bool = True) -> float:
+    """How alike two words of names are; `strict` when both are written in Latin letters (a
+    transliteration's spelling differences are not another name's)."""
+    if a.text == b.text:
+        return 1.0
+    if a.number or b.number:
+        return 1.0 if a.symbols & b.symbols else 0.0
+    shared = {s for s in a.symbols & b.symbols if not s.startswith("INITIAL")}
+    if shared:
+        return SYMBOL_SIM
+    if person and (len(a.text) == 1 or len(b.text) == 1):
+        short, long_ = (a.text, b.text) if len(a.text) == 1 else (b.text, a.text)
+        return INITIAL_SIM if long_.startswith(short) and len(long_) > 1 else 0.0
+    if person and min(len(a.text), len(b.text)) >= 3:
+        short, long_ = sorted((a.text, b.text), key=len)
+        if long_.startswith(short) and len(long_) > len(short) + 1:
+            return PREFIX_SIM  # a short form that begins the name ("Pat" / "Patrick", "Alex" / "Alexander")
+    if a.loose == b.loose:
+        return SYMBOL_SIM
+    spelled = _sim(a.text, b.text)
+    if a.phonetic and a.phonetic == b.phonetic and min(len(a.text), len(b.text)) >= 5 \
+            and spelled >= PHONETIC_SPELLING:
+        return PHONETIC_SIM  # they sound alike and are spelled alike enough ("Hezbollah" / "Hizballah")
+    s = max(spelled, _sim(a.loose, b.loose) * 0.98)
+    if s < 0.75:
+        return 0.0
+    # As for whole names: in a short word one edit is already another word ("TESLA" / "TESA").
+    shortest = min(len(a.text), len(b.text))
+    allowed = 0 if shortest <= 4 else 1 if shortest <= 10 else 2
+    if strict and OSA.distance(a.text, b.text, score_cutoff=allowed + 1) > allowed:  # a transposition is one slip
+        s *= SHORT_WORD_EDIT
+    return s
+
+
+def align(q: Normalised, n: Normalised) -> float:
+    """The query's words aligned one to one with the name's (rigour's parts: transliterated, numbers and
+    nicknames as symbols, legal forms left out): their similarities, weighted by length (an initial
+    counts as two letters), each word of the name left over discounting (less for generic words,
+    places and, for persons, middle names)."""
+    qp = [p for p in q.parts if not p.stop] or list(q.parts)
+    np_ = [p for p in n.parts if not p.stop] or list(n.parts)
+    if not qp or not np_:
+        return 0.0
+    person = n.person
+    strict = "transliteration" not in q.applied and "transliteration" not in n.applied
+    pairs = sorted(((_part_sim(a, b, person, strict), i, j) for i, a in enumerate(qp) for j, b in enumerate(np_)),
+                   reverse=True)
+    got: dict[int, float] = {}
+    used: set[int] = set()
+    for s, i, j in pairs:
+        if s <= 0 or i in got or j in used:
+            continue
+        got[i] = s
+        used.add(j)
+    if person:  # initials run together ("Obukhov SP" for Sergey Pavlovich)
+        for i, a in enumerate(qp):
+            if i in got or not 2 <= len(a.text) <= 3 or not a.text.isalpha():
+                continue
+            free = [j for j in range(len(np_)) if j not in used]
+            for k in range(len(free) - len(a.text) + 1):
+                run = free[k:k + len(a.text)]
+                if "".join(np_[j].text[0] for j in run) == a.text:
+                    got[i] = INITIAL_SIM
+                    used.update(run)
+                    break
+    weight = [max(len(p.text), 2) for p in qp]
+    score = sum(w * got.get(i, 0.0) for i, w in enumerate(weight)) / sum(weight)
+    if numbers_differ(q, n):
+        score *= NUMBER_CONFLICT
+    extra = 0
+    for j, p in enumerate(np_):
+        if j not in used:
+            if person or p.place or p.text in GENERIC:
+                score *= EXTRA_PERSON_PART if person else EXTRA_GENERIC_PART
+            else:  # the first word left over says most ("BANK MELLI [IRAN]", "HEZBOLLAH [MILITARY WING]")
+                score *= EXTRA_ORG_PART if not extra else EXTRA_MORE_PARTS
+                extra += 1
+    # "Aeon Co., Ltd." is a company's whole name; "VTB" may be short for "VTB BANK": words of the list's
+    # name that a query with a legal form leaves out are another name's.
+    if not person and q.legal and len(used) < len(np_):
+        score *= FULL_NAME_EXTRA
+    return score
+
+
+def acronym(q: Normalised, n: Normalised) -> bool:
+    """Is the query one word, without a legal form, made of the initials of the name's words ("IRISL",
+    "RNCB")?"""
+    # A name given with its legal form ("SAP SE") is a company's own name, not an acronym of another's.
+    if n.person or len(q.tokens) != 1 or not 2 <= len(q.tokens[0]) <= 6 or len(n.parts) < 2 or q.legal:
+        return False
+    return q.tokens[0] in acronyms(n)
+
+
+def acronyms(n: Normalised) -> set[str]:
+    """The initials of an organisation's words (stop words left out), with and without a generic last word
+    ("GOLDEN RESOURCES TRADING COMPANY": "grtc", "grt")."""
+    words = [p.text for p in n.parts if not p.stop]
+    if n.person or len(words) < 2:
+        return set()
+    out = {"".join(w[0] for w in words)}
+    if words[-1] in GENERIC:
+        out.add("".join(w[0] for w in words[:-1]))
+    return {a for a in out if len(a) >= 3}
+
+
+def compare(q: Normalised, n: Normalised, careful: bool = True) -> Comparison:
+    """How alike two normalised names are, in [0, 1], and how (see the module docstring): the best of the
+    whole-name comparison and, when `careful`, the word-by-word alignment (`align`), lowered for legal
+    forms of different classes. Screening is careful only with its best few candidates: the alignment
+    costs ten times the whole-name comparison."""
+    c = _compare_whole(q, n)
+    if careful:
+        a = align(q, n)
+        if a > c.score + 1e-9:
+            c = Comparison(a, "name parts")
+    if acronym(q, n) and ACRONYM_SCORE > c.score:
+        c = Comparison(ACRONYM_SCORE, "acronym")
+    if q.forms and n.forms and not q.forms & n.forms:
+        c.score *= FORM_CONFLICT
+        c.applied = ["legal form conflict"]
+    if c.how != "name parts" and numbers_differ(q, n):
+        c.score *= NUMBER_CONFLICT
+    return c
+
+
+def numbers_differ(q: Normalised, n: Normalised) -> bool:
+    """Do both names have numbers, and not the same ones ("NO 21" / "NO 2", "One" / "3")?"""
+    return bool(q.numbers) and bool(n.numbers) and q.numbers != n.numbers
+
+
+def _compare_whole(q: Normalised, n: Normalised) -> Comparison:
     if not q.tokens or not n.tokens:
         return Comparison(0.0, "none")
     person = n.person
@@ -95,8 +241,12 @@ def normalisations(q: Normalised, n: Normalised, c: Comparison) -> list[str]:
         applied.append("punctuation")
     if q.legal or n.legal:
         applied.append("legal form")
-    if c.how in ("word order", "generic words", "partial person name"):
+    if c.how in ("word order", "generic words", "partial person name", "name parts", "acronym"):
         applied.append(c.how)
+    if c.how == "name parts" and q.generic != n.generic:
+        applied.append("generic words")
+    if q.forms and n.forms and not q.forms & n.forms:
+        applied.append("legal form conflict")
     if q.tokens != n.tokens and c.how in ("joined", "word order"):
         if q.joined == n.joined or q.sorted_joined == n.sorted_joined:
             if q.joined == n.joined:
@@ -111,6 +261,8 @@ _LABELS = {
     "legal form": "legal-form words", "word order": "word order", "generic words": "generic words",
     "partial person name": "omitted name parts", "spacing": "spacing", "spelling": "spelling differences",
     "identifier": "identifier", "short name": "a short name inside the legal name",
+    "name parts": "name parts compared word by word (transliteration, nicknames, initials, numbers)",
+    "acronym": "an acronym of the name", "legal form conflict": "legal forms of different kinds",
 }
 
 
@@ -130,6 +282,9 @@ def explain(query: str, e: ListEntry, c: Comparison, q: Normalised, n: Normalise
         detail.append(f"generic words ({', '.join(sorted(q.generic ^ n.generic))}) compared apart, score discounted")
     if "partial person name" in c.applied:
         detail.append("a name part is missing on one side, score discounted")
+    if "legal form conflict" in c.applied:
+        detail.append(f"legal forms of different kinds ({', '.join(sorted(q.forms))} / {', '.join(sorted(n.forms))}):"
+                      " different legal persons, score lowered")
     score = c.name_score if c.name_score is not None else c.score
     if c.how == "short name":
         detail.append(f"every word of \"{query}\" is a word of the name; its other words are generic or abbreviations")

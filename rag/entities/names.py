@@ -26,6 +26,8 @@ from rapidfuzz.distance import OSA
 
 
 def _strip_accents(s: str) -> str:
+    if s.isascii():
+        return s
     return "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
 
 
@@ -89,35 +91,36 @@ LEGAL_PHRASES += [v for p in LEGAL_PHRASES if len(p) > 1
                   for v in itertools.product(*[(w, _ABBREVIATED[w]) if w in _ABBREVIATED else (w,) for w in p])]
 LEGAL_PHRASES = sorted(set(LEGAL_PHRASES), key=len, reverse=True)
 
-_CYRILLIC = dict(zip(
-    "абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґў",
-    "a b v g d e e zh z i y k l m n o p r s t u f kh ts ch sh shch _ y _ e yu ya i yi ye g u".split(),
-))
-_GREEK = dict(zip("αβγδεζηθικλμνξοπρσςτυφχψω", "a v g d e z i th i k l m n x o p r s s t y f ch ps o".split()))
 _LATIN_EXTRA = {"ß": "ss", "æ": "ae", "ø": "o", "đ": "d", "ł": "l", "ı": "i", "œ": "oe", "þ": "th", "ð": "d"}
 
 
-def _translit_char(c: str) -> str:
-    out = _CYRILLIC.get(c) or _GREEK.get(c) or _LATIN_EXTRA.get(c)
-    if out is None:
-        return c
-    return "" if out == "_" else out
+def _is_latin(c: str) -> bool:
+    return ord(c) < 0x250 or 0x1E00 <= ord(c) < 0x1F00
+
+
+@lru_cache(maxsize=65536)
+def _ascii(text: str) -> str:
+    """Other scripts in Latin letters: OpenSanctions' rigour (ICU transliteration: Cyrillic, Greek, Arabic,
+    Hebrew, Georgian, Armenian, Han as pinyin, Hangul, kana ...); punctuation it cannot render dropped."""
+    from rigour.text import ascii_text
+
+    return ascii_text(text).replace("?", " ")
 
 
 def fold_name(name: str) -> tuple[str, set[str]]:
-    """`fold` with other scripts transliterated and apostrophes joined ("QA'IDA" -> "qaida"), and which
-    script normalisations it took ("accents", "transliteration"); case and punctuation differences are
-    judged per pair (rag.entities.screen.normalisations)."""
+    """`fold` with other scripts transliterated (rigour) and apostrophes joined ("QA'IDA" -> "qaida"), and
+    which script normalisations it took ("accents", "transliteration"); case and punctuation differences
+    are judged per pair (rag.entities.screen.normalisations)."""
     applied: set[str] = set()
     lowered = name.lower()
     stripped = _strip_accents(lowered)
     if stripped != unicodedata.normalize("NFKD", lowered):
         applied.add("accents")
     if any(ord(c) > 127 for c in stripped):
-        t = "".join(_translit_char(c) for c in stripped)
-        if t != stripped:
+        if any(c.isalpha() and not _is_latin(c) for c in stripped):
             applied.add("transliteration")
-        stripped = t
+            stripped = _ascii(stripped).lower()
+        stripped = "".join(_LATIN_EXTRA.get(c, c) for c in stripped)
     return " ".join(fold(re.sub(r"['’`ʼ]", "", stripped)).replace("_", " ").split()), applied
 
 
@@ -213,18 +216,46 @@ def strip_legal(tokens: list[str]) -> tuple[list[str], list[str]]:
 
 
 class Normalised:
-    """A name made comparable: its words (legal forms set aside for organisations) and derived keys."""
+    """A name made comparable: its words (legal forms set aside for organisations) and derived keys; rigour's
+    analysis of its words (`parts`, `forms`, `numbers`) is made when first asked for (screening asks; the
+    relation graph and `name_key` need only the words)."""
 
     __slots__ = ("raw", "tokens", "applied", "legal", "person", "joined", "sorted_joined", "core", "core_joined",
-                 "generic")
+                 "generic", "_analysis")
 
-    def __init__(self, raw: str, tokens: list[str], applied: set[str], legal: list[str], person: bool):
+    def __init__(self, raw: str, tokens: list[str], applied: set[str], legal: list[str], person: bool,
+                 parts: tuple["Part", ...] | None = None, forms: frozenset[str] = frozenset()):
         self.raw, self.tokens, self.applied, self.legal, self.person = raw, tokens, applied, legal, person
+        self._analysis = None if parts is None else _analysis(parts, forms)
         self.joined = "".join(tokens)
         self.sorted_joined = "".join(sorted(tokens))
         self.core = [t for t in tokens if t not in GENERIC]
         self.core_joined = "".join(sorted(self.core))
         self.generic = frozenset(t for t in tokens if t in GENERIC)
+
+    def _analysed(self) -> tuple:
+        if self._analysis is None:
+            self._analysis = _analysis(*analyse(self.raw, self.person))
+        return self._analysis
+
+    @property
+    def parts(self) -> tuple["Part", ...]:
+        return self._analysed()[0]
+
+    @property
+    def forms(self) -> frozenset[str]:
+        """The classes of its legal forms (rigour's org types: "LLC", "JSC" ...)."""
+        return self._analysed()[1]
+
+    @property
+    def numbers(self) -> frozenset[str]:
+        """Its numbers, as rigour's symbols where it has them ("NUM:3" for "three" and "3")."""
+        return self._analysed()[2]
+
+
+def _analysis(parts: tuple, forms: frozenset[str]) -> tuple:
+    numbers = frozenset({s for p in parts if p.number for s in p.symbols} or {p.text for p in parts if p.number})
+    return parts, forms, numbers
 
 
 def normalise(name: str, person: bool) -> Normalised:
@@ -234,6 +265,98 @@ def normalise(name: str, person: bool) -> Normalised:
     if not person:
         tokens, legal = strip_legal(repair_legal(tokens))
     return Normalised(name, tokens, applied, legal, person)
+
+
+@dataclass(frozen=True)
+class Part:
+    """A word of a name as rigour analyses it: its Latin form, a looser form for comparing
+    transliterations, and the symbols it carries (the same given name in any script or as a nickname
+    "NAME:Q..."/"NICK:...", a number written either way "NUM:3", a place "LOC:ir")."""
+
+    text: str
+    loose: str
+    symbols: frozenset[str]
+    phonetic: str = ""  # rigour's metaphone of the word
+    number: bool = False
+    stop: bool = False
+    place: bool = False
+
+
+_LOOSE = [("kh", "h"), ("ph", "f"), ("w", "v"), ("y", "i"), ("j", "i"), ("ou", "u"), ("ee", "i"), ("oo", "u"),
+          ("q", "k"), ("c", "k"), ("z", "s"), ("x", "ks")]
+
+
+def loose(text: str) -> str:
+    """A form that reads alike whatever the transliteration scheme ("Huavei"/"Huawei", "Khalid"/"Halid",
+    "Yevgeny"/"Evgenij"): a few letter groups folded, doubled letters single."""
+    for a, b in _LOOSE:
+        text = text.replace(a, b)
+    return re.sub(r"(.)\1+", r"\1", text)
+
+
+@lru_cache(maxsize=200_000)
+def _word(form: str, ascii_form: str | None) -> tuple[str, str]:
+    """A word's Latin text and loose form (cached: the lists' names share most of their words)."""
+    text = fold(ascii_form or _ascii(form)).replace(" ", "")
+    return text, loose(text)
+
+
+_CATEGORIES: dict = {}
+
+
+def _category(symbol) -> str:
+    """A rigour symbol's category name ("NAME", "ORG_CLASS" ...), cached per category."""
+    cat = symbol.category
+    name = _CATEGORIES.get(cat)
+    if name is None:
+        name = _CATEGORIES[cat] = str(cat).rsplit(".", 1)[-1]
+    return name
+
+
+@lru_cache(maxsize=200_000)
+def analyse(name: str, person: bool) -> tuple[tuple[Part, ...], frozenset[str]]:
+    """A name's words (legal forms left out) with rigour's symbols, and the classes of its legal forms
+    ("LLC", "JSC" ...: rigour's org-type tables of many languages, "GmbH" and "OOO" both LLC). Once per
+    distinct name and kind (cached); rigour's person-name tables load on the first person name
+    (`warm` loads them ahead)."""
+    from rigour.names import NamePartTag, NameTypeTag, analyze_names
+
+    names = analyze_names(NameTypeTag.PER if person else NameTypeTag.ORG, [name], infer_initials=person)
+    if not names:
+        return (), frozenset()
+    n = max(names, key=lambda x: len(x.parts))
+    syms: dict[int, set[str]] = defaultdict(set)
+    forms: set[str] = set()
+    places: set[int] = set()
+    for span in n.spans:
+        cat = _category(span.symbol)
+        if cat == "ORG_CLASS":
+            forms.add(span.symbol.id)
+        elif cat == "LOCATION":
+            places.update(p.index for p in span.parts)
+        elif cat in ("NAME", "NICK", "NUMERIC", "INITIAL") and len(span.parts) == 1:
+            syms[span.parts[0].index].add(f"{cat}:{span.symbol.id}")
+    parts = []
+    legal, num, stop = NamePartTag.LEGAL, NamePartTag.NUM, NamePartTag.STOP
+    for p in n.parts:
+        tag = p.tag
+        if tag == legal:
+            continue
+        text, loose_ = _word(p.form, p.ascii)
+        if not text:
+            continue
+        mine = syms.get(p.index, ())
+        parts.append(Part(text, loose_, frozenset(mine), p.metaphone or "",
+                          number=tag == num or any(s.startswith("NUMERIC") for s in mine),
+                          stop=tag == stop, place=p.index in places))
+    return tuple(parts), frozenset(forms)
+
+
+def warm() -> None:
+    """Load rigour's name tables now (person names take seconds the first time in a process), so the
+    first screening or question does not wait for them."""
+    analyse("John Smith", True)
+    analyse("Acme Trading Ltd", False)
 
 
 # --------------------------------------------------------------------------- names in text, word by word

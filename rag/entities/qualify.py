@@ -17,6 +17,7 @@ DOB_YEAR_MISMATCH = 0.35  # logic-v1: dob_year_disjoint 0.15 + dob_day_disjoint 
 DOB_DAY_MISMATCH = 0.2
 COUNTRY_MISMATCH = 0.2
 IDENTIFIERS_DISJOINT = 0.2
+IDENTIFIER_SCORE = 0.95  # at least this when an identifier of the entry is among the query's
 
 
 def ident_key(value: str) -> str:
@@ -86,11 +87,14 @@ def qualify(e: ListEntry, q: ScreenQuery | None, given: list[str], c: Comparison
     if q is None:
         return features, ""
     said: list[str] = []
+    mismatches: list[str] = []
     if q.birth_date and person:
         got = compare_birth_dates(q.birth_date, e.birth_dates)
         if got:
             delta, what = got
             c.score += delta
+            if delta:
+                mismatches.append("birth date")
             features.append(what)
             listed = "; ".join(e.birth_dates[:3])
             said.append(f"{what}: {q.birth_date} given, the entry has {listed}"
@@ -98,12 +102,21 @@ def qualify(e: ListEntry, q: ScreenQuery | None, given: list[str], c: Comparison
     if q.country:
         mine = country_code(q.country)
         theirs = {x for x in (country_code(v) for v in e.countries + e.nationalities + e.citizenships) if x}
-        if mine and theirs:
+        # The jurisdiction of an identifier the query shares, or a country of the entry's addresses, is the
+        # entry's too (a Chinese company registered in Hong Kong).
+        elsewhere = address_countries(e) | {x for i in e.identifiers if i.country and (
+            not hit or ident_key(hit) in {ident_key(v) for v in ident_values(i.number)})
+            for x in [country_code(i.country)] if x}
+        if mine and theirs and mine not in theirs and mine in elsewhere:
+            features.append("country match")
+            said.append(f"country match: {q.country} is where the entry is registered or has an address")
+        elif mine and theirs:
             if mine in theirs:
                 features.append("country match")
                 said.append(f"country match: {q.country}")
             else:
                 c.score -= COUNTRY_MISMATCH
+                mismatches.append("country")
                 features.append("country mismatch")
                 said.append(f"country mismatch: {q.country} given, the entry has "
                             f"{', '.join((e.countries + e.nationalities + e.citizenships)[:3])} (score -{COUNTRY_MISMATCH:.2f})")
@@ -117,4 +130,19 @@ def qualify(e: ListEntry, q: ScreenQuery | None, given: list[str], c: Comparison
             features.append("identifier mismatch")
             said.append(f"identifier mismatch: {', '.join(given[:3])} given, the entry has "
                         f"{', '.join(str(i) for i in e.identifiers[:3])} (score -{delta:.2f})")
+    if hit and c.score < IDENTIFIER_SCORE:
+        # An identifier is the strongest evidence there is: it decides over a country or a birth date.
+        c.score = IDENTIFIER_SCORE
+        said.append(f"identifier {hit} matched despite the {' and '.join(mismatches)} mismatch, score "
+                    f"{IDENTIFIER_SCORE:.2f}" if mismatches else f"identifier {hit} matched, score {IDENTIFIER_SCORE:.2f}")
     return features, (" " + "; ".join(s[0].upper() + s[1:] for s in said) + ".") if said else ""
+
+
+def address_countries(e: ListEntry) -> set[str]:
+    """ISO codes of the countries an entry's addresses end with ("..., Hong Kong")."""
+    out = set()
+    for a in e.addresses:
+        tail = a.rsplit(",", 1)[-1].strip(" .")
+        if tail and (code := country_code(tail)):
+            out.add(code)
+    return out

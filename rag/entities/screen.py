@@ -34,24 +34,27 @@ reported one): see bench/results/screen.json.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import defaultdict
 
 import numpy as np
 
 from rag.core.dates import iso
-from rag.entities.index import EntityIndex
-from rag.entities.matching import Comparison, compare, explain, normalisations, trigrams
+from rag.entities.index import EntityIndex, same_entry
+from rag.entities.matching import Comparison, acronyms, compare, explain, normalisations, trigrams
 from rag.core.models import ListEntry, ScreenMatch, ScreenQuery, ScreenResponse, ScreenResult
 from rag.entities.names import GENERIC, Normalised, normalise
 from rag.core.priority import query_entry, stepping
-from rag.entities.qualify import ident_key, ident_values, qualify
+from rag.entities.qualify import IDENTIFIER_SCORE, ident_key, ident_values, qualify
 
+_EPOCH = dt.date(1, 1, 1)
 DEFAULT_THRESHOLD = 0.86
 CANDIDATES = 40  # names per query kept by blocking and scored
+CAREFUL = 6  # of these, compared word by word: the first by blocking and the best by the whole name (each)
 MAX_MATCHES = 10  # matches returned per query
 MIN_SCORE = 0.5  # below this a candidate is not shown at all
-IDENTIFIER_SCORE = 0.95  # an identifier of the entry among the query's (yente logic-v1: 0.85 to 0.98)
+
 SHORT_NAME_SCORE = 0.9  # a short name inside a legal name, less 0.02 per abbreviation left over
 SHORT_NAME_RARE = 5  # ... when one of its words is in at most this many entries' names
 SCHEMAS = {"person": "person", "individual": "person", "people": "person", "company": "company",
@@ -93,7 +96,18 @@ class NameIndex:
     """The screening index over an EntityIndex's entries: names, trigram postings, identifiers."""
 
     def __init__(self, entries: list[ListEntry]):
-        self.entries = [e for e in entries if is_entity(e)]
+        # One entity per listing: the same entry from a feed and a file, or in two versions of its list, is
+        # screened once (its latest version), with every source it came from.
+        groups: dict[tuple, list[ListEntry]] = defaultdict(list)
+        for e in entries:
+            if is_entity(e):
+                groups[same_entry(e)].append(e)
+        self.entries: list[ListEntry] = []
+        self.sources: list[list[str]] = []
+        for group in groups.values():
+            group.sort(key=lambda e: (e.list_published or e.last_updated or _EPOCH, e.doc_id))
+            self.entries.append(group[-1])
+            self.sources.append(sorted({e.source for e in group if e.source}))
         self.name_entry: list[int] = []
         self.names: list[str] = []
         self.norm: list[Normalised] = []
@@ -101,6 +115,7 @@ class NameIndex:
         tri_len: list[int] = []
         self.identifiers: dict[str, set[int]] = defaultdict(set)
         self.token_names: dict[str, list[int]] = defaultdict(list)  # organisations' name words -> names
+        self.acronym_names: dict[str, list[int]] = defaultdict(list)  # organisations' acronyms -> names
         for ei, e in stepping(enumerate(self.entries)):  # built by a background thread: queries go first
             person = is_person(e)
             seen: set[str] = set()
@@ -117,7 +132,9 @@ class NameIndex:
                 if not person:
                     for t in set(nm.tokens):
                         self.token_names[t].append(idx)
-                tris = trigrams(nm.tokens)
+                    for a in acronyms(nm):
+                        self.acronym_names[a].append(idx)
+                tris = keys(nm)
                 tri_len.append(len(tris))
                 for t in tris:
                     postings[t].append(idx)
@@ -133,22 +150,20 @@ class NameIndex:
         return len(self.entries)
 
     def candidates(self, q: Normalised, type_: str | None, k: int = CANDIDATES) -> list[int]:
-        tris = trigrams(q.tokens)
+        tris = keys(q)
         arrays = [self.postings[t] for t in tris if t in self.postings]
         if not arrays:
             return []
-        counts = np.bincount(np.concatenate(arrays), minlength=len(self.names)).astype(np.float32)
-        dice = 2 * counts / (len(tris) + self.tri_len)
-        if type_ == "person":
-            dice[self.entry_kind != 1] = 0
-        elif type_ in ("vessel", "aircraft"):
-            dice[self.entry_kind != 2] = 0
-        elif type_:
-            dice[self.entry_kind != 0] = 0
-        nz = np.flatnonzero(dice)
+        nz, counts = np.unique(np.concatenate(arrays), return_counts=True)
+        if type_:
+            kind = self.entry_kind[nz]
+            nz, counts = (x[kind == (1 if type_ == "person" else 2 if type_ in ("vessel", "aircraft") else 0)]
+                          for x in (nz, counts))
+        dice = 2 * counts / (len(tris) + self.tri_len[nz])
         if len(nz) > k:
-            nz = nz[np.argpartition(-dice[nz], k - 1)[:k]]
-        return [int(i) for i in nz[np.argsort(-dice[nz], kind="stable")]]
+            top = np.argpartition(-dice, k - 1)[:k]
+            nz, dice = nz[top], dice[top]
+        return [int(i) for i in nz[np.argsort(-dice, kind="stable")]]
 
     def screen_one(self, query: str, type_: str | None, threshold: float, limit: int = MAX_MATCHES,
                    details: ScreenQuery | None = None) -> ScreenResult:
@@ -163,13 +178,23 @@ class NameIndex:
         elif type_:
             blocking = [variants[False]]
         else:
-            blocking = [variants[False]] + ([variants[True]] if variants[True].tokens != variants[False].tokens else [])
+            blocking = [variants[False]] + ([variants[True]] if variants[True].tokens != variants[False].tokens
+                                            or variants[True].parts != variants[False].parts else [])
         cand: list[int] = []
         for v in blocking:
             cand += self.candidates(v, type_)
-        for ni in dict.fromkeys(cand):
+        if type_ != "person" and len(variants[False].tokens) == 1:
+            cand += self.acronym_names.get(variants[False].tokens[0], [])[:CANDIDATES]
+        cand = list(dict.fromkeys(cand))
+        # Two stages: the whole-name comparison for every candidate, the word-by-word one for the first
+        # few by blocking (which counts rigour's symbols: nicknames, names in other scripts) and the best
+        # few by the whole name.
+        cheap = [compare(variants[self.norm[ni].person], self.norm[ni], careful=False) for ni in cand]
+        careful = set(cand[:CAREFUL]) | {cand[i] for i in sorted(range(len(cand)), key=lambda i: -cheap[i].score)[:CAREFUL]}
+        for ni, c in zip(cand, cheap):
             n = self.norm[ni]
-            c = compare(variants[n.person], n)
+            if ni in careful and c.score < 0.999:
+                c = compare(variants[n.person], n)
             ei = self.name_entry[ni]
             if ei not in found or c.score > found[ei][0].score:
                 found[ei] = (c, ni)
@@ -208,6 +233,7 @@ class NameIndex:
             c.explanation += said
             m = self._match(self.entries[ei], c, self.names[ni] if ni >= 0 else "", threshold)
             m.features = features
+            m.sources = self.sources[ei]
             matches.append(m)
         return ScreenResult(query=query, matches=matches)
 
@@ -249,6 +275,12 @@ class NameIndex:
             countries=e.countries or e.nationalities,
             identifiers=[str(i) for i in e.identifiers[:10]], source=e.source, birth_dates=e.birth_dates[:5],
         )
+
+
+def keys(n: Normalised) -> set[str]:
+    """What blocking counts shared between a query and a name: the character trigrams of its words, and
+    rigour's symbols of its words (one given name in any script, a nickname, a number: "NAME:Q...")."""
+    return trigrams(n.tokens) | {s for p in n.parts for s in p.symbols if not s.startswith("INITIAL")}
 
 
 def _kind(e: ListEntry) -> int:
