@@ -543,8 +543,8 @@ def main() -> int:
     pairs = []
     for a, b, schema, label, kind, sub in ISSUE:
         pairs.append({**pair(a, b, schema, label, kind, sub, "issue 23"), "split": "dev"})
-    hand = [pair(a, b, s, l, "script", sc, "hand-written rendering") for a, b, s, l, sc in HAND_SCRIPT]
-    hand += [pair(a, b, "Company", l, "short_form", "", "hand-written from list a.k.a.s") for a, b, l in SHORT_FORMS]
+    hand = [pair(a, b, s, lab, "script", sc, "hand-written rendering") for a, b, s, lab, sc in HAND_SCRIPT]
+    hand += [pair(a, b, "Company", lab, "short_form", "", "hand-written from list a.k.a.s") for a, b, lab in SHORT_FORMS]
     built = hand + script_pairs(rng) + nickname_pairs(sdn, rng) + initials_pairs(sdn, rng) + acronym_pairs(sdn, rng) \
         + legal_drop_pairs(sdn, rng) + number_pairs(sdn, rng) + legal_lang_pairs(sdn, rng) \
         + word_order_pairs(sdn, rng) + similar_pairs(sdn, rng)
