@@ -43,7 +43,7 @@ from rag.core.text import sentence_spans
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("REGBRIEF_DATA_DIR_SHARED", ROOT.parent / "shared" / "data"))
 CASES_DIR = ROOT / "eval" / "datasets" / "reader"
 OWN_CASES = CASES_DIR / "sanctions_cases.jsonl"

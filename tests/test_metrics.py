@@ -40,7 +40,10 @@ def test_counters_add_up_over_worker_processes(tmp_path):
                REGBRIEF_RATE_LIMIT_PER_MINUTE="100000", HF_HUB_OFFLINE="1")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
+    # --timeout-worker-healthcheck: each worker's warm-up loads rigour's name tables, which holds the
+    # interpreter for several seconds; uvicorn's default 5 s makes the supervisor kill and restart it (README).
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_env", "--workers", "2",
+                             "--timeout-worker-healthcheck", "60",
                              "--port", str(port), "--log-level", "warning"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:

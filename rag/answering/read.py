@@ -74,9 +74,9 @@ def candidates(results: list[SearchResult], named_docs: set[str], skip_heads: se
 # --- what a part of the question asks -----------------------------------------------------------------
 
 def _stem(w: str) -> str:
-    """A crude stem, enough to match "audits" with "audited" and "freeze" with "freezes"."""
+    """A crude stem, enough to match "audits" with "audited", "freeze" with "freezes", "owns" with "owned"."""
     for suf in ("ations", "ation", "ings", "ing", "ies", "ied", "ed", "es", "s", "e"):
-        if w.endswith(suf) and len(w) - len(suf) >= 4:
+        if w.endswith(suf) and len(w) - len(suf) >= 3:
             return w[: -len(suf)]
     return w
 
@@ -114,7 +114,7 @@ class Want:
 
 def _matches(term: str, words: set[str], stems: set[str]) -> bool:
     """The word, its crude stem, or for a long word its first six letters ("designations", "designated")."""
-    return (term in words or (len(term) >= 5 and _stem(term) in stems)
+    return (term in words or (len(term) >= 3 and _stem(term) in stems)
             or (len(term) >= 6 and any(w.startswith(term[:6]) for w in words)))
 
 
