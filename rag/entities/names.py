@@ -325,6 +325,14 @@ def _category(symbol) -> str:
     return name
 
 
+_PERSON_TABLES: list[bool] = []  # not empty once a person's name was analysed with rigour's tables
+
+
+def person_tables_loaded() -> bool:
+    """Has this process loaded rigour's person-name tables (so analysing persons' names is cheap now)?"""
+    return bool(_PERSON_TABLES)
+
+
 @lru_cache(maxsize=200_000)
 def analyse(name: str, person: bool, tables: bool = True) -> tuple[tuple[Part, ...], frozenset[str]]:
     """A name's words (legal forms left out) with rigour's symbols, and the classes of its legal forms
@@ -335,6 +343,8 @@ def analyse(name: str, person: bool, tables: bool = True) -> tuple[tuple[Part, .
     from rigour.names import NamePartTag, NameTypeTag, analyze_names
 
     light = person and not tables
+    if person and tables and not _PERSON_TABLES:
+        _PERSON_TABLES.append(True)
     names = analyze_names(NameTypeTag.PER if person and tables else NameTypeTag.ORG, [name], infer_initials=person)
     if not names:
         return (), frozenset()

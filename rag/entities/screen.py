@@ -12,9 +12,10 @@ Matching, in three steps:
 2. Blocking: an inverted index of the names' character trigrams (padded per word, so word order does
    not matter) and of rigour's symbols of their words (given names in any script, nicknames, numbers); a
    query's candidates are the few dozen names sharing most keys with it (Dice), counted with numpy over
-   the postings, so a batch stays fast against the whole SDN list. The symbols' postings are made on the
-   first screening that needs them: analysing persons' names loads rigour's person-name tables, which
-   resolving the names of a question (`rag.entities.names.resolve_name`, screening `light`) does without.
+   the postings, so a batch stays fast against the whole SDN list. The symbols' postings are made with
+   the index when rigour's person-name tables are loaded (a server warms them), else on the first screening
+   that needs them: loading the tables costs seconds, and resolving the names of a question
+   (`rag.entities.names.resolve_name`, screening `light`) does without them.
 3. Scoring (`compare`): the best of an edit-distance similarity (rapidfuzz Indel) on the words joined
    (so "Sense Time" = "SenseTime"), the same on the words sorted (word order; no penalty for persons), the
    same without generic words such as Group/Technology/Holding (slightly discounted: "SENSETIME" ->
@@ -48,7 +49,7 @@ from rag.core.dates import iso
 from rag.entities.index import EntityIndex, same_entry
 from rag.entities.matching import Comparison, acronyms, compare, explain, normalisations, trigrams
 from rag.core.models import ListEntry, ScreenMatch, ScreenQuery, ScreenResponse, ScreenResult
-from rag.entities.names import GENERIC, Normalised, normalise
+from rag.entities.names import GENERIC, Normalised, normalise, person_tables_loaded
 from rag.core.priority import query_entry, stepping
 from rag.entities.qualify import IDENTIFIER_SCORE, ident_key, ident_values, qualify
 
@@ -152,6 +153,8 @@ class NameIndex:
         self.postings = {t: np.asarray(v, dtype=np.int32) for t, v in postings.items()}
         self.tri_len = np.asarray(tri_len, dtype=np.float32)
         self.entry_kind = np.asarray([_kind(self.entries[i]) for i in self.name_entry], dtype=np.int8)
+        if person_tables_loaded():  # a server warmed them: the symbols' postings are made with the index
+            self._symbol_postings()
 
     def __len__(self) -> int:
         return len(self.entries)
