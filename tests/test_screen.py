@@ -404,3 +404,26 @@ def test_screen_over_real_http_finds_names_in_other_forms(demo_rb):
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_a_question_s_names_resolve_without_the_person_name_tables():
+    """Resolving the names of a question must not load rigour's person-name tables (seconds of CPU in
+    every fresh `regbrief ask`), and must still find persons and companies; screening still uses them."""
+    import subprocess
+    import sys
+
+    code = """
+from rag.entities.names import person_tables_loaded, resolve_name
+from rag.entities.screen import DEFAULT_THRESHOLD, NameIndex
+from tests.test_screen import _entry
+idx = NameIndex([_entry("Dmitri Orlovsky Vasilyevich", "person"), _entry("Northgate Freight Holdings Ltd"),
+                 _entry("Ardent Polymers GmbH")])
+print([m.name for m in resolve_name(idx, "Orlovsky Dmitri", DEFAULT_THRESHOLD)])
+print([m.name for m in resolve_name(idx, "Northgate Freight Holdings", DEFAULT_THRESHOLD)])
+print(person_tables_loaded())
+print(idx.screen_one("Dmitri Orlovsky", "person", DEFAULT_THRESHOLD).matches[0].name, person_tables_loaded())
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout.splitlines()
+    assert out == ["['Dmitri Orlovsky Vasilyevich']", "['Northgate Freight Holdings Ltd']", "False",
+                   "Dmitri Orlovsky Vasilyevich True"]

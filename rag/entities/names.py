@@ -221,12 +221,13 @@ class Normalised:
     relation graph and `name_key` need only the words)."""
 
     __slots__ = ("raw", "tokens", "applied", "legal", "person", "joined", "sorted_joined", "core", "core_joined",
-                 "generic", "_analysis")
+                 "generic", "_analysis", "_light")
 
     def __init__(self, raw: str, tokens: list[str], applied: set[str], legal: list[str], person: bool,
                  parts: tuple["Part", ...] | None = None, forms: frozenset[str] = frozenset()):
         self.raw, self.tokens, self.applied, self.legal, self.person = raw, tokens, applied, legal, person
         self._analysis = None if parts is None else _analysis(parts, forms)
+        self._light: Normalised | None = None
         self.joined = "".join(tokens)
         self.sorted_joined = "".join(sorted(tokens))
         self.core = [t for t in tokens if t not in GENERIC]
@@ -237,6 +238,17 @@ class Normalised:
         if self._analysis is None:
             self._analysis = _analysis(*analyse(self.raw, self.person))
         return self._analysis
+
+    def light(self) -> "Normalised":
+        """This name analysed without rigour's person-name tables (loading them costs seconds of CPU in a
+        fresh process): a person's words keep their transliteration, numbers and initials but carry no
+        given-name or nickname symbols. Itself for an organisation (whose tables are light)."""
+        if not self.person:
+            return self
+        if self._light is None:
+            self._light = Normalised(self.raw, self.tokens, self.applied, self.legal, self.person,
+                                     *analyse(self.raw, self.person, tables=False))
+        return self._light
 
     @property
     def parts(self) -> tuple["Part", ...]:
@@ -313,15 +325,27 @@ def _category(symbol) -> str:
     return name
 
 
+_PERSON_TABLES: list[bool] = []  # not empty once a person's name was analysed with rigour's tables
+
+
+def person_tables_loaded() -> bool:
+    """Has this process loaded rigour's person-name tables (so analysing persons' names is cheap now)?"""
+    return bool(_PERSON_TABLES)
+
+
 @lru_cache(maxsize=200_000)
-def analyse(name: str, person: bool) -> tuple[tuple[Part, ...], frozenset[str]]:
+def analyse(name: str, person: bool, tables: bool = True) -> tuple[tuple[Part, ...], frozenset[str]]:
     """A name's words (legal forms left out) with rigour's symbols, and the classes of its legal forms
     ("LLC", "JSC" ...: rigour's org-type tables of many languages, "GmbH" and "OOO" both LLC). Once per
     distinct name and kind (cached); rigour's person-name tables load on the first person name
-    (`warm` loads them ahead)."""
+    (`warm` loads them ahead). A person's name without `tables` is tagged with the organisation tables
+    only (numbers, initials; no given-name symbols), its legal-form words kept as words and no forms."""
     from rigour.names import NamePartTag, NameTypeTag, analyze_names
 
-    names = analyze_names(NameTypeTag.PER if person else NameTypeTag.ORG, [name], infer_initials=person)
+    light = person and not tables
+    if person and tables and not _PERSON_TABLES:
+        _PERSON_TABLES.append(True)
+    names = analyze_names(NameTypeTag.PER if person and tables else NameTypeTag.ORG, [name], infer_initials=person)
     if not names:
         return (), frozenset()
     n = max(names, key=lambda x: len(x.parts))
@@ -331,7 +355,8 @@ def analyse(name: str, person: bool) -> tuple[tuple[Part, ...], frozenset[str]]:
     for span in n.spans:
         cat = _category(span.symbol)
         if cat == "ORG_CLASS":
-            forms.add(span.symbol.id)
+            if not light:
+                forms.add(span.symbol.id)
         elif cat == "LOCATION":
             places.update(p.index for p in span.parts)
         elif cat in ("NAME", "NICK", "NUMERIC", "INITIAL") and len(span.parts) == 1:
@@ -340,7 +365,7 @@ def analyse(name: str, person: bool) -> tuple[tuple[Part, ...], frozenset[str]]:
     legal, num, stop = NamePartTag.LEGAL, NamePartTag.NUM, NamePartTag.STOP
     for p in n.parts:
         tag = p.tag
-        if tag == legal:
+        if tag == legal and not light:
             continue
         text, loose_ = _word(p.form, p.ascii)
         if not text:
@@ -487,8 +512,9 @@ def names_any(text: str, names) -> bool:
 
 def resolve_name(name_index, name: str, threshold: float) -> list:
     """The list entries a name refers to: the screening matches (rag.entities.screen.NameIndex) at or above the
-    threshold that share the best score, by entity id; none when the best is below it."""
-    res = name_index.screen_one(name, None, threshold)
+    threshold that share the best score, by entity id; none when the best is below it. Screened `light`
+    (without rigour's person-name tables), so answering a question does not wait for them to load."""
+    res = name_index.screen_one(name, None, threshold, light=True)
     if not res.matches:
         return []
     best = res.matches[0].score

@@ -10,8 +10,12 @@ Matching, in three steps:
    set aside ("Ltd", "Limited", "Co.", "LLC", "JSC", "Limited Liability Company", "OOO",
    "Obshchestvo s ogranichennoy otvetstvennostyu" ...). Persons keep every word.
 2. Blocking: an inverted index of the names' character trigrams (padded per word, so word order does
-   not matter); a query's candidates are the few dozen names sharing most trigrams with it (Dice), counted
-   with numpy over the postings, so a batch stays fast against the whole SDN list.
+   not matter) and of rigour's symbols of their words (given names in any script, nicknames, numbers); a
+   query's candidates are the few dozen names sharing most keys with it (Dice), counted with numpy over
+   the postings, so a batch stays fast against the whole SDN list. The symbols' postings are made with
+   the index when rigour's person-name tables are loaded (a server warms them), else on the first screening
+   that needs them: loading the tables costs seconds, and resolving the names of a question
+   (`rag.entities.names.resolve_name`, screening `light`) does without them.
 3. Scoring (`compare`): the best of an edit-distance similarity (rapidfuzz Indel) on the words joined
    (so "Sense Time" = "SenseTime"), the same on the words sorted (word order; no penalty for persons), the
    same without generic words such as Group/Technology/Holding (slightly discounted: "SENSETIME" ->
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from collections import defaultdict
 
 import numpy as np
@@ -44,7 +49,7 @@ from rag.core.dates import iso
 from rag.entities.index import EntityIndex, same_entry
 from rag.entities.matching import Comparison, acronyms, compare, explain, normalisations, trigrams
 from rag.core.models import ListEntry, ScreenMatch, ScreenQuery, ScreenResponse, ScreenResult
-from rag.entities.names import GENERIC, Normalised, normalise
+from rag.entities.names import GENERIC, Normalised, normalise, person_tables_loaded
 from rag.core.priority import query_entry, stepping
 from rag.entities.qualify import IDENTIFIER_SCORE, ident_key, ident_values, qualify
 
@@ -113,6 +118,9 @@ class NameIndex:
         self.norm: list[Normalised] = []
         postings: dict[str, list[int]] = defaultdict(list)
         tri_len: list[int] = []
+        self._symbols: dict[str, np.ndarray] | None = None  # rigour's symbols -> names (`_symbol_postings`)
+        self._key_len: np.ndarray | None = None  # trigrams and symbols per name
+        self._lock = threading.Lock()
         self.identifiers: dict[str, set[int]] = defaultdict(set)
         self.token_names: dict[str, list[int]] = defaultdict(list)  # organisations' name words -> names
         self.acronym_names: dict[str, list[int]] = defaultdict(list)  # organisations' acronyms -> names
@@ -134,7 +142,7 @@ class NameIndex:
                         self.token_names[t].append(idx)
                     for a in acronyms(nm):
                         self.acronym_names[a].append(idx)
-                tris = keys(nm)
+                tris = trigrams(nm.tokens)
                 tri_len.append(len(tris))
                 for t in tris:
                     postings[t].append(idx)
@@ -145,13 +153,38 @@ class NameIndex:
         self.postings = {t: np.asarray(v, dtype=np.int32) for t, v in postings.items()}
         self.tri_len = np.asarray(tri_len, dtype=np.float32)
         self.entry_kind = np.asarray([_kind(self.entries[i]) for i in self.name_entry], dtype=np.int8)
+        if person_tables_loaded():  # a server warmed them: the symbols' postings are made with the index
+            self._symbol_postings()
 
     def __len__(self) -> int:
         return len(self.entries)
 
-    def candidates(self, q: Normalised, type_: str | None, k: int = CANDIDATES) -> list[int]:
-        tris = keys(q)
+    def _symbol_postings(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Rigour's symbols of every name's words -> names, and each name's count of keys (trigrams and
+        symbols); made once, on the first screening that blocks by symbols."""
+        with self._lock:
+            if self._symbols is None:
+                postings: dict[str, list[int]] = defaultdict(list)
+                key_len = self.tri_len.copy()
+                for idx, nm in enumerate(self.norm):
+                    syms = symbols(nm)
+                    key_len[idx] += len(syms)
+                    for s in syms:
+                        postings[s].append(idx)
+                self._key_len = key_len
+                self._symbols = {s: np.asarray(v, dtype=np.int32) for s, v in postings.items()}
+        return self._symbols, self._key_len
+
+    def candidates(self, q: Normalised, type_: str | None, k: int = CANDIDATES, light: bool = False) -> list[int]:
+        """The names sharing most blocking keys with `q`; `light`: trigrams only (no rigour analysis)."""
+        tris = trigrams(q.tokens)
         arrays = [self.postings[t] for t in tris if t in self.postings]
+        key_len = self.tri_len
+        if not light:
+            sym_postings, key_len = self._symbol_postings()
+            syms = symbols(q)
+            arrays += [sym_postings[s] for s in syms if s in sym_postings]
+            tris = tris | syms
         if not arrays:
             return []
         nz, counts = np.unique(np.concatenate(arrays), return_counts=True)
@@ -159,20 +192,26 @@ class NameIndex:
             kind = self.entry_kind[nz]
             nz, counts = (x[kind == (1 if type_ == "person" else 2 if type_ in ("vessel", "aircraft") else 0)]
                           for x in (nz, counts))
-        dice = 2 * counts / (len(tris) + self.tri_len[nz])
+        dice = 2 * counts / (len(tris) + key_len[nz])
         if len(nz) > k:
             top = np.argpartition(-dice, k - 1)[:k]
             nz, dice = nz[top], dice[top]
         return [int(i) for i in nz[np.argsort(-dice, kind="stable")]]
 
     def screen_one(self, query: str, type_: str | None, threshold: float, limit: int = MAX_MATCHES,
-                   details: ScreenQuery | None = None) -> ScreenResult:
-        """Screen one name; `details` (birth date, country, identifiers) qualify the name's score."""
+                   details: ScreenQuery | None = None, light: bool = False) -> ScreenResult:
+        """Screen one name; `details` (birth date, country, identifiers) qualify the name's score. `light`:
+        without rigour's person-name tables (blocking by trigrams, persons' names compared without
+        given-name symbols: `Normalised.light`), for resolving the names of a question in a fresh process."""
         found: dict[int, tuple[Comparison, int]] = {}
         variants = {
             True: normalise(query, True),
             False: normalise(query, False),
         }
+        norm = self.norm
+        if light:
+            variants = {k: v.light() for k, v in variants.items()}
+            norm = _Light(self.norm)
         if type_ == "person":
             blocking = [variants[True]]
         elif type_:
@@ -182,17 +221,17 @@ class NameIndex:
                                             or variants[True].parts != variants[False].parts else [])
         cand: list[int] = []
         for v in blocking:
-            cand += self.candidates(v, type_)
+            cand += self.candidates(v, type_, light=light)
         if type_ != "person" and len(variants[False].tokens) == 1:
             cand += self.acronym_names.get(variants[False].tokens[0], [])[:CANDIDATES]
         cand = list(dict.fromkeys(cand))
         # Two stages: the whole-name comparison for every candidate, the word-by-word one for the first
         # few by blocking (which counts rigour's symbols: nicknames, names in other scripts) and the best
         # few by the whole name.
-        cheap = [compare(variants[self.norm[ni].person], self.norm[ni], careful=False) for ni in cand]
+        cheap = [compare(variants[norm[ni].person], norm[ni], careful=False) for ni in cand]
         careful = set(cand[:CAREFUL]) | {cand[i] for i in sorted(range(len(cand)), key=lambda i: -cheap[i].score)[:CAREFUL]}
         for ni, c in zip(cand, cheap):
-            n = self.norm[ni]
+            n = norm[ni]
             if ni in careful and c.score < 0.999:
                 c = compare(variants[n.person], n)
             ei = self.name_entry[ni]
@@ -221,7 +260,7 @@ class NameIndex:
             if c.score < MIN_SCORE:
                 break
             if ni >= 0:
-                n = self.norm[ni]
+                n = norm[ni]
                 c.applied = normalisations(variants[n.person], n, c) if c.how != "short name" else ["short name"]
                 c.explanation = explain(query, self.entries[ei], c, variants[n.person], n)
                 if ei in hits:
@@ -277,10 +316,20 @@ class NameIndex:
         )
 
 
-def keys(n: Normalised) -> set[str]:
-    """What blocking counts shared between a query and a name: the character trigrams of its words, and
-    rigour's symbols of its words (one given name in any script, a nickname, a number: "NAME:Q...")."""
-    return trigrams(n.tokens) | {s for p in n.parts for s in p.symbols if not s.startswith("INITIAL")}
+def symbols(n: Normalised) -> set[str]:
+    """Rigour's symbols of a name's words that blocking counts besides its trigrams (one given name in any
+    script, a nickname, a number: "NAME:Q...")."""
+    return {s for p in n.parts for s in p.symbols if not s.startswith("INITIAL")}
+
+
+class _Light:
+    """The index's names as `Normalised.light` gives them (for `NameIndex.screen_one(light=True)`)."""
+
+    def __init__(self, norm: list[Normalised]):
+        self.norm = norm
+
+    def __getitem__(self, i: int) -> Normalised:
+        return self.norm[i].light()
 
 
 def _kind(e: ListEntry) -> int:
