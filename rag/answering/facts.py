@@ -55,6 +55,10 @@ class PartFacts:
     looked: str = ""  # the entries read that do not state the field asked for ("SENSETIME ... (NS-CMIC list, uid 33114)")
     final: bool = False  # the record answers this part: no passage is needed
     skip: bool = False  # the same thing asked again by another part
+    # What the lists say by absence of a party with no entry at all ("X does not appear in any list entry"):
+    # the answer only when no passage naming that party answers the part (a question about what the party
+    # did, "Did BIS add ... in March 2024?", is answered from the passages, not by BIS's absence from lists).
+    fallback: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -129,6 +133,7 @@ class FactDrafter:
         self.first = True  # the part being answered is the question's first (it alone opens with Yes/No)
         self.looked = ""  # the entries of the part being answered that lack the field it asks for
         self.related = False  # the part being answered was read in the relations store
+        self.fallback: list[str] = []  # the part's answer by absence, when no passage answers it
 
     def draft(self) -> FactDraft:
         """The typed facts of each part of the question, part by part (FactDraft.parts)."""
@@ -142,9 +147,10 @@ class FactDrafter:
                 continue
             done.add(key)
             n_s, n_n, n_u = len(self.out.sentences), len(self.out.notes), len(self.out.unanswered)
-            self.first, self.looked, self.related = i == 0, "", False
+            self.first, self.looked, self.related, self.fallback = i == 0, "", False, []
             self.answer(ask)
-            part = PartFacts(sentences=self.out.sentences[n_s:], notes=self.out.notes[n_n:], looked=self.looked)
+            part = PartFacts(sentences=self.out.sentences[n_s:], notes=self.out.notes[n_n:], looked=self.looked,
+                             fallback=self.fallback)
             if self.related:
                 # A relation's sentences are what the passages say: the reader weighs them with the rest.
                 part.passages = [evs[0] for _, evs in part.sentences if evs]
@@ -295,15 +301,21 @@ class FactDrafter:
     def listed(self, ask: PlanAsk, ent, entries: list[ListEntry]) -> None:
         name = ent.text if ent else (entries[0].name if entries else "")
         if not entries:
+            self.out.unanswered.append(ask)  # the passages are read first
             if ask.kind != "yes_no":
-                self.out.unanswered.append(ask)
                 return
-            if note := self.uncovered(ask):
-                self.out.notes.append(note)
-                return
-            self.out.notes.append(
-                f"{self._no(ask)}{name} does not appear in any sanctions list entry in the store "
-                f"({_lists_described(self.index, ask, self.filters)}){_filters_note(self.filters)}.")
+            refused, note = self.out.refused, self.uncovered(ask)
+            self.out.refused = refused  # a "cannot say" by absence refuses only if no passage answers
+            if note:
+                self.fallback = [note]
+            elif not self.index.lists_loaded():
+                from rag.answering.wording import plain
+
+                self.fallback = [f"Cannot say {plain(ask.clause)}: no list is loaded{_filters_note(self.filters)}."]
+            else:
+                self.fallback = [
+                    f"{self._no(ask)}{name} does not appear in any sanctions list entry in the store "
+                    f"({_lists_described(self.index, ask, self.filters)}){_filters_note(self.filters)}."]
             return
         wanted = latest_versions([e for e in entries if _wanted(e, ask, self.filters)])
         if wanted:

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from rag.answering.evidence import EXTRACTIVE_VERSION, Draft, Evidence
 from rag.answering.facts import FactDraft, PartFacts
 from rag.answering.fields import RELATIONS
-from rag.answering.plan import Plan, PlanAsk
+from rag.answering.plan import Plan, PlanAsk, asked_period
 from rag.answering.reader import Candidate, get_reader
 from rag.answering.wording import _AUX, plain
 from rag.answering.verify import negated
-from rag.core.dates import MONTHS, find_dates, strip_dates
+from rag.core.dates import MONTHS, find_dates, human_date, strip_dates
 from rag.core.models import SearchResult
 from rag.core.text import STOPWORDS, keywords, looks_like_instruction, statement_spans
 from rag.entities.names import LEGAL_WORDS, LIST_WORDS, fold, mentions, question_names
@@ -92,6 +92,7 @@ class Want:
     days: set[dt.date]  # days it names
     codes: set[str]  # numbers and codes it writes ("14024", "EO 13959")
     kind: str = "text"  # date | name | amount | yes_no | text
+    period: tuple[dt.date, dt.date] | None = None  # the time it asks about ("in April 2024")
 
     @classmethod
     def of(cls, text: str, plan: Plan, ask: PlanAsk | None, aliases: dict[str, list[str]]) -> "Want":
@@ -109,7 +110,8 @@ class Want:
         kind = ("date" if _WANTS_DATE.match(text) else "name" if _WANTS_NAME.match(text)
                 else "amount" if _WANTS_AMOUNT.match(text) else "yes_no" if _AUX.match(text) else "text")
         codes = {c.lower() for c in _CODE.findall(strip_dates(text)) if not re.fullmatch(r"(?:19|20)\d\d", c)}
-        return cls(text, terms, focus, parties, find_dates(text), codes, kind)
+        period = ask.period if ask is not None and ask.period else asked_period(text)
+        return cls(text, terms, focus, parties, find_dates(text), codes, kind, period)
 
 
 def _matches(term: str, words: set[str], stems: set[str]) -> bool:
@@ -136,6 +138,34 @@ def days_stated(text: str, doc_date: dt.date | None) -> set[dt.date] | set[tuple
             except ValueError:
                 pass
     return out
+
+
+_TODAY = re.compile(r"\btoday\b", re.I)
+
+
+def when_stated(ev: Evidence) -> tuple[set[dt.date], bool]:
+    """The days a sentence is about, and whether it states them itself: the full dates it writes (a day
+    without its year in its document's year), else its document's date ("Today, BIS added ...", or an
+    undated statement in a dated release)."""
+    doc = _day(ev.result.date)
+    days = {d for d in days_stated(ev.text, doc) if isinstance(d, dt.date)}
+    if days and not _TODAY.search(ev.text):
+        return days, True
+    return (days | {doc} if doc else days), False
+
+
+def _in_period(days: set[dt.date], period: tuple[dt.date, dt.date]) -> bool:
+    return any(period[0] <= d <= period[1] for d in days)
+
+
+def dated(ev: Evidence) -> str:
+    """"On 11 April 2024 (the date of its source): " before a sentence that answers a question about a time
+    without stating a date of its own: the date is its document's."""
+    days, own = when_stated(ev)
+    doc = _day(ev.result.date)
+    if own or doc is None or find_dates(ev.text):
+        return ""
+    return f"On {human_date(doc)} (the date of its source): "
 
 
 def _states_day(ev: Evidence, days: set[dt.date]) -> bool:
@@ -188,10 +218,10 @@ def rank(reader, want: Want, cands: list[Evidence], embedder) -> list[Evidence]:
             # penalty), unless it speaks of the asked one by pronoun in a passage that names it.
             if not (_PRONOUN_START.match(ev.text) and any(_names_party(ev.result.text, f) for f in want.parties)):
                 continue
-        if want.kind == "date" and not _TIME.search(ev.text):
-            continue  # "when" is answered by a time
-        if want.days and not _states_day(ev, want.days):
-            continue
+        if want.kind == "date" and not _TIME.search(ev.text) and not _day(ev.result.date):
+            continue  # "when" is answered by a time: one the sentence states, or its source's date
+        if want.days and want.kind != "yes_no" and not _states_day(ev, want.days):
+            continue  # (whether a thing happened on a day is answered by the day it happened)
         if want.codes and not all(c in fold(ev.text) or c in ev.text.lower() for c in want.codes):
             continue
         overlap = len(matched) / len(want.terms)
@@ -210,7 +240,8 @@ def rank(reader, want: Want, cands: list[Evidence], embedder) -> list[Evidence]:
     probs = [float(sim) + 0.01 * float(p) for sim, p in zip(sims, probs)]
     for ev, p in zip(kept, probs):
         bonus = 0.0
-        if want.kind == "date" and (find_dates(ev.text) or days_stated(ev.text, _day(ev.result.date))):
+        if want.kind == "date" and (find_dates(ev.text) or days_stated(ev.text, _day(ev.result.date))
+                                    or (_TODAY.search(ev.text) and _day(ev.result.date))):
             bonus = 0.05
         elif want.kind == "name" and _other_names(ev.text, want):
             bonus = 0.05
@@ -218,6 +249,14 @@ def rank(reader, want: Want, cands: list[Evidence], embedder) -> list[Evidence]:
             bonus += 0.05  # a sentence on how the parties the question names meet
         elif want.kind == "amount" and re.search(r"\d", ev.text):
             bonus = 0.05
+        if want.period:
+            # "in the April 2024 action": a sentence of that time is about it; one of another time is about
+            # another action, unless the question asks whether it happened then (a yes/no compares dates).
+            days, _ = when_stated(ev)
+            if days and _in_period(days, want.period):
+                bonus += 0.06
+            elif days and want.kind != "yes_no":
+                bonus -= 0.06
         ev.score = 0.6 * float(p) + 0.4 * min(ev.score, 1.0) + bonus
     if want.kind == "name":
         _support_answer(want, kept)
@@ -309,6 +348,7 @@ class PartAnswer:
     notes: list[str] = field(default_factory=list)
     from_record: bool = False
     looked: str = ""  # list entries read that lack the field asked for
+    refuses: bool = False  # its answer is a "cannot say" (no list of the kind asked about is loaded)
 
     def not_said(self) -> str:
         """"the sources do not say" of this part, in the question's words, with the entries read."""
@@ -345,6 +385,14 @@ def compose(question: str, plan: Plan, facts: FactDraft, cands: list[Evidence], 
         want = Want.of(text, plan, ask, aliases)
         pool = cands + typed.passages  # a relation's sentences, as the relations store quotes them
         picked = [e for e in pick(rank(reader, want, pool, embedder), embedder, per_part + 2) if e.text not in used]
+        if typed.fallback:
+            # A party no list entry names: what the lists say by absence answers, unless the passages do: those
+            # naming the party when the part asks only whether it is listed, any when it asks more.
+            if not want.focus:
+                picked = [e for e in picked if any(_names_party(e.text, f) for f in want.parties)]
+            if not picked:
+                part.notes, part.refuses = list(typed.fallback), typed.fallback[0].startswith("Cannot say")
+                continue
         if not picked and ask is not None and ask.field == "general":
             # A question about an entity in general: what the passages say about it, closest first.
             about = " ".join(e.text for e in plan.entities if e.entry_ids)
@@ -355,7 +403,8 @@ def compose(question: str, plan: Plan, facts: FactDraft, cands: list[Evidence], 
         if part.from_record and part.sentences:
             picked = picked[:1] if ask is not None and ask.field not in ("listed", "remarks", "measures") else []
         for ev in picked:
-            part.sentences.append((ev.text, [ev]))
+            gloss = dated(ev) if want.kind == "date" or (want.kind == "yes_no" and (want.period or want.days)) else ""
+            part.sentences.append((gloss + ev.text, [ev]))
             used.add(ev.text)
     return _draft(question, plan, parts, facts)
 
@@ -377,7 +426,8 @@ def _draft(question: str, plan: Plan, parts: list[PartAnswer], facts: FactDraft)
         sentences = list(part.sentences)
         if i == 0 and sentences and not part.from_record and _AUX.match(part.text):
             want = Want.of(part.text, plan, part.ask, {})
-            sentences[0] = (_opener(want, sentences[0][0]) + sentences[0][0], sentences[0][1])
+            text, evs = sentences[0]
+            sentences[0] = (_opener(want, text, evs[0] if evs else None) + text, evs)
         if len(draft.sentences) < MAX_SENTENCES + len(parts) - 1:
             draft.sentences += sentences
         draft.notes += part.notes
@@ -390,17 +440,25 @@ def _draft(question: str, plan: Plan, parts: list[PartAnswer], facts: FactDraft)
     elif unanswered:
         draft.notes.append("The sources do not say " + "; nor ".join(p.not_said() for p in unanswered) + ".")
         draft.refused = True
-    if facts.refused and not draft.sentences:
+    if (facts.refused or any(p.refuses for p in parts)) and not draft.sentences:
         draft.refused = True
     return draft
 
 
-def _opener(want: Want, sentence: str) -> str:
+def _opener(want: Want, sentence: str, ev: Evidence | None = None) -> str:
     """"Yes: " or "No: " before a passage's sentence that answers a yes/no question: "No" when the
-    sentence says the opposite of what the question asks (one of them negated), "Yes" when it says the
-    same and states every word the question asks about beyond its names; nothing when unsure."""
+    sentence says the opposite of what the question asks (one of them negated), or when the question asks
+    about a time ("in March 2024") and the sentence is of another; "Yes" when it says the same and states
+    every word the question asks about beyond its names; nothing when unsure."""
     if negated(sentence) != negated(want.text):
         return "No: "
+    if ev is not None and (want.period or want.days):
+        # Neither a day the sentence states nor its source's date is of the time asked about.
+        days, _ = when_stated(ev)
+        days |= {d for d in [_day(ev.result.date)] if d}
+        asked = want.period or (min(want.days), max(want.days))
+        if days and not _in_period(days, asked):
+            return "No: "
     words = set(fold(sentence).split())
     stems = {_stem(w) for w in words}
     if want.focus and all(_matches(t, words, stems) for t in want.focus):

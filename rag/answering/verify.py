@@ -26,7 +26,9 @@ SUPPORT_THRESHOLD = 0.55
 _PROGRAM = re.compile(r"\b(?:[A-Z]{2,}[A-Z0-9]*(?:[-/][A-Z0-9]+)+|E\.?O\.? ?\d{5}|EO ?\d{5})\b")
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?%?(?![\w])")
 _MARKER = re.compile(r"\s*\[(\d+)\]")
-OPENER = re.compile(r"^(?:Yes|No): ")
+# The answer's own words before a quoted sentence: its Yes/No, and the date of the sentence's source when
+# the sentence states none (rag/answering/read.dated).
+OPENER = re.compile(r"^(?:(?:Yes|No): )?(?:On \d{1,2} [A-Z][a-z]+ \d{4} \(the date of its source\): )?")
 
 
 def hard_facts(sentence: str) -> dict[str, set]:
