@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from rag.entities.names import fold
 from rag.core.dates import find_dates
+from rag.core.text import STOPWORDS
 
 # --- retrieval ----------------------------------------------------------------------------------------
 
@@ -227,7 +228,7 @@ def self_contradictions(sentences: Sequence[str]) -> list[tuple[str, str]]:
     negation, that an entity sharing a distinctive name word (4+ letters, not a _GENERIC word) is on a list
     (_LISTED), and either the negative names no particular list or both name the same one."""
     def names(s: str) -> set[str]:
-        return {w for w in fold(s).split() if len(w) >= 3 and w not in _GENERIC and w not in
+        return {w for w in fold(s).split() if len(w) >= 3 and w not in _GENERIC and w not in STOPWORDS and w not in
                 {"does", "appear", "list", "lists", "entry", "entries", "store", "sanctions", "published", "with",
                  "filters", "under", "program", "listed", "effective", "divestment", "date", "jurisdiction"}}
 

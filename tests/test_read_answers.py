@@ -28,6 +28,17 @@ Harrow Marine Inc. agreed to pay 1.2 million US dollars to settle apparent viola
 The Treasury said the designation freezes any property of Corvane Shipping Ltd. in the United States.
 """
 
+# A second release: a "Today, ..." sentence in a dated document (its date is the answer to "when").
+GUIDANCE = """---
+title: "Test fixture: Treasury guidance for tanker operators"
+date: 2024-05-02
+publisher: regbrief test suite
+---
+
+This article is test data written for the regbrief test suite.
+Today, the Treasury published guidance for tanker operators on price cap attestations.
+"""
+
 OPENER = re.compile(r"^(Yes|No)\b")
 
 
@@ -37,6 +48,7 @@ def reader_server(tmp_path_factory, embedder):
     news = root / "news"
     news.mkdir()
     (news / "corvane.md").write_text(NEWS, encoding="utf-8")
+    (news / "guidance.md").write_text(GUIDANCE, encoding="utf-8")
     srv = LiveServer("read", root / "home", rate_limit_per_minute=100000)
     report = srv.rb.ingestor.ingest([DEMO / "articles", DEMO / "lists", CONSOLIDATED_XML, news])
     assert report.ok, report.to_dict()
@@ -103,6 +115,22 @@ def test_a_day_matches_a_passage_that_writes_it_without_the_year(ask):
     a = ask("What happened to Corvane Shipping on 4 March 2024?")
     assert not a["refused"]
     assert "Monday, March 4" in quotes(a)
+
+
+def test_a_release_that_says_today_answers_when_with_its_date(ask):
+    a = ask("When did the Treasury publish guidance for tanker operators?")
+    assert not a["refused"] and "2 May 2024" in a["answer"]
+    assert "Today, the Treasury published guidance" in quotes(a)
+    # A yes/no question about another month compares it with the release's date.
+    a = ask("Did the Treasury publish guidance for tanker operators in April 2024?")
+    assert a["answer"].startswith("No:") and "2 May 2024" in a["answer"]
+
+
+def test_what_a_party_did_is_read_in_the_passages_not_in_its_absence_from_lists(ask):
+    # Harrow Marine has no list entry; the question is about what it did, which the article says.
+    a = ask("Did Harrow Marine agree to pay to settle the price cap violations?")
+    assert "does not appear in any sanctions list entry" not in a["answer"]
+    assert "1.2 million" in a["answer"]
 
 
 def test_relationship_and_misspelt_short_names(ask):

@@ -117,3 +117,24 @@ def test_weights_of_other_features_are_refused(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="rag.answering.reader"):
         assert load_model(bad) is None
     assert "rebuild" in caplog.text
+
+
+# --- the answer scorer (rag/answering/read.py): the learned blend that decides each part's sentences -----
+
+def test_the_shipped_answer_scorer_fits_this_code_and_says_what_it_learnt_from():
+    from rag.answering.read import SCORE_FEATURES, SCORER, Scorer
+
+    scorer = Scorer.load(SCORER)
+    assert len(scorer.coef) == len(SCORE_FEATURES) and 0.0 < scorer.refuse_below < 1.0
+    trained_on = json.loads(SCORER.read_text())["trained_on"]
+    assert trained_on["questions"] > 100 and "prose eval dev split" in trained_on["sources"]
+
+
+def test_an_answer_scorer_of_other_features_is_refused_naming_the_file_and_the_command(tmp_path):
+    from rag.answering.read import Scorer
+
+    bad = tmp_path / "scorer.json"
+    bad.write_text(json.dumps({"features": ["cosine"], "mean": [0], "scale": [1], "coef": [1], "bias": 0,
+                               "refuse_below": 0.5}))
+    with pytest.raises(ValueError, match=r"scorer\.json.*python -m eval\.reader_train scorer"):
+        Scorer.load(bad)

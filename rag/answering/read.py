@@ -15,8 +15,17 @@ Steps (each a plain function over typed values):
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import snowballstemmer
 
 from rag.answering.evidence import EXTRACTIVE_VERSION, Draft, Evidence
 from rag.answering.facts import FactDraft, PartFacts
@@ -30,8 +39,6 @@ from rag.core.models import SearchResult
 from rag.core.text import STOPWORDS, keywords, looks_like_instruction, statement_spans
 from rag.entities.names import LEGAL_WORDS, LIST_WORDS, fold, mentions, question_names
 
-# Below this score no sentence is good enough to state; that part gets "the sources do not say".
-REFUSE_BELOW = 0.42
 MAX_SENTENCES = 4
 MAX_CANDIDATES = 24
 # Question words that say nothing about what is asked ("how many", "what kind").
@@ -73,12 +80,13 @@ def candidates(results: list[SearchResult], named_docs: set[str], skip_heads: se
 
 # --- what a part of the question asks -----------------------------------------------------------------
 
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=65536)
 def _stem(w: str) -> str:
-    """A crude stem, enough to match "audits" with "audited", "freeze" with "freezes", "owns" with "owned"."""
-    for suf in ("ations", "ation", "ings", "ing", "ies", "ied", "ed", "es", "s", "e"):
-        if w.endswith(suf) and len(w) - len(suf) >= 3:
-            return w[: -len(suf)]
-    return w
+    """The word's Snowball stem: "evaders" and "evade", "audits" and "audited", "owns" and "owned" meet."""
+    return _STEMMER.stemWord(w)
 
 
 @dataclass
@@ -168,6 +176,11 @@ def dated(ev: Evidence) -> str:
     return f"On {human_date(doc)} (the date of its source): "
 
 
+def _glossed(want: "Want", ev: Evidence) -> str:
+    """The source's date before a sentence that answers a question about a time without stating one."""
+    return dated(ev) if want.kind == "date" or (want.kind == "yes_no" and (want.period or want.days)) else ""
+
+
 def _states_day(ev: Evidence, days: set[dt.date]) -> bool:
     doc = _day(ev.result.date)
     stated = days_stated(ev.text, doc)
@@ -192,11 +205,13 @@ def _names_party(text: str, forms: list[str]) -> bool:
 
 # --- ranking --------------------------------------------------------------------------------------------
 
-def rank(reader, want: Want, cands: list[Evidence], embedder) -> list[Evidence]:
-    """The candidates that can answer this part, best first, each with its score (the reader's
-    probability, with the share of the part's words it states), and none that cannot:
-    a sentence sharing no word with the part, or none of what it asks beyond its names, or about
-    another party than the one it names, or of another day than the one it names."""
+def rank(reader, want: Want, cands: list[Evidence], embedder, question: str = "",
+         earlier: frozenset[str] = frozenset()) -> list[Evidence]:
+    """The candidates that can answer this part, best first, each scored with the answer scorer's
+    probability that it answers the part (`Scorer`), and none that cannot: a sentence sharing no word with
+    the part, or none of what it asks beyond its names, or about another party than the one it names, or
+    of another day than the one it names. `question` is the whole question when `want` is one part of it,
+    `earlier` the documents the parts before it were answered from."""
     if not want.terms or not cands:
         return []
     firms = [forms for forms in want.parties if _is_firm(forms, cands)]
@@ -230,37 +245,136 @@ def rank(reader, want: Want, cands: list[Evidence], embedder) -> list[Evidence]:
         return []
     kept.sort(key=lambda e: -e.score)
     kept = kept[:MAX_CANDIDATES]
-    probs = reader.score(want.text, [Candidate(e.text, e.result.doc_type, {"title": e.result.title,
-                                                                        "date": e.result.date},
-                                               passage=e.result.chunk_id) for e in kept])
-    # The embedding model's similarity carries the ranking; the learned reader's probability only breaks
-    # ties until it is calibrated on single sentences of these passages (it scores some answers near 0).
-    vecs = embedder.encode([want.text] + [e.text for e in kept])
-    sims = vecs[1:] @ vecs[0]
-    probs = [float(sim) + 0.01 * float(p) for sim, p in zip(sims, probs)]
-    for ev, p in zip(kept, probs):
-        bonus = 0.0
-        if want.kind == "date" and (find_dates(ev.text) or days_stated(ev.text, _day(ev.result.date))
-                                    or (_TODAY.search(ev.text) and _day(ev.result.date))):
-            bonus = 0.05
-        elif want.kind == "name" and _other_names(ev.text, want):
-            bonus = 0.05
-        if len(want.parties) >= 2 and all(_names_party(ev.text, f) for f in want.parties):
-            bonus += 0.05  # a sentence on how the parties the question names meet
-        elif want.kind == "amount" and re.search(r"\d", ev.text):
-            bonus = 0.05
-        if want.period:
-            # "in the April 2024 action": a sentence of that time is about it; one of another time is about
-            # another action, unless the question asks whether it happened then (a yes/no compares dates).
-            days, _ = when_stated(ev)
-            if days and _in_period(days, want.period):
-                bonus += 0.06
-            elif days and want.kind != "yes_no":
-                bonus -= 0.06
-        ev.score = 0.6 * float(p) + 0.4 * min(ev.score, 1.0) + bonus
+    feats = features(reader, want, kept, embedder, question or want.text, earlier)
+    if (captured := _capture.get()) is not None:
+        captured.append((want.text, [_glossed(want, e) + e.text for e in kept], feats))
+    for ev, p in zip(kept, get_scorer().predict(feats)):
+        ev.score = float(p)
     if want.kind == "name":
         _support_answer(want, kept)
     return sorted(kept, key=lambda e: -e.score)
+
+
+# --- the answer scorer: is this sentence the answer to this part? ---------------------------------------
+
+# What the scorer weighs, per candidate sentence of one part of a question.
+SCORE_FEATURES = (
+    "cosine",            # the embedding model's similarity of part and sentence
+    "cosine_rank",       # 1 / (1 + its place among the candidates by that similarity)
+    "reader",            # the learned reader's log-odds (rag/answering/reader.py)
+    "overlap",           # share of the part's content words the sentence states
+    "focus",             # share of what the part asks beyond its names that the sentence states
+    "passage_rank",      # 1 / (1 + the retrieval rank of its passage)
+    "names_party",       # it names a party the part names
+    "both_parties",      # it names both parties the part names
+    "others_named",      # it names someone the part does not
+    "date_answer",       # the part asks "when" and the sentence states a time (or "today" in a dated source)
+    "date_from_source",  # the part asks "when" and only the sentence's source date answers it
+    "name_answer",       # the part asks "who"/"which" and the sentence names someone the part does not
+    "amount_answer",     # the part asks "how many/much" and the sentence writes a number
+    "period_in",         # the part asks about a time and the sentence (or its source) is of that time
+    "period_out",        # ... and it is of another time
+    "list_entry",        # the sentence is a list entry's
+    "headline",          # the sentence ends without a full stop (a title or heading)
+    "short",             # fewer than eight words
+    "question_cosine",   # the similarity to the whole question (for one part of several: the context it shares)
+    "earlier_source",    # its document answered an earlier part of the question
+    "company_answer",    # the part asks "which company" and the sentence names a company the part does not
+)
+SCORER = Path(__file__).with_name("answer_scorer.json")
+_capture: ContextVar[list | None] = ContextVar("read_capture", default=None)
+
+
+def features(reader, want: Want, kept: list[Evidence], embedder, question: str,
+             earlier: frozenset[str]) -> np.ndarray:
+    """One row of SCORE_FEATURES per candidate."""
+    probs = reader.score(want.text, [Candidate(e.text, e.result.doc_type, {"title": e.result.title,
+                                                                         "date": e.result.date},
+                                               passage=e.result.chunk_id) for e in kept])
+    vecs = reader.vectors([want.text, question] + [e.text for e in kept])
+    sims = np.asarray(vecs[2:] @ vecs[0], dtype=np.float64)
+    whole = np.asarray(vecs[2:] @ vecs[1], dtype=np.float64)
+    places = np.empty(len(kept))
+    places[np.argsort(-sims)] = np.arange(len(kept))
+    focus = set(want.focus)
+    rows = []
+    for i, ev in enumerate(kept):
+        words = set(fold(ev.text).split())
+        stems = {_stem(w) for w in words}
+        overlap = sum(_matches(t, words, stems) for t in want.terms) / len(want.terms)
+        focus_share = (sum(_matches(t, words, stems) for t in focus) / len(focus)) if focus else 1.0
+        prior = ev.score - overlap  # -0.01 per retrieval rank (candidates())
+        p = min(max(float(probs[i]), 1e-4), 1 - 1e-4)
+        named = [_names_party(ev.text, f) for f in want.parties]
+        others = _other_names(ev.text, want)
+        stated, own = when_stated(ev)
+        states_time = bool(find_dates(ev.text) or days_stated(ev.text, _day(ev.result.date))
+                           or (_TODAY.search(ev.text) and _day(ev.result.date)))
+        days = stated | {d for d in [_day(ev.result.date)] if d}
+        in_period = bool(want.period and days and _in_period(days, want.period))
+        text = ev.text.strip()
+        rows.append([
+            float(sims[i]), 1.0 / (1.0 + places[i]), math.log(p / (1 - p)), overlap, focus_share,
+            1.0 / (1.0 + max(0.0, round(-prior * 100))), float(any(named)), float(len(named) >= 2 and all(named)),
+            float(others), float(want.kind == "date" and states_time),
+            float(want.kind == "date" and not states_time and _day(ev.result.date) is not None),
+            float(want.kind == "name" and others), float(want.kind == "amount" and bool(re.search(r"\d", text))),
+            float(in_period), float(bool(want.period and days and not in_period)),
+            float(ev.result.doc_type == "list_entry"), float(not text.endswith((".", '"', "”", ")", "'"))),
+            float(len(text.split()) < 8), float(whole[i]), float(ev.result.doc_id in earlier),
+            float(want.kind == "name" and bool(_companies(ev.text, want))),
+        ])
+    return np.asarray(rows, dtype=np.float64).reshape(len(kept), len(SCORE_FEATURES))
+
+
+@dataclass
+class Scorer:
+    """Logistic regression over SCORE_FEATURES, and the probability below which no sentence is good enough
+    to state (that part gets "the sources do not say"). Trained by `python -m eval.reader_train scorer`."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    bias: float
+    refuse_below: float
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        if not len(x):
+            return np.zeros(0)
+        z = ((x - self.mean) / self.scale) @ self.coef + self.bias
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def save(self, path: Path, info: dict) -> None:
+        path.write_text(json.dumps({"features": list(SCORE_FEATURES), "mean": self.mean.round(6).tolist(),
+                                    "scale": self.scale.round(6).tolist(), "coef": self.coef.round(6).tolist(),
+                                    "bias": round(float(self.bias), 6), "refuse_below": round(self.refuse_below, 4),
+                                    "trained_on": info}, indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> "Scorer":
+        d = json.loads(path.read_text())
+        if d["features"] != list(SCORE_FEATURES):
+            raise ValueError(f"{path}: its features are not this code's; rebuild it with "
+                             "`python -m eval.reader_train scorer`")
+        return cls(np.asarray(d["mean"]), np.asarray(d["scale"]), np.asarray(d["coef"]), float(d["bias"]),
+                   float(d["refuse_below"]))
+
+
+@lru_cache(maxsize=1)
+def get_scorer() -> Scorer:
+    return Scorer.load(SCORER)
+
+
+@contextmanager
+def captured_groups():
+    """Every part's candidates and their features, as ranked while the block runs (for training the
+    scorer): a list of (part, sentences, feature rows)."""
+    groups: list = []
+    token = _capture.set(groups)
+    try:
+        yield groups
+    finally:
+        _capture.reset(token)
 
 
 def _companies(text: str, want: Want) -> set[str]:
@@ -283,7 +397,7 @@ def _support_answer(want: Want, kept: list[Evidence]) -> None:
     named = [(ev, _companies(ev.text, want)) for ev in kept]
     for ev, names in named:
         for n in names:
-            support[n] = support.get(n, 0.0) + max(ev.score - REFUSE_BELOW, 0.0)
+            support[n] = support.get(n, 0.0) + max(ev.score - get_scorer().refuse_below, 0.0)
     if not support:
         return
     best = max(support, key=support.get)
@@ -324,7 +438,7 @@ def _other_names(text: str, want: Want) -> bool:
 def pick(ranked: list[Evidence], embedder, limit: int) -> list[Evidence]:
     """The best of the ranked sentences above the floor, one of each fact (a sentence that says what a
     chosen one says is left out)."""
-    ranked = [e for e in ranked if e.score >= REFUSE_BELOW]
+    ranked = [e for e in ranked if e.score >= get_scorer().refuse_below]
     if not ranked:
         return []
     vecs = embedder.encode([e.text for e in ranked])
@@ -367,6 +481,7 @@ def compose(question: str, plan: Plan, facts: FactDraft, cands: list[Evidence], 
     parts: list[PartAnswer] = []
     per_part = MAX_SENTENCES if len(asks) == 1 else max(1, MAX_SENTENCES // len(asks))
     used: set[str] = set()
+    earlier: set[str] = set()  # the documents the parts before were answered from
     for i, ask in enumerate(asks):
         typed = facts.parts[i] if ask is not None and i < len(facts.parts) else PartFacts()
         text = ask.clause if ask is not None and len(asks) > 1 else question
@@ -384,14 +499,17 @@ def compose(question: str, plan: Plan, facts: FactDraft, cands: list[Evidence], 
                 continue
         want = Want.of(text, plan, ask, aliases)
         pool = cands + typed.passages  # a relation's sentences, as the relations store quotes them
-        picked = [e for e in pick(rank(reader, want, pool, embedder), embedder, per_part + 2) if e.text not in used]
+        ranked = rank(reader, want, pool, embedder, question, frozenset(earlier))
+        picked = [e for e in pick(ranked, embedder, per_part + 2) if e.text not in used]
         if typed.fallback:
-            # A party no list entry names: what the lists say by absence answers, unless the passages do: those
-            # naming the party when the part asks only whether it is listed, any when it asks more.
-            if not want.focus:
-                picked = [e for e in picked if any(_names_party(e.text, f) for f in want.parties)]
+            # A party no list entry names. When the part asks only whether it is listed, the loaded lists'
+            # silence answers; when none of the kind is loaded, the passages naming the party may. When it
+            # asks more ("Did BIS add ... in March 2024?"), the passages answer, and the lists only if they cannot.
+            cannot = typed.fallback[0].startswith("Cannot say")
+            if not any(_acts(text, f) for f in want.parties):
+                picked = [] if not cannot else [e for e in picked if any(_names_party(e.text, f) for f in want.parties)]
             if not picked:
-                part.notes, part.refuses = list(typed.fallback), typed.fallback[0].startswith("Cannot say")
+                part.notes, part.refuses = list(typed.fallback), cannot
                 continue
         if not picked and ask is not None and ask.field == "general":
             # A question about an entity in general: what the passages say about it, closest first.
@@ -403,10 +521,19 @@ def compose(question: str, plan: Plan, facts: FactDraft, cands: list[Evidence], 
         if part.from_record and part.sentences:
             picked = picked[:1] if ask is not None and ask.field not in ("listed", "remarks", "measures") else []
         for ev in picked:
-            gloss = dated(ev) if want.kind == "date" or (want.kind == "yes_no" and (want.period or want.days)) else ""
-            part.sentences.append((gloss + ev.text, [ev]))
+            earlier.add(ev.result.doc_id)
+            part.sentences.append((_glossed(want, ev) + ev.text, [ev]))
             used.add(ev.text)
     return _draft(question, plan, parts, facts)
+
+
+def _acts(text: str, forms: list[str]) -> bool:
+    """Is the party the one acting in a yes/no question ("Did BIS add ...", "Has Treasury issued ...")
+    rather than the one acted on ("Has the EU listed Siemens", "Is JCV on a list")?"""
+    names = "|".join(re.escape(f) for f in forms if f.strip())
+    return bool(names) and bool(re.match(rf"^\s*(?:did|does|do|has|have|had|will|would|can|could)\s+(?:the\s+)?"
+                                         rf"(?:{names})\s+(?!been\b|ever\b|not\b|itself\b|also\b)[a-z]{{2,}}\b",
+                                         text, re.I))
 
 
 def _both_parties(want: Want, picked: list[Evidence], strict: bool) -> list[Evidence]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.core.dates import find_dates, strip_dates
-from rag.entities.names import LEGAL_WORDS, fold, mentions
+from rag.entities.names import LEGAL_WORDS, LIST_WORDS, fold, mentions
 from rag.core.text import STOPWORDS, sentence_spans
 
 SUPPORT_THRESHOLD = 0.55
@@ -193,6 +193,10 @@ _NEGATIVE = re.compile(
     r"(?:\W+\w+){0,6}?\W+(?:listed|sanctioned|designated|blacklisted|blocked|appear\w*|entry|list|lists|"
     r"sanctions|from)\b", re.I)
 _LISTING_VERB = re.compile(r"\b(?:added|listed|designated|sanctioned|blacklisted|put on|placed on)\b", re.I)
+# Words that name a particular list ("SDN", "NS-CMIC", "EU"), as the lists' own vocabulary has them.
+_LIST_NAMES = {w for w in LIST_WORDS if w not in {"list", "lists", "sanction", "sanctions", "program", "programme",
+                                                   "order", "executive", "treasury", "council", "official", "ofac",
+                                                   "ofsi", "federal", "register", "journal", "regulation", "eo"}}
 _BORN = re.compile(r"\bborn\b|\bdate of birth\b|\bDOB\b", re.I)
 
 
@@ -229,6 +233,20 @@ class TypedFacts:
                 return entries
         return None
 
+    @staticmethod
+    def _denied(sentence: str, entries: list) -> list:
+        """The entries a negative statement of the sentence speaks of: those on the list its own clause
+        names ("is not on OFAC's SDN list, and the NS-CMIC listing ..." denies the SDN listing only), or
+        all of them when that clause names no list."""
+        out = []
+        for m in _NEGATIVE.finditer(sentence):
+            clause = re.split(r"[,;]|\band\b|\bbut\b", sentence[m.start():m.end() + 40])[0]
+            lists = {lst for e in entries for lst in [e.list, *e.lists] if lst and f" {fold(lst)} " in f" {fold(clause)} "}
+            other = set(fold(clause).split()) & _LIST_NAMES  # a list named, not one of the entity's
+            if lists or not other:
+                out += [e for e in entries if not lists or e.list in lists or set(e.lists) & lists]
+        return out
+
     def contradiction(self, sentence: str) -> str | None:
         entries = self._subject(sentence)
         if not entries:
@@ -237,8 +255,9 @@ class TypedFacts:
         named = sorted({lst for e in entries for lst in [e.list, *e.lists] if lst and f" {fold(lst)} " in folded})
         on = [e for e in entries if not named or e.list in named or set(e.lists) & set(named)]
         name = entries[0].name
-        if _NEGATIVE.search(sentence) and on and any(e.sanctioned and not e.end_date and e.change != "removed" for e in on):
-            e = on[0]
+        denied = self._denied(sentence, entries)
+        if denied and any(e.sanctioned and not e.end_date and e.change != "removed" for e in denied):
+            e = denied[0]
             return f"contradicts the list record: {name} is on the {e.list} list" + (f" (uid {e.uid})" if e.uid else "")
         dates = find_dates(sentence)
         if dates and named and _LISTING_VERB.search(sentence):
