@@ -88,8 +88,14 @@ def score(rows: list[dict], extract) -> dict:
     return {"sentences": len(rows), "marked": marked, "found": found, "right": right,
             "recall": round(right / marked, 3) if marked else None,
             "precision": round(right / found, 3) if found else None,
+            "f1": f1(right, marked, found),
             "status_accuracy": round(status_right / right, 3) if right else None,
             "misses": misses, "wrong": wrong}
+
+
+def f1(right: int, marked: int, found: int) -> float | None:
+    """The harmonic mean of recall and precision (None when nothing was marked or found)."""
+    return round(2 * right / (marked + found), 3) if marked + found else None
 
 
 def read(split: str) -> list[dict]:
@@ -115,6 +121,7 @@ def leave_one_document_out(dev: list[dict]) -> dict:
     return {"sentences": len(dev), "marked": marked, "found": n_found, "right": right,
             "recall": round(right / marked, 3) if marked else None,
             "precision": round(right / n_found, 3) if n_found else None,
+            "f1": f1(right, marked, n_found),
             "status_accuracy": None, "misses": [m for f in found for m in f["misses"]],
             "wrong": [w for f in found for w in f["wrong"]]}
 
@@ -127,7 +134,7 @@ def run() -> dict:
     r["seconds"] = round(time.perf_counter() - t, 2)
     results["dev_leave_one_document_out"] = r
     rows.append(["dev (leave one document out)", "model", r["marked"], r["found"], r["right"], r["recall"],
-                 r["precision"], r["status_accuracy"]])
+                 r["precision"], r["f1"], r["status_accuracy"]])
     for split in ("dev", "held_out"):
         data = read(split)
         results["splits"][split] = {}
@@ -136,14 +143,14 @@ def run() -> dict:
             r = score(data, fn)
             r["seconds"] = round(time.perf_counter() - t, 2)
             results["splits"][split][name] = r
-            rows.append([split, name, r["marked"], r["found"], r["right"], r["recall"], r["precision"],
+            rows.append([split, name, r["marked"], r["found"], r["right"], r["recall"], r["precision"], r["f1"],
                          r["status_accuracy"]])
     results["note"] = ("dev was used for training and tuning (its plain rows are in-sample; the leave-one-"
                        "document-out row is not); held_out was not read by training or tuning (split fixed by "
                        "document before any training)")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(results, indent=2) + "\n")
-    print(table(rows, ["split", "extractor", "marked", "found", "right", "recall", "precision", "status acc."]))
+    print(table(rows, ["split", "extractor", "marked", "found", "right", "recall", "precision", "F1", "status acc."]))
     return results
 
 

@@ -70,6 +70,32 @@ def test_party_mentions_keep_whole_names_and_separate_an_institution_from_its_of
     assert [p.text for p in party_mentions(sentence)] == parties
 
 
+@pytest.mark.parametrize("sentence,parties", [
+    ("Perla Marine is owned by Ilya Korsun and Vantor Holdings Limited.", ["Perla Marine", "Ilya Korsun", "Vantor Holdings Limited"]),
+    ("Among the firms listed, Perla Marine is a unit of the Director of Vantor Holdings.", ["Perla Marine", "Vantor Holdings"]),
+    ("EN+ Group is a holding of Vantor Holdings.", ["EN+ Group", "Vantor Holdings"]),
+])
+def test_party_mentions_split_a_person_from_a_company_and_drop_function_words(sentence, parties):
+    from rag.relations.learned import party_mentions
+
+    assert [p.text for p in party_mentions(sentence)] == parties
+
+
+def test_what_a_sentence_says_of_a_list_of_parties_holds_for_each_of_them():
+    """"A, B and C are owned by D": each of the three is D's, not only the one next to the verb; the
+    notices' qualifier ("directly or indirectly") between the verb and the owner changes nothing."""
+    from rag.relations.extract import sentence_relations
+
+    found = {(r.relation, r.subject, r.object) for r in sentence_relations(
+        "Cobalt Freight, Delmar Optics and Harrow Systems are being designated for being owned or controlled by, "
+        "directly or indirectly, Vantor Holdings.")}
+    assert found == {("ownership", "Vantor Holdings", x) for x in ("Cobalt Freight", "Delmar Optics", "Harrow Systems")}
+    found = {(r.relation, r.subject, r.object) for r in sentence_relations(
+        "Perla Marine is being designated for being owned or controlled, directly or indirectly, by Ilya Korsun "
+        "and Vantor Holdings.")}
+    assert found == {("ownership", "Ilya Korsun", "Perla Marine"), ("ownership", "Vantor Holdings", "Perla Marine")}
+
+
 def test_what_ingest_stores_finds_more_held_out_relations_than_the_phrase_list():
     from bench.bench_relations import _combined, _patterns, read, score
 
