@@ -217,16 +217,18 @@ def strip_legal(tokens: list[str]) -> tuple[list[str], list[str]]:
 
 class Normalised:
     """A name made comparable: its words (legal forms set aside for organisations) and derived keys; rigour's
-    analysis of its words (`parts`, `forms`, `numbers`) is made when first asked for (screening asks; the
-    relation graph and `name_key` need only the words)."""
+    analysis of its words (`parts`, `forms`, `numbers`, `words`) is made when first asked for (screening asks;
+    the relation graph and `name_key` need only the words), then kept as plain attributes: screening reads
+    them for every candidate it scores."""
 
     __slots__ = ("raw", "tokens", "applied", "legal", "person", "joined", "sorted_joined", "core", "core_joined",
-                 "generic", "_analysis", "_light")
+                 "generic", "_light", "parts", "forms", "numbers", "words")
 
     def __init__(self, raw: str, tokens: list[str], applied: set[str], legal: list[str], person: bool,
                  parts: tuple["Part", ...] | None = None, forms: frozenset[str] = frozenset()):
         self.raw, self.tokens, self.applied, self.legal, self.person = raw, tokens, applied, legal, person
-        self._analysis = None if parts is None else _analysis(parts, forms)
+        if parts is not None:
+            self._set_analysis(parts, forms)
         self._light: Normalised | None = None
         self.joined = "".join(tokens)
         self.sorted_joined = "".join(sorted(tokens))
@@ -234,10 +236,21 @@ class Normalised:
         self.core_joined = "".join(sorted(self.core))
         self.generic = frozenset(t for t in tokens if t in GENERIC)
 
-    def _analysed(self) -> tuple:
-        if self._analysis is None:
-            self._analysis = _analysis(*analyse(self.raw, self.person))
-        return self._analysis
+    def _set_analysis(self, parts: tuple["Part", ...], forms: frozenset[str]) -> None:
+        # parts: its words with rigour's symbols; forms: the classes of its legal forms (rigour's org types:
+        # "LLC", "JSC" ...); numbers: its numbers, as rigour's symbols where it has them ("NUM:3" for "three"
+        # and "3"); words: the parts that are not stop words (all of them when every one is).
+        self.parts, self.forms = parts, forms
+        self.numbers = frozenset({s for p in parts if p.number for s in p.symbols}
+                                 or {p.text for p in parts if p.number})
+        self.words = tuple(p for p in parts if not p.stop) or parts
+
+    def __getattr__(self, attr: str):
+        # Called only for an attribute not set yet: rigour's analysis, made on first use.
+        if attr in ("parts", "forms", "numbers", "words"):
+            self._set_analysis(*analyse(self.raw, self.person))
+            return getattr(self, attr)
+        raise AttributeError(attr)
 
     def light(self) -> "Normalised":
         """This name analysed without rigour's person-name tables (loading them costs seconds of CPU in a
@@ -249,25 +262,6 @@ class Normalised:
             self._light = Normalised(self.raw, self.tokens, self.applied, self.legal, self.person,
                                      *analyse(self.raw, self.person, tables=False))
         return self._light
-
-    @property
-    def parts(self) -> tuple["Part", ...]:
-        return self._analysed()[0]
-
-    @property
-    def forms(self) -> frozenset[str]:
-        """The classes of its legal forms (rigour's org types: "LLC", "JSC" ...)."""
-        return self._analysed()[1]
-
-    @property
-    def numbers(self) -> frozenset[str]:
-        """Its numbers, as rigour's symbols where it has them ("NUM:3" for "three" and "3")."""
-        return self._analysed()[2]
-
-
-def _analysis(parts: tuple, forms: frozenset[str]) -> tuple:
-    numbers = frozenset({s for p in parts if p.number for s in p.symbols} or {p.text for p in parts if p.number})
-    return parts, forms, numbers
 
 
 def normalise(name: str, person: bool) -> Normalised:
@@ -292,6 +286,7 @@ class Part:
     number: bool = False
     stop: bool = False
     place: bool = False
+    named: frozenset[str] = frozenset()  # its symbols but initials: what names the same word in another form
 
 
 _LOOSE = [("kh", "h"), ("ph", "f"), ("w", "v"), ("y", "i"), ("j", "i"), ("ou", "u"), ("ee", "i"), ("oo", "u"),
@@ -373,7 +368,8 @@ def analyse(name: str, person: bool, tables: bool = True) -> tuple[tuple[Part, .
         mine = syms.get(p.index, ())
         parts.append(Part(text, loose_, frozenset(mine), p.metaphone or "",
                           number=tag == num or any(s.startswith("NUMERIC") for s in mine),
-                          stop=tag == stop, place=p.index in places))
+                          stop=tag == stop, place=p.index in places,
+                          named=frozenset(s for s in mine if not s.startswith("INITIAL"))))
     return tuple(parts), frozenset(forms)
 
 
