@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rapidfuzz.distance import OSA, Indel, Levenshtein
 
@@ -33,6 +34,7 @@ class Comparison:
     applied: list[str] = field(default_factory=list)
     explanation: str = ""
     name_score: float | None = None  # the name's score before what else the query says qualified it
+    whole: tuple[float, str] | None = None  # the whole-name comparison's (score, how) it started from
 
 
 INITIAL_SIM = 0.8  # an initial for the given name it starts
@@ -161,19 +163,20 @@ def acronyms(n: Normalised) -> set[str]:
     return {a for a in out if len(a) >= 3}
 
 
-def compare(q: Normalised, n: Normalised, careful: bool = True) -> Comparison:
+def compare(q: Normalised, n: Normalised, careful: bool = True, whole: tuple[float, str] | None = None) -> Comparison:
     """How alike two normalised names are, in [0, 1], and how (see the module docstring): the best of the
     whole-name comparison and, when `careful`, the word-by-word alignment (`align`), lowered for legal
     forms of different classes. Screening is careful only with its best few candidates: the alignment
-    costs ten times the whole-name comparison."""
-    score, how = _compare_whole(q, n)
+    costs ten times the whole-name comparison. `whole`: the whole-name comparison when already made
+    (`Comparison.whole` of a comparison that was not careful)."""
+    score, how = whole = whole or _compare_whole(q, n)
     if careful:
         a = align(q, n)
         if a > score + 1e-9:
             score, how = a, "name parts"
     if ACRONYM_SCORE > score and acronym(q, n):
         score, how = ACRONYM_SCORE, "acronym"
-    c = Comparison(score, how)
+    c = Comparison(score, how, whole=whole)
     qf, nf = q.forms, n.forms
     if qf and nf and not qf & nf:
         c.score *= FORM_CONFLICT
@@ -248,13 +251,19 @@ def _compare_whole(q: Normalised, n: Normalised) -> tuple[float, str]:
     return full, how
 
 
+@lru_cache(maxsize=65536)
+def _punctuation(name: str) -> tuple[str, ...]:
+    """A name's punctuation marks, sorted (the same marks on both sides: no punctuation normalised)."""
+    return tuple(sorted(re.findall(r"[^\w\s]", name)))
+
+
 def normalisations(q: Normalised, n: Normalised, c: Comparison) -> list[str]:
     """Which normalisations the match between these two names needed (for the explanation)."""
     applied = sorted(q.applied | n.applied)
     a, b = q.raw, n.raw
     if a != b and _sim(a, b) < _sim(a.lower(), b.lower()):
         applied.insert(0, "case")
-    if sorted(re.findall(r"[^\w\s]", a)) != sorted(re.findall(r"[^\w\s]", b)):
+    if _punctuation(a) != _punctuation(b):
         applied.append("punctuation")
     if q.legal or n.legal:
         applied.append("legal form")

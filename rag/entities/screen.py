@@ -250,7 +250,7 @@ class NameIndex:
         for ni, c in zip(cand, cheap):
             n = norm[ni]
             if ni in careful and c.score < 0.999:
-                c = compare(variants[n.person], n)
+                c = compare(variants[n.person], n, whole=c.whole)
             ei = self.name_entry[ni]
             if ei not in found or c.score > found[ei][0].score:
                 found[ei] = (c, ni)
