@@ -7,7 +7,9 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import numpy as np
 from rapidfuzz.distance import OSA, Indel, Levenshtein
+from rapidfuzz.process import cdist
 
 from rag.core.models import ListEntry
 from rag.entities.names import GENERIC, Normalised, Part
@@ -26,7 +28,7 @@ def _sim(a: str, b: str) -> float:
     return Indel.normalized_similarity(a, b) if a and b else 0.0
 
 
-@dataclass
+@dataclass(slots=True)
 class Comparison:
     score: float
     how: str  # "joined" | "word order" | "generic words" | "partial person name" | "short name" | "identifier"
@@ -174,7 +176,7 @@ def compare(q: Normalised, n: Normalised, careful: bool = True, whole: tuple[flo
         a = align(q, n)
         if a > score + 1e-9:
             score, how = a, "name parts"
-    if ACRONYM_SCORE > score and acronym(q, n):
+    if ACRONYM_SCORE > score and len(q.tokens) == 1 and acronym(q, n):
         score, how = ACRONYM_SCORE, "acronym"
     c = Comparison(score, how, whole=whole)
     qf, nf = q.forms, n.forms
@@ -184,6 +186,29 @@ def compare(q: Normalised, n: Normalised, careful: bool = True, whole: tuple[flo
     if how != "name parts" and q.numbers and n.numbers and q.numbers != n.numbers:  # numbers_differ
         c.score *= NUMBER_CONFLICT
     return c
+
+
+def whole_bounds(q: Normalised, names: list[Normalised]) -> np.ndarray:
+    """For each name, a score `compare(q, name, careful=False)` cannot exceed: the best similarity of the
+    words joined, sorted or without generic words (what `_compare_whole` starts from and only lowers),
+    0.9 for an acronym, 1 where a person's name may be partly given (not bounded here). Counted for all
+    the names at once (rapidfuzz's cdist), so screening need not compare names that cannot be shown."""
+    if not names:
+        return np.zeros(0)
+    bound = cdist([q.joined], [n.joined for n in names], scorer=_similarity, dtype=np.float64)[0]
+    np.maximum(bound, cdist([q.sorted_joined], [n.sorted_joined for n in names], scorer=_similarity,
+                            dtype=np.float64)[0], out=bound)
+    np.maximum(bound, cdist([q.core_joined], [n.core_joined for n in names], scorer=_similarity,
+                            dtype=np.float64)[0], out=bound)
+    bound += 1e-9
+    qt = len(q.tokens)
+    for i, n in enumerate(names):
+        nt = len(n.tokens)
+        if n.person and qt >= 2 and nt >= 2 and qt != nt and abs(qt - nt) <= 2:
+            bound[i] = 1.0
+        elif qt == 1 and bound[i] < ACRONYM_SCORE and acronym(q, n):
+            bound[i] = ACRONYM_SCORE
+    return bound
 
 
 def numbers_differ(q: Normalised, n: Normalised) -> bool:

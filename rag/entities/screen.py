@@ -48,7 +48,8 @@ import numpy as np
 
 from rag.core.dates import iso
 from rag.entities.index import EntityIndex, same_entry
-from rag.entities.matching import Comparison, acronyms, compare, explain, normalisations, trigrams
+from rag.entities.matching import (Comparison, acronyms, compare, explain, normalisations, trigrams,
+                                   whole_bounds)
 from rag.core.models import ListEntry, ScreenQuery, ScreenResponse, ScreenResult
 from rag.entities.names import GENERIC, Normalised, normalise, person_tables_loaded
 from rag.core.priority import query_entry, stepping
@@ -245,9 +246,10 @@ class NameIndex:
         # Two stages: the whole-name comparison for every candidate, the word-by-word one for the first
         # few by blocking (which counts rigour's symbols: nicknames, names in other scripts) and the best
         # few by the whole name.
-        cheap = [compare(variants[norm[ni].person], norm[ni], careful=False) for ni in cand]
-        careful = set(cand[:CAREFUL]) | {cand[i] for i in sorted(range(len(cand)), key=lambda i: -cheap[i].score)[:CAREFUL]}
-        for ni, c in zip(cand, cheap):
+        cheap = self._whole(variants, cand, norm)
+        careful = set(cand[:CAREFUL]) | {cand[i] for i in sorted(cheap, key=lambda i: (-cheap[i].score, i))[:CAREFUL]}
+        for i in sorted(cheap):
+            ni, c = cand[i], cheap[i]
             n = norm[ni]
             if ni in careful and c.score < 0.999:
                 c = compare(variants[n.person], n, whole=c.whole)
@@ -279,11 +281,10 @@ class NameIndex:
         # without it, only for the matches shown.
         extra = {ei: qualified(ei, c) for ei, (c, _) in found.items()} if details is not None else {}
         doc_ids = self.doc_ids
-        ranked = heapq.nsmallest(limit, found.items(), key=lambda x: (-x[1][0].score, doc_ids[x[0]]))
+        shown = [x for x in found.items() if x[1][0].score >= MIN_SCORE]  # below it a candidate is not shown
+        ranked = heapq.nsmallest(limit, shown, key=lambda x: (-x[1][0].score, doc_ids[x[0]]))
         matches = []
         for ei, (c, ni) in ranked:
-            if c.score < MIN_SCORE:
-                break
             if ni >= 0:
                 n = norm[ni]
                 c.applied = normalisations(variants[n.person], n, c) if c.how != "short name" else ["short name"]
@@ -301,6 +302,33 @@ class NameIndex:
                             "features": features})
         # validated at once (pydantic's core): a batch makes thousands of matches
         return ScreenResult.model_validate({"query": query, "matches": matches})
+
+    @staticmethod
+    def _whole(variants: dict[bool, Normalised], cand: list[int], norm) -> dict[int, Comparison]:
+        """The whole-name comparisons of the candidates (by position) that can matter: the first CAREFUL (they
+        are compared word by word), every one whose bound (`whole_bounds`) reaches MIN_SCORE, and in order
+        of their bounds the others until the CAREFUL best scores are known."""
+        names = [norm[ni] for ni in cand]
+        bound = np.zeros(len(cand))
+        for person in (False, True):
+            at = [i for i, n in enumerate(names) if n.person == person]
+            if at:
+                bound[at] = whole_bounds(variants[person], [names[i] for i in at])
+        out = {i: compare(variants[names[i].person], names[i], careful=False) for i in range(min(CAREFUL, len(cand)))}
+        best: list[float] = []
+        for i in np.argsort(-bound, kind="stable").tolist():
+            if i in out:
+                continue
+            if bound[i] < MIN_SCORE:
+                if not best:
+                    best = sorted((c.score for c in out.values()), reverse=True)
+                if len(best) >= CAREFUL and best[CAREFUL - 1] > bound[i]:
+                    break  # neither shown nor among the best few: nor are the rest, whose bounds are lower
+            n = names[i]
+            c = out[i] = compare(variants[n.person], n, careful=False)
+            if best:
+                best = sorted(best + [c.score], reverse=True)
+        return out
 
     def short_names(self, q: Normalised) -> list[tuple[int, Comparison]]:
         """Names that hold a short name whole ("DJI" in "SZ DJI TECHNOLOGY CO., LTD."): every word of the
