@@ -132,6 +132,9 @@ for _p in LEGAL_PHRASES:
 LEGAL_VOCAB = sorted({w for p in LEGAL_PHRASES for w in p if len(w) >= 4} | {w for w in LEGAL_WORDS if len(w) >= 5}
                      | {w for w in GENERIC if len(w) >= 5})
 _VOCAB_SET = set(LEGAL_VOCAB)
+_VOCAB_BY_FIRST: dict[str, list[str]] = defaultdict(list)  # in LEGAL_VOCAB's order
+for _v in LEGAL_VOCAB:
+    _VOCAB_BY_FIRST[_v[0]].append(_v)
 _SPLIT_VOCAB = sorted([w for w in LEGAL_VOCAB if len(w) >= 7 and w not in GENERIC]
                       + ["company", "llc", "ltd", "plc", "gmbh", "joint", "stock"], key=len, reverse=True)
 
@@ -184,8 +187,8 @@ def repair_legal(tokens: list[str]) -> list[str]:
         near_legal = any(0 <= j < len(out) and (out[j] in vocab or out[j] in LEGAL_WORDS) for j in (i - 1, i + 1))
         if len(t) < 6 and not near_legal:
             continue
-        for v in LEGAL_VOCAB:
-            if v[0] == t[0] and abs(len(v) - len(t)) <= 1 and OSA.distance(t, v, score_cutoff=1) <= 1:
+        for v in _VOCAB_BY_FIRST.get(t[0], ()):
+            if abs(len(v) - len(t)) <= 1 and OSA.distance(t, v, score_cutoff=1) <= 1:
                 out[i] = v
                 break
     return out

@@ -235,8 +235,10 @@ class NameIndex:
         elif type_:
             blocking = [variants[False]]
         else:
+            # the person variant blocks apart when its keys differ (its words, or rigour's symbols of them)
             blocking = [variants[False]] + ([variants[True]] if variants[True].tokens != variants[False].tokens
-                                            or variants[True].parts != variants[False].parts else [])
+                                            or not light and symbols(variants[True]) != symbols(variants[False])
+                                            else [])
         cand: list[int] = []
         for v in blocking:
             cand += self.candidates(v, type_, light=light)
