@@ -227,44 +227,30 @@ def screen_over_http(entity_index, names: list[str], batch: int = 100) -> dict:
     for by one whose store serves that index (the lists here are parsed into a bare registry, not ingested
     with embeddings), so the request goes through the route, its validation, Regbrief.screen and the
     response's serialisation as a user's does."""
-    import socket
-    import threading
     from types import SimpleNamespace
 
     import httpx
-    import uvicorn
 
     from api.app import create_app
     from api.workspaces import get_state
     from rag.core.settings import Settings
     from rag.service import Regbrief
+    from tests.serve import serving
 
     with tempfile.TemporaryDirectory() as home:
         app = create_app(Settings(home=Path(home)), warm=False)
         stand_in = SimpleNamespace(store=SimpleNamespace(entities=entity_index))
         app.dependency_overrides[get_state] = lambda: SimpleNamespace(
             rb=SimpleNamespace(screen=lambda *a, **kw: Regbrief.screen(stand_in, *a, **kw)))
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        try:
-            while not server.started:
-                time.sleep(0.05)
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as c:
-                c.post("/v1/screen", json={"names": names[:1]}).raise_for_status()  # connection, first request
-                t0 = time.perf_counter()
-                got = 0
-                for i in range(0, len(names), batch):
-                    r = c.post("/v1/screen", json={"names": names[i:i + batch]})
-                    r.raise_for_status()
-                    got += len(r.json()["results"])
-                secs = time.perf_counter() - t0
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
+        with serving(app) as url, httpx.Client(base_url=url, timeout=300) as c:
+            c.post("/v1/screen", json={"names": names[:1]}).raise_for_status()  # connection, first request
+            t0 = time.perf_counter()
+            got = 0
+            for i in range(0, len(names), batch):
+                r = c.post("/v1/screen", json={"names": names[i:i + batch]})
+                r.raise_for_status()
+                got += len(r.json()["results"])
+            secs = time.perf_counter() - t0
     assert got == len(names)
     return {"names": got, "batch": batch, "seconds": round(secs, 3), "names_per_second": round(got / secs, 1)}
 

@@ -370,40 +370,22 @@ def test_one_entry_from_a_feed_and_a_file_is_one_match_with_both_sources():
 
 def test_screen_over_real_http_finds_names_in_other_forms(demo_rb):
     """POST /v1/screen through uvicorn on a free port: the demo store's listed names in other forms."""
-    import socket
-    import threading
-
     import httpx
-    import uvicorn
 
     from api.app import create_app
+    from tests.serve import serving
 
-    app = create_app(demo_rb.settings, warm=False)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(1200):
-            if server.started:
-                break
-            time.sleep(0.05)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as c:
-            r = c.post("/v1/screen", json={"queries": [
-                {"name": "Sensetime", "identifiers": ["2162198"], "country": "HK"},
-                {"name": "SenseTime Group AG", "schema": "company"}]})
-        assert r.status_code == 200, r.text
-        by_id, other_form = r.json()["results"]
-        top = by_id["matches"][0]
-        assert top["name"] == "SENSETIME GROUP LIMITED" and top["score"] >= 0.95 and top["match"]
-        assert "country mismatch" not in top["features"] and top["sources"]
-        m = next(m for m in other_form["matches"] if m["name"] == "SENSETIME GROUP LIMITED")
-        assert not m["match"] and "legal form conflict" in m["normalisations"]
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(create_app(demo_rb.settings, warm=False)) as url, httpx.Client(base_url=url, timeout=120) as c:
+        r = c.post("/v1/screen", json={"queries": [
+            {"name": "Sensetime", "identifiers": ["2162198"], "country": "HK"},
+            {"name": "SenseTime Group AG", "schema": "company"}]})
+    assert r.status_code == 200, r.text
+    by_id, other_form = r.json()["results"]
+    top = by_id["matches"][0]
+    assert top["name"] == "SENSETIME GROUP LIMITED" and top["score"] >= 0.95 and top["match"]
+    assert "country mismatch" not in top["features"] and top["sources"]
+    m = next(m for m in other_form["matches"] if m["name"] == "SENSETIME GROUP LIMITED")
+    assert not m["match"] and "legal form conflict" in m["normalisations"]
 
 
 def test_a_question_s_names_resolve_without_the_person_name_tables():

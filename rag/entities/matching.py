@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
+import numpy as np
 from rapidfuzz.distance import OSA, Indel, Levenshtein
+from rapidfuzz.process import cdist
 
 from rag.core.models import ListEntry
 from rag.entities.names import GENERIC, Normalised, Part
@@ -25,7 +28,7 @@ def _sim(a: str, b: str) -> float:
     return Indel.normalized_similarity(a, b) if a and b else 0.0
 
 
-@dataclass
+@dataclass(slots=True)
 class Comparison:
     score: float
     how: str  # "joined" | "word order" | "generic words" | "partial person name" | "short name" | "identifier"
@@ -33,6 +36,7 @@ class Comparison:
     applied: list[str] = field(default_factory=list)
     explanation: str = ""
     name_score: float | None = None  # the name's score before what else the query says qualified it
+    whole: tuple[float, str] | None = None  # the whole-name comparison's (score, how) it started from
 
 
 INITIAL_SIM = 0.8  # an initial for the given name it starts
@@ -54,33 +58,34 @@ ACRONYM_SCORE = 0.9  # an organisation's acronym against its name
 def _part_sim(a: Part, b: Part, person: bool, strict: bool = True) -> float:
     """How alike two words of names are; `strict` when both are written in Latin letters (a
     transliteration's spelling differences are not another name's)."""
-    if a.text == b.text:
+    at, bt = a.text, b.text
+    if at == bt:
         return 1.0
     if a.number or b.number:
         return 1.0 if a.symbols & b.symbols else 0.0
-    shared = {s for s in a.symbols & b.symbols if not s.startswith("INITIAL")}
-    if shared:
+    if a.named & b.named:
         return SYMBOL_SIM
-    if person and (len(a.text) == 1 or len(b.text) == 1):
-        short, long_ = (a.text, b.text) if len(a.text) == 1 else (b.text, a.text)
-        return INITIAL_SIM if long_.startswith(short) and len(long_) > 1 else 0.0
-    if person and min(len(a.text), len(b.text)) >= 3:
-        short, long_ = sorted((a.text, b.text), key=len)
-        if long_.startswith(short) and len(long_) > len(short) + 1:
-            return PREFIX_SIM  # a short form that begins the name ("Pat" / "Patrick", "Alex" / "Alexander")
+    la, lb = len(at), len(bt)
+    if person:
+        if la == 1 or lb == 1:
+            short, long_ = (at, bt) if la == 1 else (bt, at)
+            return INITIAL_SIM if long_.startswith(short) and len(long_) > 1 else 0.0
+        if la >= 3 and lb >= 3:
+            short, long_ = (at, bt) if la <= lb else (bt, at)
+            if long_.startswith(short) and len(long_) > len(short) + 1:
+                return PREFIX_SIM  # a short form that begins the name ("Pat" / "Patrick", "Alex" / "Alexander")
     if a.loose == b.loose:
         return SYMBOL_SIM
-    spelled = _sim(a.text, b.text)
-    if a.phonetic and a.phonetic == b.phonetic and min(len(a.text), len(b.text)) >= 5 \
-            and spelled >= PHONETIC_SPELLING:
+    shortest = la if la < lb else lb
+    spelled = Indel.normalized_similarity(at, bt)
+    if a.phonetic and a.phonetic == b.phonetic and shortest >= 5 and spelled >= PHONETIC_SPELLING:
         return PHONETIC_SIM  # they sound alike and are spelled alike enough ("Hezbollah" / "Hizballah")
-    s = max(spelled, _sim(a.loose, b.loose) * 0.98)
+    s = max(spelled, Indel.normalized_similarity(a.loose, b.loose) * 0.98)
     if s < 0.75:
         return 0.0
     # As for whole names: in a short word one edit is already another word ("TESLA" / "TESA").
-    shortest = min(len(a.text), len(b.text))
     allowed = 0 if shortest <= 4 else 1 if shortest <= 10 else 2
-    if strict and OSA.distance(a.text, b.text, score_cutoff=allowed + 1) > allowed:  # a transposition is one slip
+    if strict and OSA.distance(at, bt, score_cutoff=allowed + 1) > allowed:  # a transposition is one slip
         s *= SHORT_WORD_EDIT
     return s
 
@@ -90,18 +95,22 @@ def align(q: Normalised, n: Normalised) -> float:
     nicknames as symbols, legal forms left out): their similarities, weighted by length (an initial
     counts as two letters), each word of the name left over discounting (less for generic words,
     places and, for persons, middle names)."""
-    qp = [p for p in q.parts if not p.stop] or list(q.parts)
-    np_ = [p for p in n.parts if not p.stop] or list(n.parts)
+    qp, np_ = q.words, n.words
     if not qp or not np_:
         return 0.0
     person = n.person
     strict = "transliteration" not in q.applied and "transliteration" not in n.applied
-    pairs = sorted(((_part_sim(a, b, person, strict), i, j) for i, a in enumerate(qp) for j, b in enumerate(np_)),
-                   reverse=True)
+    pairs = []
+    for i, a in enumerate(qp):
+        for j, b in enumerate(np_):
+            s = _part_sim(a, b, person, strict)
+            if s > 0:
+                pairs.append((s, i, j))
+    pairs.sort(reverse=True)
     got: dict[int, float] = {}
     used: set[int] = set()
     for s, i, j in pairs:
-        if s <= 0 or i in got or j in used:
+        if i in got or j in used:
             continue
         got[i] = s
         used.add(j)
@@ -156,24 +165,50 @@ def acronyms(n: Normalised) -> set[str]:
     return {a for a in out if len(a) >= 3}
 
 
-def compare(q: Normalised, n: Normalised, careful: bool = True) -> Comparison:
+def compare(q: Normalised, n: Normalised, careful: bool = True, whole: tuple[float, str] | None = None) -> Comparison:
     """How alike two normalised names are, in [0, 1], and how (see the module docstring): the best of the
     whole-name comparison and, when `careful`, the word-by-word alignment (`align`), lowered for legal
     forms of different classes. Screening is careful only with its best few candidates: the alignment
-    costs ten times the whole-name comparison."""
-    c = _compare_whole(q, n)
+    costs ten times the whole-name comparison. `whole`: the whole-name comparison when already made
+    (`Comparison.whole` of a comparison that was not careful)."""
+    score, how = whole = whole or _compare_whole(q, n)
     if careful:
         a = align(q, n)
-        if a > c.score + 1e-9:
-            c = Comparison(a, "name parts")
-    if acronym(q, n) and ACRONYM_SCORE > c.score:
-        c = Comparison(ACRONYM_SCORE, "acronym")
-    if q.forms and n.forms and not q.forms & n.forms:
+        if a > score + 1e-9:
+            score, how = a, "name parts"
+    if ACRONYM_SCORE > score and len(q.tokens) == 1 and acronym(q, n):
+        score, how = ACRONYM_SCORE, "acronym"
+    c = Comparison(score, how, whole=whole)
+    qf, nf = q.forms, n.forms
+    if qf and nf and not qf & nf:
         c.score *= FORM_CONFLICT
         c.applied = ["legal form conflict"]
-    if c.how != "name parts" and numbers_differ(q, n):
+    if how != "name parts" and q.numbers and n.numbers and q.numbers != n.numbers:  # numbers_differ
         c.score *= NUMBER_CONFLICT
     return c
+
+
+def whole_bounds(q: Normalised, names: list[Normalised]) -> np.ndarray:
+    """For each name, a score `compare(q, name, careful=False)` cannot exceed: the best similarity of the
+    words joined, sorted or without generic words (what `_compare_whole` starts from and only lowers),
+    0.9 for an acronym, 1 where a person's name may be partly given (not bounded here). Counted for all
+    the names at once (rapidfuzz's cdist), so screening need not compare names that cannot be shown."""
+    if not names:
+        return np.zeros(0)
+    bound = cdist([q.joined], [n.joined for n in names], scorer=_similarity, dtype=np.float64)[0]
+    np.maximum(bound, cdist([q.sorted_joined], [n.sorted_joined for n in names], scorer=_similarity,
+                            dtype=np.float64)[0], out=bound)
+    np.maximum(bound, cdist([q.core_joined], [n.core_joined for n in names], scorer=_similarity,
+                            dtype=np.float64)[0], out=bound)
+    bound += 1e-9
+    qt = len(q.tokens)
+    for i, n in enumerate(names):
+        nt = len(n.tokens)
+        if n.person and qt >= 2 and nt >= 2 and qt != nt and abs(qt - nt) <= 2:
+            bound[i] = 1.0
+        elif qt == 1 and bound[i] < ACRONYM_SCORE and acronym(q, n):
+            bound[i] = ACRONYM_SCORE
+    return bound
 
 
 def numbers_differ(q: Normalised, n: Normalised) -> bool:
@@ -181,19 +216,26 @@ def numbers_differ(q: Normalised, n: Normalised) -> bool:
     return bool(q.numbers) and bool(n.numbers) and q.numbers != n.numbers
 
 
-def _compare_whole(q: Normalised, n: Normalised) -> Comparison:
-    if not q.tokens or not n.tokens:
-        return Comparison(0.0, "none")
+_similarity = Indel.normalized_similarity
+
+
+def _compare_whole(q: Normalised, n: Normalised) -> tuple[float, str]:
+    """The whole-name score and how it was reached ("joined", "word order", "generic words", "partial person
+    name"; "none" for a name without words)."""
+    qt, nt = q.tokens, n.tokens
+    if not qt or not nt:
+        return 0.0, "none"
     person = n.person
-    full = _sim(q.joined, n.joined)
+    qj, nj = q.joined, n.joined
+    full = _similarity(qj, nj)
     how = "joined"
-    if len(q.tokens) > 1 or len(n.tokens) > 1:
-        s = _sim(q.sorted_joined, n.sorted_joined) * (1.0 if person else 0.98)
+    if len(qt) > 1 or len(nt) > 1:
+        s = _similarity(q.sorted_joined, n.sorted_joined) * (1.0 if person else 0.98)
         if s > full + 1e-9:
             full, how = s, "word order"
     qc, nc = q.core_joined, n.core_joined
-    if qc and nc and (q.generic or n.generic) and q.joined != n.joined:
-        core = _sim(qc, nc)
+    if qc and nc and (q.generic or n.generic) and qj != nj:
+        core = _similarity(qc, nc)
         if q.generic == n.generic:
             # The same generic words on both sides say little: the distinctive words decide as much.
             full = min(full, (full + core) / 2)
@@ -207,28 +249,37 @@ def _compare_whole(q: Normalised, n: Normalised) -> Comparison:
                 full = min(full, (full + core) / 2)
     # Short names: one edit is already a different name ("TESLA" / "TESA", "VISA" / "VISTA").
     if how == "joined" and full < 0.999:
-        shortest = min(len(q.joined), len(n.joined))
+        shortest = min(len(qj), len(nj))
         allowed = 0 if shortest <= 4 else 1 if shortest <= 10 else 2 if shortest <= 16 else 99
-        edits = Levenshtein.distance(q.joined, n.joined, score_cutoff=allowed + 1)
+        edits = Levenshtein.distance(qj, nj, score_cutoff=allowed + 1)
         if edits > allowed:
             full *= 0.9
-    best = Comparison(full, how)
-    if person and len(q.tokens) >= 2 and len(n.tokens) >= 2 and len(q.tokens) != len(n.tokens):
-        short, long_ = (q.tokens, n.tokens) if len(q.tokens) < len(n.tokens) else (n.tokens, q.tokens)
+    if person and len(qt) >= 2 and len(nt) >= 2 and len(qt) != len(nt):
+        short, long_ = (qt, nt) if len(qt) < len(nt) else (nt, qt)
         if len(long_) - len(short) <= 2:
             free = list(long_)
             sims = []
             for t in short:
-                j, s = max(((j, _sim(t, u)) for j, u in enumerate(free)), key=lambda x: x[1])
+                j, s = 0, -1.0
+                for k, u in enumerate(free):  # the first of the most alike
+                    x = _similarity(t, u)
+                    if x > s:
+                        j, s = k, x
                 if s < 0.8:
                     break
                 sims.append(s)
                 free.pop(j)
             else:
                 s = sum(sims) / len(sims) * 0.9
-                if s > best.score + 1e-9:
-                    best = Comparison(s, "partial person name")
-    return best
+                if s > full + 1e-9:
+                    return s, "partial person name"
+    return full, how
+
+
+@lru_cache(maxsize=65536)
+def _punctuation(name: str) -> tuple[str, ...]:
+    """A name's punctuation marks, sorted (the same marks on both sides: no punctuation normalised)."""
+    return tuple(sorted(re.findall(r"[^\w\s]", name)))
 
 
 def normalisations(q: Normalised, n: Normalised, c: Comparison) -> list[str]:
@@ -237,7 +288,7 @@ def normalisations(q: Normalised, n: Normalised, c: Comparison) -> list[str]:
     a, b = q.raw, n.raw
     if a != b and _sim(a, b) < _sim(a.lower(), b.lower()):
         applied.insert(0, "case")
-    if sorted(re.findall(r"[^\w\s]", a)) != sorted(re.findall(r"[^\w\s]", b)):
+    if _punctuation(a) != _punctuation(b):
         applied.append("punctuation")
     if q.legal or n.legal:
         applied.append("legal form")

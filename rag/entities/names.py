@@ -132,6 +132,9 @@ for _p in LEGAL_PHRASES:
 LEGAL_VOCAB = sorted({w for p in LEGAL_PHRASES for w in p if len(w) >= 4} | {w for w in LEGAL_WORDS if len(w) >= 5}
                      | {w for w in GENERIC if len(w) >= 5})
 _VOCAB_SET = set(LEGAL_VOCAB)
+_VOCAB_BY_FIRST: dict[str, list[str]] = defaultdict(list)  # in LEGAL_VOCAB's order
+for _v in LEGAL_VOCAB:
+    _VOCAB_BY_FIRST[_v[0]].append(_v)
 _SPLIT_VOCAB = sorted([w for w in LEGAL_VOCAB if len(w) >= 7 and w not in GENERIC]
                       + ["company", "llc", "ltd", "plc", "gmbh", "joint", "stock"], key=len, reverse=True)
 
@@ -184,8 +187,8 @@ def repair_legal(tokens: list[str]) -> list[str]:
         near_legal = any(0 <= j < len(out) and (out[j] in vocab or out[j] in LEGAL_WORDS) for j in (i - 1, i + 1))
         if len(t) < 6 and not near_legal:
             continue
-        for v in LEGAL_VOCAB:
-            if v[0] == t[0] and abs(len(v) - len(t)) <= 1 and OSA.distance(t, v, score_cutoff=1) <= 1:
+        for v in _VOCAB_BY_FIRST.get(t[0], ()):
+            if abs(len(v) - len(t)) <= 1 and OSA.distance(t, v, score_cutoff=1) <= 1:
                 out[i] = v
                 break
     return out
@@ -217,16 +220,18 @@ def strip_legal(tokens: list[str]) -> tuple[list[str], list[str]]:
 
 class Normalised:
     """A name made comparable: its words (legal forms set aside for organisations) and derived keys; rigour's
-    analysis of its words (`parts`, `forms`, `numbers`) is made when first asked for (screening asks; the
-    relation graph and `name_key` need only the words)."""
+    analysis of its words (`parts`, `forms`, `numbers`, `words`) is made when first asked for (screening asks;
+    the relation graph and `name_key` need only the words), then kept as plain attributes: screening reads
+    them for every candidate it scores."""
 
     __slots__ = ("raw", "tokens", "applied", "legal", "person", "joined", "sorted_joined", "core", "core_joined",
-                 "generic", "_analysis", "_light")
+                 "generic", "_light", "parts", "forms", "numbers", "words")
 
     def __init__(self, raw: str, tokens: list[str], applied: set[str], legal: list[str], person: bool,
                  parts: tuple["Part", ...] | None = None, forms: frozenset[str] = frozenset()):
         self.raw, self.tokens, self.applied, self.legal, self.person = raw, tokens, applied, legal, person
-        self._analysis = None if parts is None else _analysis(parts, forms)
+        if parts is not None:
+            self._set_analysis(parts, forms)
         self._light: Normalised | None = None
         self.joined = "".join(tokens)
         self.sorted_joined = "".join(sorted(tokens))
@@ -234,10 +239,21 @@ class Normalised:
         self.core_joined = "".join(sorted(self.core))
         self.generic = frozenset(t for t in tokens if t in GENERIC)
 
-    def _analysed(self) -> tuple:
-        if self._analysis is None:
-            self._analysis = _analysis(*analyse(self.raw, self.person))
-        return self._analysis
+    def _set_analysis(self, parts: tuple["Part", ...], forms: frozenset[str]) -> None:
+        # parts: its words with rigour's symbols; forms: the classes of its legal forms (rigour's org types:
+        # "LLC", "JSC" ...); numbers: its numbers, as rigour's symbols where it has them ("NUM:3" for "three"
+        # and "3"); words: the parts that are not stop words (all of them when every one is).
+        self.parts, self.forms = parts, forms
+        self.numbers = frozenset({s for p in parts if p.number for s in p.symbols}
+                                 or {p.text for p in parts if p.number})
+        self.words = tuple(p for p in parts if not p.stop) or parts
+
+    def __getattr__(self, attr: str):
+        # Called only for an attribute not set yet: rigour's analysis, made on first use.
+        if attr in ("parts", "forms", "numbers", "words"):
+            self._set_analysis(*analyse(self.raw, self.person))
+            return getattr(self, attr)
+        raise AttributeError(attr)
 
     def light(self) -> "Normalised":
         """This name analysed without rigour's person-name tables (loading them costs seconds of CPU in a
@@ -250,25 +266,6 @@ class Normalised:
                                      *analyse(self.raw, self.person, tables=False))
         return self._light
 
-    @property
-    def parts(self) -> tuple["Part", ...]:
-        return self._analysed()[0]
-
-    @property
-    def forms(self) -> frozenset[str]:
-        """The classes of its legal forms (rigour's org types: "LLC", "JSC" ...)."""
-        return self._analysed()[1]
-
-    @property
-    def numbers(self) -> frozenset[str]:
-        """Its numbers, as rigour's symbols where it has them ("NUM:3" for "three" and "3")."""
-        return self._analysed()[2]
-
-
-def _analysis(parts: tuple, forms: frozenset[str]) -> tuple:
-    numbers = frozenset({s for p in parts if p.number for s in p.symbols} or {p.text for p in parts if p.number})
-    return parts, forms, numbers
-
 
 def normalise(name: str, person: bool) -> Normalised:
     folded, applied = fold_name(name)
@@ -279,11 +276,13 @@ def normalise(name: str, person: bool) -> Normalised:
     return Normalised(name, tokens, applied, legal, person)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Part:
     """A word of a name as rigour analyses it: its Latin form, a looser form for comparing
     transliterations, and the symbols it carries (the same given name in any script or as a nickname
-    "NAME:Q..."/"NICK:...", a number written either way "NUM:3", a place "LOC:ir")."""
+    "NAME:Q..."/"NICK:...", a number written either way "NUM:3", a place "LOC:ir"). Never changed once
+    made (analyses are cached); not frozen, as a frozen dataclass is three times slower to make, and every
+    query makes a few."""
 
     text: str
     loose: str
@@ -292,6 +291,7 @@ class Part:
     number: bool = False
     stop: bool = False
     place: bool = False
+    named: frozenset[str] = frozenset()  # its symbols but initials: what names the same word in another form
 
 
 _LOOSE = [("kh", "h"), ("ph", "f"), ("w", "v"), ("y", "i"), ("j", "i"), ("ou", "u"), ("ee", "i"), ("oo", "u"),
@@ -373,7 +373,8 @@ def analyse(name: str, person: bool, tables: bool = True) -> tuple[tuple[Part, .
         mine = syms.get(p.index, ())
         parts.append(Part(text, loose_, frozenset(mine), p.metaphone or "",
                           number=tag == num or any(s.startswith("NUMERIC") for s in mine),
-                          stop=tag == stop, place=p.index in places))
+                          stop=tag == stop, place=p.index in places,
+                          named=frozenset(s for s in mine if not s.startswith("INITIAL"))))
     return tuple(parts), frozenset(forms)
 
 

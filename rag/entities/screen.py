@@ -39,6 +39,7 @@ reported one): see bench/results/screen.json.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import re
 import threading
 from collections import defaultdict
@@ -47,8 +48,9 @@ import numpy as np
 
 from rag.core.dates import iso
 from rag.entities.index import EntityIndex, same_entry
-from rag.entities.matching import Comparison, acronyms, compare, explain, normalisations, trigrams
-from rag.core.models import ListEntry, ScreenMatch, ScreenQuery, ScreenResponse, ScreenResult
+from rag.entities.matching import (Comparison, acronyms, compare, explain, normalisations, trigrams,
+                                   whole_bounds)
+from rag.core.models import ListEntry, ScreenQuery, ScreenResponse, ScreenResult
 from rag.entities.names import GENERIC, Normalised, normalise, person_tables_loaded
 from rag.core.priority import query_entry, stepping
 from rag.entities.qualify import IDENTIFIER_SCORE, ident_key, ident_values, qualify
@@ -113,6 +115,8 @@ class NameIndex:
             group.sort(key=lambda e: (e.list_published or e.last_updated or _EPOCH, e.doc_id))
             self.entries.append(group[-1])
             self.sources.append(sorted({e.source for e in group if e.source}))
+        self.doc_ids = [e.doc_id for e in self.entries]
+        self._listings: dict[int, dict] = {}
         self.name_entry: list[int] = []
         self.names: list[str] = []
         self.norm: list[Normalised] = []
@@ -187,16 +191,30 @@ class NameIndex:
             tris = tris | syms
         if not arrays:
             return []
-        nz, counts = np.unique(np.concatenate(arrays), return_counts=True)
-        if type_:
-            kind = self.entry_kind[nz]
-            nz, counts = (x[kind == (1 if type_ == "person" else 2 if type_ in ("vessel", "aircraft") else 0)]
-                          for x in (nz, counts))
-        dice = 2 * counts / (len(tris) + key_len[nz])
+        # Keys shared per name, counted over every name at once (linear; sorting the postings is not).
+        counts = np.bincount(np.concatenate(arrays), minlength=len(self.names))
+        want = None if not type_ else 1 if type_ == "person" else 2 if type_ in ("vessel", "aircraft") else 0
+        n_keys = len(tris)
+
+        def scored(floor: int) -> tuple[np.ndarray, np.ndarray]:
+            nz = np.flatnonzero(counts >= floor)
+            if want is not None:
+                nz = nz[self.entry_kind[nz] == want]
+            return nz, 2 * counts[nz] / (n_keys + key_len[nz])
+
+        # Most names share one key (a trigram) only; a name has at least as many keys as it shares, so
+        # one of them ranks among the first k only when its Dice, at most 2 / (n_keys + 1), reaches the
+        # k-th best of the others.
+        nz, dice = scored(2)
+        kth = -np.partition(-dice, k - 1)[k - 1] if len(nz) >= k else 0.0  # the k-th best Dice
+        if kth <= 2 / (n_keys + 1):
+            nz, dice = scored(1)
+            kth = -np.partition(-dice, k - 1)[k - 1] if len(nz) > k else 0.0
         if len(nz) > k:
-            top = np.argpartition(-dice, k - 1)[:k]
-            nz, dice = nz[top], dice[top]
-        return [int(i) for i in nz[np.argsort(-dice, kind="stable")]]
+            keep = dice >= kth  # the k best and any tied with the k-th
+            nz, dice = nz[keep], dice[keep]
+        order = np.lexsort((nz, -dice))[:k]  # best first; ties by index, whatever the subset counted
+        return nz[order].tolist()
 
     def screen_one(self, query: str, type_: str | None, threshold: float, limit: int = MAX_MATCHES,
                    details: ScreenQuery | None = None, light: bool = False) -> ScreenResult:
@@ -217,8 +235,10 @@ class NameIndex:
         elif type_:
             blocking = [variants[False]]
         else:
+            # the person variant blocks apart when its keys differ (its words, or rigour's symbols of them)
             blocking = [variants[False]] + ([variants[True]] if variants[True].tokens != variants[False].tokens
-                                            or variants[True].parts != variants[False].parts else [])
+                                            or not light and symbols(variants[True]) != symbols(variants[False])
+                                            else [])
         cand: list[int] = []
         for v in blocking:
             cand += self.candidates(v, type_, light=light)
@@ -228,12 +248,13 @@ class NameIndex:
         # Two stages: the whole-name comparison for every candidate, the word-by-word one for the first
         # few by blocking (which counts rigour's symbols: nicknames, names in other scripts) and the best
         # few by the whole name.
-        cheap = [compare(variants[norm[ni].person], norm[ni], careful=False) for ni in cand]
-        careful = set(cand[:CAREFUL]) | {cand[i] for i in sorted(range(len(cand)), key=lambda i: -cheap[i].score)[:CAREFUL]}
-        for ni, c in zip(cand, cheap):
+        cheap = self._whole(variants, cand, norm)
+        careful = set(cand[:CAREFUL]) | {cand[i] for i in sorted(cheap, key=lambda i: (-cheap[i].score, i))[:CAREFUL]}
+        for i in sorted(cheap):
+            ni, c = cand[i], cheap[i]
             n = norm[ni]
             if ni in careful and c.score < 0.999:
-                c = compare(variants[n.person], n)
+                c = compare(variants[n.person], n, whole=c.whole)
             ei = self.name_entry[ni]
             if ei not in found or c.score > found[ei][0].score:
                 found[ei] = (c, ni)
@@ -253,12 +274,19 @@ class NameIndex:
                 score = IDENTIFIER_SCORE if value in given else 1.0
                 if ei not in found or found[ei][0].score < score:
                     found[ei] = (Comparison(score, "identifier", ["identifier"]), -1)
-        extra = {ei: qualify(self.entries[ei], details, given, c, hits.get(ei), is_person(self.entries[ei])) for ei, (c, _) in found.items()}
-        ranked = sorted(found.items(), key=lambda x: (-x[1][0].score, self.entries[x[0]].doc_id))
+        entries = self.entries
+
+        def qualified(ei: int, c: Comparison) -> tuple[list[str], str]:
+            return qualify(entries[ei], details, given, c, hits.get(ei), is_person(entries[ei]))
+
+        # What else the query says changes scores, so it is weighed for every candidate before ranking;
+        # without it, only for the matches shown.
+        extra = {ei: qualified(ei, c) for ei, (c, _) in found.items()} if details is not None else {}
+        doc_ids = self.doc_ids
+        shown = [x for x in found.items() if x[1][0].score >= MIN_SCORE]  # below it a candidate is not shown
+        ranked = heapq.nsmallest(limit, shown, key=lambda x: (-x[1][0].score, doc_ids[x[0]]))
         matches = []
-        for ei, (c, ni) in ranked[:limit]:
-            if c.score < MIN_SCORE:
-                break
+        for ei, (c, ni) in ranked:
             if ni >= 0:
                 n = norm[ni]
                 c.applied = normalisations(variants[n.person], n, c) if c.how != "short name" else ["short name"]
@@ -268,13 +296,41 @@ class NameIndex:
             else:
                 c.explanation = f'"{query}": identifier {hits[ei]} is an identifier of {self.entries[ei].name}.'
 
-            features, said = extra.get(ei, ([], ""))
-            c.explanation += said
-            m = self._match(self.entries[ei], c, self.names[ni] if ni >= 0 else "", threshold)
-            m.features = features
-            m.sources = self.sources[ei]
-            matches.append(m)
-        return ScreenResult(query=query, matches=matches)
+            features, said = extra[ei] if details is not None else qualified(ei, c)
+            score = round(min(1.0, max(0.0, c.score)), 4)
+            matches.append({**self._listing(ei), "score": score, "match": score >= threshold,
+                            "explanation": c.explanation + said, "normalisations": c.applied,
+                            "matched_name": (self.names[ni] if ni >= 0 else "") or entries[ei].name,
+                            "features": features})
+        # validated at once (pydantic's core): a batch makes thousands of matches
+        return ScreenResult.model_validate({"query": query, "matches": matches})
+
+    @staticmethod
+    def _whole(variants: dict[bool, Normalised], cand: list[int], norm) -> dict[int, Comparison]:
+        """The whole-name comparisons of the candidates (by position) that can matter: the first CAREFUL (they
+        are compared word by word), every one whose bound (`whole_bounds`) reaches MIN_SCORE, and in order
+        of their bounds the others until the CAREFUL best scores are known."""
+        names = [norm[ni] for ni in cand]
+        bound = np.zeros(len(cand))
+        for person in (False, True):
+            at = [i for i, n in enumerate(names) if n.person == person]
+            if at:
+                bound[at] = whole_bounds(variants[person], [names[i] for i in at])
+        out = {i: compare(variants[names[i].person], names[i], careful=False) for i in range(min(CAREFUL, len(cand)))}
+        best: list[float] = []
+        for i in np.argsort(-bound, kind="stable").tolist():
+            if i in out:
+                continue
+            if bound[i] < MIN_SCORE:
+                if not best:
+                    best = sorted((c.score for c in out.values()), reverse=True)
+                if len(best) >= CAREFUL and best[CAREFUL - 1] > bound[i]:
+                    break  # neither shown nor among the best few: nor are the rest, whose bounds are lower
+            n = names[i]
+            c = out[i] = compare(variants[n.person], n, careful=False)
+            if best:
+                best = sorted(best + [c.score], reverse=True)
+        return out
 
     def short_names(self, q: Normalised) -> list[tuple[int, Comparison]]:
         """Names that hold a short name whole ("DJI" in "SZ DJI TECHNOLOGY CO., LTD."): every word of the
@@ -302,18 +358,19 @@ class NameIndex:
             out.append((ni, Comparison(SHORT_NAME_SCORE - 0.02 * len(abbreviations), "short name")))
         return out
 
-    def _match(self, e: ListEntry, c: Comparison, matched: str, threshold: float) -> ScreenMatch:
-        score = round(min(1.0, max(0.0, c.score)), 4)
-        return ScreenMatch(
-            entity_id=e.doc_id, name=e.name, score=score, match=score >= threshold, list=e.list,
-            programs=e.programs, listed_on=iso(e.listing_date),
-            explanation=c.explanation, matched_name=matched or e.name, normalisations=c.applied,
-            entity_type=e.entity_type, listed=e.sanctioned,
-            lists=e.lists or ([e.list] if e.list else []), authority=e.authority,
-            effective_date=iso(e.effective_date), divestment_date=iso(e.divestment_date),
-            countries=e.countries or e.nationalities,
-            identifiers=[str(i) for i in e.identifiers[:10]], source=e.source, birth_dates=e.birth_dates[:5],
-        )
+    def _listing(self, ei: int) -> dict:
+        """What a match says of its entry, whatever the query (made once per entry, when first matched)."""
+        got = self._listings.get(ei)
+        if got is None:
+            e = self.entries[ei]
+            got = self._listings[ei] = {
+                "entity_id": e.doc_id, "name": e.name, "list": e.list, "programs": e.programs,
+                "listed_on": iso(e.listing_date), "entity_type": e.entity_type, "listed": e.sanctioned,
+                "lists": e.lists or ([e.list] if e.list else []), "authority": e.authority,
+                "effective_date": iso(e.effective_date), "divestment_date": iso(e.divestment_date),
+                "countries": e.countries or e.nationalities, "identifiers": [str(i) for i in e.identifiers[:10]],
+                "source": e.source, "sources": self.sources[ei], "birth_dates": e.birth_dates[:5]}
+        return got
 
 
 def symbols(n: Normalised) -> set[str]:
