@@ -50,7 +50,7 @@ from rag.core.dates import iso
 from rag.entities.index import EntityIndex, same_entry
 from rag.entities.matching import (Comparison, acronyms, compare, explain, normalisations, trigrams,
                                    whole_bounds)
-from rag.core.models import ListEntry, ScreenQuery, ScreenResponse, ScreenResult
+from rag.core.models import ListEntry, ScreenMatch, ScreenQuery, ScreenResponse, ScreenResult
 from rag.entities.names import GENERIC, Normalised, normalise, person_tables_loaded
 from rag.core.priority import query_entry, stepping
 from rag.entities.qualify import IDENTIFIER_SCORE, ident_key, ident_values, qualify
@@ -116,6 +116,7 @@ class NameIndex:
             self.entries.append(group[-1])
             self.sources.append(sorted({e.source for e in group if e.source}))
         self.doc_ids = [e.doc_id for e in self.entries]
+        self._position = {d: i for i, d in enumerate(self.doc_ids)}
         self._listings: dict[int, dict] = {}
         self.name_entry: list[int] = []
         self.names: list[str] = []
@@ -357,6 +358,13 @@ class NameIndex:
                 continue
             out.append((ni, Comparison(SHORT_NAME_SCORE - 0.02 * len(abbreviations), "short name")))
         return out
+
+    def named(self, doc_id: str, explanation: str) -> ScreenMatch:
+        """The entry with this doc_id as a certain match (1.0): an entry the source data names by its id
+        (a relation's FollowTheMoney reference), not found by its name."""
+        ei = self._position[doc_id]
+        return ScreenMatch.model_validate({**self._listing(ei), "score": 1.0, "match": True,
+                                           "explanation": explanation, "matched_name": self.entries[ei].name})
 
     def _listing(self, ei: int) -> dict:
         """What a match says of its entry, whatever the query (made once per entry, when first matched)."""

@@ -63,11 +63,7 @@ class Links:
         cache: dict[str, tuple] = {}
 
         def entry_match(e) -> ScreenMatch:
-            from rag.entities.matching import Comparison
-
-            c = Comparison(1.0, "identifier", [])
-            c.explanation = f"{e.name} is named by its entity id in the source data."
-            return idx._match(e, c, e.name, DEFAULT_THRESHOLD)
+            return idx.named(e.doc_id, f"{e.name} is named by its entity id in the source data.")
 
         def resolve(name: str, ref: str | None):
             doc_id = None
