@@ -238,16 +238,17 @@ def run_lists(args: argparse.Namespace | None = None) -> dict:
 
 
 def stock_langchain(persist: Path, docs) -> dict:
-    """Stock LangChain, as a user would write it: HuggingFaceEmbeddings on the same packaged model
-    (sentence-transformers on PyTorch), RecursiveCharacterTextSplitter, Chroma.from_documents."""
+    """Stock LangChain, as a user would write it: sentence-transformers on PyTorch behind LangChain's
+    Embeddings (what HuggingFaceEmbeddings does; langchain-huggingface itself is not installed here), on
+    the same packaged model, RecursiveCharacterTextSplitter, Chroma.from_documents."""
     from langchain_chroma import Chroma
     from langchain_core.documents import Document as LCDocument
-    from langchain_huggingface import HuggingFaceEmbeddings
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+    from bench.stock_langchain_ingest import SentenceTransformerEmbeddings
     from rag.embeddings import default_model_path
 
-    emb = HuggingFaceEmbeddings(model_name=default_model_path(), model_kwargs={"device": "cpu"})
+    emb = SentenceTransformerEmbeddings(default_model_path())
     emb.embed_documents([d.text for d in docs[:256]])  # warm-up, not timed
     lc_docs = [LCDocument(page_content=d.text, metadata={"doc_id": d.doc_id, "title": d.title}) for d in docs]
     with Timer() as t:
@@ -256,7 +257,7 @@ def stock_langchain(persist: Path, docs) -> dict:
                                       collection_name="langchain")
     return {"documents": len(docs), "chunks": len(chunks), "vectors": store._collection.count(),
             "seconds": round(t.seconds, 2), "docs_per_s": round(len(docs) / t.seconds, 2),
-            "embeddings": "langchain_huggingface.HuggingFaceEmbeddings (sentence-transformers, torch)",
+            "embeddings": "sentence-transformers (torch) behind langchain_core Embeddings",
             "splitter": "RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)"}
 
 
@@ -282,7 +283,7 @@ def run(args: argparse.Namespace | None = None) -> dict:
     rows: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="regbrief-bench-ingest-") as tmpdir:
         tmp = Path(tmpdir)
-        log("stock LangChain (HuggingFaceEmbeddings on torch)")
+        log("stock LangChain (sentence-transformers on torch)")
         lc = stock_langchain(tmp / "langchain", docs)
         log(f"  {lc['chunks']} chunks in {lc['seconds']}s: {lc['docs_per_s']} docs/s")
         for backend in backends:
