@@ -32,11 +32,9 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
             word = re.search(r"([\w.]+)$", text[cursor : m.start()])
             if m.group(1) == "." and word and not line_end:
                 w = word.group(1).lower()
-                numbered = w in ("no", "nos") and not re.match(r"\d", text[m.end():m.end() + 1])
-                if (w in _ABBREVIATIONS and not numbered) or (len(w) == 1 and w.isalpha()) \
-                        or re.fullmatch(r"(?:[a-z]\.)+[a-z]", w):
-                    continue  # ("No." is an abbreviation before a number: "No. 5"; else the word "no")
-            if m.group(1) == "." and not line_end and m.end() < end and text[m.end() : m.end() + 1].islower():
+                if w in _ABBREVIATIONS or (len(w) == 1 and w.isalpha()) or re.fullmatch(r"(?:[a-z]\.)+[a-z]", w):
+                    continue
+            if m.group(1) == "." and m.end() < end and text[m.end() : m.end() + 1].islower():
                 continue  # "... Co. ltd" style or mid-sentence period
             cut = m.end(2) if m.group(2) else m.end(1)
         else:
