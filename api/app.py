@@ -117,7 +117,9 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         close_workers()
         worker_exited()
 
-    app = FastAPI(title="regbrief", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # No redirect from "/v1/conversations/" to "/v1/conversations": a path with a trailing slash is not the
+    # resource without it (the redirect answered a conversation id left empty with the list of conversations).
+    app = FastAPI(title="regbrief", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, redirect_slashes=False)
     app.state.workspaces = workspaces
     install_error_handlers(app)
     app.add_middleware(GuardMiddleware, settings=settings, metrics=metrics)
