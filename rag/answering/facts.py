@@ -280,23 +280,22 @@ class FactDrafter:
 
     def uncovered(self, ask: PlanAsk) -> str | None:
         """"Cannot say: no EU list is loaded ..." when no loaded list is of the kind or jurisdiction asked
-        about: a negative needs a list that could have said yes."""
+        about, or when no list is loaded at all: a negative needs a list that could have said yes."""
         lists = self.index.lists_loaded()
         juris = self.index.derived("facts.list_jurisdictions",
                                    lambda ix: {e.list: e.jurisdiction for e in ix.entries.values()})
         want_j = ask.jurisdictions or self.filters.jurisdiction or []
         keep = [x for x in lists if (not ask.lists or x["list"] in ask.lists)
                 and (not want_j or juris.get(x["list"]) in want_j)]
-        if keep or not (ask.lists or want_j):
+        if keep or (lists and not (ask.lists or want_j)):
             return None
         asked = " or ".join(ask.lists or want_j)
+        missing = f"no {asked} list is loaded" if asked else "no list is loaded"
         loaded = "; ".join(x["list"] + (f" (published {human_date(x['published'])})" if x["published"] else "")
                            for x in lists[:8]) or "none"
         from rag.answering.wording import plain
 
-        self.out.refused = True
-        return (f"Cannot say {plain(ask.clause)}: no {asked} list is loaded{_filters_note(self.filters)} "
-                f"(lists loaded: {loaded}).")
+        return f"Cannot say {plain(ask.clause)}: {missing}{_filters_note(self.filters)} (lists loaded: {loaded})."
 
     def listed(self, ask: PlanAsk, ent, entries: list[ListEntry]) -> None:
         name = ent.text if ent else (entries[0].name if entries else "")
@@ -304,18 +303,10 @@ class FactDrafter:
             self.out.unanswered.append(ask)  # the passages are read first
             if ask.kind != "yes_no":
                 return
-            refused, note = self.out.refused, self.uncovered(ask)
-            self.out.refused = refused  # a "cannot say" by absence refuses only if no passage answers
-            if note:
-                self.fallback = [note]
-            elif not self.index.lists_loaded():
-                from rag.answering.wording import plain
-
-                self.fallback = [f"Cannot say {plain(ask.clause)}: no list is loaded{_filters_note(self.filters)}."]
-            else:
-                self.fallback = [
-                    f"{self._no(ask)}{name} does not appear in any sanctions list entry in the store "
-                    f"({_lists_described(self.index, ask, self.filters)}){_filters_note(self.filters)}."]
+            # (a "cannot say" here refuses only if no passage answers: rag/answering/read.compose)
+            self.fallback = [self.uncovered(ask) or (
+                f"{self._no(ask)}{name} does not appear in any sanctions list entry in the store "
+                f"({_lists_described(self.index, ask, self.filters)}){_filters_note(self.filters)}.")]
             return
         wanted = latest_versions([e for e in entries if _wanted(e, ask, self.filters)])
         if wanted:
@@ -328,6 +319,7 @@ class FactDrafter:
         """The entity has entries, none on the lists asked about (or under the filters in force)."""
         if note := self.uncovered(ask):
             self.out.notes.append(note)
+            self.out.refused = True
             return
         name = ent.text if ent else entries[0].name
         what = " or ".join(ask.lists) or " or ".join(ask.jurisdictions or self.filters.jurisdiction or [])

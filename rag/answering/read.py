@@ -205,7 +205,7 @@ def _names_party(text: str, forms: list[str]) -> bool:
 
 # --- ranking --------------------------------------------------------------------------------------------
 
-def rank(reader, want: Want, cands: list[Evidence], embedder, question: str = "",
+def rank(reader, want: Want, cands: list[Evidence], question: str = "",
          earlier: frozenset[str] = frozenset()) -> list[Evidence]:
     """The candidates that can answer this part, best first, each scored with the answer scorer's
     probability that it answers the part (`Scorer`), and none that cannot: a sentence sharing no word with
@@ -245,7 +245,7 @@ def rank(reader, want: Want, cands: list[Evidence], embedder, question: str = ""
         return []
     kept.sort(key=lambda e: -e.score)
     kept = kept[:MAX_CANDIDATES]
-    feats = features(reader, want, kept, embedder, question or want.text, earlier)
+    feats = features(reader, want, kept, question or want.text, earlier)
     if (captured := _capture.get()) is not None:
         captured.append((want.text, [_glossed(want, e) + e.text for e in kept], feats))
     for ev, p in zip(kept, get_scorer().predict(feats)):
@@ -285,8 +285,7 @@ SCORER = Path(__file__).with_name("answer_scorer.json")
 _capture: ContextVar[list | None] = ContextVar("read_capture", default=None)
 
 
-def features(reader, want: Want, kept: list[Evidence], embedder, question: str,
-             earlier: frozenset[str]) -> np.ndarray:
+def features(reader, want: Want, kept: list[Evidence], question: str, earlier: frozenset[str]) -> np.ndarray:
     """One row of SCORE_FEATURES per candidate."""
     probs = reader.score(want.text, [Candidate(e.text, e.result.doc_type, {"title": e.result.title,
                                                                          "date": e.result.date},
@@ -307,17 +306,17 @@ def features(reader, want: Want, kept: list[Evidence], embedder, question: str,
         p = min(max(float(probs[i]), 1e-4), 1 - 1e-4)
         named = [_names_party(ev.text, f) for f in want.parties]
         others = _other_names(ev.text, want)
-        stated, own = when_stated(ev)
-        states_time = bool(find_dates(ev.text) or days_stated(ev.text, _day(ev.result.date))
-                           or (_TODAY.search(ev.text) and _day(ev.result.date)))
-        days = stated | {d for d in [_day(ev.result.date)] if d}
+        doc = _day(ev.result.date)
+        stated, _ = when_stated(ev)
+        states_time = bool(days_stated(ev.text, doc) or (_TODAY.search(ev.text) and doc))
+        days = stated | ({doc} if doc else set())
         in_period = bool(want.period and days and _in_period(days, want.period))
         text = ev.text.strip()
         rows.append([
             float(sims[i]), 1.0 / (1.0 + places[i]), math.log(p / (1 - p)), overlap, focus_share,
             1.0 / (1.0 + max(0.0, round(-prior * 100))), float(any(named)), float(len(named) >= 2 and all(named)),
             float(others), float(want.kind == "date" and states_time),
-            float(want.kind == "date" and not states_time and _day(ev.result.date) is not None),
+            float(want.kind == "date" and not states_time and doc is not None),
             float(want.kind == "name" and others), float(want.kind == "amount" and bool(re.search(r"\d", text))),
             float(in_period), float(bool(want.period and days and not in_period)),
             float(ev.result.doc_type == "list_entry"), float(not text.endswith((".", '"', "”", ")", "'"))),
@@ -394,10 +393,11 @@ def _support_answer(want: Want, kept: list[Evidence]) -> None:
     naming it are lifted (one sentence rarely says all: "JCV is a SoftBank subsidiary", "JCV uses SenseTime
     technology")."""
     support: dict[str, float] = {}
+    floor = get_scorer().refuse_below
     named = [(ev, _companies(ev.text, want)) for ev in kept]
     for ev, names in named:
         for n in names:
-            support[n] = support.get(n, 0.0) + max(ev.score - get_scorer().refuse_below, 0.0)
+            support[n] = support.get(n, 0.0) + max(ev.score - floor, 0.0)
     if not support:
         return
     best = max(support, key=support.get)
@@ -499,7 +499,7 @@ def compose(question: str, plan: Plan, facts: FactDraft, cands: list[Evidence], 
                 continue
         want = Want.of(text, plan, ask, aliases)
         pool = cands + typed.passages  # a relation's sentences, as the relations store quotes them
-        ranked = rank(reader, want, pool, embedder, question, frozenset(earlier))
+        ranked = rank(reader, want, pool, question, frozenset(earlier))
         picked = [e for e in pick(ranked, embedder, per_part + 2) if e.text not in used]
         if typed.fallback:
             # A party no list entry names. When the part asks only whether it is listed, the loaded lists'
@@ -515,7 +515,7 @@ def compose(question: str, plan: Plan, facts: FactDraft, cands: list[Evidence], 
             # A question about an entity in general: what the passages say about it, closest first.
             about = " ".join(e.text for e in plan.entities if e.entry_ids)
             if about:
-                picked = pick(rank(reader, Want.of(about, plan, None, aliases), cands, embedder), embedder, per_part)
+                picked = pick(rank(reader, Want.of(about, plan, None, aliases), cands), embedder, per_part)
         picked = _both_parties(want, picked, strict=bool(plan.two_parties()) and ask is not None
                                and ask.field in RELATIONS)[:per_part]
         if part.from_record and part.sentences:
