@@ -515,11 +515,16 @@ def train_scorer(out: Path | None = None, folds: int = 5) -> dict:
     learned scorer against the hand-set blend it replaced (`hand_weights`) by cross-validation over the
     training questions (folds by case), in the same run."""
     from eval.corpora import Stores
-    from rag.answering.read import SCORER
+    from rag.answering.read import SCORER, get_scorer
 
     out = out or SCORER
     before = hand_weights()
     t0 = time.perf_counter()
+    try:
+        get_scorer()
+    except ValueError:  # SCORE_FEATURES changed: the answer path ranks with the hand blend while capturing
+        before.save(SCORER, {"sources": "hand-set blend (eval/reader_train.hand_weights), until retrained"})
+        get_scorer.cache_clear()
     groups = scorer_groups(Stores())
     fold_of = lambda g: int(hashlib.sha1(g["case"].encode()).hexdigest(), 16) % folds  # noqa: E731
     cv_new, cv_old = [], []

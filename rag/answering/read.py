@@ -20,7 +20,7 @@ import math
 import re
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -56,7 +56,7 @@ _WANTS_NAME = re.compile(r"^\s*(?:who|whom|whose|which|what (?:company|companies
 _WANTS_AMOUNT = re.compile(r"^\s*how (?:much|many)\b", re.I)
 _PRONOUN_START = re.compile(r"^\s*(?:it|its|he|she|they|their|his|her|the (?:company|firm|group|bank|entity|"
                             r"agency|department|unit|subsidiary))\b", re.I)
-_CODE = re.compile(r"\b(?:\d{3,}|[A-Z]{2,}[-/]?\d+[A-Z\d-]*)\b")
+_CODE = re.compile(r"(?<![,.$])\b(?:\d+(?:\([a-zA-Z\d]{1,5}\))+|\d{3,}|[A-Z]{2,}[-/]?\d+[A-Z\d-]*)(?:\b|(?<=\)))")
 
 
 # --- candidates -------------------------------------------------------------------------------------
@@ -101,6 +101,14 @@ class Want:
     codes: set[str]  # numbers and codes it writes ("14024", "EO 13959")
     kind: str = "text"  # date | name | amount | yes_no | text
     period: tuple[dt.date, dt.date] | None = None  # the time it asks about ("in April 2024")
+    context: list[str] = field(default_factory=list)  # the rest of the question's words, for one part of several
+
+    def in_context(self, question: str) -> "Want":
+        """This part with the whole question's other content words as context: "when did OFAC say so"
+        or "why were they listed" name what they are about only in the other part."""
+        whole = [w for t in keywords(question) for w in fold(t).split() if len(w) > 1]
+        return replace(self, context=[w for w in dict.fromkeys(whole) if w not in self.terms
+                                      and w not in LIST_WORDS and w not in VAGUE and not _TIME_WORD.match(w)])
 
     @classmethod
     def of(cls, text: str, plan: Plan, ask: PlanAsk | None, aliases: dict[str, list[str]]) -> "Want":
@@ -108,7 +116,8 @@ class Want:
         parties: list[list[str]] = []
         named_words: set[str] = set()
         for e in plan.entities:
-            if fold(e.text) and fold(e.text) in fold(text):
+            if any(len(w) > 1 for w in fold(e.text).split()) and fold(e.text) in fold(text):
+                # (an abbreviation read as a name, "E.O", names no one)
                 forms = [e.text, *e.names, *aliases.get(e.text, [])]
                 parties.append(forms)
                 named_words |= {w for f in forms for w in fold(f).split()}
@@ -120,6 +129,14 @@ class Want:
         codes = {c.lower() for c in _CODE.findall(strip_dates(text)) if not re.fullmatch(r"(?:19|20)\d\d", c)}
         period = ask.period if ask is not None and ask.period else asked_period(text)
         return cls(text, terms, focus, parties, find_dates(text), codes, kind, period)
+
+
+_WH_WORD = re.compile(r"^\W*(?:(?:on|in|at|by|for|from|since|until|to|with|under|of)\s+)?"
+                      r"(?:what|which|who|whom|whose|when|where|why|how)\b", re.I)
+
+
+def _writes(text: str, code: str) -> bool:
+    return code in fold(text) or code in text.lower()
 
 
 def _matches(term: str, words: set[str], stems: set[str]) -> bool:
@@ -212,7 +229,7 @@ def rank(reader, want: Want, cands: list[Evidence], question: str = "",
     the part, or none of what it asks beyond its names, or about another party than the one it names, or
     of another day than the one it names. `question` is the whole question when `want` is one part of it,
     `earlier` the documents the parts before it were answered from."""
-    if not want.terms or not cands:
+    if not (want.terms or want.context) or not cands:
         return []
     firms = [forms for forms in want.parties if _is_firm(forms, cands)]
     kept: list[Evidence] = []
@@ -220,13 +237,9 @@ def rank(reader, want: Want, cands: list[Evidence], question: str = "",
         words = set(fold(ev.text).split())
         stems = {_stem(w) for w in words}
         matched = [t for t in want.terms if _matches(t, words, stems)]
-        if not matched:
-            continue
-        if ev.result.doc_type == "list_entry" and all(t in LIST_WORDS for t in matched):
+        around = [t for t in want.context if _matches(t, words, stems)]
+        if ev.result.doc_type == "list_entry" and all(t in LIST_WORDS for t in matched) and not around:
             continue  # an entry that shares only "SDN list" with the question is not evidence
-        if want.focus and not any(t in matched for t in want.focus) and not (
-                len(want.parties) >= 2 and want.kind != "name" and all(_names_party(ev.text, f) for f in want.parties)):
-            continue  # (a sentence naming both parties a question names speaks to how they are related)
         if firms and not any(_names_party(ev.text, forms) for forms in want.parties) \
                 and _names_others(ev.text, want):
             # About another party than the one asked about (its settlement is not the asked party's
@@ -237,12 +250,24 @@ def rank(reader, want: Want, cands: list[Evidence], question: str = "",
             continue  # "when" is answered by a time: one the sentence states, or its source's date
         if want.days and want.kind != "yes_no" and not _states_day(ev, want.days):
             continue  # (whether a thing happened on a day is answered by the day it happened)
-        if want.codes and not all(c in fold(ev.text) or c in ev.text.lower() for c in want.codes):
-            continue
-        overlap = len(matched) / len(want.terms)
+        if want.codes and not all(_writes(ev.text, c) or _writes(ev.result.text, c) for c in want.codes):
+            continue  # (the passage of a sentence about "the order" may be the one that writes its number)
+        overlap = len(matched) / max(1, len(want.terms))
+        if (not matched and not around) or (want.focus and not any(t in matched for t in want.focus) and not around
+                                            and not (len(want.parties) >= 2 and want.kind != "name"
+                                                     and all(_names_party(ev.text, f) for f in want.parties))):
+            continue  # (a sentence naming both parties a question names speaks to how they are related)
         kept.append(Evidence(ev.text, ev.result, ev.start, ev.end, overlap + ev.score))
     if not kept:
         return []
+    if want.period and _WH_WORD.match(want.text):
+        # "Under which orders did the US act in March 2026?": when some sentences are of that time, one of
+        # another time (or from a source of another) answers another question. A yes/no question keeps
+        # them: "Was X sanctioned in November 2021?" is answered "No: ... on 10 December 2021", and so does
+        # a statement to check ("X was added in 2021; ..."), which a sentence of another time may refute.
+        times = [when_stated(e)[0] | ({d} if (d := _day(e.result.date)) else set()) for e in kept]
+        if any(days and _in_period(days, want.period) for days in times):
+            kept = [e for e, days in zip(kept, times) if not days or _in_period(days, want.period)]
     kept.sort(key=lambda e: -e.score)
     kept = kept[:MAX_CANDIDATES]
     feats = features(reader, want, kept, question or want.text, earlier)
@@ -252,6 +277,14 @@ def rank(reader, want: Want, cands: list[Evidence], question: str = "",
         ev.score = float(p)
     if want.kind == "name":
         _support_answer(want, kept)
+    if want.kind == "yes_no" and (want.period or want.days):
+        # Whether a thing happened at a time: a good sentence of that time says yes; one of another time
+        # answers "No: ... on <its day>" only when none of that time is good enough to state.
+        asked = want.period or (min(want.days), max(want.days))
+        floor = get_scorer().refuse_below
+        on_time = lambda e: e.score >= floor and _in_period(  # noqa: E731
+            when_stated(e)[0] | ({d} if (d := _day(e.result.date)) else set()), asked)
+        return sorted(kept, key=lambda e: (not on_time(e), -e.score))
     return sorted(kept, key=lambda e: -e.score)
 
 
@@ -280,6 +313,7 @@ SCORE_FEATURES = (
     "question_cosine",   # the similarity to the whole question (for one part of several: the context it shares)
     "earlier_source",    # its document answered an earlier part of the question
     "company_answer",    # the part asks "which company" and the sentence names a company the part does not
+    "other_company",     # the part names a party, the sentence not it but another company
 )
 SCORER = Path(__file__).with_name("answer_scorer.json")
 _capture: ContextVar[list | None] = ContextVar("read_capture", default=None)
@@ -300,7 +334,7 @@ def features(reader, want: Want, kept: list[Evidence], question: str, earlier: f
     for i, ev in enumerate(kept):
         words = set(fold(ev.text).split())
         stems = {_stem(w) for w in words}
-        overlap = sum(_matches(t, words, stems) for t in want.terms) / len(want.terms)
+        overlap = sum(_matches(t, words, stems) for t in want.terms) / max(1, len(want.terms))
         focus_share = (sum(_matches(t, words, stems) for t in focus) / len(focus)) if focus else 1.0
         prior = ev.score - overlap  # -0.01 per retrieval rank (candidates())
         p = min(max(float(probs[i]), 1e-4), 1 - 1e-4)
@@ -322,6 +356,7 @@ def features(reader, want: Want, kept: list[Evidence], question: str, earlier: f
             float(ev.result.doc_type == "list_entry"), float(not text.endswith((".", '"', "”", ")", "'"))),
             float(len(text.split()) < 8), float(whole[i]), float(ev.result.doc_id in earlier),
             float(want.kind == "name" and bool(_companies(ev.text, want))),
+            float(bool(want.parties) and not any(named) and bool(_companies(ev.text, want))),
         ])
     return np.asarray(rows, dtype=np.float64).reshape(len(kept), len(SCORE_FEATURES))
 
@@ -498,15 +533,18 @@ def compose(question: str, plan: Plan, facts: FactDraft, cands: list[Evidence], 
             if typed.final:
                 continue
         want = Want.of(text, plan, ask, aliases)
+        if len(asks) > 1:
+            want = want.in_context(question)
         pool = cands + typed.passages  # a relation's sentences, as the relations store quotes them
         ranked = rank(reader, want, pool, question, frozenset(earlier))
         picked = [e for e in pick(ranked, embedder, per_part + 2) if e.text not in used]
         if typed.fallback:
             # A party no list entry names. When the part asks only whether it is listed, the loaded lists'
             # silence answers; when none of the kind is loaded, the passages naming the party may. When it
-            # asks more ("Did BIS add ... in March 2024?"), the passages answer, and the lists only if they cannot.
+            # asks more ("Did BIS add ... in March 2024?"), or names no party ("Do E.O. 13608 listings block
+            # property?"), the passages answer, and the lists only if they cannot.
             cannot = typed.fallback[0].startswith("Cannot say")
-            if not any(_acts(text, f) for f in want.parties):
+            if want.parties and not any(_acts(text, f) for f in want.parties):
                 picked = [] if not cannot else [e for e in picked if any(_names_party(e.text, f) for f in want.parties)]
             if not picked:
                 part.notes, part.refuses = list(typed.fallback), cannot
@@ -554,7 +592,9 @@ def _draft(question: str, plan: Plan, parts: list[PartAnswer], facts: FactDraft)
         if i == 0 and sentences and not part.from_record and _AUX.match(part.text):
             want = Want.of(part.text, plan, part.ask, {})
             text, evs = sentences[0]
-            sentences[0] = (_opener(want, text, evs[0] if evs else None) + text, evs)
+            opener = _opener(want, text, evs[0] if evs else None)
+            if not re.match(rf"{opener.strip(': ')}\b", text, re.I):  # the passage's own "No." says it already
+                sentences[0] = (opener + text, evs)
         if len(draft.sentences) < MAX_SENTENCES + len(parts) - 1:
             draft.sentences += sentences
         draft.notes += part.notes
@@ -573,12 +613,16 @@ def _draft(question: str, plan: Plan, parts: list[PartAnswer], facts: FactDraft)
 
 
 def _opener(want: Want, sentence: str, ev: Evidence | None = None) -> str:
-    """"Yes: " or "No: " before a passage's sentence that answers a yes/no question: "No" when the
-    sentence says the opposite of what the question asks (one of them negated), or when the question asks
-    about a time ("in March 2024") and the sentence is of another; "Yes" when it says the same and states
-    every word the question asks about beyond its names; nothing when unsure."""
-    if negated(sentence) != negated(want.text):
+    """"Yes: " or "No: " before a passage's sentence that answers a yes/no question; nothing when unsure.
+    "No" when the question asks about a time ("in March 2024", "on 26 February 2024") and neither the
+    sentence nor its source is of that time, or when one of question and sentence is negated (a quotation's
+    "we will not hesitate" negates nothing asked). "Yes" when the sentence names every party the question
+    names and states what it asks beyond them: every word of it, or most of it, or it is of the very time
+    asked about, in a sentence the scorer holds good enough to state (`ev.score`)."""
+    own = _QUOTED.sub(" ", sentence)
+    if negated(own) != negated(want.text):
         return "No: "
+    on_time = False
     if ev is not None and (want.period or want.days):
         # Neither a day the sentence states nor its source's date is of the time asked about.
         days, _ = when_stated(ev)
@@ -586,8 +630,28 @@ def _opener(want: Want, sentence: str, ev: Evidence | None = None) -> str:
         asked = want.period or (min(want.days), max(want.days))
         if days and not _in_period(days, asked):
             return "No: "
+        on_time = bool(days)
+    if not all(_names_party(sentence, f) or (ev is not None and _names_party(ev.result.text, f))
+               for f in want.parties):
+        return ""
+    if want.parties and all(_names_party(sentence, f) for f in want.parties) and _other_code(want, sentence):
+        return "No: "  # "designated under section 1(a)(iii)(A)?" of a sentence saying section 1(a)(vii)
     words = set(fold(sentence).split())
     stems = {_stem(w) for w in words}
-    if want.focus and all(_matches(t, words, stems) for t in want.focus):
+    share = sum(_matches(t, words, stems) for t in want.focus) / len(want.focus) if want.focus else 1.0
+    likely = ev is not None and ev.score >= get_scorer().refuse_below
+    if share == 1.0 or (likely and (share >= 0.5 or on_time)):
         return "Yes: "
     return ""
+
+
+def _other_code(want: Want, sentence: str) -> bool:
+    """Does the sentence write, instead of a code the question asks about, another of its kind (an
+    order's number for an order's, a section for a section)?"""
+    shape = lambda c: "section" if "(" in c else "number" if c.isdigit() else "code"  # noqa: E731
+    missing = {shape(c) for c in want.codes if not _writes(sentence, c)}
+    written = {c.lower() for c in _CODE.findall(strip_dates(sentence))} - want.codes
+    return bool(missing & {shape(c) for c in written})
+
+
+_QUOTED = re.compile(r"[\"“][^\"”]{12,}(?:[\"”]|$)")  # a quotation, or one the sentence ends inside

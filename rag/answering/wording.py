@@ -11,7 +11,7 @@ _AUX = re.compile(r"^\s*(is|are|was|were|has|have|had|does|do|did|can|could|will
 
 # --- the sources do not say <what was asked> -----------------------------------------------------------
 
-_NOUNISH = re.compile(r"(?:ing|ion|ions|ment|ments|ship|ance|ence|ity|ure|ies|ers|or|ist|list|assets?|"
+_NOUNISH = re.compile(r"(?:ing|ion|ions|ncy|ncies|ment|ments|ship|ance|ence|ity|ure|ies|ers|or|ist|list|assets?|"
                       r"entry|entries|fund|bank|company|firm|group|unit|order|rule|regulation)$", re.I)
 _PREP = {"of", "between", "in", "on", "for", "from", "by", "to", "with", "under", "at", "and", "as", "since",
          "during", "before", "after", "about", "into", "over"}
@@ -28,12 +28,22 @@ _PARTICIPLE = re.compile(r"^(?:\w+(?:ed|en)|born|made|paid|sold|held|put|set|kno
 
 def _subject_end(words: list[str]) -> int:
     """Where the subject of a do-question ends ("the NS-CMIC listing | freeze ...", "Corvane Shipping |
-    pay"), read without a tagger: determiners, names, numbers and nouns, then the verb."""
+    pay", "the Entity List rule of 9 April 2021 | add", "a US person | not do"), read without a tagger:
+    determiners, names, numbers and nouns, a preposition that leads to more of them, then the verb. A word
+    followed by a determiner is the verb ("BIS | list the two entities")."""
     i = 0
     while i < len(words):
         bare = words[i].strip(",'\"?")
+        after = words[i + 1].strip(",'\"?") if i + 1 < len(words) else ""
+        if i > 0 and bare[:1].islower() and after.lower() in _DET:
+            break
+        if i > 0 and bare.lower() in _PREP - {"and"} and (after[:1].isupper() or after[:1].isdigit()
+                                                          or after.lower() in _DET):
+            i += 1
+            continue
         if (bare.lower() in _DET or bare[:1].isupper() or "'" in words[i] or any(c.isdigit() for c in bare)
-                or "-" in bare or (i > 0 and _NOUNISH.search(bare)) or i == 0):
+                or "-" in bare or (i > 0 and _NOUNISH.search(bare)) or i == 0
+                or (i > 0 and after.lower() in ("not", "never"))):
             i += 1
             continue
         break
