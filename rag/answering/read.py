@@ -537,7 +537,9 @@ def compose(question: str, plan: Plan, facts: FactDraft, cands: list[Evidence], 
             want = want.in_context(question)
         pool = cands + typed.passages  # a relation's sentences, as the relations store quotes them
         ranked = rank(reader, want, pool, question, frozenset(earlier))
-        picked = [e for e in pick(ranked, embedder, per_part + 2) if e.text not in used]
+        # A sentence an earlier part stated may answer "when" again, with its source's date before it
+        # ("Do E.O. 13608 listings block property, and when did OFAC say so?").
+        picked = [e for e in pick(ranked, embedder, per_part + 2) if e.text not in used or dated(e) and want.kind == "date"]
         if typed.fallback:
             # A party no list entry names. When the part asks only whether it is listed, the loaded lists'
             # silence answers; when none of the kind is loaded, the passages naming the party may. When it
