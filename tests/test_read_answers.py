@@ -126,6 +126,18 @@ def test_a_release_that_says_today_answers_when_with_its_date(ask):
     assert a["answer"].startswith("No:") and "2 May 2024" in a["answer"]
 
 
+def test_yes_no_decided_on_the_time_asked(ask):
+    # The release's date is the month asked about: yes, though the question words it otherwise.
+    a = ask("Was the Treasury's guidance for tanker operators issued in May 2024?")
+    assert a["answer"].startswith("Yes:") and "2 May 2024" in a["answer"]
+
+
+def test_a_later_part_asking_when_is_answered_from_the_earlier_parts_source(ask):
+    a = ask("What did the Treasury publish for tanker operators, and when did it say so?")
+    assert "price cap attestations" in a["answer"] and "2 May 2024" in a["answer"], a["answer"]
+    assert "do not say" not in a["answer"]
+
+
 def test_what_a_party_did_is_read_in_the_passages_not_in_its_absence_from_lists(ask):
     # Harrow Marine has no list entry; the question is about what it did, which the article says.
     a = ask("Did Harrow Marine agree to pay to settle the price cap violations?")
