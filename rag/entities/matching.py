@@ -46,6 +46,7 @@ SHORT_WORD_EDIT = 0.9  # more edits than a word of its length allows (as for who
 PREFIX_SIM = 0.85  # a person's name part that begins the other's
 SYMBOL_SIM = 0.95  # two words rigour knows as one name (any script, a nickname) or one number
 EXTRA_PERSON_PART = 0.95  # a name part of the list's name the query leaves out (a middle name, a patronymic)
+EXTRA_QUERY_PART = 0.93  # a person's name part the query gives and the list's name leaves out
 EXTRA_ORG_PART = 0.9  # a word of the list's name the query leaves out ("BANK MELLI [IRAN]")
 EXTRA_GENERIC_PART = 0.95  # ... a generic word or a place
 EXTRA_MORE_PARTS = 0.97  # ... each further one
@@ -53,6 +54,9 @@ FULL_NAME_EXTRA = 0.9  # ... when the query gives its legal form: a full name, n
 FORM_CONFLICT = 0.8  # legal forms of different classes on the two sides (AG / GmbH): different legal persons
 NUMBER_CONFLICT = 0.7  # different numbers on the two sides ("FU YUAN YU 5" / "FU YUAN YU 8")
 ACRONYM_SCORE = 0.9  # an organisation's acronym against its name
+TRANSLIT_SCORE = 0.92  # a name in another script whose consonants are the Latin name's, all of them
+PINYIN_SCORE = 0.92  # a Chinese name whose pinyin spells every distinctive word of the Latin name
+PINYIN_TRANSLATED = 0.97  # ... for each generic word of the Latin name it translates ("Technology")
 
 
 def _part_sim(a: Part, b: Part, person: bool, strict: bool = True) -> float:
@@ -127,6 +131,12 @@ def align(q: Normalised, n: Normalised) -> float:
                     break
     weight = [max(len(p.text), 2) for p in qp]
     score = sum(w * got.get(i, 0.0) for i, w in enumerate(weight)) / sum(weight)
+    left = len(qp) - len(got)
+    if person and 0 < left <= 2 and len(used) == len(np_) >= 2:
+        # Every part of the list's name is in the query, which gives one or two more (a middle name or a
+        # patronymic the list leaves out): discounted as the list's own extra parts are, not counted as wrong.
+        mine = sum(weight[i] for i in got)
+        score = max(score, sum(weight[i] * s for i, s in got.items()) / mine * EXTRA_QUERY_PART ** left)
     if numbers_differ(q, n):
         score *= NUMBER_CONFLICT
     extra = 0
@@ -176,16 +186,119 @@ def compare(q: Normalised, n: Normalised, careful: bool = True, whole: tuple[flo
         a = align(q, n)
         if a > score + 1e-9:
             score, how = a, "name parts"
+    if careful and ("transliteration" in q.applied) != ("transliteration" in n.applied):
+        t, t_how = transliterated(q, n)
+        if t > score + 1e-9:
+            score, how = t, t_how
     if ACRONYM_SCORE > score and len(q.tokens) == 1 and acronym(q, n):
         score, how = ACRONYM_SCORE, "acronym"
     c = Comparison(score, how, whole=whole)
-    qf, nf = q.forms, n.forms
-    if qf and nf and not qf & nf:
+    if forms_conflict(q, n):
         c.score *= FORM_CONFLICT
         c.applied = ["legal form conflict"]
     if how != "name parts" and q.numbers and n.numbers and q.numbers != n.numbers:  # numbers_differ
         c.score *= NUMBER_CONFLICT
     return c
+
+
+_DIGRAPHS = [("kh", "k"), ("gh", "k"), ("sh", "s"), ("ch", "j"), ("zh", "j"), ("th", "t"), ("dh", "t"),
+             ("ph", "f"), ("ts", "s"), ("ck", "k")]
+_SOUNDS = {"q": "k", "c": "k", "g": "k", "x": "ks", "z": "s", "b": "p", "d": "t", "v": "f", "r": "l",
+           "a": None, "e": None, "i": None, "o": None, "u": None, "y": None, "w": None}
+_CONSONANTS = str.maketrans(_SOUNDS)
+_CONSONANTS_W = str.maketrans({**_SOUNDS, "w": "f"})  # w as a consonant: Persian and Urdu waw is "v"
+
+
+@lru_cache(maxsize=65536)
+def skeleton(word: str, w_consonant: bool = False) -> str:
+    """A word's consonants, voiced and unvoiced alike, r as l ("khatami" / "khatmy": "ktm"; "gimseongsu" /
+    "kim sung su": "kmsnks"): what survives every romanisation of scripts that write no short vowels
+    (Arabic, Hebrew) or write names by syllables (Hangul, kana). `w_consonant`: w read as v (Persian)
+    rather than as a long vowel (Arabic)."""
+    for a, b in _DIGRAPHS:
+        word = word.replace(a, b)
+    return re.sub(r"(.)\1+", r"\1", word.translate(_CONSONANTS_W if w_consonant else _CONSONANTS))
+
+
+def _han(text: str) -> bool:
+    return any("\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf" for c in text)
+
+
+def _covered(words: list[str], units: list[str]) -> int:
+    """Letters of `words` found in `units`, each word once, longest first, wherever it stands in a unit
+    (a script may join an article or a whole name into one word); a one-letter word only where a unit
+    begins or an earlier word ended."""
+    hay = " " + " ".join(units) + " "
+    covered = 0
+    for w in sorted(words, key=len, reverse=True):
+        if not w:
+            continue
+        if len(w) > 1:
+            k = hay.find(w)
+        else:
+            m = re.search(rf"(?<=[ #]){re.escape(w)}", hay)
+            k = m.start() if m else -1
+        if k >= 0:
+            covered += len(w)
+            hay = hay[:k] + "#" * len(w) + hay[k + len(w):]
+    return covered
+
+
+def transliterated(q: Normalised, n: Normalised) -> tuple[float, str]:
+    """Two names of which one was written in another script: how many of their consonants (`skeleton`)
+    the two share, the words of each found in the other's, as a Dice of letters, at most TRANSLIT_SCORE;
+    a Chinese name by its pinyin (`pinyin_words`)."""
+    (latin, other) = (q, n) if "transliteration" in n.applied else (n, q)
+    if _han(other.raw):
+        return pinyin_words(other, latin), "transliteration"
+    best = 0.0
+    for w_consonant in (False, True):
+        units = [skeleton(t, w_consonant) for t in other.tokens]
+        words = [skeleton(t) for t in latin.tokens]
+        total = sum(map(len, words)) + sum(map(len, units))
+        if min(sum(map(len, words)), sum(map(len, units))) < 4:
+            continue
+        shared = max(_covered(words, units), _covered(units, words))
+        best = max(best, TRANSLIT_SCORE * 2 * shared / total)
+    return best, "transliteration"
+
+
+def pinyin_words(han: Normalised, latin: Normalised) -> float:
+    """A Chinese name (its pinyin syllables) against a Latin one: every distinctive word of the Latin name
+    must be spelled by consecutive syllables ("Shenzhen Huaqiang" in "shen zhen hua qiang dian zi"), one of
+    them not a place; its generic words ("Electronics") may be translated (discounted each). The syllables
+    left over are the translated words and the legal form, which are not checked."""
+    syllables = han.tokens
+    places = {p.text for p in latin.parts if p.place}
+    used: set[int] = set()
+    found = own = 0
+    translated = 0
+    for w in latin.tokens:
+        hit = None
+        for i in range(len(syllables)):
+            for j in range(i + 1, min(i + 5, len(syllables)) + 1):
+                if not used.intersection(range(i, j)) and "".join(syllables[i:j]) == w:
+                    hit = range(i, j)
+                    break
+            if hit:
+                break
+        if hit:
+            used.update(hit)
+            found += 1
+            own += w not in places and w not in GENERIC
+        elif w in GENERIC:
+            translated += 1
+        else:
+            return 0.0
+    if not found or not own:
+        return 0.0
+    return PINYIN_SCORE * PINYIN_TRANSLATED ** translated
+
+
+def forms_conflict(q: Normalised, n: Normalised) -> bool:
+    """Does each name have a class of legal form the other lacks (AG / GmbH, s.r.o. / a.s.)? A class on one
+    side only is no conflict: rigour also reads a word of a name as a form ("Ca", "Ep")."""
+    return bool(q.forms - n.forms) and bool(n.forms - q.forms)
 
 
 def whole_bounds(q: Normalised, names: list[Normalised]) -> np.ndarray:
@@ -296,7 +409,7 @@ def normalisations(q: Normalised, n: Normalised, c: Comparison) -> list[str]:
         applied.append(c.how)
     if c.how == "name parts" and q.generic != n.generic:
         applied.append("generic words")
-    if q.forms and n.forms and not q.forms & n.forms:
+    if forms_conflict(q, n):
         applied.append("legal form conflict")
     if q.tokens != n.tokens and c.how in ("joined", "word order"):
         if q.joined == n.joined or q.sorted_joined == n.sorted_joined:

@@ -113,15 +113,19 @@ def fold_name(name: str) -> tuple[str, set[str]]:
     are judged per pair (rag.entities.screen.normalisations)."""
     applied: set[str] = set()
     lowered = name.lower()
-    stripped = _strip_accents(lowered)
-    if stripped != unicodedata.normalize("NFKD", lowered):
-        applied.add("accents")
-    if any(ord(c) > 127 for c in stripped):
-        if any(c.isalpha() and not _is_latin(c) for c in stripped):
-            applied.add("transliteration")
-            stripped = _ascii(stripped).lower()
-        stripped = "".join(_LATIN_EXTRA.get(c, c) for c in stripped)
-    return " ".join(fold(re.sub(r"['’`ʼ]", "", stripped)).replace("_", " ").split()), applied
+    if any(c.isalpha() and not _is_latin(c) for c in lowered):
+        # transliterated as written: stripping marks first would unvoice kana (ザ -> サ) and split Hangul
+        applied.add("transliteration")
+        if _strip_accents(lowered) != unicodedata.normalize("NFKD", lowered):
+            applied.add("accents")
+        stripped = "".join(_LATIN_EXTRA.get(c, c) for c in _strip_accents(_ascii(lowered).lower()))
+    else:
+        stripped = _strip_accents(lowered)
+        if stripped != unicodedata.normalize("NFKD", lowered):
+            applied.add("accents")
+        if any(ord(c) > 127 for c in stripped):
+            stripped = "".join(_LATIN_EXTRA.get(c, c) for c in stripped)
+    return " ".join(fold(re.sub(r"['’`ʼʻʿʾ]", "", stripped)).replace("_", " ").split()), applied
 
 
 _PHRASES_BY_FIRST: dict[str, list[tuple[str, ...]]] = defaultdict(list)
@@ -132,6 +136,7 @@ for _p in LEGAL_PHRASES:
 LEGAL_VOCAB = sorted({w for p in LEGAL_PHRASES for w in p if len(w) >= 4} | {w for w in LEGAL_WORDS if len(w) >= 5}
                      | {w for w in GENERIC if len(w) >= 5})
 _VOCAB_SET = set(LEGAL_VOCAB)
+_PHRASE_WORDS = {w for p in LEGAL_PHRASES for w in p if len(w) >= 5} - GENERIC  # "obshchestvo", "anonima"
 _VOCAB_BY_FIRST: dict[str, list[str]] = defaultdict(list)  # in LEGAL_VOCAB's order
 for _v in LEGAL_VOCAB:
     _VOCAB_BY_FIRST[_v[0]].append(_v)
@@ -242,11 +247,16 @@ class Normalised:
     def _set_analysis(self, parts: tuple["Part", ...], forms: frozenset[str]) -> None:
         # parts: its words with rigour's symbols; forms: the classes of its legal forms (rigour's org types:
         # "LLC", "JSC" ...); numbers: its numbers, as rigour's symbols where it has them ("NUM:3" for "three"
-        # and "3"); words: the parts that are not stop words (all of them when every one is).
+        # and "3"); words: the parts that are not stop words (all of them when every one is) nor legal-form
+        # words set aside by `normalise`.
         self.parts, self.forms = parts, forms
         self.numbers = frozenset({s for p in parts if p.number for s in p.symbols}
                                  or {p.text for p in parts if p.number})
-        self.words = tuple(p for p in parts if not p.stop) or parts
+        words = tuple(p for p in parts if not p.stop) or parts
+        if self.legal:  # words of legal forms set aside above that rigour kept as words ("publichnoye")
+            legal = {w for phrase in self.legal for w in phrase.split()}
+            words = tuple(p for p in words if p.text not in legal and repair_legal([p.text])[0] not in legal) or words
+        self.words = words
 
     def __getattr__(self, attr: str):
         # Called only for an attribute not set yet: rigour's analysis, made on first use.
@@ -267,13 +277,51 @@ class Normalised:
         return self._light
 
 
+def strip_spelled_forms(tokens: list[str]) -> tuple[list[str], list[str]]:
+    """Legal forms that the tables above lack, from rigour's org-type tables of many languages
+    ("ednolichno druzhestvo s ogranichena otgovornost", "limitada"): phrases, or words of five letters or more
+    (rigour also reads short words such as "ca" or "pe" as forms, which names use as words); with them, words
+    of the spelled-out forms above left beside them ("publichnoe" of a form spelled "aktsionernoye"). Kept
+    when nothing else would remain."""
+    if len(tokens) < 3:
+        return tokens, []
+    from rigour.names.org_types import extract_org_types
+
+    text = " ".join(tokens)
+    removed = [form for form, _ in extract_org_types(text) if " " in form or len(form) >= 5]
+    if not removed:
+        return tokens, []
+    for form in removed:
+        text = re.sub(rf"(?<!\S){re.escape(form)}(?!\S)", " ", text)
+    out = []
+    for t in text.split():
+        if t in _PHRASE_WORDS:
+            removed.append(t)
+        else:
+            out.append(t)
+    return (out, removed) if out else (tokens, [])
+
+
 def normalise(name: str, person: bool) -> Normalised:
     folded, applied = fold_name(name)
     tokens = join_initials(folded.split())
     legal: list[str] = []
     if not person:
         tokens, legal = strip_legal(repair_legal(tokens))
+        tokens, spelled = strip_spelled_forms(tokens)
+        legal += spelled
     return Normalised(name, tokens, applied, legal, person)
+
+
+def name_forms(name: str) -> list[str]:
+    """A name and, when it holds a part in brackets ("Islamic Republic of Iran Broadcasting (IRIB)",
+    "Joint Stock Company Zvezda (JSC Zvezda)"), the name outside the brackets and each part inside them:
+    lists and registries write a short form or an acronym that way."""
+    inside = [m.strip() for m in re.findall(r"[(\[（]([^()\[\]（）]+)[)\]）]", name)]
+    if not inside:
+        return [name]
+    outside = " ".join(re.sub(r"[(\[（][^()\[\]（）]*[)\]）]", " ", name).split())
+    return list(dict.fromkeys(f for f in [name, outside, *inside] if re.search(r"\w", f)))
 
 
 @dataclass(slots=True)
@@ -325,6 +373,26 @@ def _category(symbol) -> str:
     return name
 
 
+@lru_cache(maxsize=1)
+def _nicknames():
+    """The `nicknames` package's table of English given names and their short forms (Bob, Bobby / Robert;
+    Jim, Jimmy / James), as {word: the full names it is or is a short form of}."""
+    from nicknames import NickNamer
+
+    nn = NickNamer()
+    table: dict[str, set[str]] = defaultdict(set)
+    for full, shorts in nn.nickname_lookup.items():
+        table[full].add(full)
+        for short in shorts:
+            table[short].add(full)
+    return {k: frozenset(v) for k, v in table.items()}
+
+
+def nickname_symbols(word: str) -> frozenset[str]:
+    """Symbols shared by a given name and its short forms ("NICK:robert" for Robert, Bob and Bobby)."""
+    return frozenset(f"NICK:{full}" for full in _nicknames().get(word, ()))
+
+
 _PERSON_TABLES: list[bool] = []  # not empty once a person's name was analysed with rigour's tables
 
 
@@ -370,7 +438,9 @@ def analyse(name: str, person: bool, tables: bool = True) -> tuple[tuple[Part, .
         text, loose_ = _word(p.form, p.ascii)
         if not text:
             continue
-        mine = syms.get(p.index, ())
+        mine = syms.get(p.index, set())
+        if person and tables and text.isalpha():
+            mine = mine | nickname_symbols(text)
         parts.append(Part(text, loose_, frozenset(mine), p.metaphone or "",
                           number=tag == num or any(s.startswith("NUMERIC") for s in mine),
                           stop=tag == stop, place=p.index in places,
