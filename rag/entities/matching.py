@@ -44,6 +44,7 @@ PHONETIC_SIM = 0.9  # two words of one sound (rigour's metaphone)
 PHONETIC_SPELLING = 0.6  # ... when their spellings are at least this alike ("MIDEA" / "MAUTE" sound alike too)
 SHORT_WORD_EDIT = 0.9  # more edits than a word of its length allows (as for whole names in _compare_whole)
 PREFIX_SIM = 0.85  # a person's name part that begins the other's
+HYPOCORISM_SIM = 0.85  # a given name's familiar form made from its stem ("Misha" / "Mikhail", "Vanya" / "Ivan")
 SYMBOL_SIM = 0.95  # two words rigour knows as one name (any script, a nickname) or one number
 EXTRA_PERSON_PART = 0.95  # a name part of the list's name the query leaves out (a middle name, a patronymic)
 EXTRA_QUERY_PART = 0.93  # a person's name part the query gives and the list's name leaves out
@@ -78,6 +79,8 @@ def _part_sim(a: Part, b: Part, person: bool, strict: bool = True) -> float:
             short, long_ = (at, bt) if la <= lb else (bt, at)
             if long_.startswith(short) and len(long_) > len(short) + 1:
                 return PREFIX_SIM  # a short form that begins the name ("Pat" / "Patrick", "Alex" / "Alexander")
+            if hypocorism(at, bt) or hypocorism(bt, at):
+                return HYPOCORISM_SIM
     if a.loose == b.loose:
         return SYMBOL_SIM
     shortest = la if la < lb else lb
@@ -92,6 +95,32 @@ def _part_sim(a: Part, b: Part, person: bool, strict: bool = True) -> float:
     if strict and OSA.distance(at, bt, score_cutoff=allowed + 1) > allowed:  # a transposition is one slip
         s *= SHORT_WORD_EDIT
     return s
+
+
+_FAMILIAR_ENDING = re.compile(r"(?:sh|zh|ch)?[aeiouy]+$")
+
+
+@lru_cache(maxsize=65536)
+def hypocorism(familiar: str, full: str) -> bool:
+    """Is `familiar` a given name's familiar form made the way Slavic and Romance languages make them, from
+    the name's stem and an ending ("Misha" / "Mikhail", "Dima" / "Dmitry", "Kostya" / "Konstantin", "Vanya" /
+    "Ivan", "Tolya" / "Anatoliy")? Its stem (the ending's vowels and a hushing sound dropped) runs through
+    the full name in order, from one of its first letters (the first for a stem of two letters)."""
+    if familiar == full or len(familiar) < 4 or len(full) < 4 or len(familiar) > len(full) + 1:
+        return False
+    stem = _FAMILIAR_ENDING.sub("", familiar)
+    if len(stem) < 2 or stem == familiar:
+        return False
+    first = full.find(stem[0], 0, 1 if len(stem) == 2 else 4)
+    if first < 0:
+        return False
+    k = first
+    for c in stem:
+        k = full.find(c, k)
+        if k < 0:
+            return False
+        k += 1
+    return True
 
 
 def align(q: Normalised, n: Normalised) -> float:
@@ -201,7 +230,7 @@ def compare(q: Normalised, n: Normalised, careful: bool = True, whole: tuple[flo
     return c
 
 
-_DIGRAPHS = [("kh", "k"), ("gh", "k"), ("sh", "s"), ("ch", "j"), ("zh", "j"), ("th", "t"), ("dh", "t"),
+_DIGRAPHS = [("kh", "k"), ("sh", "s"), ("ch", "j"), ("zh", "j"), ("th", "t"), ("dh", "t"),
              ("ph", "f"), ("ts", "s"), ("ck", "k")]
 _SOUNDS = {"q": "k", "c": "k", "g": "k", "x": "ks", "z": "s", "b": "p", "d": "t", "v": "f", "r": "l",
            "a": None, "e": None, "i": None, "o": None, "u": None, "y": None, "w": None}

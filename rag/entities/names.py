@@ -101,10 +101,16 @@ def _is_latin(c: str) -> bool:
 @lru_cache(maxsize=65536)
 def _ascii(text: str) -> str:
     """Other scripts in Latin letters: OpenSanctions' rigour (ICU transliteration: Cyrillic, Greek, Arabic,
-    Hebrew, Georgian, Armenian, Han as pinyin, Hangul, kana ...); punctuation it cannot render dropped."""
+    Hebrew, Georgian, Armenian, Han as pinyin, Hangul, kana ...), and anyascii where rigour has no
+    transliteration (Khmer, Thai: rigour writes "?"); punctuation neither can render dropped."""
     from rigour.text import ascii_text
 
-    return ascii_text(text).replace("?", " ")
+    out = ascii_text(text)
+    if "?" in out and "?" not in text:
+        from anyascii import anyascii
+
+        out = anyascii(text)
+    return out.replace("?", " ")
 
 
 def fold_name(name: str) -> tuple[str, set[str]]:
@@ -420,15 +426,25 @@ def analyse(name: str, person: bool, tables: bool = True) -> tuple[tuple[Part, .
     syms: dict[int, set[str]] = defaultdict(set)
     forms: set[str] = set()
     places: set[int] = set()
+    org_spans = []
     for span in n.spans:
         cat = _category(span.symbol)
         if cat == "ORG_CLASS":
             if not light:
-                forms.add(span.symbol.id)
+                org_spans.append((min(p.index for p in span.parts), max(p.index for p in span.parts), span.symbol.id))
         elif cat == "LOCATION":
             places.update(p.index for p in span.parts)
         elif cat in ("NAME", "NICK", "NUMERIC", "INITIAL") and len(span.parts) == 1:
             syms[span.parts[0].index].add(f"{cat}:{span.symbol.id}")
+    if org_spans:
+        # A name's legal form is written first or last ("OOO Romashka", "Romashka Co., Ltd."); a form rigour
+        # reads elsewhere is a word of the name ("Tele Ca s.r.o.": "Ca" is no form of that company).
+        first, last = min(org_spans), max(org_spans, key=lambda x: (x[1], x[0]))
+        forms = {first[2]} if first[0] == 0 else set()
+        if last[1] == len(n.parts) - 1:
+            forms.add(last[2])
+        if not forms:
+            forms = {x[2] for x in org_spans}
     parts = []
     legal, num, stop = NamePartTag.LEGAL, NamePartTag.NUM, NamePartTag.STOP
     for p in n.parts:
