@@ -436,15 +436,7 @@ def analyse(name: str, person: bool, tables: bool = True) -> tuple[tuple[Part, .
             places.update(p.index for p in span.parts)
         elif cat in ("NAME", "NICK", "NUMERIC", "INITIAL") and len(span.parts) == 1:
             syms[span.parts[0].index].add(f"{cat}:{span.symbol.id}")
-    if org_spans:
-        # A name's legal form is written first or last ("OOO Romashka", "Romashka Co., Ltd."); a form rigour
-        # reads elsewhere is a word of the name ("Tele Ca s.r.o.": "Ca" is no form of that company).
-        first, last = min(org_spans), max(org_spans, key=lambda x: (x[1], x[0]))
-        forms = {first[2]} if first[0] == 0 else set()
-        if last[1] == len(n.parts) - 1:
-            forms.add(last[2])
-        if not forms:
-            forms = {x[2] for x in org_spans}
+    forms = {x[2] for x in org_spans}
     parts = []
     legal, num, stop = NamePartTag.LEGAL, NamePartTag.NUM, NamePartTag.STOP
     for p in n.parts:
