@@ -97,30 +97,42 @@ def _part_sim(a: Part, b: Part, person: bool, strict: bool = True) -> float:
     return s
 
 
-_FAMILIAR_ENDING = re.compile(r"(?:sh|zh|ch)?[aeiouy]+$")
+_FAMILIAR_ENDING = re.compile(r"(?:sh|zh|ch)?[aeiouy]*a$")
 
 
 @lru_cache(maxsize=65536)
 def hypocorism(familiar: str, full: str) -> bool:
     """Is `familiar` a given name's familiar form made the way Slavic and Romance languages make them, from
     the name's stem and an ending ("Misha" / "Mikhail", "Dima" / "Dmitry", "Kostya" / "Konstantin", "Vanya" /
-    "Ivan", "Tolya" / "Anatoliy")? Its stem (the ending's vowels and a hushing sound dropped) runs through
-    the full name in order, from one of its first letters (the first for a stem of two letters)."""
-    if familiar == full or len(familiar) < 4 or len(full) < 4 or len(familiar) > len(full) + 1:
+    "Ivan", "Katya" / "Ekaterina")? Its stem (the ending's vowels and a hushing sound dropped), or the stem's
+    first letter and consonants, runs through the full name in order and close together, from its first
+    letter (its second after a first vowel); a patronymic ("Sergeevich") is no given name."""
+    if familiar == full or len(familiar) < 4 or len(full) < 4 or len(familiar) > len(full) + 1 \
+            or _PATRONYMIC.search(full) or _PATRONYMIC.search(familiar):
         return False
     stem = _FAMILIAR_ENDING.sub("", familiar)
     if len(stem) < 2 or stem == familiar:
         return False
-    first = full.find(stem[0], 0, 1 if len(stem) == 2 else 4)
-    if first < 0:
-        return False
-    k = first
-    for c in stem:
-        k = full.find(c, k)
-        if k < 0:
-            return False
-        k += 1
-    return True
+    if len(familiar) >= len(full) and not _DIMINUTIVE.search(familiar):
+        return False  # as long as the name and no diminutive: another name ("Olga" / "Oleg", "Rami" / "Rima")
+    for letters in dict.fromkeys([stem, stem[0] + re.sub(r"[aeiouy]", "", stem[1:])]):
+        if len(letters) < 2:
+            continue
+        for first in range(4 if len(letters) >= 3 else 1):
+            if full[first] != letters[0]:
+                continue
+            k = first
+            for c in letters[1:]:
+                k = full.find(c, k + 1)
+                if k < 0:
+                    break
+            if k >= 0 and k - first + 1 <= len(letters) + (2 if letters == stem else 1):
+                return True
+    return False
+
+
+_DIMINUTIVE = re.compile(r"(?:ya|sha|zha|cha)$")
+_PATRONYMIC = re.compile(r"(?:vich|vych|vna|ich|ovna|evna|ichna|yevich)$")
 
 
 def align(q: Normalised, n: Normalised) -> float:

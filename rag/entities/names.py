@@ -216,6 +216,10 @@ def strip_legal(tokens: list[str]) -> tuple[list[str], list[str]]:
             if tuple(tokens[i:i + len(p)]) == p:
                 removed.append(" ".join(p))
                 i += len(p)
+                # a word of a longer form spelled otherwise just before it ("publichnoe" of "publichnoye
+                # aktsionernoye obshchestvo", where only the last two are spelled as in the tables)
+                if out and out[-1] in _PHRASE_WORDS:
+                    removed[-1] = f"{out.pop()} {removed[-1]}"
                 break
         else:
             t = tokens[i]
@@ -308,6 +312,40 @@ def strip_spelled_forms(tokens: list[str]) -> tuple[list[str], list[str]]:
     return (out, removed) if out else (tokens, [])
 
 
+@lru_cache(maxsize=65536)
+def cyrillic_form(word: str) -> bool:
+    """Is a word of three to five Latin letters a legal form's abbreviation that rigour's tables know in
+    Cyrillic only ("eood" for ЕООД, "too" for ТОО, "ead" for ЕАД)? Read back into Cyrillic (ICU) and asked."""
+    if not 3 <= len(word) <= 5 or not word.isalpha() or word in GENERIC:
+        return False
+    from rigour.names.org_types import extract_org_types
+
+    cyrillic = _to_cyrillic().transliterate(word)
+    return any(form == cyrillic for form, _ in extract_org_types(cyrillic))
+
+
+@lru_cache(maxsize=1)
+def _to_cyrillic():
+    import icu
+
+    return icu.Transliterator.createInstance("Latin-Cyrillic")
+
+
+def strip_cyrillic_forms(tokens: list[str]) -> tuple[list[str], list[str]]:
+    """A first or last word that is a legal form's abbreviation known in Cyrillic (`cyrillic_form`),
+    set aside as the other legal forms are."""
+    if len(tokens) < 2:
+        return tokens, []
+    removed = []
+    if cyrillic_form(tokens[-1]):
+        removed.append(tokens[-1])
+        tokens = tokens[:-1]
+    if len(tokens) >= 2 and cyrillic_form(tokens[0]):
+        removed.append(tokens[0])
+        tokens = tokens[1:]
+    return tokens, removed
+
+
 def normalise(name: str, person: bool) -> Normalised:
     folded, applied = fold_name(name)
     tokens = join_initials(folded.split())
@@ -315,7 +353,8 @@ def normalise(name: str, person: bool) -> Normalised:
     if not person:
         tokens, legal = strip_legal(repair_legal(tokens))
         tokens, spelled = strip_spelled_forms(tokens)
-        legal += spelled
+        tokens, abbreviated = strip_cyrillic_forms(tokens)
+        legal += spelled + abbreviated
     return Normalised(name, tokens, applied, legal, person)
 
 
