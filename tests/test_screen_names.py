@@ -83,3 +83,11 @@ def test_a_legal_form_spelled_out_or_a_bracketed_short_form_is_found(query, list
 def test_legal_forms_of_different_kinds_stay_apart(query, listed):
     top = _screen(listed, query)
     assert top is not None and not top.match and "legal form conflict" in top.normalisations, top
+
+
+@pytest.mark.parametrize("query,listed", [
+    ("Ivan Petrov", "PETROV, Sergey Ivanovich"),          # "Ivan" begins the patronymic, not a given name
+    ("Olga Lebedeva", "LEBEDEVA, Oksana"),                 # another name, not a familiar form of it
+])
+def test_a_patronymic_or_another_given_name_is_not_the_given_name(query, listed):
+    assert not _matched(listed, query, "person"), _screen(listed, query, "person")

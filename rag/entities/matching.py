@@ -77,7 +77,7 @@ def _part_sim(a: Part, b: Part, person: bool, strict: bool = True) -> float:
             return INITIAL_SIM if long_.startswith(short) and len(long_) > 1 else 0.0
         if la >= 3 and lb >= 3:
             short, long_ = (at, bt) if la <= lb else (bt, at)
-            if long_.startswith(short) and len(long_) > len(short) + 1:
+            if long_.startswith(short) and len(long_) > len(short) + 1 and not _PATRONYMIC.search(long_):
                 return PREFIX_SIM  # a short form that begins the name ("Pat" / "Patrick", "Alex" / "Alexander")
             if hypocorism(at, bt) or hypocorism(bt, at):
                 return HYPOCORISM_SIM
