@@ -91,3 +91,16 @@ def test_legal_forms_of_different_kinds_stay_apart(query, listed):
 ])
 def test_a_patronymic_or_another_given_name_is_not_the_given_name(query, listed):
     assert not _matched(listed, query, "person"), _screen(listed, query, "person")
+
+
+@pytest.mark.parametrize("query,listed,kind", [
+    ("Karimi MAS", "KARIMI, Mahmoud Al Sayed", "person"),           # initials of every part, "Al" too
+    ("Basrawi TBYBO", "BASRAWI, Tariq Ben Yusuf Ben Omar", "person"),
+    ("NAIS", "NORTHERN ATLAS INDUSTRIAL SUPPLIES SL", "organisation"),  # an acronym without the legal form
+])
+def test_initials_with_particles_and_an_acronym_without_the_legal_form_are_found(query, listed, kind):
+    assert _matched(listed, query, kind), _screen(listed, query, kind)
+
+
+def test_initials_of_another_given_name_are_not_a_match():
+    assert not _matched("HADDAD, Omar Bin Nasser", "Haddad ABN", "person")

@@ -12,7 +12,7 @@ from rapidfuzz.distance import OSA, Indel, Levenshtein
 from rapidfuzz.process import cdist
 
 from rag.core.models import ListEntry
-from rag.entities.names import GENERIC, Normalised, Part
+from rag.entities.names import GENERIC, LEGAL_WORDS, Normalised, Part
 
 
 def trigrams(tokens: list[str]) -> set[str]:
@@ -159,16 +159,19 @@ def align(q: Normalised, n: Normalised) -> float:
             continue
         got[i] = s
         used.add(j)
-    if person:  # initials run together ("Obukhov SP" for Sergey Pavlovich)
+    if person:  # initials run together ("Obukhov SP" for Sergey Pavlovich, "Shalan AAN" for Abd Al Nur)
+        word_at = {id(p): j for j, p in enumerate(np_)}
         for i, a in enumerate(qp):
-            if i in got or not 2 <= len(a.text) <= 3 or not a.text.isalpha():
+            if i in got or not 2 <= len(a.text) <= 5 or not a.text.isalpha():
                 continue
-            free = [j for j in range(len(np_)) if j not in used]
-            for k in range(len(free) - len(a.text) + 1):
-                run = free[k:k + len(a.text)]
-                if "".join(np_[j].text[0] for j in run) == a.text:
+            # the name's words, or all its parts with particles ("al", "ben") that have initials too
+            for seq in (np_, n.parts) if len(a.text) <= 3 else (n.parts,):
+                free = [p for p in seq if word_at.get(id(p)) not in used]
+                run = next((free[k:k + len(a.text)] for k in range(len(free) - len(a.text) + 1)
+                            if "".join(p.text[0] for p in free[k:k + len(a.text)]) == a.text), None)
+                if run:
                     got[i] = INITIAL_SIM
-                    used.update(run)
+                    used.update(word_at[id(p)] for p in run if id(p) in word_at)
                     break
     weight = [max(len(p.text), 2) for p in qp]
     score = sum(w * got.get(i, 0.0) for i, w in enumerate(weight)) / sum(weight)
@@ -205,14 +208,18 @@ def acronym(q: Normalised, n: Normalised) -> bool:
 
 
 def acronyms(n: Normalised) -> set[str]:
-    """The initials of an organisation's words (stop words left out), with and without a generic last word
-    ("GOLDEN RESOURCES TRADING COMPANY": "grtc", "grt")."""
+    """The initials of an organisation's words (stop words left out), with and without its legal-form words
+    and a generic last word ("GOLDEN RESOURCES TRADING COMPANY": "grtc", "grt")."""
     words = [p.text for p in n.parts if not p.stop]
     if n.person or len(words) < 2:
         return set()
-    out = {"".join(w[0] for w in words)}
-    if words[-1] in GENERIC:
-        out.add("".join(w[0] for w in words[:-1]))
+    legal = {w for phrase in n.legal for w in phrase.split()} | LEGAL_WORDS
+    out = set()
+    for ws in (words, [w for w in words if w not in legal]):  # with and without its legal form ("SL")
+        if len(ws) >= 2:
+            out.add("".join(w[0] for w in ws))
+            if ws[-1] in GENERIC:
+                out.add("".join(w[0] for w in ws[:-1]))
     return {a for a in out if len(a) >= 3}
 
 
