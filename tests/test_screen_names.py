@@ -104,3 +104,8 @@ def test_initials_with_particles_and_an_acronym_without_the_legal_form_are_found
 
 def test_initials_of_another_given_name_are_not_a_match():
     assert not _matched("HADDAD, Omar Bin Nasser", "Haddad ABN", "person")
+
+
+def test_an_acronym_for_some_of_an_organisation_s_words_is_found():
+    assert _matched("PARDIS NORTHERN PETROCHEMICAL COMPANY", "Pardis NPC")
+    assert not _matched("PARDIS NORTHERN PETROCHEMICAL COMPANY", "Pardis SPC")

@@ -159,18 +159,23 @@ def align(q: Normalised, n: Normalised) -> float:
             continue
         got[i] = s
         used.add(j)
-    if person:  # initials run together ("Obukhov SP" for Sergey Pavlovich, "Shalan AAN" for Abd Al Nur)
+    # initials run together ("Obukhov SP" for Sergey Pavlovich, "Shalan AAN" for Abd Al Nur); an
+    # organisation's acronym for some of its words ("BANK NFC" for BANK NATIONAL FACTORING COMPANY)
+    if person or len(qp) > 1:
         word_at = {id(p): j for j, p in enumerate(np_)}
+        shortest = 2 if person else 3
         for i, a in enumerate(qp):
-            if i in got or not 2 <= len(a.text) <= 5 or not a.text.isalpha():
+            if i in got or not shortest <= len(a.text) <= 5 or not a.text.isalpha():
                 continue
             # the name's words, or all its parts with particles ("al", "ben") that have initials too
-            for seq in (np_, n.parts) if len(a.text) <= 3 else (n.parts,):
+            seqs = ((np_, n.parts) if len(a.text) <= 3 else (n.parts,)) if person else \
+                ([p for p in n.parts if not p.stop],)
+            for seq in seqs:
                 free = [p for p in seq if word_at.get(id(p)) not in used]
                 run = next((free[k:k + len(a.text)] for k in range(len(free) - len(a.text) + 1)
                             if "".join(p.text[0] for p in free[k:k + len(a.text)]) == a.text), None)
                 if run:
-                    got[i] = INITIAL_SIM
+                    got[i] = INITIAL_SIM if person else ACRONYM_SCORE
                     used.update(word_at[id(p)] for p in run if id(p) in word_at)
                     break
     weight = [max(len(p.text), 2) for p in qp]
