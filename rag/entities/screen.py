@@ -20,8 +20,12 @@ Matching, in three steps:
    (so "Sense Time" = "SenseTime"), the same on the words sorted (word order; no penalty for persons), the
    same without generic words such as Group/Technology/Holding (slightly discounted: "SENSETIME" ->
    "SENSETIME GROUP LIMITED"), and, for persons, every word of the shorter name aligned to a word of the
-   longer one (omitted middle names or patronymics, discounted). The explanation names the entry's name
-   that matched and the normalisations that were needed.
+   longer one (omitted middle names or patronymics, discounted); for the best few, word by word
+   (`rag.entities.matching.align`: given names and their nicknames or familiar forms, initials, numbers,
+   acronyms), and a name written in another script by the consonants the two share, or a Chinese one by its
+   pinyin words (`rag.entities.matching.transliterated`). A name with a part in brackets is screened by each
+   of its forms (`rag.entities.names.name_forms`). The explanation names the entry's name that matched and
+   the normalisations that were needed.
 
 4. Whatever else the query says about the party (`ScreenQuery`: schema, birth date, country, identifiers)
    qualifies the name's score, as yente's logic-v1 matcher does: an identifier of the entry among the
