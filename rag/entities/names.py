@@ -320,14 +320,20 @@ def cyrillic_form(word: str) -> bool:
         return False
     from rigour.names.org_types import extract_org_types
 
-    cyrillic = _to_cyrillic().transliterate(word)
+    to_cyrillic = _to_cyrillic()
+    if to_cyrillic is None:
+        return False
+    cyrillic = to_cyrillic.transliterate(word)
     return any(form == cyrillic for form, _ in extract_org_types(cyrillic))
 
 
 @lru_cache(maxsize=1)
 def _to_cyrillic():
-    import icu
-
+    """ICU's Latin-Cyrillic transliterator (PyICU, which normality requires); None without it."""
+    try:
+        import icu
+    except ImportError:
+        return None
     return icu.Transliterator.createInstance("Latin-Cyrillic")
 
 
