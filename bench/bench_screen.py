@@ -25,6 +25,8 @@ through the real API (POST /v1/screen over HTTP in batches of 100: `screen_over_
 Labelled name pairs (eval/datasets/name_pairs.jsonl: scripts, nicknames, initials, acronyms, numbers, legal
 forms, word order, similar names of different parties): regbrief against nomenklatura's logic-v2 in the same
 run, per kind, the dev and held-out splits apart (`run_pairs`; bench/results/screen_name_pairs.json).
+Different listed persons sharing a surname (`same_surname_pairs`: one's "First Last" against the other's
+list name): how many each matcher takes for a match, a precision check of the given-name rules.
 
 Usage: python bench/bench_screen.py [--n 1000] [--seed 2024] [--dev-seed 7] [--dob-n 400] [--rigour]
 Writes bench/results/screen.json. The default threshold (rag.entities.screen.DEFAULT_THRESHOLD) was chosen on the
@@ -452,6 +454,13 @@ def main(argv=None) -> int:
             print(f"persons with birth dates, {mode:<16}: right birth date -> top match {x['right_birth_date_top_match']}"
                   f" ({x['right']}); wrong birth date -> still top match {x['wrong_birth_date_still_top_match']}"
                   f" ({x['wrong']})")
+        # Different persons of the lists who share a surname, one queried as "First LAST" against the
+        # other's list name: a precision check on real names for the given-name rules (nicknames,
+        # familiar forms, omitted parts), both matchers in this run.
+        surname = run_same_surname(same_surname_pairs(entries, args.seed))
+        results["same_surname_negatives"] = surname
+        print(f"different persons sharing a surname ({surname['pairs']} pairs): at or above the threshold "
+              f"regbrief {surname['regbrief_matched']}, logic-v2 {surname['logic_v2_matched']}")
         # Labelled name pairs (eval/datasets/name_pairs.jsonl): both matchers in this run, per kind, the
         # dev and held-out splits apart (the held-out split is never tuned on).
         pairs = run_pairs(load_pairs(), show_errors=args.show_errors)
@@ -513,6 +522,42 @@ class LogicV2Pairs:
         r.id = f"r{p['id']}"
         r.add("name", p["name"])
         return self.algo.compare(q, r, self.config).score
+
+
+def same_surname_pairs(entries, seed: int, per_surname: int = 3) -> list[dict]:
+    """Pairs of different listed persons ("LAST, First ...") who share a surname and not a first given
+    name: the query is one's "First Last", the name the other's list name (label 0)."""
+    by: dict[str, list] = {}
+    for e in entries:
+        if e.entity_type == "person" and "," in e.name:
+            by.setdefault(e.name.split(",")[0].strip().upper(), []).append(e)
+    rng = random.Random(seed)
+    out = []
+    for last, es in sorted(by.items()):
+        if len(es) < 2:
+            continue
+        for _ in range(per_surname):
+            a, b = rng.sample(es, 2)
+            given_a, given_b = a.name.split(",", 1)[1].split(), b.name.split(",", 1)[1].split()
+            if not given_a or not given_b or given_a[0].lower() == given_b[0].lower():
+                continue
+            out.append({"id": f"s{len(out)}", "query": f"{given_a[0]} {last.title()}", "name": b.name,
+                        "schema": "Person", "label": 0})
+    seen: set[tuple[str, str]] = set()
+    return [p for p in out if (p["query"], p["name"]) not in seen and not seen.add((p["query"], p["name"]))]
+
+
+def run_same_surname(pairs: list[dict]) -> dict:
+    """How many of `same_surname_pairs` each matcher scores at or above its threshold."""
+    import rag.entities.screen as screen
+
+    lv2 = LogicV2Pairs()
+    rb = [regbrief_pair_score(p) for p in pairs]
+    lv = [lv2.score(p) for p in pairs]
+    wrong = [{"query": p["query"], "name": p["name"], "score": round(s, 4)}
+             for p, s in zip(pairs, rb) if s >= screen.DEFAULT_THRESHOLD]
+    return {"pairs": len(pairs), "regbrief_matched": len(wrong),
+            "logic_v2_matched": sum(1 for s in lv if s >= LOGIC_V2_THRESHOLD), "regbrief_examples": wrong[:20]}
 
 
 def pair_metrics(rows: list[tuple[dict, float]], threshold: float) -> dict:

@@ -12,7 +12,7 @@ from rapidfuzz.distance import OSA, Indel, Levenshtein
 from rapidfuzz.process import cdist
 
 from rag.core.models import ListEntry
-from rag.entities.names import GENERIC, Normalised, Part
+from rag.entities.names import GENERIC, LEGAL_WORDS, Normalised, Part
 
 
 def trigrams(tokens: list[str]) -> set[str]:
@@ -44,8 +44,10 @@ PHONETIC_SIM = 0.9  # two words of one sound (rigour's metaphone)
 PHONETIC_SPELLING = 0.6  # ... when their spellings are at least this alike ("MIDEA" / "MAUTE" sound alike too)
 SHORT_WORD_EDIT = 0.9  # more edits than a word of its length allows (as for whole names in _compare_whole)
 PREFIX_SIM = 0.85  # a person's name part that begins the other's
+HYPOCORISM_SIM = 0.85  # a given name's familiar form made from its stem ("Misha" / "Mikhail", "Vanya" / "Ivan")
 SYMBOL_SIM = 0.95  # two words rigour knows as one name (any script, a nickname) or one number
 EXTRA_PERSON_PART = 0.95  # a name part of the list's name the query leaves out (a middle name, a patronymic)
+EXTRA_QUERY_PART = 0.93  # a person's name part the query gives and the list's name leaves out
 EXTRA_ORG_PART = 0.9  # a word of the list's name the query leaves out ("BANK MELLI [IRAN]")
 EXTRA_GENERIC_PART = 0.95  # ... a generic word or a place
 EXTRA_MORE_PARTS = 0.97  # ... each further one
@@ -53,6 +55,9 @@ FULL_NAME_EXTRA = 0.9  # ... when the query gives its legal form: a full name, n
 FORM_CONFLICT = 0.8  # legal forms of different classes on the two sides (AG / GmbH): different legal persons
 NUMBER_CONFLICT = 0.7  # different numbers on the two sides ("FU YUAN YU 5" / "FU YUAN YU 8")
 ACRONYM_SCORE = 0.9  # an organisation's acronym against its name
+TRANSLIT_SCORE = 0.92  # a name in another script whose consonants are the Latin name's, all of them
+PINYIN_SCORE = 0.92  # a Chinese name whose pinyin spells every distinctive word of the Latin name
+PINYIN_TRANSLATED = 0.97  # ... for each generic word of the Latin name it translates ("Technology")
 
 
 def _part_sim(a: Part, b: Part, person: bool, strict: bool = True) -> float:
@@ -72,8 +77,10 @@ def _part_sim(a: Part, b: Part, person: bool, strict: bool = True) -> float:
             return INITIAL_SIM if long_.startswith(short) and len(long_) > 1 else 0.0
         if la >= 3 and lb >= 3:
             short, long_ = (at, bt) if la <= lb else (bt, at)
-            if long_.startswith(short) and len(long_) > len(short) + 1:
+            if long_.startswith(short) and len(long_) > len(short) + 1 and not _PATRONYMIC.search(long_):
                 return PREFIX_SIM  # a short form that begins the name ("Pat" / "Patrick", "Alex" / "Alexander")
+            if hypocorism(at, bt) or hypocorism(bt, at):
+                return HYPOCORISM_SIM
     if a.loose == b.loose:
         return SYMBOL_SIM
     shortest = la if la < lb else lb
@@ -88,6 +95,44 @@ def _part_sim(a: Part, b: Part, person: bool, strict: bool = True) -> float:
     if strict and OSA.distance(at, bt, score_cutoff=allowed + 1) > allowed:  # a transposition is one slip
         s *= SHORT_WORD_EDIT
     return s
+
+
+_FAMILIAR_ENDING = re.compile(r"(?:sh|zh|ch)?[aeiouy]*a$")
+
+
+@lru_cache(maxsize=65536)
+def hypocorism(familiar: str, full: str) -> bool:
+    """Is `familiar` a given name's familiar form made the way Slavic and Romance languages make them, from
+    the name's stem and an ending ("Misha" / "Mikhail", "Dima" / "Dmitry", "Kostya" / "Konstantin", "Vanya" /
+    "Ivan", "Katya" / "Ekaterina")? Its stem (the ending's vowels and a hushing sound dropped), or the stem's
+    first letter and consonants, runs through the full name in order and close together, from its first
+    letter (its second after a first vowel); a patronymic ("Sergeevich") is no given name."""
+    if familiar == full or len(familiar) < 4 or len(full) < 4 or len(familiar) > len(full) + 1 \
+            or _PATRONYMIC.search(full) or _PATRONYMIC.search(familiar):
+        return False
+    stem = _FAMILIAR_ENDING.sub("", familiar)
+    if len(stem) < 2 or stem == familiar:
+        return False
+    if len(familiar) >= len(full) and not _DIMINUTIVE.search(familiar):
+        return False  # as long as the name and no diminutive: another name ("Olga" / "Oleg", "Rami" / "Rima")
+    for letters in dict.fromkeys([stem, stem[0] + re.sub(r"[aeiouy]", "", stem[1:])]):
+        if len(letters) < 2:
+            continue
+        for first in range(4 if len(letters) >= 3 else 1):
+            if full[first] != letters[0]:
+                continue
+            k = first
+            for c in letters[1:]:
+                k = full.find(c, k + 1)
+                if k < 0:
+                    break
+            if k >= 0 and k - first + 1 <= len(letters) + (2 if letters == stem else 1):
+                return True
+    return False
+
+
+_DIMINUTIVE = re.compile(r"(?:ya|sha|zha|cha)$")
+_PATRONYMIC = re.compile(r"(?:vich|vych|vna|ich|ovna|evna|ichna|yevich)$")
 
 
 def align(q: Normalised, n: Normalised) -> float:
@@ -114,19 +159,33 @@ def align(q: Normalised, n: Normalised) -> float:
             continue
         got[i] = s
         used.add(j)
-    if person:  # initials run together ("Obukhov SP" for Sergey Pavlovich)
+    # initials run together ("Obukhov SP" for Sergey Pavlovich, "Shalan AAN" for Abd Al Nur); an
+    # organisation's acronym for some of its words ("BANK NFC" for BANK NATIONAL FACTORING COMPANY)
+    if person or len(qp) > 1:
+        word_at = {id(p): j for j, p in enumerate(np_)}
+        shortest = 2 if person else 3
         for i, a in enumerate(qp):
-            if i in got or not 2 <= len(a.text) <= 3 or not a.text.isalpha():
+            if i in got or not shortest <= len(a.text) <= 5 or not a.text.isalpha():
                 continue
-            free = [j for j in range(len(np_)) if j not in used]
-            for k in range(len(free) - len(a.text) + 1):
-                run = free[k:k + len(a.text)]
-                if "".join(np_[j].text[0] for j in run) == a.text:
-                    got[i] = INITIAL_SIM
-                    used.update(run)
+            # the name's words, or all its parts with particles ("al", "ben") that have initials too
+            seqs = ((np_, n.parts) if len(a.text) <= 3 else (n.parts,)) if person else \
+                ([p for p in n.parts if not p.stop],)
+            for seq in seqs:
+                free = [p for p in seq if word_at.get(id(p)) not in used]
+                run = next((free[k:k + len(a.text)] for k in range(len(free) - len(a.text) + 1)
+                            if "".join(p.text[0] for p in free[k:k + len(a.text)]) == a.text), None)
+                if run:
+                    got[i] = INITIAL_SIM if person else ACRONYM_SCORE
+                    used.update(word_at[id(p)] for p in run if id(p) in word_at)
                     break
     weight = [max(len(p.text), 2) for p in qp]
     score = sum(w * got.get(i, 0.0) for i, w in enumerate(weight)) / sum(weight)
+    left = len(qp) - len(got)
+    if person and 0 < left <= 2 and len(used) == len(np_) >= 2:
+        # Every part of the list's name is in the query, which gives one or two more (a middle name or a
+        # patronymic the list leaves out): discounted as the list's own extra parts are, not counted as wrong.
+        mine = sum(weight[i] for i in got)
+        score = max(score, sum(weight[i] * s for i, s in got.items()) / mine * EXTRA_QUERY_PART ** left)
     if numbers_differ(q, n):
         score *= NUMBER_CONFLICT
     extra = 0
@@ -154,14 +213,18 @@ def acronym(q: Normalised, n: Normalised) -> bool:
 
 
 def acronyms(n: Normalised) -> set[str]:
-    """The initials of an organisation's words (stop words left out), with and without a generic last word
-    ("GOLDEN RESOURCES TRADING COMPANY": "grtc", "grt")."""
+    """The initials of an organisation's words (stop words left out), with and without its legal-form words
+    and a generic last word ("GOLDEN RESOURCES TRADING COMPANY": "grtc", "grt")."""
     words = [p.text for p in n.parts if not p.stop]
     if n.person or len(words) < 2:
         return set()
-    out = {"".join(w[0] for w in words)}
-    if words[-1] in GENERIC:
-        out.add("".join(w[0] for w in words[:-1]))
+    legal = {w for phrase in n.legal for w in phrase.split()} | LEGAL_WORDS
+    out = set()
+    for ws in (words, [w for w in words if w not in legal]):  # with and without its legal form ("SL")
+        if len(ws) >= 2:
+            out.add("".join(w[0] for w in ws))
+            if ws[-1] in GENERIC:
+                out.add("".join(w[0] for w in ws[:-1]))
     return {a for a in out if len(a) >= 3}
 
 
@@ -176,16 +239,119 @@ def compare(q: Normalised, n: Normalised, careful: bool = True, whole: tuple[flo
         a = align(q, n)
         if a > score + 1e-9:
             score, how = a, "name parts"
+    if careful and ("transliteration" in q.applied) != ("transliteration" in n.applied):
+        t, t_how = transliterated(q, n)
+        if t > score + 1e-9:
+            score, how = t, t_how
     if ACRONYM_SCORE > score and len(q.tokens) == 1 and acronym(q, n):
         score, how = ACRONYM_SCORE, "acronym"
     c = Comparison(score, how, whole=whole)
-    qf, nf = q.forms, n.forms
-    if qf and nf and not qf & nf:
+    if forms_conflict(q, n):
         c.score *= FORM_CONFLICT
         c.applied = ["legal form conflict"]
     if how != "name parts" and q.numbers and n.numbers and q.numbers != n.numbers:  # numbers_differ
         c.score *= NUMBER_CONFLICT
     return c
+
+
+_DIGRAPHS = [("kh", "k"), ("sh", "s"), ("ch", "j"), ("zh", "j"), ("th", "t"), ("dh", "t"),
+             ("ph", "f"), ("ts", "s"), ("ck", "k")]
+_SOUNDS = {"q": "k", "c": "k", "g": "k", "x": "ks", "z": "s", "b": "p", "d": "t", "v": "f", "r": "l",
+           "a": None, "e": None, "i": None, "o": None, "u": None, "y": None, "w": None}
+_CONSONANTS = str.maketrans(_SOUNDS)
+_CONSONANTS_W = str.maketrans({**_SOUNDS, "w": "f"})  # w as a consonant: Persian and Urdu waw is "v"
+
+
+@lru_cache(maxsize=65536)
+def skeleton(word: str, w_consonant: bool = False) -> str:
+    """A word's consonants, voiced and unvoiced alike, r as l ("khatami" / "khatmy": "ktm"; "gimseongsu" /
+    "kim sung su": "kmsnks"): what survives every romanisation of scripts that write no short vowels
+    (Arabic, Hebrew) or write names by syllables (Hangul, kana). `w_consonant`: w read as v (Persian)
+    rather than as a long vowel (Arabic)."""
+    for a, b in _DIGRAPHS:
+        word = word.replace(a, b)
+    return re.sub(r"(.)\1+", r"\1", word.translate(_CONSONANTS_W if w_consonant else _CONSONANTS))
+
+
+def _han(text: str) -> bool:
+    return any("\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf" for c in text)
+
+
+def _covered(words: list[str], units: list[str]) -> int:
+    """Letters of `words` found in `units`, each word once, longest first, wherever it stands in a unit
+    (a script may join an article or a whole name into one word); a one-letter word only where a unit
+    begins or an earlier word ended."""
+    hay = " " + " ".join(units) + " "
+    covered = 0
+    for w in sorted(words, key=len, reverse=True):
+        if not w:
+            continue
+        if len(w) > 1:
+            k = hay.find(w)
+        else:
+            m = re.search(rf"(?<=[ #]){re.escape(w)}", hay)
+            k = m.start() if m else -1
+        if k >= 0:
+            covered += len(w)
+            hay = hay[:k] + "#" * len(w) + hay[k + len(w):]
+    return covered
+
+
+def transliterated(q: Normalised, n: Normalised) -> tuple[float, str]:
+    """Two names of which one was written in another script: how many of their consonants (`skeleton`)
+    the two share, the words of each found in the other's, as a Dice of letters, at most TRANSLIT_SCORE;
+    a Chinese name by its pinyin (`pinyin_words`)."""
+    (latin, other) = (q, n) if "transliteration" in n.applied else (n, q)
+    if _han(other.raw):
+        return pinyin_words(other, latin), "transliteration"
+    best = 0.0
+    for w_consonant in (False, True):
+        units = [skeleton(t, w_consonant) for t in other.tokens]
+        words = [skeleton(t) for t in latin.tokens]
+        total = sum(map(len, words)) + sum(map(len, units))
+        if min(sum(map(len, words)), sum(map(len, units))) < 4:
+            continue
+        shared = max(_covered(words, units), _covered(units, words))
+        best = max(best, TRANSLIT_SCORE * 2 * shared / total)
+    return best, "transliteration"
+
+
+def pinyin_words(han: Normalised, latin: Normalised) -> float:
+    """A Chinese name (its pinyin syllables) against a Latin one: every distinctive word of the Latin name
+    must be spelled by consecutive syllables ("Shenzhen Huaqiang" in "shen zhen hua qiang dian zi"), one of
+    them not a place; its generic words ("Electronics") may be translated (discounted each). The syllables
+    left over are the translated words and the legal form, which are not checked."""
+    syllables = han.tokens
+    places = {p.text for p in latin.parts if p.place}
+    used: set[int] = set()
+    found = own = 0
+    translated = 0
+    for w in latin.tokens:
+        hit = None
+        for i in range(len(syllables)):
+            for j in range(i + 1, min(i + 5, len(syllables)) + 1):
+                if not used.intersection(range(i, j)) and "".join(syllables[i:j]) == w:
+                    hit = range(i, j)
+                    break
+            if hit:
+                break
+        if hit:
+            used.update(hit)
+            found += 1
+            own += w not in places and w not in GENERIC
+        elif w in GENERIC:
+            translated += 1
+        else:
+            return 0.0
+    if not found or not own:
+        return 0.0
+    return PINYIN_SCORE * PINYIN_TRANSLATED ** translated
+
+
+def forms_conflict(q: Normalised, n: Normalised) -> bool:
+    """Does each name have a class of legal form the other lacks (AG / GmbH, s.r.o. / a.s.)? A class on one
+    side only is no conflict: rigour also reads a word of a name as a form ("Ca", "Ep")."""
+    return bool(q.forms - n.forms) and bool(n.forms - q.forms)
 
 
 def whole_bounds(q: Normalised, names: list[Normalised]) -> np.ndarray:
@@ -296,7 +462,7 @@ def normalisations(q: Normalised, n: Normalised, c: Comparison) -> list[str]:
         applied.append(c.how)
     if c.how == "name parts" and q.generic != n.generic:
         applied.append("generic words")
-    if q.forms and n.forms and not q.forms & n.forms:
+    if forms_conflict(q, n):
         applied.append("legal form conflict")
     if q.tokens != n.tokens and c.how in ("joined", "word order"):
         if q.joined == n.joined or q.sorted_joined == n.sorted_joined:

@@ -101,10 +101,16 @@ def _is_latin(c: str) -> bool:
 @lru_cache(maxsize=65536)
 def _ascii(text: str) -> str:
     """Other scripts in Latin letters: OpenSanctions' rigour (ICU transliteration: Cyrillic, Greek, Arabic,
-    Hebrew, Georgian, Armenian, Han as pinyin, Hangul, kana ...); punctuation it cannot render dropped."""
+    Hebrew, Georgian, Armenian, Han as pinyin, Hangul, kana ...), and anyascii where rigour has no
+    transliteration (Khmer, Thai: rigour writes "?"); punctuation neither can render dropped."""
     from rigour.text import ascii_text
 
-    return ascii_text(text).replace("?", " ")
+    out = ascii_text(text)
+    if "?" in out and "?" not in text:
+        from anyascii import anyascii
+
+        out = anyascii(text)
+    return out.replace("?", " ")
 
 
 def fold_name(name: str) -> tuple[str, set[str]]:
@@ -113,15 +119,19 @@ def fold_name(name: str) -> tuple[str, set[str]]:
     are judged per pair (rag.entities.screen.normalisations)."""
     applied: set[str] = set()
     lowered = name.lower()
-    stripped = _strip_accents(lowered)
-    if stripped != unicodedata.normalize("NFKD", lowered):
-        applied.add("accents")
-    if any(ord(c) > 127 for c in stripped):
-        if any(c.isalpha() and not _is_latin(c) for c in stripped):
-            applied.add("transliteration")
-            stripped = _ascii(stripped).lower()
-        stripped = "".join(_LATIN_EXTRA.get(c, c) for c in stripped)
-    return " ".join(fold(re.sub(r"['’`ʼ]", "", stripped)).replace("_", " ").split()), applied
+    if any(c.isalpha() and not _is_latin(c) for c in lowered):
+        # transliterated as written: stripping marks first would unvoice kana (ザ -> サ) and split Hangul
+        applied.add("transliteration")
+        if _strip_accents(lowered) != unicodedata.normalize("NFKD", lowered):
+            applied.add("accents")
+        stripped = "".join(_LATIN_EXTRA.get(c, c) for c in _strip_accents(_ascii(lowered).lower()))
+    else:
+        stripped = _strip_accents(lowered)
+        if stripped != unicodedata.normalize("NFKD", lowered):
+            applied.add("accents")
+        if any(ord(c) > 127 for c in stripped):
+            stripped = "".join(_LATIN_EXTRA.get(c, c) for c in stripped)
+    return " ".join(fold(re.sub(r"['’`ʼʻʿʾ]", "", stripped)).replace("_", " ").split()), applied
 
 
 _PHRASES_BY_FIRST: dict[str, list[tuple[str, ...]]] = defaultdict(list)
@@ -132,6 +142,7 @@ for _p in LEGAL_PHRASES:
 LEGAL_VOCAB = sorted({w for p in LEGAL_PHRASES for w in p if len(w) >= 4} | {w for w in LEGAL_WORDS if len(w) >= 5}
                      | {w for w in GENERIC if len(w) >= 5})
 _VOCAB_SET = set(LEGAL_VOCAB)
+_PHRASE_WORDS = {w for p in LEGAL_PHRASES for w in p if len(w) >= 5} - GENERIC  # "obshchestvo", "anonima"
 _VOCAB_BY_FIRST: dict[str, list[str]] = defaultdict(list)  # in LEGAL_VOCAB's order
 for _v in LEGAL_VOCAB:
     _VOCAB_BY_FIRST[_v[0]].append(_v)
@@ -205,6 +216,10 @@ def strip_legal(tokens: list[str]) -> tuple[list[str], list[str]]:
             if tuple(tokens[i:i + len(p)]) == p:
                 removed.append(" ".join(p))
                 i += len(p)
+                # a word of a longer form spelled otherwise just before it ("publichnoe" of "publichnoye
+                # aktsionernoye obshchestvo", where only the last two are spelled as in the tables)
+                if out and out[-1] in _PHRASE_WORDS:
+                    removed[-1] = f"{out.pop()} {removed[-1]}"
                 break
         else:
             t = tokens[i]
@@ -242,11 +257,16 @@ class Normalised:
     def _set_analysis(self, parts: tuple["Part", ...], forms: frozenset[str]) -> None:
         # parts: its words with rigour's symbols; forms: the classes of its legal forms (rigour's org types:
         # "LLC", "JSC" ...); numbers: its numbers, as rigour's symbols where it has them ("NUM:3" for "three"
-        # and "3"); words: the parts that are not stop words (all of them when every one is).
+        # and "3"); words: the parts that are not stop words (all of them when every one is) nor legal-form
+        # words set aside by `normalise`.
         self.parts, self.forms = parts, forms
         self.numbers = frozenset({s for p in parts if p.number for s in p.symbols}
                                  or {p.text for p in parts if p.number})
-        self.words = tuple(p for p in parts if not p.stop) or parts
+        words = tuple(p for p in parts if not p.stop) or parts
+        if self.legal:  # words of legal forms set aside above that rigour kept as words ("publichnoye")
+            legal = {w for phrase in self.legal for w in phrase.split()}
+            words = tuple(p for p in words if p.text not in legal and repair_legal([p.text])[0] not in legal) or words
+        self.words = words
 
     def __getattr__(self, attr: str):
         # Called only for an attribute not set yet: rigour's analysis, made on first use.
@@ -267,13 +287,92 @@ class Normalised:
         return self._light
 
 
+def strip_spelled_forms(tokens: list[str]) -> tuple[list[str], list[str]]:
+    """Legal forms that the tables above lack, from rigour's org-type tables of many languages
+    ("ednolichno druzhestvo s ogranichena otgovornost", "limitada"): phrases, or words of five letters or more
+    (rigour also reads short words such as "ca" or "pe" as forms, which names use as words); with them, words
+    of the spelled-out forms above left beside them ("publichnoe" of a form spelled "aktsionernoye"). Kept
+    when nothing else would remain."""
+    if len(tokens) < 3:
+        return tokens, []
+    from rigour.names.org_types import extract_org_types
+
+    text = " ".join(tokens)
+    removed = [form for form, _ in extract_org_types(text) if " " in form or len(form) >= 5]
+    if not removed:
+        return tokens, []
+    for form in removed:
+        text = re.sub(rf"(?<!\S){re.escape(form)}(?!\S)", " ", text)
+    out = []
+    for t in text.split():
+        if t in _PHRASE_WORDS:
+            removed.append(t)
+        else:
+            out.append(t)
+    return (out, removed) if out else (tokens, [])
+
+
+@lru_cache(maxsize=65536)
+def cyrillic_form(word: str) -> bool:
+    """Is a word of three to five Latin letters a legal form's abbreviation that rigour's tables know in
+    Cyrillic only ("eood" for ЕООД, "too" for ТОО, "ead" for ЕАД)? Read back into Cyrillic (ICU) and asked."""
+    if not 3 <= len(word) <= 5 or not word.isalpha() or word in GENERIC:
+        return False
+    from rigour.names.org_types import extract_org_types
+
+    to_cyrillic = _to_cyrillic()
+    if to_cyrillic is None:
+        return False
+    cyrillic = to_cyrillic.transliterate(word)
+    return any(form == cyrillic for form, _ in extract_org_types(cyrillic))
+
+
+@lru_cache(maxsize=1)
+def _to_cyrillic():
+    """ICU's Latin-Cyrillic transliterator (PyICU, which normality requires); None without it."""
+    try:
+        import icu
+    except ImportError:
+        return None
+    return icu.Transliterator.createInstance("Latin-Cyrillic")
+
+
+def strip_cyrillic_forms(tokens: list[str]) -> tuple[list[str], list[str]]:
+    """A first or last word that is a legal form's abbreviation known in Cyrillic (`cyrillic_form`),
+    set aside as the other legal forms are."""
+    if len(tokens) < 2:
+        return tokens, []
+    removed = []
+    if cyrillic_form(tokens[-1]):
+        removed.append(tokens[-1])
+        tokens = tokens[:-1]
+    if len(tokens) >= 2 and cyrillic_form(tokens[0]):
+        removed.append(tokens[0])
+        tokens = tokens[1:]
+    return tokens, removed
+
+
 def normalise(name: str, person: bool) -> Normalised:
     folded, applied = fold_name(name)
     tokens = join_initials(folded.split())
     legal: list[str] = []
     if not person:
         tokens, legal = strip_legal(repair_legal(tokens))
+        tokens, spelled = strip_spelled_forms(tokens)
+        tokens, abbreviated = strip_cyrillic_forms(tokens)
+        legal += spelled + abbreviated
     return Normalised(name, tokens, applied, legal, person)
+
+
+def name_forms(name: str) -> list[str]:
+    """A name and, when it holds a part in brackets ("Islamic Republic of Iran Broadcasting (IRIB)",
+    "Joint Stock Company Zvezda (JSC Zvezda)"), the name outside the brackets and each part inside them:
+    lists and registries write a short form or an acronym that way."""
+    inside = [m.strip() for m in re.findall(r"[(\[（]([^()\[\]（）]+)[)\]）]", name)]
+    if not inside:
+        return [name]
+    outside = " ".join(re.sub(r"[(\[（][^()\[\]（）]*[)\]）]", " ", name).split())
+    return list(dict.fromkeys(f for f in [name, outside, *inside] if re.search(r"\w", f)))
 
 
 @dataclass(slots=True)
@@ -325,6 +424,26 @@ def _category(symbol) -> str:
     return name
 
 
+@lru_cache(maxsize=1)
+def _nicknames():
+    """The `nicknames` package's table of English given names and their short forms (Bob, Bobby / Robert;
+    Jim, Jimmy / James), as {word: the full names it is or is a short form of}."""
+    from nicknames import NickNamer
+
+    nn = NickNamer()
+    table: dict[str, set[str]] = defaultdict(set)
+    for full, shorts in nn.nickname_lookup.items():
+        table[full].add(full)
+        for short in shorts:
+            table[short].add(full)
+    return {k: frozenset(v) for k, v in table.items()}
+
+
+def nickname_symbols(word: str) -> frozenset[str]:
+    """Symbols shared by a given name and its short forms ("NICK:robert" for Robert, Bob and Bobby)."""
+    return frozenset(f"NICK:{full}" for full in _nicknames().get(word, ()))
+
+
 _PERSON_TABLES: list[bool] = []  # not empty once a person's name was analysed with rigour's tables
 
 
@@ -352,15 +471,17 @@ def analyse(name: str, person: bool, tables: bool = True) -> tuple[tuple[Part, .
     syms: dict[int, set[str]] = defaultdict(set)
     forms: set[str] = set()
     places: set[int] = set()
+    org_spans = []
     for span in n.spans:
         cat = _category(span.symbol)
         if cat == "ORG_CLASS":
             if not light:
-                forms.add(span.symbol.id)
+                org_spans.append((min(p.index for p in span.parts), max(p.index for p in span.parts), span.symbol.id))
         elif cat == "LOCATION":
             places.update(p.index for p in span.parts)
         elif cat in ("NAME", "NICK", "NUMERIC", "INITIAL") and len(span.parts) == 1:
             syms[span.parts[0].index].add(f"{cat}:{span.symbol.id}")
+    forms = {x[2] for x in org_spans}
     parts = []
     legal, num, stop = NamePartTag.LEGAL, NamePartTag.NUM, NamePartTag.STOP
     for p in n.parts:
@@ -370,7 +491,9 @@ def analyse(name: str, person: bool, tables: bool = True) -> tuple[tuple[Part, .
         text, loose_ = _word(p.form, p.ascii)
         if not text:
             continue
-        mine = syms.get(p.index, ())
+        mine = syms.get(p.index, set())
+        if person and tables and text.isalpha():
+            mine = mine | nickname_symbols(text)
         parts.append(Part(text, loose_, frozenset(mine), p.metaphone or "",
                           number=tag == num or any(s.startswith("NUMERIC") for s in mine),
                           stop=tag == stop, place=p.index in places,

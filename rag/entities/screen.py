@@ -20,8 +20,12 @@ Matching, in three steps:
    (so "Sense Time" = "SenseTime"), the same on the words sorted (word order; no penalty for persons), the
    same without generic words such as Group/Technology/Holding (slightly discounted: "SENSETIME" ->
    "SENSETIME GROUP LIMITED"), and, for persons, every word of the shorter name aligned to a word of the
-   longer one (omitted middle names or patronymics, discounted). The explanation names the entry's name
-   that matched and the normalisations that were needed.
+   longer one (omitted middle names or patronymics, discounted); for the best few, word by word
+   (`rag.entities.matching.align`: given names and their nicknames or familiar forms, initials, numbers,
+   acronyms), and a name written in another script by the consonants the two share, or a Chinese one by its
+   pinyin words (`rag.entities.matching.transliterated`). A name with a part in brackets is screened by each
+   of its forms (`rag.entities.names.name_forms`). The explanation names the entry's name that matched and
+   the normalisations that were needed.
 
 4. Whatever else the query says about the party (`ScreenQuery`: schema, birth date, country, identifiers)
    qualifies the name's score, as yente's logic-v1 matcher does: an identifier of the entry among the
@@ -51,7 +55,7 @@ from rag.entities.index import EntityIndex, same_entry
 from rag.entities.matching import (Comparison, acronyms, compare, explain, normalisations, trigrams,
                                    whole_bounds)
 from rag.core.models import ListEntry, ScreenMatch, ScreenQuery, ScreenResponse, ScreenResult
-from rag.entities.names import GENERIC, Normalised, normalise, person_tables_loaded
+from rag.entities.names import GENERIC, Normalised, name_forms, normalise, person_tables_loaded
 from rag.core.priority import query_entry, stepping
 from rag.entities.qualify import IDENTIFIER_SCORE, ident_key, ident_values, qualify
 
@@ -132,8 +136,8 @@ class NameIndex:
         for ei, e in stepping(enumerate(self.entries)):  # built by a background thread: queries go first
             person = is_person(e)
             seen: set[str] = set()
-            for name in e.all_names():
-                nm = normalise(name, person)
+            for name, form in ((name, form) for name in e.all_names() for form in name_forms(name)):
+                nm = normalise(form, person)
                 key = " ".join(nm.tokens)
                 if not key or key in seen:
                     continue
@@ -221,7 +225,22 @@ class NameIndex:
                    details: ScreenQuery | None = None, light: bool = False) -> ScreenResult:
         """Screen one name; `details` (birth date, country, identifiers) qualify the name's score. `light`:
         without rigour's person-name tables (blocking by trigrams, persons' names compared without
-        given-name symbols: `Normalised.light`), for resolving the names of a question in a fresh process."""
+        given-name symbols: `Normalised.light`), for resolving the names of a question in a fresh process.
+        A name with a part in brackets ("Joint Stock Company Zvezda (JSC Zvezda)") is screened as written,
+        without the brackets and by each part inside them (`name_forms`): each entry's best match is kept."""
+        forms = name_forms(query)
+        if len(forms) == 1:
+            return self._screen_one(query, type_, threshold, limit, details, light)
+        best: dict[str, ScreenMatch] = {}
+        for form in forms:
+            for m in self._screen_one(form, type_, threshold, limit, details, light).matches:
+                if m.entity_id not in best or m.score > best[m.entity_id].score:
+                    best[m.entity_id] = m
+        ranked = sorted(best.values(), key=lambda m: (-m.score, m.entity_id))[:limit]
+        return ScreenResult(query=query, matches=ranked)
+
+    def _screen_one(self, query: str, type_: str | None, threshold: float, limit: int,
+                    details: ScreenQuery | None, light: bool) -> ScreenResult:
         found: dict[int, tuple[Comparison, int]] = {}
         variants = {
             True: normalise(query, True),
