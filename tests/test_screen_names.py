@@ -109,3 +109,9 @@ def test_initials_of_another_given_name_are_not_a_match():
 def test_an_acronym_for_some_of_an_organisation_s_words_is_found():
     assert _matched("PARDIS NORTHERN PETROCHEMICAL COMPANY", "Pardis NPC")
     assert not _matched("PARDIS NORTHERN PETROCHEMICAL COMPANY", "Pardis SPC")
+
+
+def test_a_place_in_brackets_is_no_name_of_the_entry():
+    # "Hong Kong" is where the company is, not what it is called: screening the place finds no match.
+    assert not _matched("CHINA UNICOM (HONG KONG) LIMITED", "Hong Kong")
+    assert _matched("CHINA UNICOM (HONG KONG) LIMITED", "China Unicom Limited")

@@ -372,6 +372,10 @@ def name_forms(name: str) -> list[str]:
     if not inside:
         return [name]
     outside = " ".join(re.sub(r"[(\[（][^()\[\]（）]*[)\]）]", " ", name).split())
+    from rigour.territories import lookup_territory
+
+    # A place in brackets qualifies the name ("CHINA UNICOM (HONG KONG) LIMITED"): it names no one.
+    inside = [f for f in inside if lookup_territory(f) is None]
     return list(dict.fromkeys(f for f in [name, outside, *inside] if re.search(r"\w", f)))
 
 
