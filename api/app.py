@@ -6,7 +6,6 @@ them all at a Chroma server (REGBRIEF_CHROMA_URL) instead of the embedded store.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -71,9 +70,8 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        with priority.serving_loop(asyncio.get_running_loop()):  # background steps let requests in first
-            async with serving():
-                yield
+        async with serving():
+            yield
 
     @asynccontextmanager
     async def serving():

@@ -1,13 +1,12 @@
 """What a background step costs (rag/core/priority.py `step_aside`), the figures the tests no longer bound:
-a step with no query running and no serving loop, with an idle serving loop registered (the loop's two
-turns), and in a query's own thread; and a step beside a query that never ends (it waits its `longest`).
+a step with no query running, and in a query's own thread; and a step beside a query that never ends (it
+waits its `longest`).
 
     .venv/bin/python -m bench priority [--steps 2000]
 """
 from __future__ import annotations
 
 import argparse
-import asyncio
 import threading
 import time
 
@@ -26,24 +25,7 @@ def per_step_us(steps: int, longest: float = 5.0) -> float:
 
 def run(args: argparse.Namespace | None = None) -> dict:
     steps = getattr(args, "steps", 2000) if args else 2000
-    rows: dict[str, float] = {"no query, no serving loop": per_step_us(steps)}
-
-    loop = asyncio.new_event_loop()
-    runner = threading.Thread(target=loop.run_forever)
-    runner.start()
-    registration = priority.serving_loop(loop)
-    entered = threading.Event()
-    loop.call_soon_threadsafe(lambda: (registration.__enter__(), entered.set()))
-    entered.wait(5)
-    try:
-        rows["idle serving loop registered"] = per_step_us(max(steps // 10, 50))
-    finally:
-        done = threading.Event()
-        loop.call_soon_threadsafe(lambda: (registration.__exit__(None, None, None), done.set()))
-        done.wait(5)
-        loop.call_soon_threadsafe(loop.stop)
-        runner.join(5)
-        loop.close()
+    rows: dict[str, float] = {"no query": per_step_us(steps)}
 
     with priority.query():
         rows["in the query's own thread"] = per_step_us(steps)
