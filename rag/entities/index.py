@@ -65,20 +65,6 @@ def _frozen_after():
             gc.enable()
 
 
-class _Stepping(dict):
-    """The entries while a new view's derived indexes are built from them: a builder's loop over them
-    steps aside for queries every few hundred entries."""
-
-    def values(self):
-        return stepping(super().values())
-
-    def items(self):
-        return stepping(super().items())
-
-    def __iter__(self):
-        return stepping(super().__iter__())
-
-
 class EntityIndex:
     """Built from the registry's list entries, and rebuilt when they change, by one thread while the
     others go on with the view they have. During an ingest in this process (`Store.ingesting`) the view
@@ -137,11 +123,10 @@ class EntityIndex:
                 names[e.doc_id].append((n, d))
                 for t in d:
                     by_token[t].add(e.doc_id)
-        view = _View(version, _Stepping(entries), by_token, names)
+        view = _View(version, entries, by_token, names)
         for key, build in list(self._builders.items()):
             step_aside()
             view.derived[key] = build(view)
-        view.entries = entries
         return view
 
     def derived(self, key: str, build):
