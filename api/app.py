@@ -92,10 +92,12 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
                 except Exception as e:  # the service still serves search and documents
                     log.warning("answering is not available: %s", e)
                 # What the first question would otherwise pay for: the vector store's client and collection,
-                # the keyword index, the entity and name indexes, the answer path's own caches. A screening and
-                # an extractive answer (no model endpoint called), recorded nowhere.
+                # the keyword index, the entity and name indexes, the relation graph, the answer path's own
+                # caches. A screening, an extractive answer (no model endpoint called) and an entity's links,
+                # recorded nowhere.
                 rb.screen(["warm-up"], limit=1)
                 rb.ask("Which entities are on a sanctions list?", backend="extractive", record=False)
+                rb.links("warm-up")  # the relation graph: every relation's parties resolved against the lists
             try:
                 await anyio.to_thread.run_sync(warm_up)
             except Exception as e:  # e.g. the Chroma server is down: start anyway, /readyz says why

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from rag.relations.graph import Graph, bare_name, group_names, relation_model
 from rag.core.models import EntityLinks, EntityNode, ExposurePath, ExposureResponse, ScreenMatch
-from rag.entities.names import display_name, name_key, resolve_name
+from rag.entities.names import display_name, fold, name_key, resolve_name
 
 
 class Links:
@@ -60,6 +60,11 @@ class Links:
             if e.uid:
                 ftm_ids.setdefault(e.uid, e.doc_id)
         by_doc = {e.doc_id: e for e in idx.entries}
+        # Entries written with the same name (the same party in another list or version): a dictionary, not
+        # a screening per relation (a list's thousands of "Linked To" relations took half a minute).
+        same_name: dict[str, list] = {}
+        for e in idx.entries:
+            same_name.setdefault(fold(e.name), []).append(e)
         cache: dict[str, tuple] = {}
 
         def entry_match(e) -> ScreenMatch:
@@ -73,8 +78,8 @@ class Links:
                 doc_id = ref[4:] if ref[4:] in by_doc else None
             if doc_id:
                 e = by_doc[doc_id]
-                same = [m for m in idx.screen_one(e.name, None, DEFAULT_THRESHOLD).matches
-                        if m.score >= 0.999 and m.entity_id != doc_id]
+                same = [idx.named(x.doc_id, f"{x.name} is written with the same name as {e.name}.")
+                        for x in same_name[fold(e.name)] if x.doc_id != doc_id]
                 return f"entry:{doc_id}", e.name, e, [entry_match(e)] + same
             key = name_key(name)
             if groups and key in groups and bare_name(name):
