@@ -178,6 +178,7 @@ def run(args: argparse.Namespace | None = None) -> dict:
     log(f"store: {info['chunks']} chunks; {len(qs)} questions; warming up")
     for q in WARMUP:
         rb.ask(q)
+    rb.links("warm-up")  # the relation graph, as the server's warm-up builds it (api/app.py)
 
     ask_s, search_s, answers, errors = [], [], [], []
     enc_s, enc_calls, enc_texts = [], [], []
