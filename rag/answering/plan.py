@@ -127,7 +127,7 @@ def _near_token(word: str, tokens: dict[str, set[str]]) -> str | None:
 
 def _versions(index) -> dict[tuple, list[str]]:
     """(list, folded name) -> the entries of that name on that list (its versions, one per list file):
-    built once per entity index, not per question (19k names folded made every ask 60 ms slower)."""
+    built once per entity index, not per question (folding every listed name on each ask was slow)."""
     def build(ix):
         out: dict[tuple, list[str]] = {}
         for e in ix.entries.values():
