@@ -139,6 +139,12 @@ def _writes(text: str, code: str) -> bool:
     return code in fold(text) or code in text.lower()
 
 
+def _passage_writes(result: SearchResult, code: str, folded: dict[str, str]) -> bool:
+    if result.chunk_id not in folded:
+        folded[result.chunk_id] = fold(result.text) + " " + result.text.lower()
+    return code in folded[result.chunk_id]
+
+
 def _matches(term: str, words: set[str], stems: set[str]) -> bool:
     """The word, its crude stem, or for a long word its first six letters ("designations", "designated")."""
     return (term in words or (len(term) >= 3 and _stem(term) in stems)
@@ -232,6 +238,7 @@ def rank(reader, want: Want, cands: list[Evidence], question: str = "",
     if not (want.terms or want.context) or not cands:
         return []
     firms = [forms for forms in want.parties if _is_firm(forms, cands)]
+    passages: dict[str, str] = {}  # each passage folded once, for the codes a sentence leaves to it
     kept: list[Evidence] = []
     for ev in cands:
         words = set(fold(ev.text).split())
@@ -250,7 +257,7 @@ def rank(reader, want: Want, cands: list[Evidence], question: str = "",
             continue  # "when" is answered by a time: one the sentence states, or its source's date
         if want.days and want.kind != "yes_no" and not _states_day(ev, want.days):
             continue  # (whether a thing happened on a day is answered by the day it happened)
-        if want.codes and not all(_writes(ev.text, c) or _writes(ev.result.text, c) for c in want.codes):
+        if want.codes and not all(_writes(ev.text, c) or _passage_writes(ev.result, c, passages) for c in want.codes):
             continue  # (the passage of a sentence about "the order" may be the one that writes its number)
         overlap = len(matched) / max(1, len(want.terms))
         if (not matched and not around) or (want.focus and not any(t in matched for t in want.focus) and not around
@@ -595,7 +602,7 @@ def _draft(question: str, plan: Plan, parts: list[PartAnswer], facts: FactDraft)
             want = Want.of(part.text, plan, part.ask, {})
             text, evs = sentences[0]
             opener = _opener(want, text, evs[0] if evs else None)
-            if not re.match(rf"{opener.strip(': ')}\b", text, re.I):  # the passage's own "No." says it already
+            if opener and not re.match(rf"{opener.strip(': ')}\b", text, re.I):  # its own "No." says it already
                 sentences[0] = (opener + text, evs)
         if len(draft.sentences) < MAX_SENTENCES + len(parts) - 1:
             draft.sentences += sentences
@@ -619,8 +626,7 @@ def _opener(want: Want, sentence: str, ev: Evidence | None = None) -> str:
     "No" when the question asks about a time ("in March 2024", "on 26 February 2024") and neither the
     sentence nor its source is of that time, or when one of question and sentence is negated (a quotation's
     "we will not hesitate" negates nothing asked). "Yes" when the sentence names every party the question
-    names and states what it asks beyond them: every word of it, or most of it, or it is of the very time
-    asked about, in a sentence the scorer holds good enough to state (`ev.score`)."""
+    names and states what it asks beyond them (most of it), or is of the very time asked about."""
     own = _QUOTED.sub(" ", sentence)
     if negated(own) != negated(want.text):
         return "No: "
@@ -641,8 +647,7 @@ def _opener(want: Want, sentence: str, ev: Evidence | None = None) -> str:
     words = set(fold(sentence).split())
     stems = {_stem(w) for w in words}
     share = sum(_matches(t, words, stems) for t in want.focus) / len(want.focus) if want.focus else 1.0
-    likely = ev is not None and ev.score >= get_scorer().refuse_below
-    if share == 1.0 or (likely and (share >= 0.5 or on_time)):
+    if share >= 0.5 or on_time:  # (the sentence passed `pick`: the scorer holds it good enough to state)
         return "Yes: "
     return ""
 
