@@ -22,14 +22,49 @@ import hashlib
 import json
 import random
 import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from scipy.sparse import csr_matrix
 
 from rag.core.text import sentence_spans
 
 DISTRACT_NEAR = 8
 DISTRACT_RANDOM = 4
+
+
+class BM25:
+    """Okapi BM25 over a list of texts (lower-cased word tokens), for choosing hard negatives."""
+
+    def __init__(self, texts: list[str], k1: float = 1.2, b: float = 0.75):
+        self.vocab: dict[str, int] = {}
+        rows, cols, vals = [], [], []
+        lens = []
+        for i, t in enumerate(texts):
+            c = Counter(re.findall(r"\w+", t.lower()))
+            lens.append(sum(c.values()))
+            for w, n in c.items():
+                rows.append(i)
+                cols.append(self.vocab.setdefault(w, len(self.vocab)))
+                vals.append(n)
+        tf = csr_matrix((vals, (rows, cols)), shape=(len(texts), len(self.vocab)), dtype=np.float32)
+        df = np.bincount(tf.indices, minlength=len(self.vocab))
+        n = len(texts)
+        self.idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
+        lens = np.asarray(lens, dtype=np.float32)
+        norm = k1 * (1 - b + b * lens / lens.mean())
+        tf = tf.tocoo()
+        w = tf.data * (k1 + 1) / (tf.data + norm[tf.row])
+        self.matrix = csr_matrix((w, (tf.row, tf.col)), shape=tf.shape).tocsc()
+
+    def scores(self, query: str) -> np.ndarray:
+        ids = {self.vocab[w] for w in re.findall(r"\w+", query.lower()) if w in self.vocab}
+        out = np.zeros(self.matrix.shape[0], dtype=np.float32)
+        for j in ids:
+            col = self.matrix[:, j]
+            out[col.indices] += col.data * self.idf[j]
+        return out
 
 
 def split_of(passage_id: str) -> str:
@@ -84,7 +119,6 @@ def _sdn_entries(data: Path, rng: random.Random, n: int) -> list[dict]:
 
 
 def build(questions: Path, out: Path, data: Path, seed: int = 13) -> int:
-    from eval.reader_train import BM25
 
     rng = random.Random(seed)
     passages: dict[str, dict] = {}

@@ -30,7 +30,6 @@ import logging
 import math
 import os
 import random
-import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.answering.reader import FEATURE_NAMES, WEIGHTS, Candidate, Model, features
+from eval.reader_cases import BM25, build
 from rag.core.text import sentence_spans
 
 log = logging.getLogger(__name__)
@@ -86,43 +86,6 @@ def obliqa_split(document_ids: set[int] | list[int]) -> str:
 def passage_sentences(text: str, min_words: int = 4) -> list[str]:
     out = [text[a:b] for a, b in sentence_spans(text)]
     return [s for s in out if len(s.split()) >= min_words][:MAX_SENTENCES]
-
-
-class BM25:
-    """Okapi BM25 over a list of texts (lower-cased word tokens), for choosing hard negatives."""
-
-    def __init__(self, texts: list[str], k1: float = 1.2, b: float = 0.75):
-        from collections import Counter
-
-        self.vocab: dict[str, int] = {}
-        rows, cols, vals = [], [], []
-        lens = []
-        for i, t in enumerate(texts):
-            c = Counter(re.findall(r"\w+", t.lower()))
-            lens.append(sum(c.values()))
-            for w, n in c.items():
-                rows.append(i)
-                cols.append(self.vocab.setdefault(w, len(self.vocab)))
-                vals.append(n)
-        from scipy.sparse import csr_matrix
-
-        tf = csr_matrix((vals, (rows, cols)), shape=(len(texts), len(self.vocab)), dtype=np.float32)
-        df = np.bincount(tf.indices, minlength=len(self.vocab))
-        n = len(texts)
-        self.idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
-        lens = np.asarray(lens, dtype=np.float32)
-        norm = k1 * (1 - b + b * lens / lens.mean())
-        tf = tf.tocoo()
-        w = tf.data * (k1 + 1) / (tf.data + norm[tf.row])
-        self.matrix = csr_matrix((w, (tf.row, tf.col)), shape=tf.shape).tocsc()
-
-    def scores(self, query: str) -> np.ndarray:
-        ids = {self.vocab[w] for w in re.findall(r"\w+", query.lower()) if w in self.vocab}
-        out = np.zeros(self.matrix.shape[0], dtype=np.float32)
-        for j in ids:
-            col = self.matrix[:, j]
-            out[col.indices] += col.data * self.idf[j]
-        return out
 
 
 def obliqa_groups(data: Path = DATA, splits: tuple[str, ...] = ("train", "dev", "heldout"),
@@ -513,7 +476,12 @@ def hand_weights():
 def train_scorer(out: Path | None = None, folds: int = 5) -> dict:
     """`python -m eval.reader_train scorer`: rebuild rag/answering/answer_scorer.json, reporting the
     learned scorer against the hand-set blend it replaced (`hand_weights`) by cross-validation over the
-    training questions (folds by case), in the same run."""
+    training questions (folds by case), in the same run.
+
+    When the scorer's feature list has changed, the shipped file no longer loads, and the answer path that
+    captures the training candidates reads only that file: the hand blend is then written to
+    rag/answering/answer_scorer.json first, whatever `out` says, and the learned weights replace it only
+    when `out` is that file."""
     from eval.corpora import Stores
     from rag.answering.read import SCORER, get_scorer
 
@@ -552,8 +520,6 @@ def train_scorer(out: Path | None = None, folds: int = 5) -> dict:
 
 
 def build_cases(questions: Path = OWN_QUESTIONS, out: Path = OWN_CASES, seed: int = SEED) -> int:
-    from eval.reader_cases import build
-
     return build(questions, out, DATA, seed)
 
 
