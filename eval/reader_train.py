@@ -55,6 +55,7 @@ NEIGHBOURS = 5       # BM25-nearest other passages per ObliQA question
 RANDOM_PASSAGES = 2  # random other passages per ObliQA question
 MAX_SENTENCES = 10   # sentences kept per passage (the first ones)
 OWN_WEIGHT = 3.0
+SHOWN = 3  # sentences an answer shows for one part (read.MAX_SENTENCES for one part, fewer for several)
 DROP_PASSAGES = 0.33  # share of training questions shown without passage keys
 
 
@@ -436,17 +437,18 @@ def fit_scorer(groups: list[dict], l2: float = 1.0):
     return scorer
 
 
-def decide(groups: list[dict], scorer, cut: float) -> dict:
+def decide(groups: list[dict], scorer, cut: float, shown: int = SHOWN) -> dict:
     """Per part: is the best sentence a right one (`p_at_1`, parts with a right candidate), and is the part
-    decided right at this cut-off (`decided`: answered from a right sentence, or refused when the case
-    should be refused)?"""
+    decided right at this cut-off (`decided`: a right sentence among the `shown` best above the cut-off,
+    as an answer shows them, or refused when the case should be refused)?"""
     hits, decided = [], []
     for g in groups:
         p = scorer.predict(g["x"])
-        top = int(np.argmax(p))
+        order = np.argsort(-p, kind="stable")[:shown]
+        top = int(order[0])
         if g["y"].any():
             hits.append(bool(g["y"][top]))
-            decided.append(bool(g["y"][top]) and p[top] >= cut)
+            decided.append(any(bool(g["y"][i]) and p[i] >= cut for i in order))
         elif g["refuse"]:
             decided.append(bool(p[top] < cut))
     return {"parts": len(groups), "p_at_1": round(float(np.mean(hits)), 4) if hits else None,

@@ -54,6 +54,10 @@ _WANTS_DATE = re.compile(r"^\s*(?:since when|until when|when|on what date|on whi
 _WANTS_NAME = re.compile(r"^\s*(?:who|whom|whose|which|what (?:company|companies|firm|entity|entities|bank|"
                          r"person|subsidiary|agency|organi[sz]ation))\b", re.I)
 _WANTS_AMOUNT = re.compile(r"^\s*how (?:much|many)\b", re.I)
+# A count a sentence writes: digits (not a year or a date: callers blank dates first) or a number word.
+_COUNT = re.compile(r"(?<![\w.,$€£/-])(?:\d{1,3}(?:,\d{3})*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+                    r"twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|"
+                    r"fifty|sixty|seventy|eighty|ninety|hundreds?|dozens?)(?![\w%/-]|[.,]\d)", re.I)
 _PRONOUN_START = re.compile(r"^\s*(?:it|its|he|she|they|their|his|her|the (?:company|firm|group|bank|entity|"
                             r"agency|department|unit|subsidiary))\b", re.I)
 _CODE = re.compile(r"(?<![,.$])\b(?:\d+(?:\([a-zA-Z\d]{1,5}\))+|\d{3,}|[A-Z]{2,}[-/]?\d+[A-Z\d-]*)(?:\b|(?<=\)))")
@@ -321,6 +325,7 @@ SCORE_FEATURES = (
     "earlier_source",    # its document answered an earlier part of the question
     "company_answer",    # the part asks "which company" and the sentence names a company the part does not
     "other_company",     # the part names a party, the sentence not it but another company
+    "counts_asked",      # the part asks "how many" and the sentence writes a count of what it asks about
 )
 SCORER = Path(__file__).with_name("answer_scorer.json")
 _capture: ContextVar[list | None] = ContextVar("read_capture", default=None)
@@ -353,19 +358,31 @@ def features(reader, want: Want, kept: list[Evidence], question: str, earlier: f
         days = stated | ({doc} if doc else set())
         in_period = bool(want.period and days and _in_period(days, want.period))
         text = ev.text.strip()
+        undated = strip_dates(text)
         rows.append([
             float(sims[i]), 1.0 / (1.0 + places[i]), math.log(p / (1 - p)), overlap, focus_share,
             1.0 / (1.0 + max(0.0, round(-prior * 100))), float(any(named)), float(len(named) >= 2 and all(named)),
             float(others), float(want.kind == "date" and states_time),
             float(want.kind == "date" and not states_time and doc is not None),
-            float(want.kind == "name" and others), float(want.kind == "amount" and bool(re.search(r"\d", text))),
+            float(want.kind == "name" and others), float(want.kind == "amount" and bool(_COUNT.search(undated))),
             float(in_period), float(bool(want.period and days and not in_period)),
             float(ev.result.doc_type == "list_entry"), float(not text.endswith((".", '"', "”", ")", "'"))),
             float(len(text.split()) < 8), float(whole[i]), float(ev.result.doc_id in earlier),
             float(want.kind == "name" and bool(_companies(ev.text, want))),
             float(bool(want.parties) and not any(named) and bool(_companies(ev.text, want))),
+            float(want.kind == "amount" and _counts(undated, focus)),
         ])
     return np.asarray(rows, dtype=np.float64).reshape(len(kept), len(SCORE_FEATURES))
+
+
+def _counts(text: str, asked: set[str]) -> bool:
+    """The text writes a count of something asked about: "added 28 entities", "five of the eleven entities"
+    for "how many entities"."""
+    for m in _COUNT.finditer(text):
+        after = fold(text[m.end():m.end() + 60]).split()[:3]
+        if any(_matches(t, set(after), {_stem(w) for w in after}) for t in asked):
+            return True
+    return False
 
 
 @dataclass

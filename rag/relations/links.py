@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from rag.relations.graph import Graph, bare_name, group_names, relation_model
 from rag.core.models import EntityLinks, EntityNode, ExposurePath, ExposureResponse, ScreenMatch
-from rag.entities.names import display_name, fold, name_key, resolve_name
+from rag.entities.names import display_name, fold_name, name_key, resolve_name
 
 
 class Links:
@@ -63,8 +63,9 @@ class Links:
         # Entries written with the same name (the same party in another list or version): a dictionary, not
         # a screening per relation (a list's thousands of "Linked To" relations took half a minute).
         same_name: dict[str, list] = {}
+        spelled = {e.doc_id: fold_name(e.name)[0] for e in idx.entries}  # other scripts transliterated
         for e in idx.entries:
-            same_name.setdefault(fold(e.name), []).append(e)
+            same_name.setdefault(spelled[e.doc_id], []).append(e)
         cache: dict[str, tuple] = {}
 
         def entry_match(e) -> ScreenMatch:
@@ -79,7 +80,7 @@ class Links:
             if doc_id:
                 e = by_doc[doc_id]
                 same = [idx.named(x.doc_id, f"{x.name} is written with the same name as {e.name}.")
-                        for x in same_name[fold(e.name)] if x.doc_id != doc_id]
+                        for x in same_name[spelled[doc_id]] if x.doc_id != doc_id]
                 return f"entry:{doc_id}", e.name, e, [entry_match(e)] + same
             key = name_key(name)
             if groups and key in groups and bare_name(name):
