@@ -138,6 +138,17 @@ def test_a_later_part_asking_when_is_answered_from_the_earlier_parts_source(ask)
     assert "do not say" not in a["answer"]
 
 
+def test_yes_no_on_another_country_or_party_than_the_sentence_names(ask):
+    # The sentence says Russian crude oil; the question asks about Iranian oil.
+    a = ask("Did the Treasury name Corvane Shipping Ltd. a blocked company for moving Iranian crude oil?")
+    assert a["answer"].startswith("No:") and "Russian crude oil" in a["answer"], a["answer"]
+    # The sentence names Harrow Marine where the question names another lessor.
+    a = ask("Did Corvane Shipping Ltd. charter two tankers from Baltic Freight Inc.?")
+    assert a["answer"].startswith("No:") and "Harrow Marine" in a["answer"], a["answer"]
+    a = ask("Did Corvane Shipping Ltd. charter two tankers from Harrow Marine Inc.?")
+    assert a["answer"].startswith("Yes:") and "Harrow Marine" in a["answer"], a["answer"]
+
+
 def test_what_a_party_did_is_read_in_the_passages_not_in_its_absence_from_lists(ask):
     # Harrow Marine has no list entry; the question is about what it did, which the article says.
     a = ask("Did Harrow Marine agree to pay to settle the price cap violations?")
@@ -175,7 +186,7 @@ def test_coverage_before_a_negative(ask):
 
 def test_refusals_in_plain_words(ask):
     a = ask("Does the Treasury designation freeze Harrow Marine's assets?")
-    assert a["refused"]
+    assert a["refused"], a["answer"]
     assert a["answer"].startswith("The sources do not say whether the Treasury designation freezes Harrow Marine's assets")
     a = ask("What is the boiling point of mercury on Mars?")
     assert a["refused"] and "do not say what the boiling point of mercury on Mars is" in a["answer"]

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 import snowballstemmer
+from rapidfuzz import fuzz
+from rigour.territories import lookup_territory
 
 from rag.answering.evidence import EXTRACTIVE_VERSION, Draft, Evidence
 from rag.answering.facts import FactDraft, PartFacts
@@ -494,6 +496,31 @@ def _other_names(text: str, want: Want) -> bool:
                if set(fold(m.text).split()) - set(want.terms) - STOPWORDS)
 
 
+def _asked_names(want: Want) -> list[list[str]]:
+    """The names the part writes, in its order, each with its other spellings when it is a party; countries
+    left out (`_other_place` compares those)."""
+    out = []
+    for name in question_names(want.text):
+        if not any(len(w) > 1 for w in fold(name).split()):
+            continue  # an abbreviation read as a name ("E.O") names no one
+        forms = next((f for f in want.parties if fold(name) in {fold(x) for x in f}), [name])
+        if not _country(forms[0]) and forms not in out:
+            out.append(forms)
+    return out
+
+
+def _names_instead(text: str, want: Want, forms: list[str]) -> bool:
+    """Does the sentence name someone the question does not, who is no spelling of `forms` ("Hizballah"
+    for "Hezbollah")?"""
+    own = {w for party in want.parties for f in party for w in fold(f).split()} - STOPWORDS - LEGAL_WORDS
+    for m in mentions(text):
+        words = set(fold(m.text).split()) - LEGAL_WORDS
+        if words - set(want.terms) - STOPWORDS and not words & own \
+                and max(fuzz.ratio(fold(m.text), fold(f)) for f in forms) < 70:
+            return True
+    return False
+
+
 def pick(ranked: list[Evidence], embedder, limit: int) -> list[Evidence]:
     """The best of the ranked sentences above the floor, one of each fact (a sentence that says what a
     chosen one says is left out)."""
@@ -656,14 +683,37 @@ def _opener(want: Want, sentence: str, ev: Evidence | None = None) -> str:
         if days and not _in_period(days, asked):
             return "No: "
         on_time = bool(days)
-    if not all(_names_party(sentence, f) or (ev is not None and _names_party(ev.result.text, f))
-               for f in want.parties):
-        return ""
-    if want.parties and all(_names_party(sentence, f) for f in want.parties) and _other_code(want, sentence):
-        return "No: "  # "designated under section 1(a)(iii)(A)?" of a sentence saying section 1(a)(vii)
+    # The parties asked about beyond countries are named in the sentence or its passage; a country asked
+    # about that the sentence replaces by another is a "No" ("a Turkish agency?" of "the Chinese entity").
+    # The last party asked about beyond the one acting (the first, or the one "by" names), that the sentence
+    # does not name while it names another and states what is asked of someone else, is a "No" ("the
+    # deputy leader of AQAP?" of "X is deputy leader of al-Shabaab"); the one acting may go by another
+    # name there ("the State Department", "the Department").
     words = set(fold(sentence).split())
     stems = {_stem(w) for w in words}
     share = sum(_matches(t, words, stems) for t in want.focus) / len(want.focus) if want.focus else 1.0
+    passage = ev.result.text if ev is not None else sentence
+    others = [f for f in want.parties if not _country(f[0])]
+    missing = [i for i, f in enumerate(others) if not _names_party(sentence, f) and not _names_party(passage, f)]
+    named = _asked_names(want)
+    if len(named) >= 2:
+        actor = next((i for i, f in enumerate(named)
+                      if re.search(rf"\bby\s+(?:the\s+)?{re.escape(f[0])}", want.text, re.I)), 0)
+        asked = max(i for i in range(len(named)) if i != actor)
+        if (not _names_party(sentence, named[asked])
+                and all(_names_party(sentence, f) or _names_party(passage, f)
+                        for i, f in enumerate(named) if i not in (actor, asked))
+                and any(_names_party(sentence, f) for i, f in enumerate(named) if i != asked) and share >= 0.5
+                and _names_instead(sentence, want, named[asked])):
+            return "No: "
+    if missing:
+        return ""
+    if others and _other_place(want.text, sentence, passage):
+        return "No: "
+    if not all(_names_party(sentence, f) or _names_party(passage, f) for f in want.parties):
+        return ""
+    if want.parties and all(_names_party(sentence, f) for f in want.parties) and _other_code(want, sentence):
+        return "No: "  # "designated under section 1(a)(iii)(A)?" of a sentence saying section 1(a)(vii)
     if share >= 0.5 or on_time:  # (the sentence passed `pick`: the scorer holds it good enough to state)
         return "Yes: "
     return ""
@@ -676,6 +726,49 @@ def _other_code(want: Want, sentence: str) -> bool:
     missing = {shape(c) for c in want.codes if not _writes(sentence, c)}
     written = {c.lower() for c in _CODE.findall(strip_dates(sentence))} - want.codes
     return bool(missing & {shape(c) for c in written})
+
+
+def _other_place(question: str, sentence: str, passage: str) -> bool:
+    """Does the sentence name, instead of a country the question names (and its passage never does),
+    another country ("a Turkish agency?" of "the Chinese entity"; "over events in Syria?" of "in Crimea")?"""
+    asked = countries(question)
+    if not asked:
+        return False
+    said = countries(sentence)
+    return bool(said - asked) and bool(asked - said - countries(passage))
+
+
+_CAPITALISED = re.compile(r"[A-Z][\w'’.-]*(?:[ \t]+[A-Z][\w'’.-]*){0,2}")
+
+
+def countries(text: str) -> set[str]:
+    """The countries a text names, by name, demonym or city (rigour's territories), as country codes: a
+    region counts as its country ("Crimea" as Ukraine)."""
+    out: set[str] = set()
+    for m in _CAPITALISED.finditer(text):
+        words = m.group().rstrip(".").split()
+        i = 0
+        while i < len(words):  # the longest run of words that is a place, left to right
+            for j in range(min(len(words), i + 3), i, -1):
+                code = _country(" ".join(words[i:j]))
+                if code:
+                    out.add(code)
+                    i = j
+                    break
+            else:
+                i += 1
+    return out
+
+
+@lru_cache(maxsize=16384)
+def _country(name: str) -> str | None:
+    name = name.removesuffix("'s").removesuffix("’s")
+    if name.lower() in STOPWORDS or (len(name) <= 3 and not name.isupper()):  # "In", "Is" are no codes
+        return None
+    territory = lookup_territory(name)
+    if territory is None or territory.code == "zz" or ("-" in territory.code and not fold(territory.name).startswith(fold(name))):
+        return None  # a region by a name of its own ("Crimea", "Florida"), not by an odd alias ("Here")
+    return territory.code.split("-")[0]
 
 
 _QUOTED = re.compile(r"[\"“][^\"”]{12,}(?:[\"”]|$)")  # a quotation, or one the sentence ends inside
