@@ -192,6 +192,17 @@ def test_refusals_in_plain_words(ask):
     assert a["refused"] and "do not say what the boiling point of mercury on Mars is" in a["answer"]
 
 
+def test_how_many_and_what_fine_want_a_count_and_a_sum(ask):
+    # The article counts no vessels the Treasury blocked and states no fine on Corvane Shipping: the
+    # sentences about the designation do not answer either question.
+    a = ask("How many vessels did the Treasury block along with Corvane Shipping?")
+    assert a["refused"], a["answer"]
+    a = ask("What fine did the Treasury impose on Corvane Shipping?")
+    assert a["refused"], a["answer"]
+    a = ask("How much did Harrow Marine agree to pay?")
+    assert "1.2 million US dollars" in first(a), a["answer"]
+
+
 def test_news_patterns(ask):
     # A question naming the executive order is answered from the sentence naming it, not from a list entry.
     a = ask("Under which executive order was Corvane Shipping named?")

@@ -60,6 +60,15 @@ _WANTS_AMOUNT = re.compile(r"^\s*how (?:much|many)\b", re.I)
 _COUNT = re.compile(r"(?<![\w.,$€£/-])(?:\d{1,3}(?:,\d{3})*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
                     r"twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|"
                     r"fifty|sixty|seventy|eighty|ninety|hundreds?|dozens?)(?![\w%/-]|[.,]\d)", re.I)
+# A question asking for a sum of money, and a sum (or a share) a sentence writes.
+_ASKS_MONEY = re.compile(r"^\W*(?:(?:what|which)\s+(?:(?:is|was|were|are)\s+the\s+)?(?:[\w-]+\s+)?"
+                         r"(?:fines?|penalt(?:y|ies)|rewards?|settlements?|sums?|amounts?)\b|how much\b.*\b(?:pay|paid|"
+                         r"cost|worth|invest\w*|spen[dt]|fined?|owe[sd]?|offer\w*|receiv\w*)\b)", re.I)
+_MONEY = re.compile(r"\b(?:fine[sd]?|penalt(?:y|ies)|reward|settlement|how much\b.*\b(?:pay|paid|cost|worth|"
+                         r"invest\w*|spen[dt]|fine|owe|offer\w*|receiv\w*))\b", re.I)
+_MONEY = re.compile(r"[$€£¥]\s?\d|\b\d[\d,.]*\s?(?:million|billion|thousand|m|bn)?\s?(?:(?:us|u\.s\.)\s)?(?:dollars?|euros?|pounds?|"
+                    r"usd|eur|gbp|rubles?|roubles?|yuan)\b|\b(?:usd|eur|gbp|us\$)\s?\d|\d\s?(?:%|percent\b|per cent\b)",
+                    re.I)
 _PRONOUN_START = re.compile(r"^\s*(?:it|its|he|she|they|their|his|her|the (?:company|firm|group|bank|entity|"
                             r"agency|department|unit|subsidiary))\b", re.I)
 _CODE = re.compile(r"(?<![,.$])\b(?:\d+(?:\([a-zA-Z\d]{1,5}\))+|\d{3,}|[A-Z]{2,}[-/]?\d+[A-Z\d-]*)(?:\b|(?<=\)))")
@@ -609,6 +618,7 @@ def compose(question: str, plan: Plan, facts: FactDraft, cands: list[Evidence], 
                 picked = pick(rank(reader, Want.of(about, plan, None, aliases), cands), embedder, per_part)
         picked = _both_parties(want, picked, strict=bool(plan.two_parties()) and ask is not None
                                and ask.field in RELATIONS)[:per_part]
+        picked = [e for e in picked if _states_amount_asked(want, e.text)]
         if part.from_record and part.sentences:
             picked = picked[:1] if ask is not None and ask.field not in ("listed", "remarks", "measures") else []
         for ev in picked:
@@ -616,6 +626,18 @@ def compose(question: str, plan: Plan, facts: FactDraft, cands: list[Evidence], 
             part.sentences.append((_glossed(want, ev) + ev.text, [ev]))
             used.add(ev.text)
     return _draft(question, plan, parts, facts)
+
+
+def _states_amount_asked(want: Want, text: str) -> bool:
+    """A sentence answers "how many" only with a count, and "what fine / how much did X pay" only with a sum
+    of money (or a share); any sentence answers other questions."""
+    if not _WH_WORD.match(want.text):
+        return True
+    if _ASKS_MONEY.search(want.text):
+        return bool(_MONEY.search(text))
+    if want.kind == "amount" and not want.text.lower().lstrip().startswith("how much"):
+        return bool(_COUNT.search(_TIME.sub(" ", strip_dates(text))))  # ("March 4" without its year too)
+    return True
 
 
 def _acts(text: str, forms: list[str]) -> bool:
