@@ -126,16 +126,37 @@ def party_mentions(sentence: str) -> list[Party]:
                 continue
         out.append(p)
     # "(ACRONYM)" defined in the sentence: later bare uses are mentions too (mentions() finds them already).
-    out = _split_person_and_org(sentence, out)
+    out = _split_person_and_org(sentence, _join_peoples(sentence, out))
     out = [p for p in out if not _function_word(p)]
     return _split_title_names(sentence, _join_of_the(sentence, _join_slash(sentence, out)))
 
 
+# Words that open a sentence or a clause to order or join what follows ("Second, the Secretary ..."): capitalised
+# for standing first, never a party.
+_DISCOURSE = frozenset("first second third fourth fifth finally additionally separately specifically today "
+                       "meanwhile moreover furthermore previously currently".split())
+
+
 def _function_word(p: Party) -> bool:
-    """"Among", "Our", "Under": a sentence's first word, capitalised only for standing first, is no party."""
+    """"Among", "Our", "Under", "Second": a sentence's first word, capitalised only for standing first, is no
+    party."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    return " " not in p.text and not p.acronym and p.text.lower() in ENGLISH_STOP_WORDS
+    return " " not in p.text and not p.acronym and (p.text.lower() in ENGLISH_STOP_WORDS
+                                                    or p.text.lower() in _DISCOURSE)
+
+
+def _join_peoples(sentence: str, parties: list[Party]) -> list[Party]:
+    """"People's Republic of China", "People's Bank of China": "People's" opens a state body's name, it does not
+    make the next name a possession of a party called "People" (mentions() cuts at the possessive)."""
+    out: list[Party] = []
+    for p in parties:
+        prev = out[-1] if out else None
+        if prev and prev.text.split()[-1] == "People" and re.fullmatch(r"['’]s\s+", sentence[prev.end:p.start]):
+            out[-1] = Party(sentence[prev.start:p.end], prev.start, p.end, p.acronym)
+            continue
+        out.append(p)
+    return out
 
 
 def _split_person_and_org(sentence: str, parties: list[Party]) -> list[Party]:
@@ -346,6 +367,13 @@ def pair_features(sentence: str, parties: list[Party], i: int, j: int) -> dict[s
     f[f"kinds:{ka}_{kb}"] = 1.0
     f["ka:" + ka] = 1.0
     f["kb:" + kb] = 1.0
+    # "X is Y's accountant": the noun after the second party's possessive names the role.
+    if poss := re.match(r"['’]s?\s+(?:[a-z-]+\s+)?([a-z]+)", sentence[b.end:b.end + 40]):
+        f["poss:" + poss.group(1)] = 1.0
+        f["posss:" + _stem(poss.group(1))] = 1.0
+    # "A is the director of B, and C ...": a clause boundary between the two rarely joins them in one relation.
+    if re.search(r"[,;]\s+(?:and|but|while|whereas)\s|;", sentence[a.end:b.start]):
+        f["clause_break"] = 1.0
     if NEGATED.search(sentence[a.end:b.start]):
         f["negated"] = 1.0
     if _ENDED.search(sentence[a.end:b.start]):
@@ -644,6 +672,7 @@ def train(rows: list[dict], C: float = 1.0, threshold: float = 0.2, embeddings: 
     from scipy.sparse import csr_matrix, hstack
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
     X, y, texts, weights = [], [], [], []
     for row in rows:
@@ -660,7 +689,8 @@ def train(rows: list[dict], C: float = 1.0, threshold: float = 0.2, embeddings: 
         dims = E.shape[1]
         Xm = hstack([Xm, csr_matrix(E)]).tocsr()
     clf = LogisticRegression(C=C, max_iter=5000, class_weight=class_weight)
-    clf.fit(Xm, y, sample_weight=np.asarray(weights))
+    with threadpool_limits(1):  # one thread: on a shared machine many BLAS threads make this fit many times slower
+        clf.fit(Xm, y, sample_weight=np.asarray(weights))
     return Model(list(vec.get_feature_names_out()), [str(c) for c in clf.classes_], clf.coef_,
                  clf.intercept_, threshold, dims)
 
