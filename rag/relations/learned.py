@@ -63,7 +63,21 @@ _ROLE = (r"(?:Vice|Deputy|Chief|Executive|Managing|General|Commercial|Financial|
          r"Former|Board|Directors?|Chairman|Chairwoman|Chair|President|Officer|CEO|CFO|COO|Founder|Head|Manager|"
          r"Secretary|Minister|Spokesperson|Owner|Partner|Member)")
 _NOT_PARTY = re.compile(rf"(?:{_ROLE}(?:\s+(?:of\s+)?{_ROLE})*|SDNs?|SDGTs?|EAR|E\.?O|EO|IFR|CFR|ECCN|UAVs?|LLC|"
-                        r"U\.?S|UN|EU|Entity\s+List|SDN\s+List)\.?")
+                        r"U\.?S|UN|EU|IMO|Entity\s+List|SDN\s+List)\.?")
+
+
+# A place written as a modifier of the name that follows ("Hong Kong-based X", "the Panama-flagged vessel Y").
+_MODIFIER = re.compile(r"-(?:based|flagged|registered|headquartered|origin)\b")
+
+
+@lru_cache(maxsize=4096)
+def is_place(text: str) -> bool:
+    """A country, territory or city named by itself ("China", "Hong Kong", "Moscow"), by rigour's territory
+    names: such a mention in a sentence says where, rarely who (a government is named as one: "the Russian
+    government", "Government of X")."""
+    from rigour.territories import lookup_territory
+
+    return lookup_territory(re.sub(r"^the\s+", "", text, flags=re.I)) is not None
 
 
 @dataclass
@@ -115,6 +129,8 @@ def party_mentions(sentence: str) -> list[Party]:
                 continue  # "Iranian entities", "Russian national"
         if _NOT_PARTY.fullmatch(text):
             continue  # "Vice Chairman", "Commercial Director", "SDN", "E.O"
+        if _MODIFIER.search(text) or _MODIFIER.match(sentence[m_end:m_end + 20]):
+            continue  # "China-based", "Marshall Islands-flagged": where a party is, not a party
         p = Party(text, start, m_end, m.acronym)
         if out and re.fullmatch(r"\s+(?:and|&)\s+", sentence[out[-1].end:p.start]) and not out[-1].acronym:
             prev = out[-1]
@@ -268,7 +284,7 @@ def _masked(sentence: str, a: int, b: int, parties: list[Party]) -> str:
     for p in parties:
         if p.start >= a and p.end <= b:
             out.append(sentence[pos:p.start])
-            out.append(" ENT ")
+            out.append(" PLACE " if is_place(p.text) else " ENT ")
             pos = p.end
     out.append(sentence[pos:b])
     return "".join(out)
@@ -363,8 +379,9 @@ def pair_features(sentence: str, parties: list[Party], i: int, j: int) -> dict[s
     f["r1:" + (after[0] if after else "END")] = 1.0
     if len(after) > 1:
         f["r2:" + "_".join(after[:2])] = 1.0
-    ka, kb = _kind(a.text), _kind(b.text)
+    ka, kb = ("place" if is_place(p.text) else _kind(p.text) for p in (a, b))
     f[f"kinds:{ka}_{kb}"] = 1.0
+    f["places_between:" + str(min(between.count("place"), 2))] = 1.0
     f["ka:" + ka] = 1.0
     f["kb:" + kb] = 1.0
     # "X is Y's accountant": the noun after the second party's possessive names the role.
