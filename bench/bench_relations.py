@@ -126,6 +126,9 @@ def leave_one_document_out(dev: list[dict]) -> dict:
     out["curve"] = [{"threshold": t, **{k: v for k, v in _at(scored, t).items() if k in ("found", "right", "recall",
                                                                                         "precision", "f1")}}
                     for t in CURVE]
+    for c in out["curve"]:
+        c["precision_low"] = round(wilson_low(c["right"], c["found"]), 3) if c["found"] else None
+    out["chosen_threshold"] = choose_threshold(out["curve"])
     return out
 
 
@@ -143,10 +146,19 @@ def _at(scored: list[tuple[dict, list]], threshold: float) -> dict:
 
 
 def choose_threshold(curve: list[dict], precision: float = 0.9) -> float | None:
-    """The lowest threshold of a cross-validated curve whose precision reaches `precision` (most recall for that
-    precision), None when none does."""
-    ok = [c["threshold"] for c in curve if c["precision"] is not None and c["precision"] >= precision]
+    """The lowest threshold of a cross-validated curve at which precision reaches `precision` even at the low end
+    of its 95% Wilson interval (few finds make a high rate uncertain; precision comes first), None when none
+    does."""
+    ok = [c["threshold"] for c in curve if c["found"] and wilson_low(c["right"], c["found"]) >= precision]
     return min(ok) if ok else None
+
+
+def wilson_low(right: int, n: int, z: float = 1.96) -> float:
+    """The lower end of the Wilson score interval of right / n."""
+    p = right / n
+    centre = p + z * z / (2 * n)
+    spread = z * ((p * (1 - p) + z * z / (4 * n)) / n) ** 0.5
+    return (centre - spread) / (1 + z * z / n)
 
 
 def add_arguments(parser) -> None:
@@ -184,8 +196,11 @@ def run(args=None) -> dict:
     print(table(rows, ["split", "extractor", "marked", "found", "right", "recall", "precision", "F1", "status acc."]))
     curve = results["dev_leave_one_document_out"]["curve"]
     print("\ndev, leave one document out, by threshold:")
-    print(table([[c["threshold"], c["found"], c["right"], c["recall"], c["precision"], c["f1"]] for c in curve],
-                ["threshold", "found", "right", "recall", "precision", "F1"]))
+    print(table([[c["threshold"], c["found"], c["right"], c["recall"], c["precision"], c["precision_low"], c["f1"]]
+                 for c in curve], ["threshold", "found", "right", "recall", "precision", "precision (95% low)", "F1"]))
+    print(f"threshold chosen by this curve (precision >= 0.9 at the low end of its interval): "
+          f"{results['dev_leave_one_document_out']['chosen_threshold']}; the shipped model's: "
+          f"{results['dev_leave_one_document_out']['threshold']}")
     return results
 
 
