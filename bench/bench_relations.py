@@ -110,9 +110,8 @@ def leave_one_document_out(dev: list[dict]) -> dict:
     likeliest relation is kept with its probability, so that recall and precision can be read at every
     threshold (`curve`) from one set of trainings; the row itself is at the shipped model's threshold."""
     from rag.relations import learned
-    from rag.relations.extract import extract_sentence_patterns
 
-    others = [r for r in learned.training_rows(extract_sentence_patterns) if "doc" not in r]  # own words, templates, demo corpus
+    others = [r for r in learned.training_rows() if "doc" not in r]  # own words, templates
     scored: list[tuple[dict, list]] = []  # (row, [(relation, subject, object, status, probability)])
     for doc in sorted({r["doc"] for r in dev}):
         m = learned.train(others + [r for r in dev if r["doc"] != doc])

@@ -39,8 +39,7 @@ def test_every_marked_document_is_public_domain_government_text():
 
 
 @pytest.mark.parametrize("sentence,company", [
-    pytest.param("Kiyomi Pay's checkout terminals are built on SenseTime technology.", "Kiyomi Pay",
-                 marks=pytest.mark.xfail(reason="below the precision-first threshold (learned.THRESHOLD)", strict=False)),
+    ("Kiyomi Pay's checkout terminals are built on SenseTime technology.", "Kiyomi Pay"),
     pytest.param("Tokyo-based Japan Computer Vision, a SoftBank unit, offers a payment system whose face recognition "
                  "is built on technology from SenseTime.", "Japan Computer Vision",
                  marks=pytest.mark.xfail(reason="the model's probability for this phrasing is below its precision-first "
