@@ -478,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.parse_args(argv)
     from rag.relations import learned
 
-    m = learned.build(extract_sentence_patterns)
+    m = learned.build()
     print(f"wrote {learned.MODEL_PATH} ({learned.MODEL_PATH.stat().st_size} bytes, {len(m.vocab)} features, "
           f"{len(m.classes)} classes)")
     return 0

@@ -29,6 +29,9 @@ GOVS = ["Ministry of Defense", "Ministry of Industry", "State Security Service",
 DEPTS = ["Interior", "Treasury", "Commerce", "Energy", "Labor"]
 UNITS = ["Office of Trade Compliance", "Bureau of Export Licensing", "Division of Financial Intelligence",
          "Office of Market Integrity", "Bureau of Customs Review"]
+# Vessels as notices write them: in capitals, with an IMO number after.
+VESSELS = ["NORTHERN DAWN", "SEA ORCHID", "CASPIAN STAR", "BLUE HERON", "OCEAN MIST", "GOLDEN TIDE", "SILVER LAKE",
+           "PACIFIC ROSE"]
 PLACES = ["Hong Kong", "Dubai", "Istanbul", "Tehran", "Moscow", "Shenzhen", "Minsk", "Singapore", "Cyprus", "Kuala Lumpur"]
 
 # One letter per relation keeps the table below readable.
@@ -168,6 +171,43 @@ T = [
     ("{P} took over {B} from his father, {Q}, in 2016.", [(O, "P", "B", "stated"), (O, "Q", "B", "ended"), (F, "P", "Q", "stated")]),
     ("A wealthy investor and longtime friend of {Q}, {P} holds interests in mining.", [(A, "P", "Q", "stated")]),
     ("A businessman and close associate of {Q}, {P} controls several shipping firms.", [(A, "P", "Q", "stated")]),
+    # vessels: the company that owns, operates or manages a ship
+    ("The {L}-flagged tanker {V} (IMO 9{N}4512), owned and operated by {L}-based {A}, carried the oil.", [(O, "A", "V", "stated")]),
+    ("The crude oil tanker {V} (IMO 93{N}881), owned, operated, and managed by {A}, has transported millions of barrels since 2023.", [(O, "A", "V", "stated")]),
+    ("{A} is the registered owner of the vessel {V}.", [(O, "A", "V", "stated")]),
+    ("{V} is managed by {L}-based {A}, which also manages two other tankers.", [(O, "A", "V", "stated")]),
+    ("The vessel {V} called at a port in {L} in May.", []),
+    # roles named by a possessive
+    ("{P} serves as {B}'s leader and oversees its finances.", [(D, "P", "B", "stated")]),
+    ("{P} is {B}'s accountant.", [(E, "P", "B", "stated")]),
+    ("{B}'s chief financial officer, {P}, signed the invoices.", [(D, "P", "B", "stated")]),
+    ("{P} is {B}'s managing director and {Q} is its procurement agent.", [(D, "P", "B", "stated"), (E, "Q", "B", "stated")]),
+    ("{P}, {B}'s founder, moved the company to {L}.", [(D, "P", "B", "stated")]),
+    ("{B}'s lawyer, {P}, declined to comment.", [(R, "P", "B", "stated")]),
+    # support, in the words of designation notices
+    ("{A} has provided, or attempted to provide, material, technological, or other support for, or goods or services in support of, {B}.", [(S, "A", "B", "stated")]),
+    ("{A} is a leading supplier for {B}, including of goods used to build missiles.", [(S, "A", "B", "stated")]),
+    ("{A} supplies electronic components to {B}.", [(S, "A", "B", "stated")]),
+    ("{A} was designated for having materially assisted, sponsored, or provided financial support for {B}.", [(S, "A", "B", "stated")]),
+    ("{P} was designated for acting for or on behalf of, and for providing material assistance to, {B}.", [(R, "P", "B", "stated")]),
+    ("{A} was established to manage the assets of {B}.", [(O, "B", "A", "stated")]),
+    ("{A} is the investment and management company for {P}'s business interests.", [(O, "P", "A", "stated")]),
+    ("{A} invested $25 million in {B} in 2020.", [(O, "A", "B", "stated")]),
+    ("{A} led a funding round in {B} last year.", [(O, "A", "B", "stated")]),
+    # officials named in a release's opening sentence
+    ("United States Attorney {P}, {Q}, Acting Chief of the {U} at the {GD}, and the {G} announced the plea.", [(D, "Q", "U", "stated"), (O, "GD", "U", "stated")]),
+    ("{P}, Special Agent in Charge of the {U}, announced the charges with {Q}.", [(D, "P", "U", "stated")]),
+    # parties in one sentence, in different clauses or far apart, with no relation between them
+    ("{P} is the director of {A}, and {Q} and {R} are associates of {B}.", [(D, "P", "A", "stated"), (A, "Q", "B", "stated"), (A, "R", "B", "stated")]),
+    ("{A} owns {B}, while {C} is a separate trading firm based in {L}.", [(O, "A", "B", "stated")]),
+    ("{P}, a national of {L} who traveled to the United States several times a year, was sentenced for exporting parts, and for filing false documents with the {G} over five years.", []),
+    ("{A} was fined in 2019; in a separate case, {B} agreed to pay a penalty for unrelated exports.", []),
+    ("{P} was designated for acting on behalf of a senior official of the {G}.", []),
+    ("{P} and {Q} were arrested in {L}, and {B} was added to the Entity List a week later.", []),
+    ("The defendants concealed from U.S. suppliers that the goods were bound for {B} by shipping them to {A} and {C} in other countries.", []),
+    ("{A} and {B} were added to the Entity List in November.", []),
+    ("During the hearing, Judge {P} said the case showed the need for deterrence.", []),
+    ("The {G} imposed sanctions on {A} on the same day that {B} was charged.", []),
     # no relation between the parties named
     ("OFAC designated {A} and {B} on the same day.", []),
     ("The designated entities are {L}-based {A}, {C} and {B}.", []),
@@ -206,6 +246,7 @@ def sentences(copies: int = 4, seed: int = 7) -> list[dict]:
                      "G": rng.choice(GOVS), "L": rng.choice(PLACES), "I": rng.choice(DEPTS), "U": rng.choice(UNITS),
                      "GD": "Department of " + rng.choice(DEPTS), "N": str(rng.choice([10, 25, 40, 51, 60, 100]))}
             slots["ID"] = slots["I"] + " Department"
+            slots["V"] = rng.choice(VESSELS)
             s = text.format(**slots)
             out.append({"sentence": s, "relations": [
                 {"relation": rel, "subject": [slots[a]], "object": [slots[b]], "status": status}
