@@ -69,6 +69,13 @@ _MONEY = re.compile(r"\b(?:fine[sd]?|penalt(?:y|ies)|reward|settlement|how much\
 _MONEY = re.compile(r"[$€£¥]\s?\d|\b\d[\d,.]*\s?(?:million|billion|thousand|m|bn)?\s?(?:(?:us|u\.s\.)\s)?(?:dollars?|euros?|pounds?|"
                     r"usd|eur|gbp|rubles?|roubles?|yuan)\b|\b(?:usd|eur|gbp|us\$)\s?\d|\d\s?(?:%|percent\b|per cent\b)",
                     re.I)
+# A question about who said something, and a sentence that quotes someone by name ('," said Under
+# Secretary Alan Estevez', 'Alan Estevez said').
+_ASKS_SPEAKER = re.compile(r"^\W*(?:who|whom|which (?:\w+\s+){0,2}?(?:official|officer|person|spokes\w+|secretary|"
+                           r"minister|director))\b.*\b(?:said|say|says|saying|announc\w*|quoted|stated?|statement|"
+                           r"comment\w*|spoke|remarks|issued|describ\w*)\b", re.I)
+_SPEECH = re.compile(r"[\"”’,]\s*(?:said|says|stated|added|noted|announced)\s+(?:[a-z]+\s+){0,3}[A-Z]|"
+                     r"\b[A-Z][\w.-]+\s+(?:said|says|stated|announced|added|noted)\b")
 _PRONOUN_START = re.compile(r"^\s*(?:it|its|he|she|they|their|his|her|the (?:company|firm|group|bank|entity|"
                             r"agency|department|unit|subsidiary))\b", re.I)
 _CODE = re.compile(r"(?<![,.$])\b(?:\d+(?:\([a-zA-Z\d]{1,5}\))+|\d{3,}|[A-Z]{2,}[-/]?\d+[A-Z\d-]*)(?:\b|(?<=\)))")
@@ -337,6 +344,7 @@ SCORE_FEATURES = (
     "company_answer",    # the part asks "which company" and the sentence names a company the part does not
     "other_company",     # the part names a party, the sentence not it but another company
     "counts_asked",      # the part asks "how many" and the sentence writes a count of what it asks about
+    "speaker",           # the part asks who said or announced something and the sentence quotes someone by name
 )
 SCORER = Path(__file__).with_name("answer_scorer.json")
 _capture: ContextVar[list | None] = ContextVar("read_capture", default=None)
@@ -382,6 +390,7 @@ def features(reader, want: Want, kept: list[Evidence], question: str, earlier: f
             float(want.kind == "name" and bool(_companies(ev.text, want))),
             float(bool(want.parties) and not any(named) and bool(_companies(ev.text, want))),
             float(want.kind == "amount" and _counts(undated, focus)),
+            float(bool(_ASKS_SPEAKER.search(want.text)) and bool(_SPEECH.search(text))),
         ])
     return np.asarray(rows, dtype=np.float64).reshape(len(kept), len(SCORE_FEATURES))
 
