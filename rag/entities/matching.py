@@ -351,7 +351,8 @@ def pinyin_words(han: Normalised, latin: Normalised) -> float:
 def forms_conflict(q: Normalised, n: Normalised) -> bool:
     """Does each name have a class of legal form the other lacks (AG / GmbH, s.r.o. / a.s.)? A class on one
     side only is no conflict: rigour also reads a word of a name as a form ("Ca", "Ep")."""
-    return bool(q.forms - n.forms) and bool(n.forms - q.forms)
+    qf, nf = q.forms, n.forms
+    return bool(qf) and bool(nf) and qf != nf and bool(qf - nf) and bool(nf - qf)
 
 
 def whole_bounds(q: Normalised, names: list[Normalised]) -> np.ndarray:
