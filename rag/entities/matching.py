@@ -105,9 +105,8 @@ def _known_apart(a: Part, b: Part) -> bool:
     ("Bashar" / "Bushra", "Mojtaba" / "Mostafa")? Spellings of one name share a symbol ("Sergey" /
     "Sergei"); one slip may well be a misspelling ("Yusef" / "Yousef", "Pavle" / "Pavel"), and a name
     beginning with the other's first four letters a familiar form cut from it ("Alejo" / "Alejandro")."""
-    return bool(a.named) and bool(b.named) and not a.named & b.named and \
-        any(x.startswith("NAME:") for x in a.named) and any(x.startswith("NAME:") for x in b.named) and \
-        a.text[:4] != b.text[:4] and OSA.distance(a.text, b.text, score_cutoff=2) >= 2
+    return a.known and b.known and a.text[:4] != b.text[:4] and not a.named & b.named and \
+        OSA.distance(a.text, b.text, score_cutoff=2) >= 2
 
 
 def different_names(q: Normalised, n: Normalised) -> bool:
@@ -117,12 +116,14 @@ def different_names(q: Normalised, n: Normalised) -> bool:
     say "Bashar Al-Assad" ~ "Bushra Al-Assad", their words that these are two people."""
     if not n.person or not q.person or "transliteration" in q.applied or "transliteration" in n.applied:
         return False  # a name written in another script is spelled many ways in Latin letters
+    if not any(p.known for p in q.words) or not any(p.known for p in n.words):
+        return False
     qn, nn = frozenset().union(*(p.named for p in q.words)), frozenset().union(*(p.named for p in n.words))
     for a in q.words:
-        if not a.named or a.named & nn or len(a.text) < 3:
+        if not a.known or a.named & nn or len(a.text) < 3:
             continue
         for b in n.words:
-            if b.named and not b.named & qn and len(b.text) >= 3 and a.text != b.text and _known_apart(a, b) \
+            if b.known and not b.named & qn and len(b.text) >= 3 and a.text != b.text and _known_apart(a, b) \
                     and not (a.text.startswith(b.text) or b.text.startswith(a.text)) \
                     and _sim(a.text, b.text) >= PHONETIC_SPELLING:
                 return True
@@ -270,7 +271,7 @@ def compare(q: Normalised, n: Normalised, careful: bool = True, whole: tuple[flo
     score, how = whole = whole or _compare_whole(q, n)
     if careful:
         a = align(q, n)
-        if a > score + 1e-9 or different_names(q, n):
+        if a > score + 1e-9 or (a < score and different_names(q, n)):
             score, how = a, "name parts"
     if careful and ("transliteration" in q.applied) != ("transliteration" in n.applied):
         t, t_how = transliterated(q, n)
