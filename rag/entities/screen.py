@@ -499,12 +499,18 @@ def screen_names(entity_index: EntityIndex, names: list[str | ScreenQuery], type
     order; the response says which lists (with their publication dates) were screened."""
     idx = name_index(entity_index)
     results = []
+    done: dict[tuple, ScreenResult] = {}  # a name a file gives again is screened once (results never change)
     with collector_paused():
         for n in names:
             if isinstance(n, ScreenQuery):
-                results.append(idx.screen_one(n.name, schema_type(n.schema_) or type, threshold, limit, n))
+                key = (n.name, n.schema_, n.birth_date, n.country, tuple(n.identifiers))
+                if key not in done:
+                    done[key] = idx.screen_one(n.name, schema_type(n.schema_) or type, threshold, limit, n)
             else:
-                results.append(idx.screen_one(n, type, threshold, limit))
+                key = (n,)
+                if key not in done:
+                    done[key] = idx.screen_one(n, type, threshold, limit)
+            results.append(done[key])
     return ScreenResponse(results=results, threshold=threshold, type=type, entries=len(idx),
                           lists=entity_index.lists_loaded())
 
