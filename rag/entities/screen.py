@@ -194,15 +194,16 @@ class NameIndex:
         return tris, np.bincount(np.concatenate(arrays), minlength=len(self.names)) if arrays else None
 
     def candidates(self, q: Normalised, type_: str | None, k: int = CANDIDATES, light: bool = False,
-                   counted: tuple[set[str], np.ndarray | None] | None = None) -> list[int]:
+                   counted: tuple[set[str], np.ndarray | None] | None = None,
+                   syms: set[str] | None = None) -> list[int]:
         """The names sharing most blocking keys with `q`; `light`: trigrams only (no rigour analysis).
         `counted`: `_trigram_counts(q.tokens)` when already made (the person and organisation readings of a
-        query often share their words and differ in rigour's symbols only)."""
+        query often share their words and differ in rigour's symbols only); `syms`: `symbols(q)` when made."""
         tris, counts = counted or self._trigram_counts(q.tokens)
         key_len = self.tri_len
         if not light:
             sym_postings, key_len = self._symbol_postings()
-            syms = symbols(q)
+            syms = symbols(q) if syms is None else syms
             arrays = [sym_postings[s] for s in syms if s in sym_postings]
             if arrays:
                 sym_counts = np.bincount(np.concatenate(arrays), minlength=len(self.names))
@@ -262,22 +263,29 @@ class NameIndex:
         if light:
             variants = {k: v.light() for k, v in variants.items()}
             norm = _Light(self.norm)
+        syms: dict[bool, set[str] | None] = {}
+
+        def sym(person: bool) -> set[str] | None:  # rigour's symbols of a reading, made once (none if light)
+            if person not in syms:
+                syms[person] = None if light else symbols(variants[person])
+            return syms[person]
+
         if type_ == "person":
-            blocking = [variants[True]]
+            blocking = [True]
         elif type_:
-            blocking = [variants[False]]
+            blocking = [False]
         else:
             # the person variant blocks apart when its keys differ (its words, or rigour's symbols of them)
-            blocking = [variants[False]] + ([variants[True]] if variants[True].tokens != variants[False].tokens
-                                            or not light and symbols(variants[True]) != symbols(variants[False])
-                                            else [])
+            blocking = [False] + ([True] if variants[True].tokens != variants[False].tokens
+                                  or not light and sym(True) != sym(False) else [])
         cand: list[int] = []
         counted: dict[tuple[str, ...], tuple] = {}
-        for v in blocking:
+        for person in blocking:
+            v = variants[person]
             key = tuple(v.tokens)
             if key not in counted:
                 counted[key] = self._trigram_counts(v.tokens)
-            cand += self.candidates(v, type_, light=light, counted=counted[key])
+            cand += self.candidates(v, type_, light=light, counted=counted[key], syms=sym(person))
         if type_ != "person" and len(variants[False].tokens) == 1:
             cand += self.acronym_names.get(variants[False].tokens[0], [])[:CANDIDATES]
         cand = list(dict.fromkeys(cand))
