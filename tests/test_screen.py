@@ -62,6 +62,20 @@ def test_negatives_not_matched(demo_rb):
         assert all(a.score >= b.score for a, b in zip(r.matches, r.matches[1:]))
 
 
+def test_a_name_given_twice_in_a_batch_gets_its_result_each_time_in_order(demo_rb):
+    from rag.core.models import ScreenQuery
+    from rag.entities.screen import screen
+
+    queries = ["SENSETIME", "Toyota Motor Corporation", "SENSETIME",
+               ScreenQuery(name="SENSETIME", country="JP"), ScreenQuery(name="SENSETIME", country="CN")]
+    res = screen(demo_rb, queries)
+    assert [r.query for r in res.results] == ["SENSETIME", "Toyota Motor Corporation"] + ["SENSETIME"] * 3
+    first, again, japan, china = res.results[0], res.results[2], res.results[3], res.results[4]
+    assert first.matches[0].match and again.model_dump() == first.model_dump()
+    assert "country mismatch" in japan.matches[0].features  # the details still count, per query
+    assert "country mismatch" not in china.matches[0].features
+
+
 def test_type_filter(demo_rb):
     from rag.entities.screen import screen
 

@@ -93,6 +93,24 @@ def test_a_patronymic_or_another_given_name_is_not_the_given_name(query, listed)
     assert not _matched(listed, query, "person"), _screen(listed, query, "person")
 
 
+@pytest.mark.parametrize("query,listed", [
+    ("Bashar Haddadin", "HADDADIN, Bushra"),            # two given names that sound alike
+    ("Mojtaba Rezaeian", "REZAEIAN, Mostafa"),
+    ("Igor Sviridenko", "SVIRIDENKO, Yegor"),
+])
+def test_another_given_name_that_sounds_alike_is_another_person(query, listed):
+    assert not _matched(listed, query, "person"), _screen(listed, query, "person")
+
+
+@pytest.mark.parametrize("query,listed", [
+    ("Sergei Sviridenko", "SVIRIDENKO, Sergey"),        # two spellings of one given name
+    ("Yousef Karimi", "KARIMI, Yusef"),                 # or one slip in it
+    ("Alejo Ferrandiz Rubio", "FERRANDIZ RUBIO, Alejandro"),  # a familiar form cut from it
+])
+def test_a_spelling_or_a_familiar_form_of_the_given_name_still_matches(query, listed):
+    assert _matched(listed, query, "person"), _screen(listed, query, "person")
+
+
 @pytest.mark.parametrize("query,listed,kind", [
     ("Karimi MAS", "KARIMI, Mahmoud Al Sayed", "person"),           # initials of every part, "Al" too
     ("Basrawi TBYBO", "BASRAWI, Tariq Ben Yusuf Ben Omar", "person"),

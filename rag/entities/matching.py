@@ -81,6 +81,8 @@ def _part_sim(a: Part, b: Part, person: bool, strict: bool = True) -> float:
                 return PREFIX_SIM  # a short form that begins the name ("Pat" / "Patrick", "Alex" / "Alexander")
             if hypocorism(at, bt) or hypocorism(bt, at):
                 return HYPOCORISM_SIM
+        if strict and _known_apart(a, b):
+            return 0.0  # two given names rigour knows, and knows as different ("Bashar" / "Bushra")
     if a.loose == b.loose:
         return SYMBOL_SIM
     shortest = la if la < lb else lb
@@ -95,6 +97,37 @@ def _part_sim(a: Part, b: Part, person: bool, strict: bool = True) -> float:
     if strict and OSA.distance(at, bt, score_cutoff=allowed + 1) > allowed:  # a transposition is one slip
         s *= SHORT_WORD_EDIT
     return s
+
+
+def _known_apart(a: Part, b: Part) -> bool:
+    """Are two words of persons' names both names rigour knows (by their "NAME:Q..." symbols), none of the
+    symbols of one the other's, and more than one slip apart: different names however alike they sound
+    ("Bashar" / "Bushra", "Mojtaba" / "Mostafa")? Spellings of one name share a symbol ("Sergey" /
+    "Sergei"); one slip may well be a misspelling ("Yusef" / "Yousef", "Pavle" / "Pavel"), and a name
+    beginning with the other's first four letters a familiar form cut from it ("Alejo" / "Alejandro")."""
+    return a.known and b.known and a.text[:4] != b.text[:4] and not a.named & b.named and \
+        OSA.distance(a.text, b.text, score_cutoff=2) >= 2
+
+
+def different_names(q: Normalised, n: Normalised) -> bool:
+    """Does a person's name hold a word that is another name than the word of the other it would be taken
+    for by its spelling (`_known_apart`, spelled at least PHONETIC_SPELLING alike), neither of them naming
+    any word of the other name? Then the names are compared word by word only: the whole names' spellings
+    say "Bashar Al-Assad" ~ "Bushra Al-Assad", their words that these are two people."""
+    if not n.person or not q.person or "transliteration" in q.applied or "transliteration" in n.applied:
+        return False  # a name written in another script is spelled many ways in Latin letters
+    if not any(p.known for p in q.words) or not any(p.known for p in n.words):
+        return False
+    qn, nn = frozenset().union(*(p.named for p in q.words)), frozenset().union(*(p.named for p in n.words))
+    for a in q.words:
+        if not a.known or a.named & nn or len(a.text) < 3:
+            continue
+        for b in n.words:
+            if b.known and not b.named & qn and len(b.text) >= 3 and a.text != b.text and _known_apart(a, b) \
+                    and not (a.text.startswith(b.text) or b.text.startswith(a.text)) \
+                    and _sim(a.text, b.text) >= PHONETIC_SPELLING:
+                return True
+    return False
 
 
 _FAMILIAR_ENDING = re.compile(r"(?:sh|zh|ch)?[aeiouy]*a$")
@@ -230,14 +263,15 @@ def acronyms(n: Normalised) -> set[str]:
 
 def compare(q: Normalised, n: Normalised, careful: bool = True, whole: tuple[float, str] | None = None) -> Comparison:
     """How alike two normalised names are, in [0, 1], and how (see the module docstring): the best of the
-    whole-name comparison and, when `careful`, the word-by-word alignment (`align`), lowered for legal
-    forms of different classes. Screening is careful only with its best few candidates: the alignment
+    whole-name comparison and, when `careful`, the word-by-word alignment (`align`; alone when a person's
+    given name is another name rigour knows: `different_names`), lowered for legal forms of different
+    classes. Screening is careful only with its best few candidates: the alignment
     costs ten times the whole-name comparison. `whole`: the whole-name comparison when already made
     (`Comparison.whole` of a comparison that was not careful)."""
     score, how = whole = whole or _compare_whole(q, n)
     if careful:
         a = align(q, n)
-        if a > score + 1e-9:
+        if a > score + 1e-9 or (a < score and different_names(q, n)):
             score, how = a, "name parts"
     if careful and ("transliteration" in q.applied) != ("transliteration" in n.applied):
         t, t_how = transliterated(q, n)
@@ -351,7 +385,8 @@ def pinyin_words(han: Normalised, latin: Normalised) -> float:
 def forms_conflict(q: Normalised, n: Normalised) -> bool:
     """Does each name have a class of legal form the other lacks (AG / GmbH, s.r.o. / a.s.)? A class on one
     side only is no conflict: rigour also reads a word of a name as a form ("Ca", "Ep")."""
-    return bool(q.forms - n.forms) and bool(n.forms - q.forms)
+    qf, nf = q.forms, n.forms
+    return bool(qf) and bool(nf) and qf != nf and bool(qf - nf) and bool(nf - qf)
 
 
 def whole_bounds(q: Normalised, names: list[Normalised]) -> np.ndarray:

@@ -395,6 +395,7 @@ class Part:
     stop: bool = False
     place: bool = False
     named: frozenset[str] = frozenset()  # its symbols but initials: what names the same word in another form
+    known: bool = False  # rigour knows it as a name ("NAME:Q..." among its symbols)
 
 
 _LOOSE = [("kh", "h"), ("ph", "f"), ("w", "v"), ("y", "i"), ("j", "i"), ("ou", "u"), ("ee", "i"), ("oo", "u"),
@@ -501,7 +502,8 @@ def analyse(name: str, person: bool, tables: bool = True) -> tuple[tuple[Part, .
         parts.append(Part(text, loose_, frozenset(mine), p.metaphone or "",
                           number=tag == num or any(s.startswith("NUMERIC") for s in mine),
                           stop=tag == stop, place=p.index in places,
-                          named=frozenset(s for s in mine if not s.startswith("INITIAL"))))
+                          named=frozenset(s for s in mine if not s.startswith("INITIAL")),
+                          known=any(s.startswith("NAME:") for s in mine)))
     return tuple(parts), frozenset(forms)
 
 

@@ -43,10 +43,12 @@ reported one): see bench/results/screen.json.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import heapq
 import re
 import threading
 from collections import defaultdict
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -184,20 +186,31 @@ class NameIndex:
                 self._symbols = {s: np.asarray(v, dtype=np.int32) for s, v in postings.items()}
         return self._symbols, self._key_len
 
-    def candidates(self, q: Normalised, type_: str | None, k: int = CANDIDATES, light: bool = False) -> list[int]:
-        """The names sharing most blocking keys with `q`; `light`: trigrams only (no rigour analysis)."""
-        tris = trigrams(q.tokens)
+    def _trigram_counts(self, tokens: list[str]) -> tuple[set[str], np.ndarray | None]:
+        """The trigrams of a name's words and how many of them each name of the index shares (None: none)."""
+        tris = trigrams(tokens)
         arrays = [self.postings[t] for t in tris if t in self.postings]
+        # Keys shared per name, counted over every name at once (linear; sorting the postings is not).
+        return tris, np.bincount(np.concatenate(arrays), minlength=len(self.names)) if arrays else None
+
+    def candidates(self, q: Normalised, type_: str | None, k: int = CANDIDATES, light: bool = False,
+                   counted: tuple[set[str], np.ndarray | None] | None = None,
+                   syms: set[str] | None = None) -> list[int]:
+        """The names sharing most blocking keys with `q`; `light`: trigrams only (no rigour analysis).
+        `counted`: `_trigram_counts(q.tokens)` when already made (the person and organisation readings of a
+        query often share their words and differ in rigour's symbols only); `syms`: `symbols(q)` when made."""
+        tris, counts = counted or self._trigram_counts(q.tokens)
         key_len = self.tri_len
         if not light:
             sym_postings, key_len = self._symbol_postings()
-            syms = symbols(q)
-            arrays += [sym_postings[s] for s in syms if s in sym_postings]
+            syms = symbols(q) if syms is None else syms
+            arrays = [sym_postings[s] for s in syms if s in sym_postings]
+            if arrays:
+                sym_counts = np.bincount(np.concatenate(arrays), minlength=len(self.names))
+                counts = sym_counts if counts is None else counts + sym_counts
             tris = tris | syms
-        if not arrays:
+        if counts is None:
             return []
-        # Keys shared per name, counted over every name at once (linear; sorting the postings is not).
-        counts = np.bincount(np.concatenate(arrays), minlength=len(self.names))
         want = None if not type_ else 1 if type_ == "person" else 2 if type_ in ("vessel", "aircraft") else 0
         n_keys = len(tris)
 
@@ -250,25 +263,38 @@ class NameIndex:
         if light:
             variants = {k: v.light() for k, v in variants.items()}
             norm = _Light(self.norm)
+        syms: dict[bool, set[str] | None] = {}
+
+        def sym(person: bool) -> set[str] | None:  # rigour's symbols of a reading, made once (none if light)
+            if person not in syms:
+                syms[person] = None if light else symbols(variants[person])
+            return syms[person]
+
         if type_ == "person":
-            blocking = [variants[True]]
+            blocking = [True]
         elif type_:
-            blocking = [variants[False]]
+            blocking = [False]
         else:
             # the person variant blocks apart when its keys differ (its words, or rigour's symbols of them)
-            blocking = [variants[False]] + ([variants[True]] if variants[True].tokens != variants[False].tokens
-                                            or not light and symbols(variants[True]) != symbols(variants[False])
-                                            else [])
+            blocking = [False] + ([True] if variants[True].tokens != variants[False].tokens
+                                  or not light and sym(True) != sym(False) else [])
         cand: list[int] = []
-        for v in blocking:
-            cand += self.candidates(v, type_, light=light)
+        counted: dict[tuple[str, ...], tuple] = {}
+        for person in blocking:
+            v = variants[person]
+            key = tuple(v.tokens)
+            if key not in counted:
+                counted[key] = self._trigram_counts(v.tokens)
+            cand += self.candidates(v, type_, light=light, counted=counted[key], syms=sym(person))
         if type_ != "person" and len(variants[False].tokens) == 1:
             cand += self.acronym_names.get(variants[False].tokens[0], [])[:CANDIDATES]
         cand = list(dict.fromkeys(cand))
         # Two stages: the whole-name comparison for every candidate, the word-by-word one for the first
         # few by blocking (which counts rigour's symbols: nicknames, names in other scripts) and the best
         # few by the whole name.
-        cheap = self._whole(variants, cand, norm)
+        # Without details, scores are final once compared: candidates that cannot reach the matches shown are
+        # not compared at all (details may raise an entry by its identifiers, so then every one is).
+        cheap = self._whole(variants, cand, norm, self.name_entry if details is None else None, limit)
         careful = set(cand[:CAREFUL]) | {cand[i] for i in sorted(cheap, key=lambda i: (-cheap[i].score, i))[:CAREFUL]}
         for i in sorted(cheap):
             ni, c = cand[i], cheap[i]
@@ -326,10 +352,14 @@ class NameIndex:
         return ScreenResult.model_validate({"query": query, "matches": matches})
 
     @staticmethod
-    def _whole(variants: dict[bool, Normalised], cand: list[int], norm) -> dict[int, Comparison]:
+    def _whole(variants: dict[bool, Normalised], cand: list[int], norm, name_entry: list[int] | None = None,
+               limit: int = MAX_MATCHES) -> dict[int, Comparison]:
         """The whole-name comparisons of the candidates (by position) that can matter: the first CAREFUL (they
         are compared word by word), every one whose bound (`whole_bounds`) reaches MIN_SCORE, and in order
-        of their bounds the others until the CAREFUL best scores are known."""
+        of their bounds the others until the CAREFUL best scores are known. With `name_entry` (the entry of
+        each name), also none whose bound is below the scores of `limit` entries already compared (and of
+        CAREFUL names): a careful comparison only raises a score, so such a name could neither be shown nor
+        be among the best few compared word by word."""
         names = [norm[ni] for ni in cand]
         bound = np.zeros(len(cand))
         for person in (False, True):
@@ -337,10 +367,22 @@ class NameIndex:
             if at:
                 bound[at] = whole_bounds(variants[person], [names[i] for i in at])
         out = {i: compare(variants[names[i].person], names[i], careful=False) for i in range(min(CAREFUL, len(cand)))}
+        keep = max(limit, CAREFUL)
+        entry_best: dict[int, float] = {}  # entry -> its best score so far
+        if name_entry is not None:
+            for i, c in out.items():
+                ei = name_entry[cand[i]]
+                entry_best[ei] = max(c.score, entry_best.get(ei, -1.0))
+        floor, stale = -1.0, True  # the keep-th best entry's score so far (-1 until keep entries are known)
         best: list[float] = []
         for i in np.argsort(-bound, kind="stable").tolist():
             if i in out:
                 continue
+            if name_entry is not None and len(entry_best) >= keep:
+                if stale:
+                    floor, stale = sorted(entry_best.values())[-keep], False
+                if bound[i] < floor:
+                    break  # below keep entries' scores: so are the rest, whose bounds are lower
             if bound[i] < MIN_SCORE:
                 if not best:
                     best = sorted((c.score for c in out.values()), reverse=True)
@@ -348,6 +390,11 @@ class NameIndex:
                     break  # neither shown nor among the best few: nor are the rest, whose bounds are lower
             n = names[i]
             c = out[i] = compare(variants[n.person], n, careful=False)
+            if name_entry is not None:
+                ei = name_entry[cand[i]]
+                if c.score > entry_best.get(ei, -1.0):
+                    entry_best[ei] = c.score
+                    stale = stale or c.score > floor
             if best:
                 best = sorted(best + [c.score], reverse=True)
         return out
@@ -428,6 +475,31 @@ def name_index(entity_index: EntityIndex) -> NameIndex:
     return entity_index.derived("screen.names", lambda ix: NameIndex(list(ix.entries.values())))
 
 
+_pause_lock = threading.Lock()
+_pauses = [0, False]  # batches screening now; was the collector on when the first began
+
+
+@contextmanager
+def collector_paused():
+    """No cyclic garbage collection while a batch is screened (the collector is back on when the last batch
+    running ends, if it was on before the first). A batch keeps every result it has made until it returns,
+    thousands of objects, and makes and frees many more; each full collection meanwhile scans all of them
+    again (the lists' names are frozen out of its reach, `rag.entities.index._frozen_after`). What screening
+    frees it frees by reference counting: it makes no cycles to collect."""
+    with _pause_lock:
+        if not _pauses[0]:
+            _pauses[1] = gc.isenabled()
+            gc.disable()
+        _pauses[0] += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _pauses[0] -= 1
+            if not _pauses[0] and _pauses[1]:
+                gc.enable()
+
+
 @query_entry
 def screen_names(entity_index: EntityIndex, names: list[str | ScreenQuery], type: str | None = None,
                  threshold: float = DEFAULT_THRESHOLD, limit: int = MAX_MATCHES) -> ScreenResponse:
@@ -435,11 +507,18 @@ def screen_names(entity_index: EntityIndex, names: list[str | ScreenQuery], type
     order; the response says which lists (with their publication dates) were screened."""
     idx = name_index(entity_index)
     results = []
-    for n in names:
-        if isinstance(n, ScreenQuery):
-            results.append(idx.screen_one(n.name, schema_type(n.schema_) or type, threshold, limit, n))
-        else:
-            results.append(idx.screen_one(n, type, threshold, limit))
+    done: dict[tuple, ScreenResult] = {}  # a name a file gives again is screened once (results never change)
+    with collector_paused():
+        for n in names:
+            if isinstance(n, ScreenQuery):
+                key = (n.name, n.schema_, n.birth_date, n.country, tuple(n.identifiers))
+                if key not in done:
+                    done[key] = idx.screen_one(n.name, schema_type(n.schema_) or type, threshold, limit, n)
+            else:
+                key = (n,)
+                if key not in done:
+                    done[key] = idx.screen_one(n, type, threshold, limit)
+            results.append(done[key])
     return ScreenResponse(results=results, threshold=threshold, type=type, entries=len(idx),
                           lists=entity_index.lists_loaded())
 
