@@ -95,7 +95,7 @@ def candidates(results: list[SearchResult], named_docs: set[str], skip_heads: se
             spans = spans[1:]
         for a, b in spans:
             s = r.text[a:b]
-            if not looks_like_instruction(s):
+            if not looks_like_instruction(s) and not s.rstrip().endswith("?"):  # (an FAQ's question states nothing)
                 out.append(Evidence(s, r, a, b, -0.01 * rank))
     return out
 
@@ -741,7 +741,9 @@ def _opener(want: Want, sentence: str, ev: Evidence | None = None) -> str:
         return ""
     if others and _other_place(want.text, sentence, passage):
         return "No: "
-    if not all(_names_party(sentence, f) or _names_party(passage, f) for f in want.parties):
+    places = countries(sentence) | countries(passage)
+    if not all(_names_party(sentence, f) or _names_party(passage, f) or _country(f[0]) in places
+               for f in want.parties):  # ("Russian" asked, "Russia" written)
         return ""
     if want.parties and all(_names_party(sentence, f) for f in want.parties) and _other_code(want, sentence):
         return "No: "  # "designated under section 1(a)(iii)(A)?" of a sentence saying section 1(a)(vii)
