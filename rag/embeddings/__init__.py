@@ -163,8 +163,11 @@ class Embedder(Embeddings):
         own length, each at most `batch_size` texts and `batch_tokens` padded word pieces."""
         if not texts:
             return []
-        if getattr(self.model, "alone", False):  # no padding to save: batches only bound a query's wait
-            return [ids[i:i + self.batch_size] for i in range(0, len(ids), self.batch_size)]
+        if getattr(self.model, "alone", False):
+            # Nothing to pad, so no need to count and sort: a batch only bounds how long a query waits,
+            # by as many texts as fill `batch_tokens` when each is as long as the model reads.
+            n = max(1, min(self.batch_size, self.batch_tokens // self.max_tokens))
+            return [ids[i:i + n] for i in range(0, len(ids), n)]
         lengths = [min(n + 2, self.max_tokens) for n in self.count_tokens(texts)]  # with [CLS], [SEP]
         order = sorted(range(len(texts)), key=lambda j: -lengths[j])
         batches: list[list[int]] = []
