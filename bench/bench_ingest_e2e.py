@@ -6,7 +6,8 @@ user waits for.
              (REGBRIEF_HOME): interpreter start, imports, model load, parse, chunk, embed, relations, the
              Chroma and SQLite writes, the watchlist refresh, exit. Timed from spawn to exit; afterwards
              (untimed) `regbrief check --json` must report a consistent store.
-             The ONNX file the command loads is built (once per machine) before the timing starts.
+             The ONNX file the command loads is built (once per machine) before the timing starts;
+             the backend is the command's default for a new store (REGBRIEF_* settings are cleared).
   langchain  bench/stock_langchain_ingest.py in a fresh process: json.load, one Document per passage,
              RecursiveCharacterTextSplitter(1000, 200), sentence-transformers all-MiniLM-L6-v2 (torch)
              behind LangChain's Embeddings, Chroma.from_documents into a fresh directory. Timed the same way.
@@ -100,8 +101,9 @@ def run_regbrief(home: Path, files: list[Path], profile: Path | None = None, tre
 
 
 def build_model_files(tree: Path) -> None:
-    """Build (once per machine, untimed) the ONNX file `tree`'s code loads, so no timed run pays for it."""
-    code = "from rag.embeddings import get_embedder; get_embedder(backend='onnx')"
+    """Build (once per machine, untimed) the ONNX file `tree`'s code loads for a new store (its default
+    backend), so no timed run pays for it."""
+    code = "from rag.embeddings import get_embedder; get_embedder()"
     r = subprocess.run([sys.executable, "-c", code], cwd=tree, env=_env(), capture_output=True, text=True,
                        timeout=1800)
     if r.returncode != 0:

@@ -185,9 +185,11 @@ def corpus_paths(name: str, home: Path) -> tuple[list[Path], dict]:
 # The code that decides what a store holds: its schema, parsing (dates read by rag/core/dates.py), chunking,
 # what ingest flags (rag/core/text.py holds the prompt-injection detector) and the relations it extracts
 # (rag/relations/links.py, with the names of rag/entities/names.py), and the typed list entry it stores (rag/core/models.py, and
-# rag/core/legacy_entry.py for migrated stores).
+# rag/core/legacy_entry.py for migrated stores), and the vectors a new store gets (rag/embeddings/backends.py
+# picks the backend, rag/embeddings/export.py builds its model file).
 STORE_CODE = ("rag/store", "rag/core/text.py", "rag/core/dates.py", "rag/entities/names.py", "rag/relations/extract.py", "ingest/pipeline.py",
-              "ingest/prepare.py", "ingest/chunking.py", "ingest/formats", "rag/core/models.py", "rag/core/legacy_entry.py")
+              "ingest/prepare.py", "ingest/chunking.py", "ingest/formats", "rag/core/models.py", "rag/core/legacy_entry.py",
+              "rag/embeddings/backends.py", "rag/embeddings/export.py")
 
 
 def store_fingerprint() -> str:

@@ -44,9 +44,9 @@ class Settings(BaseSettings):
     # question waits at most one such call of a running ingest.
     embedding_batch_size: int = 32
     # How the model runs (rag/embeddings/backends.py): torch, onnx (same vectors, faster) or onnx-int8
-    # (faster still, vectors a store must be re-embedded for, and that depend on the batch). auto (the
-    # default): onnx for a new store, and for a store that already has vectors a backend of their family
-    # (rag/embeddings/backends.py, AUTO says why int8 is not the default).
+    # (faster still, vectors a float store must be re-embedded for). auto (the default): onnx-int8 for a
+    # new store, and for a store that already has vectors a backend of their family (rag/embeddings/backends.py,
+    # AUTO).
     embedding_backend: Literal["auto", "torch", "onnx", "onnx-int8"] = "auto"
     # cpu, or cuda (an accelerator, when present: bigger batches; untested here).
     embedding_device: str = "cpu"

@@ -1,14 +1,15 @@
 """The embedding model: loaded once per process, offline, behind one `encode`.
 
 Backends (REGBRIEF_EMBEDDING_BACKEND, see rag/embeddings/backends.py): torch (sentence-transformers),
-onnx (the same vectors, faster) and onnx-int8 (faster still, slightly different vectors). A store records
-`Embedder.signature` with its vectors and may be queried only by an embedder `compatible` with it.
+onnx (the same vectors, faster) and onnx-int8 (faster still, slightly different vectors; the default for
+a new store). A store records `Embedder.signature` with its vectors and may be queried only by an embedder
+`compatible` with it.
 
 Calls are cheap where they can be: identical texts in a call are embedded once, texts are batched longest
-first (less padding) into model batches of at most BATCH_TOKENS padded word pieces, short interactive
-calls (a question, a few sentences) are remembered, so the question's vector is computed once per ask and
-reused by retrieval, sentence selection and the verifier, and they go before the batches of a running
-ingest, which wait for at most one small batch.
+first (less padding; a model that runs each text alone needs no sorting) into model batches of at most
+BATCH_TOKENS padded word pieces, short interactive calls (a question, a few sentences) are remembered, so
+the question's vector is computed once per ask and reused by retrieval, sentence selection and the
+verifier, and they go before the batches of a running ingest, which wait for at most one small batch.
 
 It is also a LangChain `Embeddings`, so LangChain components (and the stock-pipeline benchmark) can use
 the very same model object.
@@ -27,7 +28,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from rag.core.settings import get_settings
-from rag.embeddings.backends import BACKENDS, FAMILY, load, load_tokenizer, resolve
+from rag.embeddings.backends import BACKENDS, FAMILY, VECTORS, backend_of, load, load_tokenizer, resolve
 
 # Nothing may download model weights at run time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -52,7 +53,8 @@ def default_model_path() -> str:
 
 
 def signature_of(name: str, backend: str) -> str:
-    return f"{name}@{backend}"
+    """What a store records of the embedder that made its vectors: the model and the vectors' recipe."""
+    return f"{name}@{VECTORS[backend]}"
 
 
 def compatible(recorded: str, current: str) -> bool:
@@ -61,10 +63,9 @@ def compatible(recorded: str, current: str) -> bool:
     onnx-int8 does not (mean cosine about 0.99 to them), so a store must be re-embedded to change family."""
     if recorded == current:
         return True
-    r_name, _, r_backend = recorded.rpartition("@")
-    c_name, _, c_backend = current.rpartition("@")
-    return (r_name == c_name and r_backend in FAMILY and c_backend in FAMILY
-            and FAMILY[r_backend] == FAMILY[c_backend])
+    r_backend, c_backend = backend_of(recorded), backend_of(current)
+    return (recorded.rpartition("@")[0] == current.rpartition("@")[0] and r_backend is not None
+            and c_backend is not None and FAMILY[r_backend] == FAMILY[c_backend])
 
 
 class PriorityLock:
@@ -162,6 +163,11 @@ class Embedder(Embeddings):
         own length, each at most `batch_size` texts and `batch_tokens` padded word pieces."""
         if not texts:
             return []
+        if getattr(self.model, "alone", False):
+            # Nothing to pad, so no need to count and sort: a batch only bounds how long a query waits,
+            # by as many texts as fill `batch_tokens` when each is as long as the model reads.
+            n = max(1, min(self.batch_size, self.batch_tokens // self.max_tokens))
+            return [ids[i:i + n] for i in range(0, len(ids), n)]
         lengths = [min(n + 2, self.max_tokens) for n in self.count_tokens(texts)]  # with [CLS], [SEP]
         order = sorted(range(len(texts)), key=lambda j: -lengths[j])
         batches: list[list[int]] = []

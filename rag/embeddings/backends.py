@@ -2,7 +2,8 @@
 
   torch      sentence-transformers on PyTorch (the reference vectors)
   onnx       the same model exported to ONNX, graph optimised, run by onnxruntime: the same vectors
-  onnx-int8  the ONNX model with int8 weights (dynamic quantisation): faster, slightly different vectors
+  onnx-int8  the ONNX model with int8 weights (dynamic quantisation), each text run alone: about twice as
+             fast, slightly different vectors (mean cosine about 0.99 to the float ones)
 
 The ONNX backends tokenize with the `tokenizers` library from the model's own tokenizer.json and never
 import torch, so a process that uses them starts without it.
@@ -15,24 +16,37 @@ from pathlib import Path
 import numpy as np
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
+# The vectors each backend computes, as a store records them (its signature is "model@" + this). A change
+# of recipe that changes a backend's vectors gets a new name here, so a store made by the old recipe is
+# refused (and converted by `regbrief reembed`), never mixed with the new vectors. "onnx-int8" alone named
+# the int8 vectors of a graph traced with SDPA attention and quantised per batch; those stores are refused.
+VECTORS = {"torch": "torch", "onnx": "onnx", "onnx-int8": "onnx-int8-alone"}
+_BACKEND_OF = {v: k for k, v in VECTORS.items()}
 # Vectors a backend computes, up to float rounding: stores embedded by one family can be queried by any
 # backend of the same family, and by no other.
 FAMILY = {"torch": "float", "onnx": "float", "onnx-int8": "int8"}
 # What REGBRIEF_EMBEDDING_BACKEND=auto (the default) runs for each family of vectors a store already has,
-# and for a new store. int8 matches float on ObliQA dev (within 0.01) and passes the eval gate, but its
-# vectors depend on the batch a text is embedded in (dynamic quantisation takes each activation's range
-# over the whole batch: a question alone and beside a long passage differ by cosine 0.986), so the same
-# question can be answered differently by two processes. New stores therefore get float vectors (onnx:
-# the same as torch, batch or not); a store made with int8 keeps being queried with int8.
-AUTO = {"float": "onnx", "int8": "onnx-int8", None: "onnx"}
+# and for a new store. int8 is the default for new stores: it embeds about twice as fast and retrieves as
+# float does on ObliQA (bench/README.md, "Figures behind the code"). Dynamic quantisation takes each
+# activation's range over the whole input, so int8 runs every text alone: its vector depends on the text
+# only, not on the texts beside it in a batch (and running alone wastes nothing on padding). A store with
+# float vectors keeps being queried with float ones.
+AUTO = {"float": "onnx", "int8": "onnx-int8", None: "onnx-int8"}
+
+
+def backend_of(signature: str) -> str | None:
+    """The backend that computes the vectors a signature ("model@vectors") names; None for vectors no
+    backend computes any more (an older recipe)."""
+    return _BACKEND_OF.get(signature.rpartition("@")[2])
 
 
 def resolve(setting: str, recorded: str | None = None) -> str:
-    """The backend to run for a setting ("auto" or a backend) and the signature a store recorded, if any."""
+    """The backend to run for a setting ("auto" or a backend) and the signature a store recorded, if any.
+    A store whose vectors no backend computes any more gets the default, which it then refuses clearly."""
     if setting != "auto":
         return setting
-    backend = recorded.rpartition("@")[2] if recorded else None
-    return AUTO[FAMILY.get(backend)] if backend in FAMILY else AUTO[None]
+    backend = backend_of(recorded) if recorded else None
+    return AUTO[FAMILY[backend]] if backend else AUTO[None]
 
 
 def load_tokenizer(model_dir: Path, max_length: int | None):
@@ -65,7 +79,11 @@ class TorchModel:
 
 
 class OnnxModel:
-    def __init__(self, model_dir: Path, variant: str, device: str, cache_dir: str, name: str, threads: int = 0):
+    """An ONNX file run by onnxruntime. `alone`: every text is its own model call, for a model whose vectors
+    would otherwise depend on the other texts of the batch (int8's dynamic quantisation)."""
+
+    def __init__(self, model_dir: Path, variant: str, device: str, cache_dir: str, name: str, threads: int = 0,
+                 alone: bool = False):
         import onnxruntime as ort
 
         from rag.embeddings.export import max_seq_length, onnx_path
@@ -87,8 +105,14 @@ class OnnxModel:
             providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
         self.session = ort.InferenceSession(str(self.path), opts, providers=providers)
         self.dimension = int(self.session.get_outputs()[0].shape[-1])
+        self.alone = alone
 
     def run(self, texts: list[str]) -> np.ndarray:
+        if self.alone and len(texts) > 1:
+            return np.concatenate([self._run([t]) for t in texts])
+        return self._run(texts)
+
+    def _run(self, texts: list[str]) -> np.ndarray:
         enc = self.tokenizer.encode_batch(texts)
         feed = {
             "input_ids": np.array([e.ids for e in enc], dtype=np.int64),
@@ -101,6 +125,8 @@ class OnnxModel:
 def load(model_dir: Path, backend: str, device: str, cache_dir: str, name: str):
     if backend == "torch":
         return TorchModel(model_dir, device)
-    if backend in ("onnx", "onnx-int8"):
-        return OnnxModel(model_dir, "int8" if backend == "onnx-int8" else "fp32", device, cache_dir, name)
+    if backend == "onnx":
+        return OnnxModel(model_dir, "fp32", device, cache_dir, name)
+    if backend == "onnx-int8":
+        return OnnxModel(model_dir, "int8", device, cache_dir, name, alone=True)
     raise ValueError(f"unknown embedding backend {backend!r}: use one of {', '.join(BACKENDS)}")

@@ -3,7 +3,8 @@
 Why not sentence-transformers' own `backend="onnx"`: it needs optimum-onnx, which pins transformers below
 what sentence-transformers 6 needs. So: `torch.onnx.export` of a small wrapper (transformer + mean pooling
 + L2 normalisation, the model's own three modules), onnxruntime's BERT graph optimiser, and for `int8`
-`quantize_dynamic` (int8 weights, activations quantised per batch at run time).
+onnxruntime's `quantize_dynamic` of that optimised file (int8 weights, activations quantised at run time
+over each model call's input, which is why the int8 backend runs each text alone).
 
 Files live outside the repository (REGBRIEF_MODEL_CACHE, default ~/.cache/regbrief/models), one folder per
 model weights + onnxruntime version, written atomically under a file lock so concurrent first uses build
@@ -20,7 +21,7 @@ import warnings
 from pathlib import Path
 
 VARIANTS = ("fp32", "int8")
-FORMAT_VERSION = "4"  # bump when the export recipe changes, so old files are not reused
+FORMAT_VERSION = "5"  # bump when the export recipe changes, so old files are not reused
 
 
 def cache_root(configured: str = "") -> Path:
@@ -70,38 +71,33 @@ def _build(model_dir: Path, folder: Path, variant: str) -> None:
     fp32 = folder / "model-fp32.onnx"
     if not fp32.exists():
         with tempfile.TemporaryDirectory(dir=folder) as tmp:
-            _export_optimised(model_dir, Path(tmp), fp32, attention="eager")
+            _export_optimised(model_dir, Path(tmp), fp32)
     if variant == "int8":
         import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         with tempfile.TemporaryDirectory(dir=folder) as tmp:
-            # Quantised from the graph exported with the library's default attention, as int8 files always
-            # were: quantising the fused attention too would change the vectors of every int8 store.
-            base = Path(tmp) / "base.onnx"
-            _export_optimised(model_dir, Path(tmp), base, attention=None)
             out = Path(tmp) / "int8.onnx"
-            # Per-channel scales: one scale per weight tensor gave a mean cosine of 0.96 to the float
-            # vectors and lost 0.02 dense Recall@10 on ObliQA; per channel 0.993 and no loss.
-            # The fused graph has onnxruntime's own ops, which ONNX shape inference cannot type: their
-            # outputs are float.
-            quantize_dynamic(str(base), str(out), weight_type=QuantType.QInt8, per_channel=True,
+            # Every weight product quantised, the fused Attention's too, with one scale per output channel
+            # (one per tensor moves the vectors several times further from the float ones). The fused graph
+            # has onnxruntime's own ops, which ONNX shape inference cannot type: their outputs are float.
+            quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True,
                              extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
             os.replace(out, folder / "model-int8.onnx")
 
 
-def _export_optimised(model_dir: Path, tmp: Path, out: Path, attention: str | None) -> None:
-    raw = tmp / f"raw-{attention}.onnx"
-    _export(model_dir, raw, attention)
-    opt = tmp / f"opt-{attention}.onnx"
+def _export_optimised(model_dir: Path, tmp: Path, out: Path) -> None:
+    raw = tmp / "raw.onnx"
+    _export(model_dir, raw)
+    opt = tmp / "opt.onnx"
     _optimise(raw, opt, model_dir)
     os.replace(opt, out)
 
 
-def _export(model_dir: Path, out: Path, attention: str | None = None) -> None:
-    """The model traced to ONNX. `attention="eager"` traces BERT's attention as plain matrix products,
-    the pattern onnxruntime's optimiser fuses into one Attention operator per layer (the default, SDPA,
-    traces to a graph it leaves unfused: about 300 operators against 56, more work per text)."""
+def _export(model_dir: Path, out: Path) -> None:
+    """The model traced to ONNX, with BERT's attention as plain matrix products ("eager"), the pattern
+    onnxruntime's optimiser fuses into one Attention operator per layer (the default, SDPA, traces to a
+    graph it leaves unfused: about 300 operators against 56, more work per text)."""
     import torch
     from transformers import AutoModel
 
@@ -120,8 +116,7 @@ def _export(model_dir: Path, out: Path, attention: str | None = None) -> None:
             mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(mean, p=2, dim=1)
 
-    kwargs = {"attn_implementation": attention} if attention else {}
-    model = AutoModel.from_pretrained(str(model_dir), **kwargs).eval()
+    model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
     ids = torch.ones((2, 16), dtype=torch.long)
     mask = torch.ones_like(ids)
     mask[1, 8:] = 0  # a padded row, so the traced graph keeps the attention mask
