@@ -64,8 +64,6 @@ _COUNT = re.compile(r"(?<![\w.,$€£/-])(?:\d{1,3}(?:,\d{3})*|one|two|three|fou
 _ASKS_MONEY = re.compile(r"^\W*(?:(?:what|which)\s+(?:(?:is|was|were|are)\s+the\s+)?(?:[\w-]+\s+)?"
                          r"(?:fines?|penalt(?:y|ies)|rewards?|settlements?|sums?|amounts?)\b|how much\b.*\b(?:pay|paid|"
                          r"cost|worth|invest\w*|spen[dt]|fined?|owe[sd]?|offer\w*|receiv\w*)\b)", re.I)
-_MONEY = re.compile(r"\b(?:fine[sd]?|penalt(?:y|ies)|reward|settlement|how much\b.*\b(?:pay|paid|cost|worth|"
-                         r"invest\w*|spen[dt]|fine|owe|offer\w*|receiv\w*))\b", re.I)
 _MONEY = re.compile(r"[$€£¥]\s?\d|\b\d[\d,.]*\s?(?:million|billion|thousand|m|bn)?\s?(?:(?:us|u\.s\.)\s)?(?:dollars?|euros?|pounds?|"
                     r"usd|eur|gbp|rubles?|roubles?|yuan)\b|\b(?:usd|eur|gbp|us\$)\s?\d|\d\s?(?:%|percent\b|per cent\b)",
                     re.I)
