@@ -109,8 +109,10 @@ def v1_home(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def today_rb(tmp_path_factory, embedder):
-    """The same corpus ingested by today's code, for comparison."""
-    rb = make_rb(tmp_path_factory.mktemp("today") / "home")
+    """The same corpus ingested by today's code, for comparison: with float vectors, as the v1 store holds
+    (a store keeps the vectors it was built with; a new one is int8 by default), so what is compared is the
+    migration, not the embedding precision."""
+    rb = make_rb(tmp_path_factory.mktemp("today") / "home", embedding_backend="onnx")
     assert rb.ingest([DEMO / "articles", DEMO / "lists"]).ok
     return rb
 
