@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import math
 import re
+import threading
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -100,13 +101,16 @@ def candidates(results: list[SearchResult], named_docs: set[str], skip_heads: se
 
 # --- what a part of the question asks -----------------------------------------------------------------
 
-_STEMMER = snowballstemmer.stemmer("english")
+_STEMMERS = threading.local()  # a Snowball stemmer keeps the word it works on: one per thread
 
 
 @lru_cache(maxsize=65536)
 def _stem(w: str) -> str:
     """The word's Snowball stem: "evaders" and "evade", "audits" and "audited", "owns" and "owned" meet."""
-    return _STEMMER.stemWord(w)
+    stemmer = getattr(_STEMMERS, "english", None)
+    if stemmer is None:
+        stemmer = _STEMMERS.english = snowballstemmer.stemmer("english")
+    return stemmer.stemWord(w)
 
 
 @dataclass
