@@ -741,9 +741,10 @@ def _opener(want: Want, sentence: str, ev: Evidence | None = None) -> str:
             return "No: "
     if missing:
         return ""
-    if others and _other_place(want.text, sentence, passage):
+    said, around = countries(sentence), countries(passage)
+    if others and _other_place(countries(want.text), said, around):
         return "No: "
-    places = countries(sentence) | countries(passage)
+    places = said | around
     if not all(_names_party(sentence, f) or _names_party(passage, f) or _country(f[0]) in places
                for f in want.parties):  # ("Russian" asked, "Russia" written)
         return ""
@@ -763,14 +764,11 @@ def _other_code(want: Want, sentence: str) -> bool:
     return bool(missing & {shape(c) for c in written})
 
 
-def _other_place(question: str, sentence: str, passage: str) -> bool:
-    """Does the sentence name, instead of a country the question names (and its passage never does),
-    another country ("a Turkish agency?" of "the Chinese entity"; "over events in Syria?" of "in Crimea")?"""
-    asked = countries(question)
-    if not asked:
-        return False
-    said = countries(sentence)
-    return bool(said - asked) and bool(asked - said - countries(passage))
+def _other_place(asked: set[str], said: set[str], around: set[str]) -> bool:
+    """Does the sentence name (`said`), instead of a country the question names (`asked`) and its passage
+    never does (`around`), another country ("a Turkish agency?" of "the Chinese entity"; "over events in
+    Syria?" of "in Crimea")?"""
+    return bool(asked) and bool(said - asked) and bool(asked - said - around)
 
 
 _CAPITALISED = re.compile(r"[A-Z][\w'’.-]*(?:[ \t]+[A-Z][\w'’.-]*){0,2}")

@@ -45,24 +45,45 @@ class _View:
 _EMPTY = _View(None, {}, {}, {})
 
 
+_pause_lock = threading.Lock()
+_pauses = [0, False]  # pauses open now; was the collector on when the first began
+
+
 @contextmanager
-def _frozen_after():
-    """Around the build of a view or a derived index: no cyclic garbage collection meanwhile, then every
-    object alive is moved out of the collector's reach (gc.freeze). Otherwise each full collection during
-    an ingest (which allocates a lot) scans the tens of thousands of list entries in memory while it stops
-    every thread, and the searches served meanwhile wait for it (bench/results/ingest_load_ablation.json).
-    Frozen objects are still freed when their last reference goes (the previous view is); only garbage in
-    reference cycles at that moment is kept (a little, once per build)."""
-    enabled = gc.isenabled()
-    gc.disable()
+def collector_paused():
+    """No cyclic garbage collection inside (the collector is back on when the last pause open ends, if it
+    was on before the first began): index builds and screening batches pause it, in any order and in
+    several threads at once. Both make and keep many objects, and each full collection meanwhile would
+    scan them all while it stops every thread; what they free, they free by reference counting."""
+    with _pause_lock:
+        if not _pauses[0]:
+            _pauses[1] = gc.isenabled()
+            gc.disable()
+        _pauses[0] += 1
     try:
         yield
     finally:
-        # Frozen at once, not collected first: the collector was off, so the young generations hold the
-        # whole new view, and collecting them would be one long pause of every thread.
-        gc.freeze()
-        if enabled:
-            gc.enable()
+        with _pause_lock:
+            _pauses[0] -= 1
+            if not _pauses[0] and _pauses[1]:
+                gc.enable()
+
+
+@contextmanager
+def _frozen_after():
+    """Around the build of a view or a derived index: the collector paused, then every object alive moved
+    out of its reach (gc.freeze). Otherwise each full collection during an ingest (which allocates a lot)
+    scans the tens of thousands of list entries in memory while it stops every thread, and the searches
+    served meanwhile wait for it (bench/results/ingest_load_ablation.json). Frozen objects are still freed
+    when their last reference goes (the previous view is); only garbage in reference cycles at that moment
+    is kept (a little, once per build)."""
+    with collector_paused():
+        try:
+            yield
+        finally:
+            # Frozen at once, not collected first: the collector was off, so the young generations hold the
+            # whole new view, and collecting them would be one long pause of every thread.
+            gc.freeze()
 
 
 class EntityIndex:

@@ -43,17 +43,15 @@ reported one): see bench/results/screen.json.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import heapq
 import re
 import threading
 from collections import defaultdict
-from contextlib import contextmanager
 
 import numpy as np
 
 from rag.core.dates import iso
-from rag.entities.index import EntityIndex, same_entry
+from rag.entities.index import EntityIndex, collector_paused, same_entry
 from rag.entities.matching import (Comparison, acronyms, compare, explain, normalisations, trigrams,
                                    whole_bounds)
 from rag.core.models import ListEntry, ScreenMatch, ScreenQuery, ScreenResponse, ScreenResult
@@ -473,31 +471,6 @@ def _kind(e: ListEntry) -> int:
 def name_index(entity_index: EntityIndex) -> NameIndex:
     """The screening index for an EntityIndex, rebuilt when the registry's list entries change."""
     return entity_index.derived("screen.names", lambda ix: NameIndex(list(ix.entries.values())))
-
-
-_pause_lock = threading.Lock()
-_pauses = [0, False]  # batches screening now; was the collector on when the first began
-
-
-@contextmanager
-def collector_paused():
-    """No cyclic garbage collection while a batch is screened (the collector is back on when the last batch
-    running ends, if it was on before the first). A batch keeps every result it has made until it returns,
-    thousands of objects, and makes and frees many more; each full collection meanwhile scans all of them
-    again (the lists' names are frozen out of its reach, `rag.entities.index._frozen_after`). What screening
-    frees it frees by reference counting: it makes no cycles to collect."""
-    with _pause_lock:
-        if not _pauses[0]:
-            _pauses[1] = gc.isenabled()
-            gc.disable()
-        _pauses[0] += 1
-    try:
-        yield
-    finally:
-        with _pause_lock:
-            _pauses[0] -= 1
-            if not _pauses[0] and _pauses[1]:
-                gc.enable()
 
 
 @query_entry
