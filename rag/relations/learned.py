@@ -50,7 +50,7 @@ _ORG_WORDS = re.compile(r"\b(?:Ltd|Limited|LLC|Inc|Corp|Corporation|Co|Company|P
                         r"Technology|Technologies|Electronics|Capital|Energy|Government|Authority|Organization|"
                         r"Organisation|Plant|Works|Fund|Partners|Analytics|Optics|Sensors|Robotics|Motors|"
                         r"Logistics|Freight|Services|University|Institute|Commission|Committee|Association|"
-                        r"Vision|Computer|Computing|Pay|Payments|Labs?|Cloud|Retail|Software|Digital|Networks?|"
+                        r"Vision|Computer|Computing|Industrial|International|Global|Supply|Engineering|Equipment|Pay|Payments|Labs?|Cloud|Retail|Software|Digital|Networks?|"
                         r"Media|Airlines?|Airways|Aerospace|Aviation|Power|Machinery|Petroleum|Oil|Gas|Steel|"
                         r"Metals|Chemicals?|Pharma|Semiconductors?|Devices|Solutions|Trade|Marine|Mining|"
                         r"Telecom|Communications|Engineering|Construction|Motors|Automotive|Insurance|"
@@ -114,11 +114,11 @@ def party_mentions(sentence: str) -> list[Party]:
     for m in found:
         text, start = m.text, m.start
         if t := _TITLES.match(text):
-            if len(text) > t.end():
+            if len(text) > t.end() and not (" " not in text[t.end():] and common_word(text[t.end():])):
                 start, text = start + t.end(), text[t.end():]
                 if of := re.match(r"of\s+(?:the\s+)?(?=[A-Z])", text):  # "Director of EKT": the organisation
                     start, text = start + of.end(), text[of.end():]
-        gov = re.match(r"\s+(?:government|Government|state|authorities)\b", sentence[m.end:])
+        gov = re.match(r"\s+(?:government|Government|state|authorities|military|regime)\b", sentence[m.end:])
         if gov:
             text, m_end = sentence[start:m.end + gov.end()], m.end + gov.end()
         else:
@@ -130,6 +130,11 @@ def party_mentions(sentence: str) -> list[Party]:
             continue  # "Vice Chairman", "Commercial Director", "SDN", "E.O"
         if _MODIFIER.search(text) or _MODIFIER.match(sentence[m_end:m_end + 20]):
             continue  # "China-based", "Marshall Islands-flagged": where a party is, not a party
+        if digits := re.search(r"\b\d+-$", sentence[max(0, start - 6):start]):  # "3-G Mermet"
+            start, text = start - len(digits.group()), digits.group() + text
+        if (of := re.search(r"\s+of\s+(?:the\s+)?([A-Z][\w ]+)$", text)) and _LEGAL_END.search(text[:of.start()]) \
+                and is_place(of.group(1)):
+            text, m_end = text[:of.start()], start + of.start()  # "Mermet S.A. of France": the company, then where
         p = Party(text, start, m_end, m.acronym)
         if out and re.fullmatch(r"\s+(?:and|&)\s+", sentence[out[-1].end:p.start]) and not out[-1].acronym:
             prev = out[-1]
@@ -139,11 +144,73 @@ def party_mentions(sentence: str) -> list[Party]:
                     and len(prev.text.split()) > 1) or (p.acronym and p.acronym.upper() in _initials(words)):
                 out[-1] = Party(merged, prev.start, p.end, p.acronym)
                 continue
+            if re.search(rf"\b{_INSTITUTION_HEAD.pattern[:-1]}\s+of\s+[A-Z]\w+$", prev.text) \
+                    and len(p.text.split()) <= 3 and all(common_word(w) for w in p.text.split()):
+                out[-1] = Party(merged, prev.start, p.end, p.acronym)  # "Department of Health and Human Services"
+                continue
         out.append(p)
     # "(ACRONYM)" defined in the sentence: later bare uses are mentions too (mentions() finds them already).
     out = _split_person_and_org(sentence, _join_peoples(sentence, out))
     out = [p for p in out if not _function_word(p)]
-    return _split_title_names(sentence, _join_of_the(sentence, _join_slash(sentence, out)))
+    return _area_titles(sentence, _split_title_names(sentence, _join_of_the(sentence, _join_slash(sentence, out))))
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> frozenset[str]:
+    """The word list of the embedding model the project ships (all-MiniLM-L6-v2's vocab.txt): common English
+    words, and first names, are whole entries; surnames and company coinages mostly are not."""
+    from rag.embeddings import default_model_path
+
+    path = Path(default_model_path()) / "vocab.txt"
+    return frozenset(w for w in path.read_text(encoding="utf-8").split() if w.isalpha()) if path.exists() else frozenset()
+
+
+def common_word(word: str) -> bool:
+    """A word of everyday English ("Security", "Services", "Staff"), not a coinage or surname ("Rostec",
+    "Estevez")."""
+    return word.lower() in _vocabulary()
+
+
+# "Under Secretary of Commerce for Industry and Security Alan Estevez", "Commerce Acting Assistant Secretary for
+# Export Enforcement Frank Deliberti": a title, the institution (before the title or after its "of"), the area
+# after "for", then the person.
+_RANK = r"(?:Deputy|Under|Assistant|Acting|Principal|Associate|Vice)"
+_AREA_TITLE = re.compile(rf"(?:\b(?!{_RANK}\b)([A-Z][a-z]+)\s+)?(?:{_RANK}\s+)*"
+                         r"(?:Secretary|Administrator|Director|Commissioner|Minister)"
+                         r"(?:\s+of\s+(?:the\s+)?([A-Z][a-z]+))?\s+for\s+"
+                         r"((?:[A-Z](?:\.|[\w'’-]*)|and|of|the)(?:\s+(?:[A-Z](?:\.|[\w'’-]*)|and|of|the))*)")
+
+
+def _person_tail(words: list[str]) -> int:
+    """Where a person's name starts at the end of "<area words> <name>": leading words of everyday English are the
+    area's, as long as two words remain and the next is not an initial ("Thea D. Rozman Kendler")."""
+    k = 0
+    while len(words) - k > 2 and (common_word(words[k]) or words[k] in ("and", "of", "the")) \
+            and not re.fullmatch(r"[A-Z]\.", words[k + 1]):
+        k += 1
+    if len(words) - k == 2 and words[k] in ("and", "of", "the"):
+        k += 1
+    return k
+
+
+def _area_titles(sentence: str, parties: list[Party]) -> list[Party]:
+    """Parties inside an official's title with an area ("... Secretary of Commerce for Export Administration Thea
+    D. Rozman Kendler") replaced by the institution, when the title names one, and the person."""
+    for t in _AREA_TITLE.finditer(sentence):
+        tail = t.group(3)
+        words = tail.split()
+        k = _person_tail(words)
+        if len(words) - k < 2 or _kind(" ".join(words[k:])) != "person":
+            continue
+        person_start = t.start(3) + len(" ".join(words[:k])) + (1 if k else 0)
+        new = []
+        org = 1 if t.group(1) and not _function_word(Party(t.group(1), 0, 0)) else 2 if t.group(2) else 0
+        if org:
+            new.append(Party(t.group(org), t.start(org), t.end(org)))
+        new.append(Party(sentence[person_start:t.end(3)], person_start, t.end(3)))
+        kept = [p for p in parties if p.end <= t.start() or p.start >= t.end()]
+        parties = sorted(kept + new, key=lambda p: p.start)
+    return parties
 
 
 # Words that open a sentence or a clause to order or join what follows ("Second, the Secretary ..."): capitalised
@@ -257,7 +324,8 @@ def _kind(text: str) -> str:
     words = text.split()
     if text.isupper() and len(text) <= 8:
         return "acronym"
-    if 2 <= len(words) <= 4 and all(w[:1].isupper() and w.replace("-", "").isalpha() for w in words):
+    if 2 <= len(words) <= 4 and all(w[:1].isupper() and (w.replace("-", "").isalpha() or re.fullmatch(r"[A-Z]\.", w))
+                                    for w in words):
         return "person"
     return "single" if len(words) == 1 else "other"
 
