@@ -66,6 +66,18 @@ def test_a_product_said_not_to_be_built_on_sensetime_gives_no_supplier():
      ["Department of the Treasury", "Office of Foreign Assets Control"]),
     ("The measures were announced by Deputy Secretary of the Interior Lena Marsh.", ["Interior", "Lena Marsh"]),
     ("Treasury Secretary Steven Mnuchin said so.", ["Treasury", "Steven Mnuchin"]),
+    # an official's title that names an area of work between the institution and the person
+    ("“We act today,” said Under Secretary of Agriculture for Food Safety and Inspection Mara J. Ellison.",
+     ["Agriculture", "Mara J. Ellison"]),
+    ("Energy Acting Assistant Secretary for Nuclear Security Tomas Brenner announced the order.", ["Energy", "Tomas Brenner"]),
+    ("“We act today,” said Under Secretary for Arms Control and International Security Dana Whitcombe.",
+     ["Dana Whitcombe"]),
+    # an institution "of" two fields of everyday words is one name; a company after "and" is another party
+    ("The Department of Health and Human Services issued the notice.", ["Department of Health and Human Services"]),
+    ("The Ministry of Defense and Vostrek supplied the parts.", ["Ministry of Defense", "Vostrek"]),
+    # a numeral that opens a name, a company followed by where it is registered, a state's military
+    ("The order names 4-K Tooling, a unit of Harlow Machine Co. of Canada.", ["4-K Tooling", "Harlow Machine Co."]),
+    ("Cortavia is controlled by the Venezuelan military.", ["Cortavia", "Venezuelan military"]),
 ])
 def test_party_mentions_keep_whole_names_and_separate_an_institution_from_its_officer(sentence, parties):
     from rag.relations.learned import party_mentions

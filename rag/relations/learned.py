@@ -479,14 +479,24 @@ def pair_features(sentence: str, parties: list[Party], i: int, j: int) -> dict[s
     return f
 
 
-def pair_text(sentence: str, parties: list[Party], i: int, j: int) -> str:
-    """The stretch of the sentence from a few words before the first party to a few after the second, the
-    two written as stand-in names (a person as "Alice"/"Bob", else "Acme"/"Zenith") and the other parties as
-    "Other": what the sentence embedding sees, so that it reads how the two are related, not who they are."""
+# The stretches of a sentence the model embeds for a pair of parties: "window", from a few words before the first
+# party to a few after the second; "between", from the first party to the second; "sentence", all of it.
+VIEWS = ("window",)
+
+
+def pair_text(sentence: str, parties: list[Party], i: int, j: int, view: str = "window") -> str:
+    """A stretch of the sentence (`view`, see VIEWS) with the two parties written as stand-in names (a person as
+    "Alice"/"Bob", else "Acme"/"Zenith") and the other parties as "Other": what the sentence embedding sees, so
+    that it reads how the two are related, not who they are."""
     i, j = representative_pair(sentence, parties, i, j)
     a, b = parties[i], parties[j]
-    lo = sentence.rfind(" ", 0, a.start - 25) + 1 if a.start > 40 else 0
-    hi = min(len(sentence), b.end + 50)
+    if view == "between":
+        lo, hi = a.start, b.end
+    elif view == "sentence":
+        lo, hi = 0, len(sentence)
+    else:
+        lo = sentence.rfind(" ", 0, a.start - 25) + 1 if a.start > 40 else 0
+        hi = min(len(sentence), b.end + 50)
     out, pos = [], lo
     for k, p in enumerate(parties):
         if p.start < lo or p.end > hi:
@@ -521,10 +531,11 @@ class Found:
 
 
 class Model:
-    """Weights over the sparse pair features (`vocab`) followed by `dims` weights over the pair text's
-    sentence embedding (0: no embedding part)."""
+    """Weights over the sparse pair features (`vocab`) followed by `dims` weights over the sentence embeddings of
+    the pair's texts, one per view in `views` (dims 0: no embedding part)."""
 
-    def __init__(self, vocab: list[str], classes: list[str], coef, intercept, threshold: float, dims: int = 0):
+    def __init__(self, vocab: list[str], classes: list[str], coef, intercept, threshold: float, dims: int = 0,
+                 views: tuple[str, ...] = ("window",)):
         import numpy as np
 
         self.index = {v: k for k, v in enumerate(vocab)}
@@ -534,8 +545,9 @@ class Model:
         self.intercept = np.asarray(intercept, dtype="float32")
         self.threshold = threshold
         self.dims = dims
+        self.views = tuple(views)
 
-    def probabilities(self, feats: list[dict[str, float]], texts: list[str] | None = None, vectors=None):
+    def probabilities(self, feats: list[dict[str, float]], texts: list[tuple[str, ...]] | None = None, vectors=None):
         import numpy as np
 
         x = np.zeros((len(feats), len(self.vocab) + self.dims), dtype="float32")
@@ -545,7 +557,7 @@ class Model:
                     x[r, c] = v
         if self.dims:
             if vectors is None:
-                vectors = _embed(texts or [])
+                vectors = _vectors(texts or [])
             x[:, len(self.vocab):] = np.asarray(vectors, dtype="float32") * EMB_WEIGHT
         z = x @ self.coef.T + self.intercept
         z -= z.max(axis=1, keepdims=True)
@@ -557,7 +569,8 @@ class Model:
 
         np.savez_compressed(path, vocab=np.array(self.vocab), classes=np.array(self.classes),
                             coef=self.coef.astype("float16"), intercept=self.intercept,
-                            threshold=np.array([self.threshold], dtype="float32"), dims=np.array([self.dims]))
+                            threshold=np.array([self.threshold], dtype="float32"), dims=np.array([self.dims]),
+                            views=np.array(self.views))
 
     @classmethod
     def load(cls, path: Path) -> "Model":
@@ -565,7 +578,8 @@ class Model:
 
         with np.load(path, allow_pickle=False) as z:
             return cls([str(v) for v in z["vocab"]], [str(c) for c in z["classes"]], z["coef"].astype("float32"),
-                       z["intercept"], float(z["threshold"][0]), int(z["dims"][0]))
+                       z["intercept"], float(z["threshold"][0]), int(z["dims"][0]),
+                       tuple(str(v) for v in z["views"]) if "views" in z.files else ("window",))
 
 
 @lru_cache(maxsize=1)
@@ -609,7 +623,8 @@ def extract_many(sentences: list[str], m: Model | None = None, threshold: float 
     if not items:
         return out
     probs = m.probabilities([pair_features(sentences[n], ps, i, j) for n, ps, i, j in items],
-                            [pair_text(sentences[n], ps, i, j) for n, ps, i, j in items] if m.dims else None)
+                            [tuple(pair_text(sentences[n], ps, i, j, v) for v in m.views) for n, ps, i, j in items]
+                            if m.dims else None)
     cut = m.threshold if threshold is None else threshold
     none = m.classes.index("none")
     for (n, parties, i, j), p in zip(items, probs):
@@ -710,7 +725,7 @@ def _gold_label(gold: list[dict], a: Party, b: Party) -> str:
     return "none"
 
 
-def examples(rows: list[dict]) -> tuple[list[dict], list[str], list[str]]:
+def examples(rows: list[dict], views: tuple[str, ...] = VIEWS) -> tuple[list[dict], list[str], list[tuple[str, ...]]]:
     X, y, texts = [], [], []
     for row in rows:
         s = row["sentence"]
@@ -721,7 +736,7 @@ def examples(rows: list[dict]) -> tuple[list[dict], list[str], list[str]]:
                     continue
                 X.append(pair_features(s, parties, i, j))
                 y.append(_gold_label(row["relations"], parties[i], parties[j]))
-                texts.append(pair_text(s, parties, i, j))
+                texts.append(tuple(pair_text(s, parties, i, j, v) for v in views))
     return X, y, texts
 
 
@@ -729,30 +744,36 @@ EMB_WEIGHT = 1.0
 _VEC_CACHE: dict[str, object] = {}
 
 
-def _vectors(texts: list[str]):
+def _vectors(texts: list[tuple[str, ...]]):
+    """The embeddings of each item's texts side by side (one vector per view), each text embedded once."""
     import numpy as np
 
-    todo = [t for t in dict.fromkeys(texts) if t not in _VEC_CACHE]
+    todo = [t for t in dict.fromkeys(x for item in texts for x in item) if t not in _VEC_CACHE]
     if todo:
         for t, v in zip(todo, _embed(todo)):
             _VEC_CACHE[t] = v
-    return np.asarray([_VEC_CACHE[t] for t in texts], dtype="float32")
+    return np.asarray([np.concatenate([_VEC_CACHE[x] for x in item]) for item in texts], dtype="float32")
 
 
 # Sentences marked by hand in real public text (rows with a "doc") weigh this many times a written or silver one:
 # they are few, and they are how others write.
 REAL_WEIGHT = 4.0
 
+# A pair a person marked as related weighs this many times a pair with no relation: most pairs of names in a
+# sentence are unrelated, and unweighted the model learns to call nearly everything "none".
+POSITIVE_WEIGHT = 1.0
 
-# The probability a relation needs before the model states it. Precision first: the lowest threshold at which the
-# model's precision on dev documents it was not trained on (leave one document out) is at least 0.9 even at the
-# low end of its 95% interval (bench/bench_relations.py: choose_threshold; `python -m bench relations --dev-only`
-# prints the curve). A relation below it is left unsaid rather than said wrongly.
+
+# The probability a relation needs before the model states it: of the thresholds at which the model's precision on
+# dev documents it was not trained on (leave one document out) is at least 0.9, the one with the highest F1
+# (bench/bench_relations.py: choose_threshold; `python -m bench relations --dev-only` prints the curve). A relation
+# below it is left unsaid rather than said wrongly.
 THRESHOLD = 0.5
 
 
 def train(rows: list[dict], C: float = 1.0, threshold: float = THRESHOLD, embeddings: bool = True,
-          class_weight: str | None = None) -> Model:
+          class_weight: str | None = None, views: tuple[str, ...] = VIEWS,
+          positive_weight: float = POSITIVE_WEIGHT) -> Model:
     import numpy as np
     from scipy.sparse import csr_matrix, hstack
     from sklearn.feature_extraction import DictVectorizer
@@ -761,11 +782,12 @@ def train(rows: list[dict], C: float = 1.0, threshold: float = THRESHOLD, embedd
 
     X, y, texts, weights = [], [], [], []
     for row in rows:
-        x, labels, t = examples([row])
+        x, labels, t = examples([row], views)
         X += x
         y += labels
         texts += t
-        weights += [REAL_WEIGHT if "doc" in row else 1.0] * len(labels)
+        weights += [(REAL_WEIGHT if "doc" in row else 1.0) * (positive_weight if label != "none" else 1.0)
+                    for label in labels]
     vec = DictVectorizer()
     Xm = vec.fit_transform(X)
     dims = 0
@@ -777,7 +799,7 @@ def train(rows: list[dict], C: float = 1.0, threshold: float = THRESHOLD, embedd
     with threadpool_limits(1):  # one thread: on a shared machine many BLAS threads make this fit many times slower
         clf.fit(Xm, y, sample_weight=np.asarray(weights))
     return Model(list(vec.get_feature_names_out()), [str(c) for c in clf.classes_], clf.coef_,
-                 clf.intercept_, threshold, dims)
+                 clf.intercept_, threshold, dims, views)
 
 
 def training_rows() -> list[dict]:
