@@ -39,12 +39,12 @@ def test_every_marked_document_is_public_domain_government_text():
 
 
 @pytest.mark.parametrize("sentence,company", [
-    ("Kiyomi Pay's checkout terminals are built on SenseTime technology.", "Kiyomi Pay"),
-    pytest.param("Tokyo-based Japan Computer Vision, a SoftBank unit, offers a payment system whose face recognition "
-                 "is built on technology from SenseTime.", "Japan Computer Vision",
+    pytest.param("Kiyomi Pay's checkout terminals are built on SenseTime technology.", "Kiyomi Pay",
                  marks=pytest.mark.xfail(reason="the model's probability for this phrasing is below its precision-first "
                                                 "threshold (learned.THRESHOLD): left unsaid rather than risk saying it "
                                                 "wrongly", strict=False)),
+    ("Tokyo-based Japan Computer Vision, a SoftBank unit, offers a payment system whose face recognition "
+     "is built on technology from SenseTime.", "Japan Computer Vision"),
     ("The kiosks Harbor Retail installed run on face recognition software developed by SenseTime.", "Harbor Retail"),
 ])
 def test_a_product_built_on_sensetime_technology_makes_sensetime_its_makers_supplier(sentence, company):

@@ -114,7 +114,9 @@ def party_mentions(sentence: str) -> list[Party]:
     for m in found:
         text, start = m.text, m.start
         if t := _TITLES.match(text):
-            if len(text) > t.end() and not (" " not in text[t.end():] and common_word(text[t.end():])):
+            rest = text[t.end():]
+            if len(text) > t.end() and not (" " not in rest and common_word(rest)) \
+                    and not _INSTITUTION_HEAD.search(rest.split()[0]):  # "General Staff", "General Directorate of ..."
                 start, text = start + t.end(), text[t.end():]
                 if of := re.match(r"of\s+(?:the\s+)?(?=[A-Z])", text):  # "Director of EKT": the organisation
                     start, text = start + of.end(), text[of.end():]
@@ -132,16 +134,21 @@ def party_mentions(sentence: str) -> list[Party]:
             continue  # "China-based", "Marshall Islands-flagged": where a party is, not a party
         if digits := re.search(r"\b\d+-$", sentence[max(0, start - 6):start]):  # "3-G Mermet"
             start, text = start - len(digits.group()), digits.group() + text
-        if (of := re.search(r"\s+of\s+(?:the\s+)?([A-Z][\w ]+)$", text)) and _LEGAL_END.search(text[:of.start()]) \
-                and is_place(of.group(1)):
-            text, m_end = text[:of.start()], start + of.start()  # "Mermet S.A. of France": the company, then where
+        if (of := re.search(r"\s+of\s+(?:the\s+)?([A-Z][\w ]+)$", text)) and is_place(of.group(1)) \
+                and (_LEGAL_END.search(head := text[:of.start()]) or not (
+                    _INSTITUTION_HEAD.search(head) or (" " not in head and common_word(head)))):
+            # "Mermet S.A. of France", "Skyra of Istanbul": the company, then where ("Bank of China" stays whole)
+            text, m_end = head, start + of.start()
         p = Party(text, start, m_end, m.acronym)
         if out and re.fullmatch(r"\s+(?:and|&)\s+", sentence[out[-1].end:p.start]) and not out[-1].acronym:
             prev = out[-1]
             merged = sentence[prev.start:p.end]
             words = merged.split()
             if (_LEGAL_END.search(p.text) and not _LEGAL_END.search(prev.text) and len(p.text.split()) > 1
-                    and len(prev.text.split()) > 1) or (p.acronym and p.acronym.upper() in _initials(words)):
+                    and len(prev.text.split()) > 1 and not _whole_org(prev.text)) \
+                    or (p.acronym and p.acronym.upper() in _initials(words)):
+                # "Global Industrial and Engineering Supply Ltd." is one company; "Halden Energy and Xinjiang Oil
+                # Group" are two (a name that already ends in a noun of organisations is complete)
                 out[-1] = Party(merged, prev.start, p.end, p.acronym)
                 continue
             if re.search(rf"\b{_INSTITUTION_HEAD.pattern[:-1]}\s+of\s+[A-Z]\w+$", prev.text) \
@@ -150,7 +157,7 @@ def party_mentions(sentence: str) -> list[Party]:
                 continue
         out.append(p)
     # "(ACRONYM)" defined in the sentence: later bare uses are mentions too (mentions() finds them already).
-    out = _split_person_and_org(sentence, _join_peoples(sentence, out))
+    out = _split_person_and_org(sentence, _join_particles(sentence, _join_peoples(sentence, out)))
     out = [p for p in out if not _function_word(p)]
     return _area_titles(sentence, _split_title_names(sentence, _join_of_the(sentence, _join_slash(sentence, out))))
 
@@ -241,6 +248,26 @@ def _join_peoples(sentence: str, parties: list[Party]) -> list[Party]:
     return out
 
 
+def _whole_org(text: str) -> bool:
+    """A multi-word name that already ends in a noun of organisations ("Halden Energy", "Pinnacle Bank"), not in an
+    adjective ("Global Industrial", "... International") that a longer name goes on from."""
+    words = text.split()
+    return len(words) > 1 and bool(_ORG_WORDS.fullmatch(words[-1])) and not words[-1].endswith("al")
+
+
+def _join_particles(sentence: str, parties: list[Party]) -> list[Party]:
+    """"Abu Mohammed al-Adnani", "Bilad al-Rafidayn Office": a lower-case particle of an Arabic name ("al-", "el-",
+    "bin", "ibn") joins the capitalised pieces around it into one name (mentions() cuts at lower case)."""
+    out: list[Party] = []
+    for p in parties:
+        if out and re.fullmatch(r"\s+(?:al|el|ad|ar|as|ash|at|az)-|\s+(?:bin|ibn|bint)\s+", sentence[out[-1].end:p.start]) \
+                and not out[-1].acronym:
+            prev = out.pop()
+            p = Party(sentence[prev.start:p.end], prev.start, p.end, p.acronym)
+        out.append(p)
+    return out
+
+
 def _split_person_and_org(sentence: str, parties: list[Party]) -> list[Party]:
     """"Oleg Deripaska and Basic Element Limited": a person's name and an organisation's joined by "and" are two
     parties (a name of two organisational halves, "Ministry of Defense and Armed Forces Logistics", stays one)."""
@@ -248,7 +275,11 @@ def _split_person_and_org(sentence: str, parties: list[Party]) -> list[Party]:
     for p in parties:
         cut = re.search(r"\s+(?:and|&)\s+", p.text)
         left = p.text[:cut.start()] if cut else ""
-        if cut and _kind(left) == "person" and _kind(p.text[cut.end():]) in ("org", "person"):
+        right = p.text[cut.end():] if cut else ""
+        if cut and ((_kind(left) == "person" and _kind(right) in ("org", "person"))
+                    or (" " not in left and not common_word(left) and not p.acronym and _kind(right) == "org")
+                    or (_whole_org(left) and _kind(right) == "org" and not p.acronym)):
+            # "Oleg Deripaska and Basic Element Limited", "Zentro and Pinnacle Bank": two parties
             out.append(Party(left, p.start, p.start + len(left)))
             out.append(Party(p.text[cut.end():], p.start + cut.end(), p.end, p.acronym))
         else:
@@ -286,8 +317,8 @@ def _join_of_the(sentence: str, parties: list[Party]) -> list[Party]:
     return out
 
 
-_TITLE_OF = re.compile(r"(?:Secretary|Minister|Director|Chairman|Chair|President|Governor|Commissioner|"
-                       r"Administrator|Counsel|Attorney)\s+of(?:\s+the)?\s+$", re.I)
+_TITLE_OF = re.compile(r"(?:Secretary|Minister|Governor|Commissioner|Administrator|Counsel|Attorney)\s+of(?:\s+the)?\s+$",
+                       re.I)
 
 
 _INNER_TITLE = re.compile(r"^(.+?)\s+(?:(?:Deputy|Under|Assistant|Acting|Vice|Executive|Chief|General|Managing)\s+)*"

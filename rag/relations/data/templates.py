@@ -32,6 +32,8 @@ UNITS = ["Office of Trade Compliance", "Bureau of Export Licensing", "Division o
 # Vessels as notices write them: in capitals, with an IMO number after.
 VESSELS = ["NORTHERN DAWN", "SEA ORCHID", "CASPIAN STAR", "BLUE HERON", "OCEAN MIST", "GOLDEN TIDE", "SILVER LAKE",
            "PACIFIC ROSE"]
+# A state's armed forces or government written with a nationality ("the Estarian military").
+STATE_FORCES = ["Estarian military", "Veloran military", "Karelian government", "Ostrovian military"]
 PLACES = ["Hong Kong", "Dubai", "Istanbul", "Tehran", "Moscow", "Shenzhen", "Minsk", "Singapore", "Cyprus", "Kuala Lumpur"]
 
 # One letter per relation keeps the table below readable.
@@ -197,6 +199,39 @@ T = [
     # officials named in a release's opening sentence
     ("United States Attorney {P}, {Q}, Acting Chief of the {U} at the {GD}, and the {G} announced the plea.", [(D, "Q", "U", "stated"), (O, "GD", "U", "stated")]),
     ("{P}, Special Agent in Charge of the {U}, announced the charges with {Q}.", [(D, "P", "U", "stated")]),
+    # how releases and notices also put it: divisions, branches, wings, executives, suppliers, staff (own words)
+    ("{B}, a division of {A}, paid the fine last week.", [(O, "A", "B", "stated")]),
+    ("{A} runs its overseas business through its branches {B} and {C}.", [(O, "A", "B", "stated"), (O, "A", "C", "stated")]),
+    ("{B} is one of two front companies of {A}.", [(O, "A", "B", "stated")]),
+    ("{B} is {A}'s main shipping arm and handles its exports.", [(O, "A", "B", "stated")]),
+    ("{B} is the {X}'s largest holding company.", [(O, "X", "B", "stated")]),
+    ("{X}-controlled {B} moves payments for the armed forces.", [(O, "X", "B", "stated")]),
+    ("{A} relies on its regional {B} offices to run its operations abroad.", [(O, "A", "B", "stated")]),
+    ("On May 3, the {U}, {GD}, issued a charging letter against {A}.", [(O, "GD", "U", "stated")]),
+    ("The {U}, {GD}, is seeking public comment on the proposal.", [(O, "GD", "U", "stated")]),
+    ("This notice, published by the {GD}'s {U}, sets out the new procedures.", [(O, "GD", "U", "stated")]),
+    ("The {U} and its sister office both work inside the {GD}.", [(O, "GD", "U", "stated")]),
+    ("{A}, through its vice president {P}, negotiated the sale.", [(D, "P", "A", "stated")]),
+    ("The network is led by {P}, the chief executive and chairman of {A} and managing director of {B}.", [(D, "P", "A", "stated"), (D, "P", "B", "stated")]),
+    ("{P}, a principal executive officer of {B}, was also designated.", [(D, "P", "B", "stated")]),
+    ("{B} was founded by {P} and has been run by {Q} since 2020.", [(D, "P", "B", "stated"), (D, "Q", "B", "stated")]),
+    ("{P}, the late founder of {A}, set up its finance office.", [(D, "P", "A", "ended")]),
+    ("{P} was previously the head of {B}.", [(D, "P", "B", "ended")]),
+    ("{P} is a senior member of {A} who recruits fighters.", [(M, "P", "A", "stated")]),
+    ("The cell is run by senior {A} member {P}.", [(M, "P", "A", "stated")]),
+    ("{P} is the official spokesperson for {A}.", [(R, "P", "A", "stated")]),
+    ("{B} disclosed the crimes committed by its former engineer, {P}.", [(E, "P", "B", "ended")]),
+    ("\u201cWe will keep acting,\u201d said {ID} official {P}.", [(E, "P", "ID", "stated")]),
+    ("In 2021, {A} knowingly transferred 200 tons of steel to {B}.", [(S, "A", "B", "stated")]),
+    ("{A} is a leading supplier of electronics for {B}.", [(S, "A", "B", "stated")]),
+    ("{B} bought most of its chips from {A} between 2019 and 2022.", [(S, "A", "B", "stated")]),
+    ("{A} has sold spare parts to {B} since 2018.", [(S, "A", "B", "stated")]),
+    ("{A} delivered four cargo vessels to {B}.", [(S, "A", "B", "stated")]),
+    ("{A} signed a cooperation agreement with {B} to build a plant in {L}.", [(P, "A", "B", "stated")]),
+    ("In 2015 {A} changed its name to {B}.", []),
+    ("{A} issued a temporary denial order against {B}.", []),
+    ("The order suspends the export privileges of {A}, {B} and three of their shareholders.", []),
+    ("{P} was sentenced by Judge {Q} of the District Court.", []),
     # parties in one sentence, in different clauses or far apart, with no relation between them
     ("{P} is the director of {A}, and {Q} and {R} are associates of {B}.", [(D, "P", "A", "stated"), (A, "Q", "B", "stated"), (A, "R", "B", "stated")]),
     ("{A} owns {B}, while {C} is a separate trading firm based in {L}.", [(O, "A", "B", "stated")]),
@@ -246,6 +281,7 @@ def sentences(copies: int = 4, seed: int = 7) -> list[dict]:
                      "G": rng.choice(GOVS), "L": rng.choice(PLACES), "I": rng.choice(DEPTS), "U": rng.choice(UNITS),
                      "GD": "Department of " + rng.choice(DEPTS), "N": str(rng.choice([10, 25, 40, 51, 60, 100]))}
             slots["ID"] = slots["I"] + " Department"
+            slots["X"] = rng.choice(STATE_FORCES)
             slots["V"] = rng.choice(VESSELS)
             s = text.format(**slots)
             out.append({"sentence": s, "relations": [
