@@ -29,6 +29,7 @@ Different listed persons sharing a surname (`same_surname_pairs`: one's "First L
 list name): how many each matcher takes for a match, a precision check of the given-name rules.
 
 Usage: python bench/bench_screen.py [--n 1000] [--seed 2024] [--dev-seed 7] [--dob-n 400] [--rigour]
+       python bench/bench_screen.py --pairs-only --split dev [--show-errors N]  (tuning: dev pairs only)
 Writes bench/results/screen.json. The default threshold (rag.entities.screen.DEFAULT_THRESHOLD) was chosen on the
 dev seed's queries (a different sample of entries; the negatives are shared): the best F1 with no negative
 matched. Each matcher is also reported at its own dev-chosen threshold.
@@ -358,7 +359,15 @@ def main(argv=None) -> int:
     ap.add_argument("--show-errors", type=int, default=0)
     ap.add_argument("--pairs-out", default=str(ROOT / "bench" / "results" / "screen_name_pairs.json"))
     ap.add_argument("--dob-n", type=int, default=400, help="person queries with birth dates (half of them wrong)")
+    ap.add_argument("--split", choices=["dev", "heldout", "all"], default="all",
+                    help="--pairs-only: the labelled pairs' split(s) to score and print (tune on dev only)")
+    ap.add_argument("--pairs-only", action="store_true",
+                    help="only the labelled name pairs, printed for --split, nothing written (for tuning)")
     args = ap.parse_args(argv)
+    if args.pairs_only:
+        splits = ("dev", "heldout") if args.split == "all" else (args.split,)
+        run_pairs(load_pairs(), show_errors=args.show_errors, splits=splits)
+        return 0
 
     import rag.entities.screen as screen
     from rag.entities.index import EntityIndex
@@ -571,9 +580,12 @@ def pair_metrics(rows: list[tuple[dict, float]], threshold: float) -> dict:
             "tp": tp, "fp": fp, "fn": fn}
 
 
-def run_pairs(pairs: list[dict], show_errors: int = 0) -> dict:
-    """Both matchers on every pair in one run: F1 per split and kind at each one's default threshold."""
+def run_pairs(pairs: list[dict], show_errors: int = 0, splits: tuple[str, ...] = ("dev", "heldout")) -> dict:
+    """Both matchers on every pair of `splits` in one run: F1 per split and kind at each one's default
+    threshold (errors shown are dev ones only)."""
     import rag.entities.screen as screen
+
+    pairs = [p for p in pairs if p["split"] in splits]
 
     lv2 = LogicV2Pairs()
     lv2.score(pairs[0])  # loads its tables
@@ -585,7 +597,7 @@ def run_pairs(pairs: list[dict], show_errors: int = 0) -> dict:
         secs[key] = round(time.perf_counter() - t0, 2)
     thresholds = {"regbrief": screen.DEFAULT_THRESHOLD, "logic_v2": LOGIC_V2_THRESHOLD}
     out: dict = {"pairs": len(pairs), "thresholds": thresholds, "seconds": secs, "splits": {}}
-    for split in ("dev", "heldout"):
+    for split in splits:
         idx = [i for i, p in enumerate(pairs) if p["split"] == split]
         kinds = sorted({pairs[i]["kind"] for i in idx})
         res: dict = {}
