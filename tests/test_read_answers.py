@@ -37,6 +37,7 @@ publisher: regbrief test suite
 
 This article is test data written for the regbrief test suite.
 Today, the Treasury published guidance for tanker operators on price cap attestations.
+The guidance asks tanker operators to check every cargo bound for Syria against the price cap rules.
 """
 
 OPENER = re.compile(r"^(Yes|No)\b")
@@ -240,3 +241,12 @@ def test_cli_ask_without_a_store_says_so(tmp_path):
     assert r.returncode != 0
     assert "no store" in r.stderr and "ingest" in r.stderr
     assert not (tmp_path / "no-store").exists()  # asking creates no store
+
+
+def test_a_place_in_the_question_is_no_party_to_look_up_on_the_lists(ask):
+    # "Damascus" is where the cargo goes (the passage says "Syria"), not a party the lists could name: the
+    # passage answers, and no list's silence about the city is offered as the answer.
+    a = ask("Does the Treasury guidance ask tanker operators to check cargoes for US sanctions on Damascus?")
+    assert "bound for Syria" in a["answer"], a["answer"]
+    assert "does not appear" not in a["answer"] and "no entry" not in a["answer"], a["answer"]
+    assert not a["answer"].startswith(("Cannot say", "No:")), a["answer"]

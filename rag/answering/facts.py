@@ -38,7 +38,7 @@ from rag.entities.entry_facts import (
 from rag.answering.evidence import Evidence, chunks_of, passes_filters, row_to_result
 from rag.answering.fields import RELATIONS
 from rag.core.models import Filters, ListEntry, SearchResult
-from rag.entities.names import fold, mentions, names_all
+from rag.entities.names import fold, is_place, mentions, names_all
 from rag.answering.plan import PRONOUN, Plan, PlanAsk
 from rag.core.text import sentence_spans
 
@@ -185,7 +185,9 @@ class FactDrafter:
             if not self.relation(ask, ent.text if ent else entries[0].name, fieldname):
                 self.out.unanswered.append(ask)
             return
-        if fieldname == "listed" and (ent is not None or entries):
+        if fieldname == "listed" and (entries or (ent is not None and not is_place(ent.text))):
+            # (A place no entry names is no party a list could name: "... US sanctions on Tehran?" asks about
+            # the sanctions, and the passages answer.)
             self.listed(ask, ent, entries)
             return
         if fieldname in ("other", "listed", "general") or not entries:

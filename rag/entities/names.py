@@ -364,6 +364,14 @@ def normalise(name: str, person: bool) -> Normalised:
     return Normalised(name, tokens, applied, legal, person)
 
 
+def is_place(name: str) -> bool:
+    """Is the name a country, territory or city as rigour knows them ("Tehran", "Hong Kong", "Russia")?"""
+    from rigour.territories import lookup_territory
+
+    territory = lookup_territory(re.sub(r"^the\s+", "", name.strip(), flags=re.I))
+    return territory is not None and territory.code != "zz"
+
+
 def name_forms(name: str) -> list[str]:
     """A name and, when it holds a part in brackets ("Islamic Republic of Iran Broadcasting (IRIB)",
     "Joint Stock Company Zvezda (JSC Zvezda)"), the name outside the brackets and each part inside them:
