@@ -250,3 +250,11 @@ def test_a_place_in_the_question_is_no_party_to_look_up_on_the_lists(ask):
     assert "bound for Syria" in a["answer"], a["answer"]
     assert "does not appear" not in a["answer"] and "no entry" not in a["answer"], a["answer"]
     assert not a["answer"].startswith(("Cannot say", "No:")), a["answer"]
+
+
+def test_an_identifier_of_another_kind_is_no_answer(ask):
+    # DJI's entry gives a Unified Social Credit Code, no SWIFT/BIC code: that code is not offered as one.
+    a = ask("What is DJI's SWIFT code?")
+    assert "914403007954257495" not in a["answer"], a["answer"]
+    a = ask("What is DJI's Unified Social Credit Code?")
+    assert "914403007954257495" in a["answer"], a["answer"]

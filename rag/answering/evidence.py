@@ -73,7 +73,7 @@ def set_aside_note(results: list[SearchResult]) -> str | None:
 
 
 def gather(retriever, store, question: str, filters: Filters, entry_ids: list[str] = (),
-           k: int = 8) -> tuple[list[SearchResult], list[SearchResult]]:
+           k: int = 12) -> tuple[list[SearchResult], list[SearchResult]]:
     """(passages, passages set aside) for a question: what retrieval finds, and the chunks of the list
     entries the question's plan resolved to (`entry_ids`), under the filters in force; documents that
     address the answering system are set aside (see set_aside)."""
