@@ -38,6 +38,7 @@ publisher: regbrief test suite
 This article is test data written for the regbrief test suite.
 Today, the Treasury published guidance for tanker operators on price cap attestations.
 The guidance asks tanker operators to check every cargo bound for Syria against the price cap rules.
+The Treasury issued the guidance for tanker operators under section 231 of the act.
 """
 
 OPENER = re.compile(r"^(Yes|No)\b")
@@ -258,3 +259,9 @@ def test_an_identifier_of_another_kind_is_no_answer(ask):
     assert "914403007954257495" not in a["answer"], a["answer"]
     a = ask("What is DJI's Unified Social Credit Code?")
     assert "914403007954257495" in a["answer"], a["answer"]
+
+
+def test_a_section_number_is_no_count(ask):
+    # "section 231" labels the law; it does not count operators.
+    a = ask("How many tanker operators did the Treasury guidance name?")
+    assert a["answer"].startswith("The sources do not say how many"), a["answer"]

@@ -70,6 +70,10 @@ _MONEY = re.compile(r"[$€£¥]\s?\d|\b\d[\d,.]*\s?(?:million|billion|thousand|
                     re.I)
 # A question about who said something, and a sentence that quotes someone by name ('," said Under
 # Secretary Alan Estevez', 'Alan Estevez said').
+# A number that labels something rather than counting it: "section 219", "Executive Order 13224", "GL 15K",
+# "No. 5" (dates, "March 4" without its year too, are blanked apart).
+_LABEL_NUMBER = re.compile(r"\b(?:sections?|sec\.|§|parts?|titles?|chapters?|articles?|paragraphs?|orders?|e\.\s?o\.|eo|"
+                           r"nos?\.|numbers?|gls?|general licen[cs]es?|rules?|annex(?:es)?|resolutions?)\s*\d[\w()./:-]*", re.I)
 _ASKS_SPEAKER = re.compile(r"^\W*(?:who|whom|which (?:\w+\s+){0,2}?(?:official|officer|person|spokes\w+|secretary|"
                            r"minister|director))\b.*\b(?:said|say|says|saying|announc\w*|quoted|stated?|statement|"
                            r"comment\w*|spoke|remarks|issued|describ\w*)\b", re.I)
@@ -665,7 +669,7 @@ def _states_amount_asked(want: Want, text: str) -> bool:
     if _ASKS_MONEY.search(want.text):
         return bool(_MONEY.search(text))
     if want.kind == "amount" and not want.text.lower().lstrip().startswith("how much"):
-        return bool(_COUNT.search(_TIME.sub(" ", strip_dates(text))))  # ("March 4" without its year too)
+        return bool(_COUNT.search(_LABEL_NUMBER.sub(" ", _TIME.sub(" ", strip_dates(text)))))
     return True
 
 
