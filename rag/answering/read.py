@@ -699,10 +699,15 @@ def _draft(question: str, plan: Plan, parts: list[PartAnswer], facts: FactDraft)
         sentences = list(part.sentences)
         if i == 0 and sentences and not part.from_record and _AUX.match(part.text):
             want = Want.of(part.text, plan, part.ask, {})
-            text, evs = sentences[0]
-            opener = _opener(want, text, evs[0] if evs else None)
-            if opener and not re.match(rf"{opener.strip(': ')}\b", text, re.I):  # its own "No." says it already
-                sentences[0] = (opener + text, evs)
+            # The first of the shown sentences that settles the question leads, with its Yes or No; when none
+            # does, the best one leads without an opener.
+            for k, (text, evs) in enumerate(sentences):
+                opener = _opener(want, text, evs[0] if evs else None)
+                if opener:
+                    sentences.insert(0, sentences.pop(k))
+                    if not re.match(rf"{opener.strip(': ')}\b", text, re.I):  # its own "No." says it already
+                        sentences[0] = (opener + text, evs)
+                    break
         if len(draft.sentences) < MAX_SENTENCES + len(parts) - 1:
             draft.sentences += sentences
         draft.notes += part.notes
