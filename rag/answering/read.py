@@ -68,12 +68,12 @@ _ASKS_MONEY = re.compile(r"^\W*(?:(?:what|which)\s+(?:(?:is|was|were|are)\s+the\
 _MONEY = re.compile(r"[$€£¥]\s?\d|\b\d[\d,.]*\s?(?:million|billion|thousand|m|bn)?\s?(?:(?:us|u\.s\.)\s)?(?:dollars?|euros?|pounds?|"
                     r"usd|eur|gbp|rubles?|roubles?|yuan)\b|\b(?:usd|eur|gbp|us\$)\s?\d|\d\s?(?:%|percent\b|per cent\b)",
                     re.I)
-# A question about who said something, and a sentence that quotes someone by name ('," said Under
-# Secretary Alan Estevez', 'Alan Estevez said').
 # A number that labels something rather than counting it: "section 219", "Executive Order 13224", "GL 15K",
 # "No. 5" (dates, "March 4" without its year too, are blanked apart).
 _LABEL_NUMBER = re.compile(r"\b(?:sections?|sec\.|§|parts?|titles?|chapters?|articles?|paragraphs?|orders?|e\.\s?o\.|eo|"
                            r"nos?\.|numbers?|gls?|general licen[cs]es?|rules?|annex(?:es)?|resolutions?)\s*\d[\w()./:-]*", re.I)
+# A question about who said something, and a sentence that quotes someone by name ('," said Under
+# Secretary Alan Estevez', 'Alan Estevez said').
 _ASKS_SPEAKER = re.compile(r"^\W*(?:who|whom|which (?:\w+\s+){0,2}?(?:official|officer|person|spokes\w+|secretary|"
                            r"minister|director))\b.*\b(?:said|say|says|saying|announc\w*|quoted|stated?|statement|"
                            r"comment\w*|spoke|remarks|issued|describ\w*)\b", re.I)

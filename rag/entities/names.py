@@ -364,12 +364,14 @@ def normalise(name: str, person: bool) -> Normalised:
     return Normalised(name, tokens, applied, legal, person)
 
 
-def is_place(name: str) -> bool:
-    """Is the name a country, territory or city as rigour knows them ("Tehran", "Hong Kong", "Russia")?"""
+@lru_cache(maxsize=4096)
+def is_place(text: str) -> bool:
+    """A country, territory or city named by itself ("China", "Hong Kong", "Moscow"), by rigour's territory
+    names: such a mention says where, rarely who (a government is named as one: "the Russian government",
+    "Government of X"); no list entry names a place as such."""
     from rigour.territories import lookup_territory
 
-    territory = lookup_territory(re.sub(r"^the\s+", "", name.strip(), flags=re.I))
-    return territory is not None and territory.code != "zz"
+    return lookup_territory(re.sub(r"^the\s+", "", text, flags=re.I)) is not None
 
 
 def name_forms(name: str) -> list[str]:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from rag.entities.names import Mention, mentions, normalise
+from rag.entities.names import Mention, is_place, mentions, normalise
 
 DATA = Path(__file__).parent / "data"
 MODEL_PATH = DATA / "model.npz"
@@ -67,16 +67,6 @@ _NOT_PARTY = re.compile(rf"(?:{_ROLE}(?:\s+(?:of\s+)?{_ROLE})*|SDNs?|SDGTs?|EAR|
 
 # A place written as a modifier of the name that follows ("Hong Kong-based X", "the Panama-flagged vessel Y").
 _MODIFIER = re.compile(r"-(?:based|flagged|registered|headquartered|origin)\b")
-
-
-@lru_cache(maxsize=4096)
-def is_place(text: str) -> bool:
-    """A country, territory or city named by itself ("China", "Hong Kong", "Moscow"), by rigour's territory
-    names: such a mention in a sentence says where, rarely who (a government is named as one: "the Russian
-    government", "Government of X")."""
-    from rigour.territories import lookup_territory
-
-    return lookup_territory(re.sub(r"^the\s+", "", text, flags=re.I)) is not None
 
 
 @dataclass
