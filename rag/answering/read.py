@@ -584,8 +584,9 @@ class PartAnswer:
 
 
 def compose(question: str, plan: Plan, facts: FactDraft, cands: list[Evidence], embedder,
-            aliases: dict[str, list[str]]) -> Draft:
-    """The answer, part by part, in the order asked."""
+            aliases: dict[str, list[str]], id_words: frozenset[str] = frozenset()) -> Draft:
+    """The answer, part by part, in the order asked. `id_words`: the words that name kinds of identifier in
+    the store's lists, generic ones ("number", "code") left out."""
     reader = get_reader(embedder)
     asks = plan.asks or [None]
     parts: list[PartAnswer] = []
@@ -633,7 +634,7 @@ def compose(question: str, plan: Plan, facts: FactDraft, cands: list[Evidence], 
                 picked = pick(rank(reader, Want.of(about, plan, None, aliases), cands), embedder, per_part)
         picked = _both_parties(want, picked, strict=bool(plan.two_parties()) and ask is not None
                                and ask.field in RELATIONS)[:per_part]
-        picked = [e for e in picked if _states_amount_asked(want, e.text) and _states_kind_asked(want, e.text)]
+        picked = [e for e in picked if _states_amount_asked(want, e.text) and _states_kind_asked(want, e.text, id_words)]
         if part.from_record and part.sentences:
             picked = picked[:1] if ask is not None and ask.field not in ("listed", "remarks", "measures") else []
         for ev in picked:
@@ -643,21 +644,14 @@ def compose(question: str, plan: Plan, facts: FactDraft, cands: list[Evidence], 
     return _draft(question, plan, parts, facts)
 
 
-# The kinds of identifier lists give, each by the words that name it: "What is X's SWIFT code?" is not
-# answered by a sentence that gives X's Unified Social Credit Code.
-_ID_KINDS = {k: re.compile(rf"\b(?:{v})\b", re.I) for k, v in {
-    "swift": r"swift|bic", "uscc": r"unified social credit|uscc", "passport": r"passports?", "imo": r"imo",
-    "mmsi": r"mmsi", "isin": r"isin", "lei": r"lei|legal entity identifier", "tax": r"tax (?:id|identification)|inn|tin",
-    "national": r"national (?:id|identification)|cedula|c[eé]dula", "registration": r"registration (?:number|no)|company number|reg\.? no",
-    "crypto": r"digital currency address", "call_sign": r"call sign"}.items()}
-
-
-def _states_kind_asked(want: Want, text: str) -> bool:
-    """A sentence that names kinds of identifier, none of them the kind the part asks for, does not answer it."""
-    asked = {k for k, rx in _ID_KINDS.items() if rx.search(want.text)}
+def _states_kind_asked(want: Want, text: str, id_words: frozenset[str]) -> bool:
+    """A sentence that names kinds of identifier, none of them the kind the part asks for, does not answer it:
+    "What is X's SWIFT code?" is not answered by X's Unified Social Credit Code. The kinds are the words of
+    the identifier types the store's lists use (`entry_facts.identifier_words`)."""
+    asked = set(fold(want.text).split()) & id_words
     if not asked:
         return True
-    said = {k for k, rx in _ID_KINDS.items() if rx.search(text)}
+    said = set(fold(text).split()) & id_words
     return not said or bool(asked & said)
 
 

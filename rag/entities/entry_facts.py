@@ -60,6 +60,10 @@ def latest_versions(entries: list[ListEntry]) -> list[ListEntry]:
     return sorted(best.values(), key=lambda e: (e.date or dt.date.min, e.doc_id))
 
 
+# Words that name no kind of identifier ("What is X's registration number?" asks for no kind in particular).
+GENERIC_ID_WORDS = frozenset({"no", "number", "id", "code", "identification", "registration", "reg", "the", "of"})
+
+
 def identifier_words(index) -> set[str]:
     """Words of the identifier types the lists in the store use ("passport", "isin", "swift", "imo")."""
     def build(ix):
@@ -86,9 +90,8 @@ def field_values(e: ListEntry, fieldname: str, clause: str, index=None) -> list:
     if fieldname == "identifiers":
         ids = list(e.identifiers)
         words = set(fold(clause).split())
-        generic = {"no", "number", "id", "code", "identification", "registration", "reg", "the", "of"}
         # The kinds of identifier the clause names, in the words the store's lists use ("passport", "isin").
-        asked = words & identifier_words(index) - generic
+        asked = words & identifier_words(index) - GENERIC_ID_WORDS
         if asked:  # none of them on this entry: the sources do not say
             return [i for i in ids if set(fold(i.type).split()) & asked]
         return sorted(ids, key=lambda i: -len(set(fold(i.type).split()) & words))
