@@ -547,14 +547,17 @@ def _names_instead(text: str, want: Want, forms: list[str]) -> bool:
 
 def pick(ranked: list[Evidence], embedder, limit: int) -> list[Evidence]:
     """The best of the ranked sentences above the floor, one of each fact (a sentence that says what a
-    chosen one says is left out)."""
+    chosen one says, in nearly the same words and with no number the chosen one lacks, is left out)."""
     ranked = [e for e in ranked if e.score >= get_scorer().refuse_below]
     if not ranked:
         return []
     vecs = embedder.encode([e.text for e in ranked])
+    # Numbers and codes a sentence writes: two sentences worded alike that give other numbers ("GL 13Q and
+    # 13R" and "GL 15K and 15L", each in a notice of its own) state two facts.
+    specifics = [{w for w in fold(e.text).split() if any(c.isdigit() for c in w)} for e in ranked]
     chosen: list[int] = []
     for i in range(len(ranked)):
-        if any(float(vecs[i] @ vecs[j]) > 0.88 for j in chosen):
+        if any(float(vecs[i] @ vecs[j]) > 0.88 and specifics[i] <= specifics[j] for j in chosen):
             continue
         chosen.append(i)
         if len(chosen) == limit:
