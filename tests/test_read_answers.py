@@ -41,6 +41,20 @@ The guidance asks tanker operators to check every cargo bound for Syria against 
 The Treasury issued the guidance for tanker operators under section 231 of the act.
 """
 
+# An indictment with a town and a country in it, neither of them a party to a relation (read beside the demo
+# articles only: with the lists loaded, the question is read otherwise).
+INDICTMENT = """---
+title: "Test fixture: freight forwarder indicted"
+date: 2024-07-10
+publisher: regbrief test suite
+---
+
+This article is test data written for the regbrief test suite.
+Freight forwarders move goods for exporters and are expected to check where those goods end up.
+A freight forwarder based in Tamarac was indicted on Tuesday.
+Prosecutors say its president exported a gas chromatograph, a controlled laboratory instrument, to Russia without an export licence.
+"""
+
 OPENER = re.compile(r"^(Yes|No)\b")
 
 
@@ -251,6 +265,16 @@ def test_a_place_in_the_question_is_no_party_to_look_up_on_the_lists(ask):
     assert "bound for Syria" in a["answer"], a["answer"]
     assert "does not appear" not in a["answer"] and "no entry" not in a["answer"], a["answer"]
     assert not a["answer"].startswith(("Cannot say", "No:")), a["answer"]
+
+
+def test_a_place_is_no_party_to_a_relation(rb, tmp_path):
+    # "to Russia" says where the goods went and "Tamarac" where the forwarder is: the question asks what was
+    # exported, not how Tamarac and Russia are related, and the sentence that says it answers.
+    (tmp_path / "indictment.md").write_text(INDICTMENT, encoding="utf-8")
+    assert rb.ingestor.ingest([DEMO / "articles", tmp_path / "indictment.md"]).ok
+    a = rb.ask("What controlled instrument is the Tamarac freight forwarder charged with exporting to Russia?",
+               None, backend="extractive", record=False)
+    assert "gas chromatograph" in a.answer, a.answer
 
 
 def test_an_identifier_of_another_kind_is_no_answer(ask):

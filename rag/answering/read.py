@@ -40,7 +40,7 @@ from rag.answering.verify import negated
 from rag.core.dates import MONTHS, find_dates, human_date, strip_dates
 from rag.core.models import SearchResult
 from rag.core.text import STOPWORDS, keywords, looks_like_instruction, statement_spans
-from rag.entities.names import LEGAL_WORDS, LIST_WORDS, fold, mentions, question_names
+from rag.entities.names import LEGAL_WORDS, LIST_WORDS, fold, is_place, mentions, question_names
 
 MAX_SENTENCES = 4
 MAX_CANDIDATES = 24
@@ -635,8 +635,11 @@ def compose(question: str, plan: Plan, facts: FactDraft, cands: list[Evidence], 
             about = " ".join(e.text for e in plan.entities if e.entry_ids)
             if about:
                 picked = pick(rank(reader, Want.of(about, plan, None, aliases), cands), embedder, per_part)
-        picked = _both_parties(want, picked, strict=bool(plan.two_parties()) and ask is not None
-                               and ask.field in RELATIONS)[:per_part]
+        # A place is no party to a relation: "what did X export to Russia?" asks what, not how X and Russia
+        # are related.
+        pair = plan.two_parties()
+        picked = _both_parties(want, picked, strict=bool(pair) and not any(is_place(p) for p in pair)
+                               and ask is not None and ask.field in RELATIONS)[:per_part]
         picked = [e for e in picked if _states_amount_asked(want, e.text) and _states_kind_asked(want, e.text, id_words)]
         if part.from_record and part.sentences:
             picked = picked[:1] if ask is not None and ask.field not in ("listed", "remarks", "measures") else []
@@ -683,9 +686,11 @@ def _both_parties(want: Want, picked: list[Evidence], strict: bool) -> list[Evid
     """A question about two parties that does not ask for a third ("what share of X does Y own?",
     "what did X export to Y?") is answered first by the sentences naming both; only by them when it asks
     how the two are related (`strict`): a sentence about one of them is about another relation."""
-    if len(want.parties) < 2 or want.kind == "name":
+    # A place or its people ("Russia", "Russian") says where or of what country, not who.
+    parties = [f for f in want.parties if not is_place(f[0])]
+    if len(parties) < 2 or want.kind == "name":
         return picked
-    both = [e for e in picked if all(_names_party(e.text, f) for f in want.parties[:2])]
+    both = [e for e in picked if all(_names_party(e.text, f) for f in parties[:2])]
     return both if (both or strict) else picked
 
 
