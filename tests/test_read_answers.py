@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.conftest import CONSOLIDATED_XML, DEMO, ROOT
+from tests.conftest import CONSOLIDATED_XML, DEMO, ROOT, make_rb
 from tests.test_api import LiveServer
 
 NEWS = """---
@@ -41,8 +41,7 @@ The guidance asks tanker operators to check every cargo bound for Syria against 
 The Treasury issued the guidance for tanker operators under section 231 of the act.
 """
 
-# An indictment with a town and a country in it, neither of them a party to a relation (read beside the demo
-# articles only: with the lists loaded, the question is read otherwise).
+# An indictment with a town and a country in it, neither of them a party to a relation.
 INDICTMENT = """---
 title: "Test fixture: freight forwarder indicted"
 date: 2024-07-10
@@ -53,6 +52,19 @@ This article is test data written for the regbrief test suite.
 Freight forwarders move goods for exporters and are expected to check where those goods end up.
 A freight forwarder based in Tamarac was indicted on Tuesday.
 Prosecutors say its president exported a gas chromatograph, a controlled laboratory instrument, to Russia without an export licence.
+"""
+
+# A listing beside another company's settlement, that company named by its acronym.
+SETTLEMENT = """---
+title: "Test fixture: an Entity List addition and a settlement"
+date: 2024-08-20
+publisher: regbrief test suite
+---
+
+This article is test data written for the regbrief test suite.
+Dunmore Optics Limited was added to the Entity List on Tuesday for supplying lenses to a military end user.
+In a separate case, Kestrel Avionics (KA) settled alleged export violations with the State Department.
+Under the consent agreement, KA will pay a civil penalty of $400,000.
 """
 
 OPENER = re.compile(r"^(Yes|No)\b")
@@ -267,14 +279,30 @@ def test_a_place_in_the_question_is_no_party_to_look_up_on_the_lists(ask):
     assert not a["answer"].startswith(("Cannot say", "No:")), a["answer"]
 
 
-def test_a_place_is_no_party_to_a_relation(rb, tmp_path):
+@pytest.fixture(scope="module")
+def articles_rb(tmp_path_factory, embedder):
+    """The demo articles and the two fixtures above, with no list loaded."""
+    root = tmp_path_factory.mktemp("articles")
+    (root / "indictment.md").write_text(INDICTMENT, encoding="utf-8")
+    (root / "settlement.md").write_text(SETTLEMENT, encoding="utf-8")
+    rb = make_rb(root / "home")
+    assert rb.ingestor.ingest([DEMO / "articles", root / "indictment.md", root / "settlement.md"]).ok
+    return rb
+
+
+def test_a_place_is_no_party_to_a_relation(articles_rb):
     # "to Russia" says where the goods went and "Tamarac" where the forwarder is: the question asks what was
     # exported, not how Tamarac and Russia are related, and the sentence that says it answers.
-    (tmp_path / "indictment.md").write_text(INDICTMENT, encoding="utf-8")
-    assert rb.ingestor.ingest([DEMO / "articles", tmp_path / "indictment.md"]).ok
-    a = rb.ask("What controlled instrument is the Tamarac freight forwarder charged with exporting to Russia?",
-               None, backend="extractive", record=False)
+    a = articles_rb.ask("What controlled instrument is the Tamarac freight forwarder charged with exporting to "
+                        "Russia?", None, backend="extractive", record=False)
     assert "gas chromatograph" in a.answer, a.answer
+
+
+def test_a_company_named_with_its_legal_form_is_not_answered_by_another_companys_penalty(articles_rb):
+    # Dunmore Optics Limited was listed, not fined; KA's penalty is KA's.
+    a = articles_rb.ask("How much did Dunmore Optics Limited pay in penalties?", None, backend="extractive",
+                        record=False)
+    assert "400,000" not in a.answer, a.answer
 
 
 def test_an_identifier_of_another_kind_is_no_answer(ask):

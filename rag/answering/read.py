@@ -497,6 +497,8 @@ def _is_firm(forms: list[str], cands: list[Evidence]) -> bool:
     authority or a group ("BIS", "North Korean IT teams") is not held to this."""
     if len(forms) > 1 and any(f.isupper() or "," in f for f in forms[1:]):
         return True  # resolved to list entries (their names follow the question's spelling)
+    if re.search(_LEGAL_FORM + r"\W*$", forms[0], re.I):
+        return True  # the question writes its legal form ("Smartech Future Limited")
     pattern = re.compile(re.escape(forms[0]) + r"\W+(?:\w+\W+){0,2}?" + _LEGAL_FORM, re.I)
     texts = {ev.result.chunk_id: ev.result.text for ev in cands}  # each passage once, not once per sentence
     return any(pattern.search(t) for t in texts.values())
