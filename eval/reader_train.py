@@ -523,21 +523,70 @@ def train_scorer(out: Path | None = None, folds: int = 5) -> dict:
             "seconds": round(time.perf_counter() - t0, 1)}
 
 
+def compare_data(old_cases: Path, variant: str = CHOSEN, seeds: tuple[int, ...] = (SEED,)) -> dict:
+    """`python -m eval.reader_train compare-data --old-cases PATH`: does a change of our own cases help? The
+    chosen model form is fitted on train parts only (ObliQA train plus the `train` cases of each file:
+    `old_cases`, e.g. the file before new questions were added, and the current OWN_CASES), once per seed,
+    and every fit is measured on the current dev parts in the same run (P@1 and MRR averaged over the
+    seeds, which move them by about as much as a small change of data does). Neither fit sees a dev or
+    held-out case, so the dev figures compare the data, not what a model remembers."""
+    embedder = embedder_for_training()
+    parts = load_parts(embedder)
+    cache = VectorCache(embedder)
+    old_train = prepare(own_groups(old_cases, ("train",)), cache, drop_passages=DROP_PASSAGES)
+    obliqa_train = parts.get("obliqa_train", [])
+    data = {"old_cases": obliqa_train + old_train, "new_cases": obliqa_train + parts.get("own_train", [])}
+    dev = {k: v for k, v in parts.items() if k.endswith("_dev")}
+    dev["own_dev_prose"] = [p for p in dev.get("own_dev", []) if not p.group.qid.startswith("sdn:")]
+    dev["own_dev_list_entries"] = [p for p in dev.get("own_dev", []) if p.group.qid.startswith("sdn:")]
+    old_ids = {json.loads(line)["passage"] for line in old_cases.read_text().splitlines() if line.strip()}
+    dev["own_dev_prose_new_passages"] = [p for p in dev["own_dev_prose"] if p.group.qid.split("#")[0] not in old_ids]
+    out: dict = {"seeds": list(seeds),
+                 "train_sizes": {"old_cases": len(old_train), "new_cases": len(parts.get("own_train", [])),
+                                 "obliqa_train": len(obliqa_train)}}
+    runs: dict[str, list[dict]] = {}
+    for seed in seeds:
+        for label, train_on in data.items():
+            m = fit(train_on, **VARIANTS[variant], seed=seed)
+            for name, part in dev.items():
+                runs.setdefault(f"{name}|{label}", []).append(ranks(part, model_scorer(m)))
+    for name, part in dev.items():
+        row = {"cosine": ranks(part, cosine_scorer), "bm25": ranks(part, bm25_scorer)}
+        for label in data:
+            rs = runs[f"{name}|{label}"]
+            row[f"reader_fit_on_{label}"] = {
+                "p@1": round(float(np.mean([r["p@1"] for r in rs])), 4) if part else None,
+                "mrr": round(float(np.mean([r["mrr"] for r in rs])), 4) if part else None,
+                "p@1_per_seed": [r["p@1"] for r in rs], "questions": len(part)}
+        out[name] = row
+    return out
+
+
 def build_cases(questions: Path = OWN_QUESTIONS, out: Path = OWN_CASES, seed: int = SEED) -> int:
     return build(questions, out, DATA, seed)
 
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python -m eval.reader_train")
-    ap.add_argument("command", choices=["train", "eval", "build-cases", "scorer"])
+    ap.add_argument("command", choices=["train", "eval", "build-cases", "scorer", "compare-data"])
     ap.add_argument("--variant", default=CHOSEN, choices=list(VARIANTS))
     ap.add_argument("--compare-variants", action="store_true", help="fit every model form, report them on dev")
     ap.add_argument("--out", type=Path, default=WEIGHTS)
+    ap.add_argument("--old-cases", type=Path, help="compare-data: the own cases file to compare against")
+    ap.add_argument("--seeds", default=str(SEED), help="compare-data: fitting seeds, comma-separated")
+    ap.add_argument("--baseline", type=Path, default=None,
+                    help="eval: also rank with these weights (e.g. the ones before a retrain), as reader_baseline")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.command == "build-cases":
         n = build_cases()
         print(f"wrote {n} cases to {OWN_CASES}")
+        return 0
+    if args.command == "compare-data":
+        if args.old_cases is None:
+            ap.error("compare-data needs --old-cases PATH")
+        seeds = tuple(int(x) for x in args.seeds.split(","))
+        print(json.dumps(compare_data(args.old_cases, args.variant, seeds), indent=1))
         return 0
     if args.command == "scorer":
         print(json.dumps(train_scorer(), indent=1))
@@ -548,7 +597,12 @@ def main(argv: list[str]) -> int:
     from rag.answering.reader import load_model
 
     parts = load_parts(embedder_for_training())
-    print(json.dumps(compare(parts, load_model(args.out)), indent=1))
+    report = compare(parts, load_model(args.out))
+    if args.baseline is not None:
+        old = load_model(args.baseline)
+        for name, data in parts.items():
+            report[name]["reader_baseline"] = ranks(data, model_scorer(old))
+    print(json.dumps(report, indent=1))
     return 0
 
 
