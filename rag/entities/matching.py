@@ -261,14 +261,16 @@ def acronyms(n: Normalised) -> set[str]:
     return {a for a in out if len(a) >= 3}
 
 
-def compare(q: Normalised, n: Normalised, careful: bool = True, whole: tuple[float, str] | None = None) -> Comparison:
+def compare(q: Normalised, n: Normalised, careful: bool = True, whole: tuple[float, str] | None = None,
+            sims: tuple[float, float, float] | None = None) -> Comparison:
     """How alike two normalised names are, in [0, 1], and how (see the module docstring): the best of the
     whole-name comparison and, when `careful`, the word-by-word alignment (`align`; alone when a person's
     given name is another name rigour knows: `different_names`), lowered for legal forms of different
     classes. Screening is careful only with its best few candidates: the alignment
     costs ten times the whole-name comparison. `whole`: the whole-name comparison when already made
-    (`Comparison.whole` of a comparison that was not careful)."""
-    score, how = whole = whole or _compare_whole(q, n)
+    (`Comparison.whole` of a comparison that was not careful); `sims`: `whole_sims` of the two names when
+    already counted."""
+    score, how = whole = whole or _compare_whole(q, n, sims)
     if careful:
         a = align(q, n)
         if a > score + 1e-9 or (a < score and different_names(q, n)):
@@ -394,13 +396,25 @@ def whole_bounds(q: Normalised, names: list[Normalised]) -> np.ndarray:
     words joined, sorted or without generic words (what `_compare_whole` starts from and only lowers),
     0.9 for an acronym, 1 where a person's name may be partly given (not bounded here). Counted for all
     the names at once (rapidfuzz's cdist), so screening need not compare names that cannot be shown."""
+    return whole_bounds_of(q, names, whole_sims(q, names))
+
+
+def whole_sims(q: Normalised, names: list[Normalised]) -> np.ndarray:
+    """The similarities `_compare_whole` starts from, for all the names at once (rapidfuzz's cdist): rows
+    the words joined, sorted, and without generic words."""
+    if not names:
+        return np.zeros((3, 0))
+    return np.stack([
+        cdist([q.joined], [n.joined for n in names], scorer=_similarity, dtype=np.float64)[0],
+        cdist([q.sorted_joined], [n.sorted_joined for n in names], scorer=_similarity, dtype=np.float64)[0],
+        cdist([q.core_joined], [n.core_joined for n in names], scorer=_similarity, dtype=np.float64)[0]])
+
+
+def whole_bounds_of(q: Normalised, names: list[Normalised], sims: np.ndarray) -> np.ndarray:
+    """`whole_bounds` from the names' `whole_sims`."""
     if not names:
         return np.zeros(0)
-    bound = cdist([q.joined], [n.joined for n in names], scorer=_similarity, dtype=np.float64)[0]
-    np.maximum(bound, cdist([q.sorted_joined], [n.sorted_joined for n in names], scorer=_similarity,
-                            dtype=np.float64)[0], out=bound)
-    np.maximum(bound, cdist([q.core_joined], [n.core_joined for n in names], scorer=_similarity,
-                            dtype=np.float64)[0], out=bound)
+    bound = sims.max(axis=0)
     bound += 1e-9
     qt = len(q.tokens)
     for i, n in enumerate(names):
@@ -420,23 +434,23 @@ def numbers_differ(q: Normalised, n: Normalised) -> bool:
 _similarity = Indel.normalized_similarity
 
 
-def _compare_whole(q: Normalised, n: Normalised) -> tuple[float, str]:
+def _compare_whole(q: Normalised, n: Normalised, sims: tuple[float, float, float] | None = None) -> tuple[float, str]:
     """The whole-name score and how it was reached ("joined", "word order", "generic words", "partial person
-    name"; "none" for a name without words)."""
+    name"; "none" for a name without words). `sims`: the names' `whole_sims` when already counted."""
     qt, nt = q.tokens, n.tokens
     if not qt or not nt:
         return 0.0, "none"
     person = n.person
     qj, nj = q.joined, n.joined
-    full = _similarity(qj, nj)
+    full = _similarity(qj, nj) if sims is None else sims[0]
     how = "joined"
     if len(qt) > 1 or len(nt) > 1:
-        s = _similarity(q.sorted_joined, n.sorted_joined) * (1.0 if person else 0.98)
+        s = (_similarity(q.sorted_joined, n.sorted_joined) if sims is None else sims[1]) * (1.0 if person else 0.98)
         if s > full + 1e-9:
             full, how = s, "word order"
     qc, nc = q.core_joined, n.core_joined
     if qc and nc and (q.generic or n.generic) and qj != nj:
-        core = _similarity(qc, nc)
+        core = _similarity(qc, nc) if sims is None else sims[2]
         if q.generic == n.generic:
             # The same generic words on both sides say little: the distinctive words decide as much.
             full = min(full, (full + core) / 2)

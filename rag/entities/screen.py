@@ -53,10 +53,11 @@ import numpy as np
 from rag.core.dates import iso
 from rag.entities.index import EntityIndex, collector_paused, same_entry
 from rag.entities.matching import (Comparison, acronyms, compare, explain, normalisations, trigrams,
-                                   whole_bounds)
+                                   whole_bounds_of, whole_sims)
 from rag.core.models import ListEntry, ScreenMatch, ScreenQuery, ScreenResponse, ScreenResult
 from rag.entities.names import GENERIC, Normalised, name_forms, normalise, person_tables_loaded
 from rag.core.priority import query_entry, stepping
+from rag.entities import screen_helper
 from rag.entities.qualify import IDENTIFIER_SCORE, ident_key, ident_values, qualify
 
 _EPOCH = dt.date(1, 1, 1)
@@ -130,6 +131,9 @@ class NameIndex:
         self._symbols: dict[str, np.ndarray] | None = None  # rigour's symbols -> names (`_symbol_postings`)
         self._key_len: np.ndarray | None = None  # trigrams and symbols per name
         self._lock = threading.Lock()
+        self._helper: screen_helper.ScreenHelper | None = None  # a second process for large batches (`helper`)
+        self._helper_tried = False
+        self._helper_lock = threading.Lock()
         self.identifiers: dict[str, set[int]] = defaultdict(set)
         self.token_names: dict[str, list[int]] = defaultdict(list)  # organisations' name words -> names
         self.acronym_names: dict[str, list[int]] = defaultdict(list)  # organisations' acronyms -> names
@@ -171,6 +175,8 @@ class NameIndex:
     def _symbol_postings(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Rigour's symbols of every name's words -> names, and each name's count of keys (trigrams and
         symbols); made once, on the first screening that blocks by symbols."""
+        if self._symbols is not None:  # made: no lock (a helper forked while another thread held it has it held)
+            return self._symbols, self._key_len
         with self._lock:
             if self._symbols is None:
                 postings: dict[str, list[int]] = defaultdict(list)
@@ -231,6 +237,24 @@ class NameIndex:
             nz, dice = nz[keep], dice[keep]
         order = np.lexsort((nz, -dice))[:k]  # best first; ties by index, whatever the subset counted
         return nz[order].tolist()
+
+    def helper(self) -> screen_helper.ScreenHelper | None:
+        """The process that screens half of this index's large batches (`rag.entities.screen_helper`),
+        forked on the first such batch, once; None where helpers are off or could not start."""
+        if not self._helper_tried:
+            with self._helper_lock:
+                if not self._helper_tried:
+                    self._symbol_postings()  # made before the fork, so the child never builds them
+                    self._helper = screen_helper.start(self)
+                    self._helper_tried = True
+        return self._helper if self._helper is not None and self._helper.alive else None
+
+    def screen_query(self, q: str | ScreenQuery, type_: str | None, threshold: float,
+                     limit: int = MAX_MATCHES) -> ScreenResult:
+        """`screen_one` for a name or a query with details (its schema, else `type_`)."""
+        if isinstance(q, ScreenQuery):
+            return self.screen_one(q.name, schema_type(q.schema_) or type_, threshold, limit, q)
+        return self.screen_one(q, type_, threshold, limit)
 
     def screen_one(self, query: str, type_: str | None, threshold: float, limit: int = MAX_MATCHES,
                    details: ScreenQuery | None = None, light: bool = False) -> ScreenResult:
@@ -360,11 +384,16 @@ class NameIndex:
         be among the best few compared word by word."""
         names = [norm[ni] for ni in cand]
         bound = np.zeros(len(cand))
+        sims = np.zeros((3, len(cand)))
         for person in (False, True):
             at = [i for i, n in enumerate(names) if n.person == person]
             if at:
-                bound[at] = whole_bounds(variants[person], [names[i] for i in at])
-        out = {i: compare(variants[names[i].person], names[i], careful=False) for i in range(min(CAREFUL, len(cand)))}
+                group = [names[i] for i in at]
+                sims[:, at] = got = whole_sims(variants[person], group)
+                bound[at] = whole_bounds_of(variants[person], group, got)
+        sims = sims.T.tolist()  # per candidate: the similarities compare() starts from
+        out = {i: compare(variants[names[i].person], names[i], careful=False, sims=sims[i])
+               for i in range(min(CAREFUL, len(cand)))}
         keep = max(limit, CAREFUL)
         entry_best: dict[int, float] = {}  # entry -> its best score so far
         if name_entry is not None:
@@ -387,7 +416,7 @@ class NameIndex:
                 if len(best) >= CAREFUL and best[CAREFUL - 1] > bound[i]:
                     break  # neither shown nor among the best few: nor are the rest, whose bounds are lower
             n = names[i]
-            c = out[i] = compare(variants[n.person], n, careful=False)
+            c = out[i] = compare(variants[n.person], n, careful=False, sims=sims[i])
             if name_entry is not None:
                 ei = name_entry[cand[i]]
                 if c.score > entry_best.get(ei, -1.0):
@@ -479,21 +508,34 @@ def screen_names(entity_index: EntityIndex, names: list[str | ScreenQuery], type
     """Screen names, or queries with a schema, birth date, country and identifiers: one result each, in
     order; the response says which lists (with their publication dates) were screened."""
     idx = name_index(entity_index)
-    results = []
-    done: dict[tuple, ScreenResult] = {}  # a name a file gives again is screened once (results never change)
+    todo: dict[tuple, str | ScreenQuery] = {}  # a name a file gives again is screened once (results never change)
+    for n in names:
+        todo.setdefault(_query_key(n), n)
+    keys = list(todo)
+    done: dict[tuple, ScreenResult] = {}
     with collector_paused():
-        for n in names:
-            if isinstance(n, ScreenQuery):
-                key = (n.name, n.schema_, n.birth_date, n.country, tuple(n.identifiers))
-                if key not in done:
-                    done[key] = idx.screen_one(n.name, schema_type(n.schema_) or type, threshold, limit, n)
-            else:
-                key = (n,)
-                if key not in done:
-                    done[key] = idx.screen_one(n, type, threshold, limit)
-            results.append(done[key])
+        # A large batch: its second half screened by a helper process meanwhile (`rag.entities.screen_helper`).
+        helper = idx.helper() if len(keys) >= screen_helper.MIN_BATCH else None
+        half = len(keys) // 2
+        waiting = helper.try_screen([todo[k] for k in keys[half:]], type, threshold, limit) if helper else None
+        try:
+            for k in keys[:half] if waiting else keys:
+                done[k] = idx.screen_query(todo[k], type, threshold, limit)
+        finally:
+            theirs = waiting() if waiting else None  # read back whatever happened here, or the pipe is off by one
+        if waiting:
+            if theirs is None:  # the helper failed or is gone: screened here
+                theirs = [idx.screen_query(todo[k], type, threshold, limit) for k in keys[half:]]
+            done.update(zip(keys[half:], theirs))
+    results = [done[_query_key(n)] for n in names]
     return ScreenResponse(results=results, threshold=threshold, type=type, entries=len(idx),
                           lists=entity_index.lists_loaded())
+
+
+def _query_key(q: str | ScreenQuery) -> tuple:
+    if isinstance(q, ScreenQuery):
+        return (q.name, q.schema_, q.birth_date, q.country, tuple(q.identifiers))
+    return (q,)
 
 
 def screen_queries(names: list[str], lines: str = "", schema: str | None = None, birth_date: str | None = None,
