@@ -1,8 +1,8 @@
 """Screening speed against another tree in the same run: bench_screen's timed steps (the name index, 1,000 names
 in process, 2,000 names over real HTTP in batches of 100) run in a fresh process per tree, the trees
 alternating, `--rounds` times. On a machine others load too, one tree's figures alone say little; the ratio
-of the two trees measured side by side does. CPU is counted for the process and its screening helper
-(rag.entities.screen_helper), whose work is the batch's too; over HTTP it includes the bench's own client.
+of the two trees measured side by side does. CPU over HTTP is the process's: the server's and the bench's
+own client's.
 
 Usage: `git archive main | tar -x -C /tmp/main` then `python -m bench screen_speed --against /tmp/main`.
 Each child parses the lists with its own tree's parsers (bench_screen.build_registry) and screens the same
@@ -34,10 +34,7 @@ with tempfile.TemporaryDirectory() as tmp:
     pos, dev = bs.positives(idx.entries, 1000, 2024), bs.positives(idx.entries, 1000, 7)
     names = [p["query"] for p in pos]
 
-    def cpu_now():  # this process's CPU and its screening helper's (a tree that has one)
-        helper = getattr(idx, "_helper", None)
-        return time.process_time() + (helper.cpu_seconds() if helper else 0.0)
-
+    cpu_now = time.process_time
     c0, w0 = cpu_now(), time.perf_counter()
     screen.screen_names(ei, names)
     cpu, wall = cpu_now() - c0, time.perf_counter() - w0
@@ -78,7 +75,7 @@ def run(args: argparse.Namespace | None = None) -> dict:
     }
     print(table([[k, *(median[k][f] for f in fields)] for k in trees], ["tree", *fields]))
     print(f"this tree / the other: {ratio['names_1000_cpu']}x in process (CPU), {ratio['http_names_per_s']}x "
-          f"over HTTP (names/s), {ratio['http_cpu']}x over HTTP (CPU per name, helper processes included)")
+          f"over HTTP (names/s), {ratio['http_cpu']}x over HTTP (CPU per name)")
     result = {"trees": {k: str(v) for k, v in trees.items()}, "rounds": args.rounds, "runs": runs,
               "median": median, "speedup": ratio}
     write_result("screen_speed", result)

@@ -57,7 +57,6 @@ from rag.entities.matching import (Comparison, acronyms, compare, explain, norma
 from rag.core.models import ListEntry, ScreenMatch, ScreenQuery, ScreenResponse, ScreenResult
 from rag.entities.names import GENERIC, Normalised, name_forms, normalise, person_tables_loaded
 from rag.core.priority import query_entry, stepping
-from rag.entities import screen_helper
 from rag.entities.qualify import IDENTIFIER_SCORE, ident_key, ident_values, qualify
 
 _EPOCH = dt.date(1, 1, 1)
@@ -131,9 +130,6 @@ class NameIndex:
         self._symbols: dict[str, np.ndarray] | None = None  # rigour's symbols -> names (`_symbol_postings`)
         self._key_len: np.ndarray | None = None  # trigrams and symbols per name
         self._lock = threading.Lock()
-        self._helper: screen_helper.ScreenHelper | None = None  # a second process for large batches (`helper`)
-        self._helper_tried = False
-        self._helper_lock = threading.Lock()
         self.identifiers: dict[str, set[int]] = defaultdict(set)
         self.token_names: dict[str, list[int]] = defaultdict(list)  # organisations' name words -> names
         self.acronym_names: dict[str, list[int]] = defaultdict(list)  # organisations' acronyms -> names
@@ -175,8 +171,6 @@ class NameIndex:
     def _symbol_postings(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Rigour's symbols of every name's words -> names, and each name's count of keys (trigrams and
         symbols); made once, on the first screening that blocks by symbols."""
-        if self._symbols is not None:  # made: no lock (a helper forked while another thread held it has it held)
-            return self._symbols, self._key_len
         with self._lock:
             if self._symbols is None:
                 postings: dict[str, list[int]] = defaultdict(list)
@@ -237,17 +231,6 @@ class NameIndex:
             nz, dice = nz[keep], dice[keep]
         order = np.lexsort((nz, -dice))[:k]  # best first; ties by index, whatever the subset counted
         return nz[order].tolist()
-
-    def helper(self) -> screen_helper.ScreenHelper | None:
-        """The process that screens half of this index's large batches (`rag.entities.screen_helper`),
-        forked on the first such batch, once; None where helpers are off or could not start."""
-        if not self._helper_tried:
-            with self._helper_lock:
-                if not self._helper_tried:
-                    self._symbol_postings()  # made before the fork, so the child never builds them
-                    self._helper = screen_helper.start(self)
-                    self._helper_tried = True
-        return self._helper if self._helper is not None and self._helper.alive else None
 
     def screen_query(self, q: str | ScreenQuery, type_: str | None, threshold: float,
                      limit: int = MAX_MATCHES) -> ScreenResult:
@@ -511,22 +494,10 @@ def screen_names(entity_index: EntityIndex, names: list[str | ScreenQuery], type
     todo: dict[tuple, str | ScreenQuery] = {}  # a name a file gives again is screened once (results never change)
     for n in names:
         todo.setdefault(_query_key(n), n)
-    keys = list(todo)
     done: dict[tuple, ScreenResult] = {}
     with collector_paused():
-        # A large batch: its second half screened by a helper process meanwhile (`rag.entities.screen_helper`).
-        helper = idx.helper() if len(keys) >= screen_helper.MIN_BATCH else None
-        half = len(keys) // 2
-        waiting = helper.try_screen([todo[k] for k in keys[half:]], type, threshold, limit) if helper else None
-        try:
-            for k in keys[:half] if waiting else keys:
-                done[k] = idx.screen_query(todo[k], type, threshold, limit)
-        finally:
-            theirs = waiting() if waiting else None  # read back whatever happened here, or the pipe is off by one
-        if waiting:
-            if theirs is None:  # the helper failed or is gone: screened here
-                theirs = [idx.screen_query(todo[k], type, threshold, limit) for k in keys[half:]]
-            done.update(zip(keys[half:], theirs))
+        for k, q in todo.items():
+            done[k] = idx.screen_query(q, type, threshold, limit)
     results = [done[_query_key(n)] for n in names]
     return ScreenResponse(results=results, threshold=threshold, type=type, entries=len(idx),
                           lists=entity_index.lists_loaded())
