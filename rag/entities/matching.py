@@ -532,10 +532,15 @@ _LABELS = {
 }
 
 
-def explain(query: str, e: ListEntry, c: Comparison, q: Normalised, n: Normalised) -> str:
+def which_name(e: ListEntry, name: str) -> str:
+    """Which of the entry's names `name` is: "primary name", "former name" or "alias"."""
+    return "primary name" if name == e.name else "former name" if name in e.names_of("fka") else "alias"
+
+
+def explain(query: str, e: ListEntry, c: Comparison, q: Normalised, n: Normalised, which: str | None = None) -> str:
+    """Why `query` matched the entry's name `n`, in a sentence; `which`: `which_name(e, n.raw)` when known."""
     matched = n.raw
-    which = "primary name" if matched == e.name else (
-        "former name" if matched in e.names_of("fka") else "alias")
+    which = which or which_name(e, matched)
     what = f'"{query}" ~ {which} "{matched}"' + (f" of {e.name}" if which != "primary name" else "")
     if query == matched:
         return f"{what}: identical."

@@ -117,6 +117,13 @@ def fold_name(name: str) -> tuple[str, set[str]]:
     """`fold` with other scripts transliterated (rigour) and apostrophes joined ("QA'IDA" -> "qaida"), and
     which script normalisations it took ("accents", "transliteration"); case and punctuation differences
     are judged per pair (rag.entities.screen.normalisations)."""
+    folded, applied = _fold_name(name)
+    return folded, set(applied)
+
+
+@lru_cache(maxsize=65536)
+def _fold_name(name: str) -> tuple[str, frozenset[str]]:
+    """`fold_name`, once per name (screening folds a query for its person and its organisation reading)."""
     applied: set[str] = set()
     lowered = name.lower()
     if any(c.isalpha() and not _is_latin(c) for c in lowered):
@@ -131,7 +138,7 @@ def fold_name(name: str) -> tuple[str, set[str]]:
             applied.add("accents")
         if any(ord(c) > 127 for c in stripped):
             stripped = "".join(_LATIN_EXTRA.get(c, c) for c in stripped)
-    return " ".join(fold(re.sub(r"['’`ʼʻʿʾ]", "", stripped)).replace("_", " ").split()), applied
+    return " ".join(fold(re.sub(r"['’`ʼʻʿʾ]", "", stripped)).replace("_", " ").split()), frozenset(applied)
 
 
 _PHRASES_BY_FIRST: dict[str, list[tuple[str, ...]]] = defaultdict(list)

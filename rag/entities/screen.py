@@ -53,7 +53,7 @@ import numpy as np
 from rag.core.dates import iso
 from rag.entities.index import EntityIndex, collector_paused, same_entry
 from rag.entities.matching import (Comparison, acronyms, compare, explain, normalisations, trigrams,
-                                   whole_bounds_of, whole_sims)
+                                   which_name, whole_bounds_of, whole_sims)
 from rag.core.models import ListEntry, ScreenMatch, ScreenQuery, ScreenResponse, ScreenResult
 from rag.entities.names import GENERIC, Normalised, name_forms, normalise, person_tables_loaded
 from rag.core.priority import query_entry, stepping
@@ -125,6 +125,7 @@ class NameIndex:
         self.name_entry: list[int] = []
         self.names: list[str] = []
         self.norm: list[Normalised] = []
+        self.which: list[str] = []  # which of its entry's names each name is (`which_name`), for explanations
         postings: dict[str, list[int]] = defaultdict(list)
         tri_len: list[int] = []
         self._symbols: dict[str, np.ndarray] | None = None  # rigour's symbols -> names (`_symbol_postings`)
@@ -146,6 +147,7 @@ class NameIndex:
                 self.names.append(name)
                 self.name_entry.append(ei)
                 self.norm.append(nm)
+                self.which.append(which_name(e, form))
                 if not person:
                     for t in set(nm.tokens):
                         self.token_names[t].append(idx)
@@ -171,6 +173,8 @@ class NameIndex:
     def _symbol_postings(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Rigour's symbols of every name's words -> names, and each name's count of keys (trigrams and
         symbols); made once, on the first screening that blocks by symbols."""
+        if self._symbols is not None:
+            return self._symbols, self._key_len
         with self._lock:
             if self._symbols is None:
                 postings: dict[str, list[int]] = defaultdict(list)
@@ -341,7 +345,7 @@ class NameIndex:
             if ni >= 0:
                 n = norm[ni]
                 c.applied = normalisations(variants[n.person], n, c) if c.how != "short name" else ["short name"]
-                c.explanation = explain(query, self.entries[ei], c, variants[n.person], n)
+                c.explanation = explain(query, self.entries[ei], c, variants[n.person], n, self.which[ni])
                 if ei in hits:
                     c.explanation += f" Identifier {hits[ei]} is one of its identifiers too."
             else:
