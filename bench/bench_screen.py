@@ -30,6 +30,7 @@ list name): how many each matcher takes for a match, a precision check of the gi
 
 Usage: python bench/bench_screen.py [--n 1000] [--seed 2024] [--dev-seed 7] [--dob-n 400] [--rigour]
        python bench/bench_screen.py --pairs-only --split dev [--show-errors N]  (tuning: dev pairs only)
+       python bench/bench_screen.py --split dev --out X --pairs-out Y  (everything but the held-out pairs)
 Writes bench/results/screen.json. The default threshold (rag.entities.screen.DEFAULT_THRESHOLD) was chosen on the
 dev seed's queries (a different sample of entries; the negatives are shared): the best F1 with no negative
 matched. Each matcher is also reported at its own dev-chosen threshold.
@@ -360,12 +361,13 @@ def main(argv=None) -> int:
     ap.add_argument("--pairs-out", default=str(ROOT / "bench" / "results" / "screen_name_pairs.json"))
     ap.add_argument("--dob-n", type=int, default=400, help="person queries with birth dates (half of them wrong)")
     ap.add_argument("--split", choices=["dev", "heldout", "all"], default="all",
-                    help="--pairs-only: the labelled pairs' split(s) to score and print (tune on dev only)")
+                    help="the labelled pairs' split(s) to score and print (tune on dev only; with --pairs-only, "
+                         "only the pairs run)")
     ap.add_argument("--pairs-only", action="store_true",
                     help="only the labelled name pairs, printed for --split, nothing written (for tuning)")
     args = ap.parse_args(argv)
+    splits = ("dev", "heldout") if args.split == "all" else (args.split,)
     if args.pairs_only:
-        splits = ("dev", "heldout") if args.split == "all" else (args.split,)
         run_pairs(load_pairs(), show_errors=args.show_errors, splits=splits)
         return 0
 
@@ -472,7 +474,7 @@ def main(argv=None) -> int:
               f"regbrief {surname['regbrief_matched']}, logic-v2 {surname['logic_v2_matched']}")
         # Labelled name pairs (eval/datasets/name_pairs.jsonl): both matchers in this run, per kind, the
         # dev and held-out splits apart (the held-out split is never tuned on).
-        pairs = run_pairs(load_pairs(), show_errors=args.show_errors)
+        pairs = run_pairs(load_pairs(), show_errors=args.show_errors, splits=splits)
         Path(args.pairs_out).write_text(json.dumps(pairs, indent=2) + "\n", encoding="utf-8")
         results["name_pairs"] = {"file": str(Path(args.pairs_out).relative_to(ROOT)),
                                  **{split: {k: v["all"] for k, v in res.items()} for split, res in pairs["splits"].items()}}

@@ -370,15 +370,20 @@ class NameIndex:
         CAREFUL names): a careful comparison only raises a score, so such a name could neither be shown nor
         be among the best few compared word by word."""
         names = [norm[ni] for ni in cand]
-        bound = np.zeros(len(cand))
-        sims = np.zeros((3, len(cand)))
-        for person in (False, True):
-            at = [i for i, n in enumerate(names) if n.person == person]
-            if at:
-                group = [names[i] for i in at]
-                sims[:, at] = got = whole_sims(variants[person], group)
-                bound[at] = whole_bounds_of(variants[person], group, got)
-        sims = sims.T.tolist()  # per candidate: the similarities compare() starts from
+        if variants[True].tokens == variants[False].tokens:  # one set of similarities and bounds for all
+            got = whole_sims(variants[False], names)
+            bound = whole_bounds_of(variants[False], names, got).tolist()
+            sims = got.T.tolist()  # per candidate: the similarities compare() starts from
+        else:
+            bound_a = np.zeros(len(cand))
+            sims_a = np.zeros((3, len(cand)))
+            for person in (False, True):
+                at = [i for i, n in enumerate(names) if n.person == person]
+                if at:
+                    group = [names[i] for i in at]
+                    sims_a[:, at] = got = whole_sims(variants[person], group)
+                    bound_a[at] = whole_bounds_of(variants[person], group, got)
+            bound, sims = bound_a.tolist(), sims_a.T.tolist()
         out = {i: compare(variants[names[i].person], names[i], careful=False, sims=sims[i])
                for i in range(min(CAREFUL, len(cand)))}
         keep = max(limit, CAREFUL)
@@ -389,7 +394,7 @@ class NameIndex:
                 entry_best[ei] = max(c.score, entry_best.get(ei, -1.0))
         floor, stale = -1.0, True  # the keep-th best entry's score so far (-1 until keep entries are known)
         best: list[float] = []
-        for i in np.argsort(-bound, kind="stable").tolist():
+        for i in sorted(range(len(bound)), key=bound.__getitem__, reverse=True):
             if i in out:
                 continue
             if name_entry is not None and len(entry_best) >= keep:
