@@ -476,7 +476,8 @@ def main(argv=None) -> int:
         # dev and held-out splits apart (the held-out split is never tuned on).
         pairs = run_pairs(load_pairs(), show_errors=args.show_errors, splits=splits)
         Path(args.pairs_out).write_text(json.dumps(pairs, indent=2) + "\n", encoding="utf-8")
-        results["name_pairs"] = {"file": str(Path(args.pairs_out).relative_to(ROOT)),
+        pairs_file = Path(args.pairs_out).resolve()
+        results["name_pairs"] = {"file": str(pairs_file.relative_to(ROOT) if pairs_file.is_relative_to(ROOT) else pairs_file),
                                  **{split: {k: v["all"] for k, v in res.items()} for split, res in pairs["splits"].items()}}
         print(f"wrote {args.pairs_out}")
         results["examples"] = [{k: p[k] for k in ("query", "from", "op")} for p in pos[:15]]
