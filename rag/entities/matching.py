@@ -391,14 +391,6 @@ def forms_conflict(q: Normalised, n: Normalised) -> bool:
     return bool(qf) and bool(nf) and qf != nf and bool(qf - nf) and bool(nf - qf)
 
 
-def whole_bounds(q: Normalised, names: list[Normalised]) -> np.ndarray:
-    """For each name, a score `compare(q, name, careful=False)` cannot exceed: the best similarity of the
-    words joined, sorted or without generic words (what `_compare_whole` starts from and only lowers),
-    0.9 for an acronym, 1 where a person's name may be partly given (not bounded here). Counted for all
-    the names at once (rapidfuzz's cdist), so screening need not compare names that cannot be shown."""
-    return whole_bounds_of(q, names, whole_sims(q, names))
-
-
 def whole_sims(q: Normalised, names: list[Normalised]) -> np.ndarray:
     """The similarities `_compare_whole` starts from, for all the names at once (rapidfuzz's cdist): rows
     the words joined, sorted, and without generic words."""
@@ -411,7 +403,10 @@ def whole_sims(q: Normalised, names: list[Normalised]) -> np.ndarray:
 
 
 def whole_bounds_of(q: Normalised, names: list[Normalised], sims: np.ndarray) -> np.ndarray:
-    """`whole_bounds` from the names' `whole_sims`."""
+    """For each name, a score `compare(q, name, careful=False)` cannot exceed, from the names' `whole_sims`:
+    the best similarity of the words joined, sorted or without generic words (what `_compare_whole` starts
+    from and only lowers), 0.9 for an acronym, 1 where a person's name may be partly given (not bounded
+    here). So screening need not compare names that cannot be shown."""
     if not names:
         return np.zeros(0)
     bound = sims.max(axis=0)

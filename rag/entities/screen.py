@@ -364,11 +364,13 @@ class NameIndex:
     def _whole(variants: dict[bool, Normalised], cand: list[int], norm, name_entry: list[int] | None = None,
                limit: int = MAX_MATCHES) -> dict[int, Comparison]:
         """The whole-name comparisons of the candidates (by position) that can matter: the first CAREFUL (they
-        are compared word by word), every one whose bound (`whole_bounds`) reaches MIN_SCORE, and in order
+        are compared word by word), every one whose bound (`whole_bounds_of`) reaches MIN_SCORE, and in order
         of their bounds the others until the CAREFUL best scores are known. With `name_entry` (the entry of
         each name), also none whose bound is below the scores of `limit` entries already compared (and of
-        CAREFUL names): a careful comparison only raises a score, so such a name could neither be shown nor
-        be among the best few compared word by word."""
+        CAREFUL names): a careful comparison mostly raises a score, so such a name could neither be shown nor
+        be among the best few compared word by word. (It lowers one where a given name is another name
+        rigour knows, `different_names`: then which names were compared can decide the weakest matches
+        shown, so a change to the bounds or their order may change those.)"""
         names = [norm[ni] for ni in cand]
         if variants[True].tokens == variants[False].tokens:  # one set of similarities and bounds for all
             got = whole_sims(variants[False], names)
