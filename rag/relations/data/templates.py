@@ -269,8 +269,9 @@ T = [
 ]
 
 
-def sentences(copies: int = 4, seed: int = 7) -> list[dict]:
-    """Each template filled `copies` times with different stand-in parties, as marked sentences."""
+def sentences(copies: int = 8, seed: int = 7) -> list[dict]:
+    """Each template filled `copies` times with different stand-in parties, as marked sentences: the more fillers, the
+    less the model can learn of the names and the more it must learn of the words around them."""
     rng = random.Random(seed)
     out = []
     for text, rels in T:
