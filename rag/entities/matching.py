@@ -57,7 +57,7 @@ NUMBER_CONFLICT = 0.7  # different numbers on the two sides ("FU YUAN YU 5" / "F
 ACRONYM_SCORE = 0.9  # an organisation's acronym against its name
 TRANSLIT_SCORE = 0.92  # a name in another script whose consonants are the Latin name's, all of them
 PINYIN_SCORE = 0.92  # a Chinese name whose pinyin spells every distinctive word of the Latin name
-PINYIN_TRANSLATED = 0.97  # ... for each generic word of the Latin name it translates ("Technology")
+TRANSLATED_WORD = 0.97  # ... for each generic word of the Latin name it translates ("Technology")
 
 
 def _part_sim(a: Part, b: Part, person: bool, strict: bool = True) -> float:
@@ -296,6 +296,7 @@ _SOUNDS = {"q": "k", "c": "k", "g": "k", "x": "ks", "z": "s", "b": "p", "d": "t"
            "a": None, "e": None, "i": None, "o": None, "u": None, "y": None, "w": None}
 _CONSONANTS = str.maketrans(_SOUNDS)
 _CONSONANTS_W = str.maketrans({**_SOUNDS, "w": "f"})  # w as a consonant: Persian and Urdu waw is "v"
+_SOFT_C = re.compile(r"c(?=[eiy])")
 
 
 @lru_cache(maxsize=65536)
@@ -303,9 +304,14 @@ def skeleton(word: str, w_consonant: bool = False) -> str:
     """A word's consonants, voiced and unvoiced alike, r as l ("khatami" / "khatmy": "ktm"; "gimseongsu" /
     "kim sung su": "kmsnks"): what survives every romanisation of scripts that write no short vowels
     (Arabic, Hebrew) or write names by syllables (Hangul, kana). `w_consonant`: w read as v (Persian)
-    rather than as a long vowel (Arabic)."""
+    rather than as a long vowel (Arabic), with the letters Arabic romanises "dh" and "th" read as Persian
+    does (z, s); c before e, i, y is s (Latin spelling's soft c: "concern" / the kana "kontsuerun").
+    The Latin name's words are always read the plain way."""
+    if w_consonant:  # Persian reads the letters Arabic romanises "dh" and "th" as z and s
+        word = word.replace("dh", "z").replace("th", "s")
     for a, b in _DIGRAPHS:
         word = word.replace(a, b)
+    word = _SOFT_C.sub("s", word)
     return re.sub(r"(.)\1+", r"\1", word.translate(_CONSONANTS_W if w_consonant else _CONSONANTS))
 
 
@@ -335,20 +341,27 @@ def _covered(words: list[str], units: list[str]) -> int:
 
 def transliterated(q: Normalised, n: Normalised) -> tuple[float, str]:
     """Two names of which one was written in another script: how many of their consonants (`skeleton`)
-    the two share, the words of each found in the other's, as a Dice of letters, at most TRANSLIT_SCORE;
-    a Chinese name by its pinyin (`pinyin_words`)."""
+    the two share, the words of each found in the other's, as a Dice of letters, at most TRANSLIT_SCORE
+    (or without the Latin name's generic words, which the other may translate, discounted each); a Chinese name by its pinyin (`pinyin_words`)."""
     (latin, other) = (q, n) if "transliteration" in n.applied else (n, q)
     if _han(other.raw):
         return pinyin_words(other, latin), "transliteration"
     best = 0.0
     for w_consonant in (False, True):
         units = [skeleton(t, w_consonant) for t in other.tokens]
-        words = [skeleton(t) for t in latin.tokens]
-        total = sum(map(len, words)) + sum(map(len, units))
-        if min(sum(map(len, words)), sum(map(len, units))) < 4:
-            continue
-        shared = max(_covered(words, units), _covered(units, words))
-        best = max(best, TRANSLIT_SCORE * 2 * shared / total)
+        readings = [(latin.tokens, 1.0)]
+        hay = " ".join(units)
+        # its generic words not written in the other may be translated there ("Engineering")
+        kept = [t for t in latin.tokens if t not in GENERIC or skeleton(t) in hay]
+        if len(kept) < len(latin.tokens) and any(t not in GENERIC for t in kept):
+            readings.append((kept, TRANSLATED_WORD ** (len(latin.tokens) - len(kept))))
+        for tokens, discount in readings:
+            words = [skeleton(t) for t in tokens]
+            total = sum(map(len, words)) + sum(map(len, units))
+            if min(sum(map(len, words)), sum(map(len, units))) < 4:
+                continue
+            shared = max(_covered(words, units), _covered(units, words))
+            best = max(best, TRANSLIT_SCORE * discount * 2 * shared / total)
     return best, "transliteration"
 
 
@@ -381,7 +394,7 @@ def pinyin_words(han: Normalised, latin: Normalised) -> float:
             return 0.0
     if not found or not own:
         return 0.0
-    return PINYIN_SCORE * PINYIN_TRANSLATED ** translated
+    return PINYIN_SCORE * TRANSLATED_WORD ** translated
 
 
 def forms_conflict(q: Normalised, n: Normalised) -> bool:
