@@ -12,7 +12,7 @@ from rapidfuzz.distance import OSA, Indel, Levenshtein
 from rapidfuzz.process import cdist
 
 from rag.core.models import ListEntry
-from rag.entities.names import GENERIC, LEGAL_WORDS, Normalised, Part
+from rag.entities.names import GENERIC, LEGAL_WORDS, Normalised, Part, is_place
 
 
 def trigrams(tokens: list[str]) -> set[str]:
@@ -367,9 +367,11 @@ def transliterated(q: Normalised, n: Normalised) -> tuple[float, str]:
 
 def pinyin_words(han: Normalised, latin: Normalised) -> float:
     """A Chinese name (its pinyin syllables) against a Latin one: every distinctive word of the Latin name
-    must be spelled by consecutive syllables ("Shenzhen Huaqiang" in "shen zhen hua qiang dian zi"), one of
-    them not a place; its generic words ("Electronics") may be translated (discounted each). The syllables
-    left over are the translated words and the legal form, which are not checked."""
+    must be spelled by consecutive syllables ("Shenzhen Huaqiang" in "shen zhen hua qiang dian zi"), or a
+    foreign name's word (three consonants or more) sounded by them, as Chinese writes foreign names
+    ("Karubis" / "ka lu bu si": the same consonants), one of them not a place; its generic words
+    ("Electronics") may be translated and its places written otherwise ("HK" for "xiang gang"), discounted
+    each. The syllables left over are the translated words and the legal form, which are not checked."""
     syllables = han.tokens
     places = {p.text for p in latin.parts if p.place}
     used: set[int] = set()
@@ -377,10 +379,17 @@ def pinyin_words(han: Normalised, latin: Normalised) -> float:
     translated = 0
     for w in latin.tokens:
         hit = None
-        for i in range(len(syllables)):
-            for j in range(i + 1, min(i + 5, len(syllables)) + 1):
-                if not used.intersection(range(i, j)) and "".join(syllables[i:j]) == w:
-                    hit = range(i, j)
+        sound = skeleton(w) if w not in GENERIC and len(skeleton(w)) >= 3 else None
+        for exact in (True, False) if sound else (True,):
+            for i in range(len(syllables)):
+                for j in range(i + 1, min(i + 5, len(syllables)) + 1):
+                    if used.intersection(range(i, j)):
+                        continue
+                    spelled = "".join(syllables[i:j])
+                    if spelled == w if exact else skeleton(spelled) == sound:
+                        hit = range(i, j)
+                        break
+                if hit:
                     break
             if hit:
                 break
@@ -388,7 +397,7 @@ def pinyin_words(han: Normalised, latin: Normalised) -> float:
             used.update(hit)
             found += 1
             own += w not in places and w not in GENERIC
-        elif w in GENERIC:
+        elif w in GENERIC or w in places or is_place(w):
             translated += 1
         else:
             return 0.0
