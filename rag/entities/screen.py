@@ -52,8 +52,8 @@ import numpy as np
 
 from rag.core.dates import iso
 from rag.entities.index import EntityIndex, collector_paused, same_entry
-from rag.entities.matching import (Comparison, acronyms, compare, explain, normalisations, trigrams,
-                                   which_name, whole_bounds_of, whole_sims)
+from rag.entities.matching import (Comparison, acronyms, compare, explain, normalisations, skeleton,
+                                   trigrams, which_name, whole_bounds_of, whole_sims)
 from rag.core.models import ListEntry, ScreenMatch, ScreenQuery, ScreenResponse, ScreenResult
 from rag.entities.names import GENERIC, Normalised, name_forms, normalise, person_tables_loaded
 from rag.core.priority import query_entry, stepping
@@ -129,6 +129,7 @@ class NameIndex:
         postings: dict[str, list[int]] = defaultdict(list)
         tri_len: list[int] = []
         self._symbols: dict[str, np.ndarray] | None = None  # rigour's symbols -> names (`_symbol_postings`)
+        self._sounds: dict[str, np.ndarray] | None = None  # consonant skeletons -> names (`_sound_postings`)
         self._key_len: np.ndarray | None = None  # trigrams and symbols per name
         self._lock = threading.Lock()
         self.identifiers: dict[str, set[int]] = defaultdict(set)
@@ -188,6 +189,20 @@ class NameIndex:
                 self._symbols = {s: np.asarray(v, dtype=np.int32) for s, v in postings.items()}
         return self._symbols, self._key_len
 
+    def _sound_postings(self) -> dict[str, np.ndarray]:
+        """The consonant skeleton of every name's words (`sound_keys`) -> names; made once, on the first
+        screening of a name written in another script."""
+        if self._sounds is not None:
+            return self._sounds
+        with self._lock:
+            if self._sounds is None:
+                postings: dict[str, list[int]] = defaultdict(list)
+                for idx, nm in enumerate(self.norm):
+                    for k in sound_keys(nm.tokens):
+                        postings[k].append(idx)
+                self._sounds = {k: np.asarray(v, dtype=np.int32) for k, v in postings.items()}
+        return self._sounds
+
     def _trigram_counts(self, tokens: list[str]) -> tuple[set[str], np.ndarray | None]:
         """The trigrams of a name's words and how many of them each name of the index shares (None: none)."""
         tris = trigrams(tokens)
@@ -211,6 +226,16 @@ class NameIndex:
                 sym_counts = np.bincount(np.concatenate(arrays), minlength=len(self.names))
                 counts = sym_counts if counts is None else counts + sym_counts
             tris = tris | syms
+            if "transliteration" in q.applied:
+                # a name in another script shares few trigrams with its Latin spellings ("koem son" /
+                # "kim sun"), more often its consonants (as `transliterated` compares them)
+                sound_postings = self._sound_postings()
+                keys = sound_keys(q.tokens) | sound_keys(q.tokens, w_consonant=True)
+                arrays = [sound_postings[k] for k in keys if k in sound_postings]
+                if arrays:
+                    sound_counts = np.bincount(np.concatenate(arrays), minlength=len(self.names))
+                    counts = sound_counts if counts is None else counts + sound_counts
+                tris = tris | keys
         if counts is None:
             return []
         want = None if not type_ else 1 if type_ == "person" else 2 if type_ in ("vessel", "aircraft") else 0
@@ -466,6 +491,12 @@ class NameIndex:
                 "countries": e.countries or e.nationalities, "identifiers": [str(i) for i in e.identifiers[:10]],
                 "source": e.source, "sources": self.sources[ei], "birth_dates": e.birth_dates[:5]}
         return got
+
+
+def sound_keys(tokens: list[str], w_consonant: bool = False) -> set[str]:
+    """Blocking keys of a name's words by their consonants (`skeleton`, two or more): what a name written in
+    another script shares with its Latin spellings."""
+    return {"SND:" + k for k in (skeleton(t, w_consonant) for t in tokens) if len(k) >= 2}
 
 
 def symbols(n: Normalised) -> set[str]:
