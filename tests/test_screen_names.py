@@ -58,6 +58,26 @@ def test_a_name_in_another_script_is_found(query, listed):
     assert _matched(listed, query, "person"), _screen(listed, query, "person")
 
 
+@pytest.mark.parametrize("query,listed,kind", [
+    ("センドラク", "CENDRAK LLC", "organisation"),          # katakana s for a c before e
+    ("وحید نوبری", "NOBARI Vahid", "person"),             # Persian: waw a v first, an o between consonants
+    ("رستم الکترونیک", "Rostam Electronic Engineering Co.", "organisation"),  # a generic word left untranslated
+    ("塔博林贸易有限公司", "Doberin Trading Co., Ltd.", "organisation"),  # a foreign name sounded in Chinese
+    ("គឹម ស៊ុន", "KIM Sun", "person"),                     # Khmer: no trigram in common, the consonants alike
+])
+def test_a_name_in_another_script_is_found_by_its_sounds(query, listed, kind):
+    assert _matched(listed, query, kind), _screen(listed, query, kind)
+
+
+@pytest.mark.parametrize("query,listed,kind", [
+    ("センドラク", "KENDRAK LLC", "organisation"),
+    ("وحید نوبری", "NABARI Hamid", "person"),
+    ("塔博林贸易有限公司", "Dobrenko Trading Co., Ltd.", "organisation"),
+])
+def test_a_name_in_another_script_with_other_sounds_is_not_a_match(query, listed, kind):
+    assert not _matched(listed, query, kind), _screen(listed, query, kind)
+
+
 def test_a_name_in_another_script_is_not_a_look_alike():
     assert not _matched("SHAHSAVARI Kamran", "شهسواری بهروز", "person")
 

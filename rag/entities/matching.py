@@ -297,6 +297,7 @@ _SOUNDS = {"q": "k", "c": "k", "g": "k", "x": "ks", "z": "s", "b": "p", "d": "t"
 _CONSONANTS = str.maketrans(_SOUNDS)
 _CONSONANTS_W = str.maketrans({**_SOUNDS, "w": "f"})  # w as a consonant: Persian and Urdu waw is "v"
 _SOFT_C = re.compile(r"c(?=[eiy])")
+_PERSIAN_VOWEL_W = re.compile(r"(?<=[b-df-hj-np-tv-z])w(?=[b-df-hj-np-tv-z])")  # "nwbawh": the o of "nobaveh"
 
 
 @lru_cache(maxsize=65536)
@@ -304,11 +305,11 @@ def skeleton(word: str, w_consonant: bool = False) -> str:
     """A word's consonants, voiced and unvoiced alike, r as l ("khatami" / "khatmy": "ktm"; "gimseongsu" /
     "kim sung su": "kmsnks"): what survives every romanisation of scripts that write no short vowels
     (Arabic, Hebrew) or write names by syllables (Hangul, kana). `w_consonant`: w read as v (Persian)
-    rather than as a long vowel (Arabic), with the letters Arabic romanises "dh" and "th" read as Persian
-    does (z, s); c before e, i, y is s (Latin spelling's soft c: "concern" / the kana "kontsuerun").
+    rather than as a long vowel (Arabic), but as a vowel between two consonants, and the letters Arabic
+    romanises "dh" and "th" read as Persian does (z, s); c before e, i, y is s (Latin spelling's soft c: "concern" / the kana "kontsuerun").
     The Latin name's words are always read the plain way."""
-    if w_consonant:  # Persian reads the letters Arabic romanises "dh" and "th" as z and s
-        word = word.replace("dh", "z").replace("th", "s")
+    if w_consonant:
+        word = _PERSIAN_VOWEL_W.sub("u", word.replace("dh", "z").replace("th", "s"))
     for a, b in _DIGRAPHS:
         word = word.replace(a, b)
     word = _SOFT_C.sub("s", word)
