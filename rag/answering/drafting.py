@@ -20,7 +20,7 @@ import prompts
 from rag.answering.evidence import EXTRACTIVE_VERSION, Draft, Evidence, passages_block
 from rag.answering.facts import FactDrafter
 from rag.core.models import Filters, SearchResult
-from rag.entities.entry_facts import GENERIC_ID_WORDS, identifier_words
+from rag.entities.entry_facts import identifier_words
 from rag.entities.names import common_words, mentions
 from rag.answering.plan import Plan, make_plan
 from rag.core.text import STOPWORDS, sentence_spans
@@ -108,9 +108,8 @@ def extractive_draft(rb, question: str, results: list[SearchResult], filters: Fi
     # stated adds only its other sentences.
     named = {i for e in plan.entities for i in e.entry_ids}
     heads = {r.chunk_id for r in results if r.doc_id in facts.entities_stated}
-    id_words = frozenset(identifier_words(rb.store.entities) - GENERIC_ID_WORDS)
     draft = compose(question, plan, facts, candidates(results, named, heads), rb.embedder,
-                    acronyms(plan, results), id_words)
+                    acronyms(plan, results), identifier_words(rb.store.entities))
     if not draft.sentences and not looks_english(question):
         draft.refused = True
         draft.notes.insert(0, "The question does not look like English, and regbrief reads questions in English "

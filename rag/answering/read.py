@@ -591,7 +591,7 @@ class PartAnswer:
 def compose(question: str, plan: Plan, facts: FactDraft, cands: list[Evidence], embedder,
             aliases: dict[str, list[str]], id_words: frozenset[str] = frozenset()) -> Draft:
     """The answer, part by part, in the order asked. `id_words`: the words that name kinds of identifier in
-    the store's lists, generic ones ("number", "code") left out."""
+    the store's lists (`entry_facts.identifier_words`)."""
     reader = get_reader(embedder)
     asks = plan.asks or [None]
     parts: list[PartAnswer] = []

@@ -64,15 +64,16 @@ def latest_versions(entries: list[ListEntry]) -> list[ListEntry]:
 GENERIC_ID_WORDS = frozenset({"no", "number", "id", "code", "identification", "registration", "reg", "the", "of"})
 
 
-def identifier_words(index) -> set[str]:
-    """Words of the identifier types the lists in the store use ("passport", "isin", "swift", "imo")."""
+def identifier_words(index) -> frozenset[str]:
+    """Words that name a kind of identifier the lists in the store use ("passport", "isin", "swift", "imo"),
+    built once per index version."""
     def build(ix):
         from collections import Counter
 
         # Words that also make up names ("company", "national", "bank") say nothing about an identifier's kind.
         in_names = Counter(w for e in ix.entries.values() for n in e.all_names() for w in set(fold(n).split()))
-        return {w for e in ix.entries.values() for i in e.identifiers for w in fold(i.type).split()
-                if len(w) >= 3 and in_names[w] < 5}
+        return frozenset(w for e in ix.entries.values() for i in e.identifiers for w in fold(i.type).split()
+                         if len(w) >= 3 and in_names[w] < 5 and w not in GENERIC_ID_WORDS)
 
     return index.derived("facts.identifier_words", build)
 
@@ -91,7 +92,7 @@ def field_values(e: ListEntry, fieldname: str, clause: str, index=None) -> list:
         ids = list(e.identifiers)
         words = set(fold(clause).split())
         # The kinds of identifier the clause names, in the words the store's lists use ("passport", "isin").
-        asked = words & identifier_words(index) - GENERIC_ID_WORDS
+        asked = words & identifier_words(index)
         if asked:  # none of them on this entry: the sources do not say
             return [i for i in ids if set(fold(i.type).split()) & asked]
         return sorted(ids, key=lambda i: -len(set(fold(i.type).split()) & words))
